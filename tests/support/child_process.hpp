@@ -1,0 +1,24 @@
+// tests/support/child_process.hpp: run part of a test in a forked child and collect its verdict.
+//
+//   int status = zc::test::run_in_child([&] {
+//     // Runs in the child. Return 0 for success, another value to signal a failure.
+//     return region->bytes()[0] == std::byte{42} ? 0 : 1;
+//   });
+//   EXPECT_EQ(status, 0);
+//
+// The child never returns into GoogleTest: it _exit()s with the function's value, so gtest
+// assertions must not be used inside it. A child killed by a signal yields 128 + signal number.
+#pragma once
+
+#include <functional>
+
+namespace zc::test {
+
+int run_in_child(const std::function<int()>& body);
+
+// Drops `capability` (a CAP_* number) from the effective, permitted and inheritable sets of the
+// calling process. For children that must behave like an unprivileged process. Returns false on
+// failure.
+bool drop_capability(int capability);
+
+}  // namespace zc::test
