@@ -1,0 +1,21 @@
+#include "options.hpp"
+
+#include "zcopy/core/units.hpp"
+
+namespace zc::cli {
+
+CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64_t& target,
+                             const std::string& description) {
+  auto* option = app.add_option_function<std::string>(
+      name,
+      [&target](const std::string& text) {
+        auto size = parse_size(text);
+        if (!size) throw CLI::ValidationError(size.error().message());
+        target = *size;
+      },
+      description);
+  option->type_name("SIZE");
+  return option;
+}
+
+}  // namespace zc::cli

@@ -1,0 +1,25 @@
+// tools/zcopy/table.hpp: a plain-text table with aligned columns, for human-readable output.
+//
+//   Table t({"facility", "status", "detail"});
+//   t.add_row({"io_uring", "ok", "kernel 6.18"});
+//   t.print(stdout);
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace zc::cli {
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  void add_row(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void print(std::FILE* out) const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace zc::cli
