@@ -1,0 +1,296 @@
+// BufferPool: the lock-free loan/return protocol over a pool's shared region.
+#include "zcopy/mem/buffer_pool.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "mem/pool_header.hpp"
+
+namespace zc {
+
+using pool_layout::kChunkFree;
+using pool_layout::kChunkLoaned;
+using pool_layout::kNoChunk;
+using pool_layout::PoolControl;
+
+namespace detail {
+
+// This process's view of one pool: the mapping and where each part of the layout sits in it.
+// The pointers are local to this process and derived from validated offsets.
+struct PoolView {
+  explicit PoolView(Region mapped) noexcept : region(std::move(mapped)) {}
+
+  Region region;
+  PoolGeometry geometry;
+  PoolControl* control = nullptr;
+  std::atomic<std::uint32_t>* next = nullptr;
+  std::atomic<std::uint32_t>* state = nullptr;
+  std::byte* chunks = nullptr;
+
+  std::span<std::byte> chunk(std::uint32_t index) const noexcept {
+    return {chunks + std::size_t{index} * geometry.chunk_stride, geometry.chunk_size};
+  }
+  Result<std::uint32_t> pop();
+  void push(std::uint32_t index) noexcept;
+  Result<void> give_back(std::uint32_t index);
+};
+
+Result<std::uint32_t> PoolView::pop() {
+  // SYNC POINT: acquire pairs with the release CAS in push(): the popped chunk's contents and its
+  // `next` link, written before it was pushed, are visible to us once we read that head.
+  std::uint64_t head = control->free_head.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t index = pool_layout::head_index(head);
+    if (index == kNoChunk) return fail(Errc::exhausted, "BufferPool::loan", "no free chunk");
+    if (index >= geometry.chunk_count) {
+      return fail(Errc::corrupt, "BufferPool::loan",
+                  "free-list head names chunk " + std::to_string(index) + " of " +
+                      std::to_string(geometry.chunk_count) + ": pool memory is corrupt");
+    }
+    // May be stale if another loaner took `index` meanwhile; the tag in the head then differs and
+    // the CAS below fails, so a stale link is never installed. (ABA would need the 32-bit tag to
+    // wrap, 2^32 pushes and pops, between our load and our CAS.)
+    const std::uint32_t successor = next[index].load(std::memory_order_relaxed);
+    const std::uint64_t replacement =
+        pool_layout::pack_head(pool_layout::head_tag(head) + 1, successor);
+    // SYNC POINT: acquire on success and on failure, as for the load above; the head we retry
+    // with may have been published by another push().
+    if (control->free_head.compare_exchange_weak(head, replacement, std::memory_order_acquire,
+                                                 std::memory_order_acquire)) {
+      return index;
+    }
+  }
+}
+
+void PoolView::push(std::uint32_t index) noexcept {
+  std::uint64_t head = control->free_head.load(std::memory_order_relaxed);
+  for (;;) {
+    next[index].store(pool_layout::head_index(head), std::memory_order_relaxed);
+    const std::uint64_t replacement =
+        pool_layout::pack_head(pool_layout::head_tag(head) + 1, index);
+    // SYNC POINT: release pairs with the acquire in pop(): everything written to the chunk before
+    // it was given back, and the `next` link just stored, happen-before the next loan of it.
+    if (control->free_head.compare_exchange_weak(head, replacement, std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
+namespace {
+// Built only on the error paths: give_back() is on every chunk's hot path.
+std::string give_back_op(std::uint32_t index) {
+  return "BufferPool::give_back(chunk " + std::to_string(index) + ")";
+}
+}  // namespace
+
+Result<void> PoolView::give_back(std::uint32_t index) {
+  if (index >= geometry.chunk_count) {
+    control->rejected_returns.fetch_add(1, std::memory_order_relaxed);
+    return fail(
+        Errc::rejected, give_back_op(index),
+        "index out of range: the pool has " + std::to_string(geometry.chunk_count) + " chunks");
+  }
+  // Only one of several racing returns of the same chunk can win this CAS, so a chunk is never
+  // pushed twice. Relaxed is enough: a CAS always sees the latest state, and what the chunk
+  // holds is published by push(), which is sequenced after this.
+  std::uint32_t expected = kChunkLoaned;
+  if (!state[index].compare_exchange_strong(expected, kChunkFree, std::memory_order_relaxed)) {
+    control->rejected_returns.fetch_add(1, std::memory_order_relaxed);
+    if (expected == kChunkFree) {
+      return fail(Errc::rejected, give_back_op(index),
+                  "chunk is not on loan (returned twice, or never loaned)");
+    }
+    char state_text[16];
+    std::snprintf(state_text, sizeof state_text, "0x%08" PRIx32, expected);
+    return fail(Errc::corrupt, give_back_op(index),
+                std::string("chunk state ") + state_text +
+                    " is neither free nor loaned: pool memory is corrupt");
+  }
+  // Decremented before the push so that `loaned` never counts a chunk twice: otherwise a loaner
+  // could take the chunk and count it before we uncount it, and high_water could exceed the pool.
+  control->loaned.fetch_sub(1, std::memory_order_relaxed);
+  push(index);
+  return {};
+}
+
+}  // namespace detail
+
+namespace {
+
+std::unique_ptr<detail::PoolView> make_view(Region region, const PoolGeometry& geometry) {
+  std::byte* base = region.data();
+  auto view = std::make_unique<detail::PoolView>(std::move(region));
+  view->geometry = geometry;
+  // The shared objects were constructed by the pool's creator (possibly another process); here we
+  // only name them at the validated offsets. launder: no object was created through these bytes
+  // in this process.
+  view->control = std::launder(reinterpret_cast<PoolControl*>(base + geometry.control_offset));
+  view->next =
+      std::launder(reinterpret_cast<std::atomic<std::uint32_t>*>(base + geometry.next_offset));
+  view->state =
+      std::launder(reinterpret_cast<std::atomic<std::uint32_t>*>(base + geometry.state_offset));
+  view->chunks = base + geometry.chunk_offset;
+  return view;
+}
+
+}  // namespace
+
+Result<BufferPool> BufferPool::create(std::size_t chunk_size, std::size_t chunk_count,
+                                      const PoolOptions& options) {
+  const std::string op = "BufferPool::create(" + std::to_string(chunk_count) + " x " +
+                         std::to_string(chunk_size) + " bytes)";
+  auto geometry = pool_layout::compute_pool_geometry(chunk_size, chunk_count);
+  if (!geometry) return std::unexpected(std::move(geometry.error()).with_context(op));
+  const PoolGeometry& g = *geometry;
+
+  auto region = Region::create_shared(g.total_bytes, {.name = options.name});
+  if (!region) return std::unexpected(std::move(region.error()).with_context(op));
+  std::byte* base = region->data();
+
+  // Constructed here, before any other process can have the fd: share() happens after create()
+  // returns, and passing the fd orders these writes before the peer's first access.
+  const pool_layout::PoolHeader header = pool_layout::make_header(g);
+  std::memcpy(base, &header, sizeof header);
+  auto* control = new (base + g.control_offset) PoolControl{};
+  control->free_head.store(pool_layout::pack_head(0, 0), std::memory_order_relaxed);
+  control->loaned.store(0, std::memory_order_relaxed);
+  control->high_water.store(0, std::memory_order_relaxed);
+  control->rejected_returns.store(0, std::memory_order_relaxed);
+  auto* next = reinterpret_cast<std::atomic<std::uint32_t>*>(base + g.next_offset);
+  auto* state = reinterpret_cast<std::atomic<std::uint32_t>*>(base + g.state_offset);
+  for (std::uint32_t i = 0; i < g.chunk_count; ++i) {
+    new (&next[i]) std::atomic<std::uint32_t>(i + 1 < g.chunk_count ? i + 1 : kNoChunk);
+    new (&state[i]) std::atomic<std::uint32_t>(kChunkFree);
+  }
+
+  if (options.pin) {
+    if (auto pinned = region->pin(); !pinned) {
+      return std::unexpected(std::move(pinned.error()).with_context(op));
+    }
+  }
+  return BufferPool(make_view(std::move(*region), g));
+}
+
+Result<BufferPool> BufferPool::attach(Fd fd, const PoolAttachOptions& options) {
+  const std::string op = "BufferPool::attach(fd " + std::to_string(fd.get()) + ")";
+  auto region = Region::attach(std::move(fd), Access::read_write);
+  if (!region) return std::unexpected(std::move(region.error()).with_context(op));
+  auto geometry = validate_pool_header(region->bytes());
+  if (!geometry) return std::unexpected(std::move(geometry.error()).with_context(op));
+  if (options.pin) {
+    if (auto pinned = region->pin(); !pinned) {
+      return std::unexpected(std::move(pinned.error()).with_context(op));
+    }
+  }
+  return BufferPool(make_view(std::move(*region), *geometry));
+}
+
+BufferPool::BufferPool(std::unique_ptr<detail::PoolView> view) noexcept : view_(std::move(view)) {}
+BufferPool::BufferPool(BufferPool&&) noexcept = default;
+BufferPool& BufferPool::operator=(BufferPool&&) noexcept = default;
+BufferPool::~BufferPool() = default;
+
+Result<Fd> BufferPool::share() const {
+  return view_->region.share(Access::read_write);
+}
+
+Result<ChunkLoan> BufferPool::loan() {
+  auto index = view_->pop();
+  if (!index) return std::unexpected(index.error());
+  // Relaxed: as in give_back(), the CAS sees the latest state whatever the ordering. It can only
+  // fail if a peer scribbled on the state array; the chunk then stays out of the free list.
+  std::uint32_t expected = kChunkFree;
+  if (!view_->state[*index].compare_exchange_strong(expected, kChunkLoaned,
+                                                    std::memory_order_relaxed)) {
+    return fail(Errc::corrupt, "BufferPool::loan",
+                "chunk " + std::to_string(*index) +
+                    " was on the free list but not free: pool memory is corrupt");
+  }
+  PoolControl& control = *view_->control;
+  const std::uint32_t now = control.loaned.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::uint32_t peak = control.high_water.load(std::memory_order_relaxed);
+  while (now > peak &&
+         !control.high_water.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+  return ChunkLoan(view_.get(), *index);
+}
+
+Result<void> BufferPool::give_back(std::uint32_t index) {
+  return view_->give_back(index);
+}
+
+Result<std::span<std::byte>> BufferPool::chunk(std::uint32_t index) const {
+  if (index >= view_->geometry.chunk_count) {
+    return fail(Errc::rejected, "BufferPool::chunk(" + std::to_string(index) + ")",
+                "index out of range: the pool has " + std::to_string(view_->geometry.chunk_count) +
+                    " chunks");
+  }
+  return view_->chunk(index);
+}
+
+PoolStats BufferPool::stats() const noexcept {
+  const PoolControl& control = *view_->control;
+  PoolStats s;
+  s.chunk_count = view_->geometry.chunk_count;
+  s.chunk_size = view_->geometry.chunk_size;
+  s.loaned = control.loaned.load(std::memory_order_relaxed);
+  // A transiently wrapped counter (a racing bogus return that happened to hit a loaned chunk)
+  // must not show as billions on loan.
+  if (s.loaned > s.chunk_count) s.loaned = s.chunk_count;
+  s.free = s.chunk_count - s.loaned;
+  s.high_water = control.high_water.load(std::memory_order_relaxed);
+  s.rejected_returns = control.rejected_returns.load(std::memory_order_relaxed);
+  return s;
+}
+
+const PoolGeometry& BufferPool::geometry() const noexcept {
+  return view_->geometry;
+}
+const Region& BufferPool::region() const noexcept {
+  return view_->region;
+}
+
+// ChunkLoan
+
+ChunkLoan::ChunkLoan(ChunkLoan&& other) noexcept
+    : view_(std::exchange(other.view_, nullptr)), index_(other.index_) {}
+
+ChunkLoan& ChunkLoan::operator=(ChunkLoan&& other) noexcept {
+  if (this != &other) {
+    if (view_ != nullptr) (void)view_->give_back(index_);
+    view_ = std::exchange(other.view_, nullptr);
+    index_ = other.index_;
+  }
+  return *this;
+}
+
+ChunkLoan::~ChunkLoan() {
+  // Cannot fail for a chunk we hold unless a peer corrupted the pool; nothing to do about it here.
+  if (view_ != nullptr) (void)view_->give_back(index_);
+}
+
+std::uint64_t ChunkLoan::offset() const noexcept {
+  return view_ != nullptr ? view_->geometry.offset_of(index_) : 0;
+}
+
+std::span<std::byte> ChunkLoan::bytes() const noexcept {
+  return view_ != nullptr ? view_->chunk(index_) : std::span<std::byte>{};
+}
+
+std::uint32_t ChunkLoan::release() noexcept {
+  view_ = nullptr;
+  return index_;
+}
+
+Result<void> ChunkLoan::give_back() {
+  if (view_ == nullptr) {
+    return fail(Errc::invalid_argument, "ChunkLoan::give_back", "the loan holds no chunk");
+  }
+  return std::exchange(view_, nullptr)->give_back(index_);
+}
+
+}  // namespace zc
