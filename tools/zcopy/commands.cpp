@@ -1,0 +1,24 @@
+// The one list of zcopy subcommands.
+#include <array>
+
+#include "command.hpp"
+
+namespace zc::cli {
+
+CommandRunner add_demo_command(CLI::App& sub);
+CommandRunner add_doctor_command(CLI::App& sub);
+CommandRunner add_inspect_command(CLI::App& sub);
+
+std::span<const CommandSpec> commands() {
+  static constexpr std::array kCommands{
+      CommandSpec{"demo", "A tour of what zcopy does on this machine, on built-in defaults",
+                  &add_demo_command},
+      CommandSpec{"doctor", "Probe the kernel facilities and privileges zcopy uses",
+                  &add_doctor_command},
+      CommandSpec{"inspect", "Pin a buffer and show its physical layout and page-fault figures",
+                  &add_inspect_command},
+  };
+  return kCommands;
+}
+
+}  // namespace zc::cli
