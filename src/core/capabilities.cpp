@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <mutex>
 
+#include "ascii.hpp"
 #include "probe_support.hpp"
 
 namespace zc {
@@ -60,16 +61,6 @@ constexpr auto kAll = [] {
 
 const Entry& entry(Capability capability) noexcept {
   return kEntries[static_cast<std::size_t>(capability)];
-}
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
 }
 
 probes::Finding run(Capability capability) {
@@ -142,7 +133,7 @@ std::string_view id(Capability capability) noexcept {
 
 std::optional<Capability> capability_from_name(std::string_view text) noexcept {
   for (const Entry& e : kEntries) {
-    if (text == e.id || equal_ignoring_case(text, e.name)) return e.capability;
+    if (text == e.id || ascii::equals_ignoring_case(text, e.name)) return e.capability;
   }
   return std::nullopt;
 }

@@ -6,18 +6,10 @@
 #include <cstdio>
 #include <limits>
 
+#include "ascii.hpp"
+
 namespace zc {
 namespace {
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 std::uint64_t multiplier_for(std::string_view suffix, bool& known) {
   struct Unit {
@@ -28,14 +20,14 @@ std::uint64_t multiplier_for(std::string_view suffix, bool& known) {
       {{"", 1}, {"k", kKiB}, {"m", kMiB}, {"g", kGiB}, {"t", kGiB * 1024}}};
   known = true;
   for (const Unit& unit : kUnits) {
-    if (equals_ignoring_case(suffix, unit.letter)) return unit.factor;
+    if (ascii::equals_ignoring_case(suffix, unit.letter)) return unit.factor;
     if (unit.letter.empty()) {
-      if (equals_ignoring_case(suffix, "b")) return 1;
+      if (ascii::equals_ignoring_case(suffix, "b")) return 1;
       continue;
     }
     std::string with_b = std::string(unit.letter) + "b";
     std::string with_ib = std::string(unit.letter) + "ib";
-    if (equals_ignoring_case(suffix, with_b) || equals_ignoring_case(suffix, with_ib))
+    if (ascii::equals_ignoring_case(suffix, with_b) || ascii::equals_ignoring_case(suffix, with_ib))
       return unit.factor;
   }
   known = false;

@@ -129,16 +129,8 @@ Result<Region> Region::create_anonymous(std::size_t size, const RegionOptions& o
   Region region;
   region.data_ = *data;
   region.size_ = size;
-  if (options.huge_pages) {
-    // Before the first touch: the fault that first populates the range is what allocates the
-    // huge page.
-    auto advised = sys_call("madvise(MADV_HUGEPAGE)",
-                            [&] { return ::madvise(region.data_, region.size_, MADV_HUGEPAGE); });
-    if (!advised) return std::unexpected(std::move(advised.error()).with_context(op));
-    region.huge_pages_ = true;
-  }
-  if (options.pin) {
-    if (auto pinned = region.pin(); !pinned) return std::unexpected(pinned.error());
+  if (auto applied = region.apply_options(options, op); !applied) {
+    return std::unexpected(applied.error());
   }
   return region;
 }
@@ -182,16 +174,23 @@ Result<Region> Region::create_shared(std::size_t size, const RegionOptions& opti
   if (!data) return std::unexpected(std::move(data.error()).with_context(op));
   region.data_ = *data;
   region.size_ = size;
-  if (options.huge_pages) {
-    auto advised = sys_call("madvise(MADV_HUGEPAGE)",
-                            [&] { return ::madvise(region.data_, region.size_, MADV_HUGEPAGE); });
-    if (!advised) return std::unexpected(std::move(advised.error()).with_context(op));
-    region.huge_pages_ = true;
-  }
-  if (options.pin) {
-    if (auto pinned = region.pin(); !pinned) return std::unexpected(pinned.error());
+  if (auto applied = region.apply_options(options, op); !applied) {
+    return std::unexpected(applied.error());
   }
   return region;
+}
+
+Result<void> Region::apply_options(const RegionOptions& options, const std::string& op) {
+  if (options.huge_pages) {
+    // Before the first touch: the fault that first populates the range is what allocates the
+    // huge page.
+    auto advised =
+        sys_call("madvise(MADV_HUGEPAGE)", [&] { return ::madvise(data_, size_, MADV_HUGEPAGE); });
+    if (!advised) return std::unexpected(std::move(advised.error()).with_context(op));
+    huge_pages_ = true;
+  }
+  if (options.pin) return pin();
+  return {};
 }
 
 Result<Region> Region::attach(Fd fd, Access access) {

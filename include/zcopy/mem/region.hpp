@@ -96,6 +96,8 @@ class Region {
 
  private:
   Region() = default;
+  // The huge-page advice and pinning both factories apply once the memory is mapped.
+  Result<void> apply_options(const RegionOptions& options, const std::string& op);
   void unmap() noexcept;
 
   std::byte* data_ = nullptr;
