@@ -189,5 +189,39 @@ TEST(SpscRing, AHostileHeadStopsTheConsumerInsteadOfReadingOutOfBounds) {
   EXPECT_EQ(consumer->front(), nullptr);
 }
 
+TEST(SpscRing, AHostileTailStopsTheProducerForGood) {
+  auto region = Region::create_shared(SpscRing<std::uint64_t>::bytes_for(16));
+  ASSERT_TRUE(region.has_value());
+  auto producer = SpscRing<std::uint64_t>::create_in(region->bytes(), 16);
+  ASSERT_TRUE(producer.has_value());
+  for (std::uint64_t i = 0; i < 16; ++i) ASSERT_TRUE(producer->try_push(i));
+  auto* header = reinterpret_cast<SpscRingHeader*>(region->data());
+  header->tail.store(1'000'000);  // ahead of head: what a corrupt or malicious consumer could write
+  EXPECT_FALSE(producer->try_push(16));
+  EXPECT_TRUE(producer->producer_faulted());
+  header->tail.store(16);  // the ring looks empty and sane again, but the producer stays stopped
+  EXPECT_FALSE(producer->try_push(16));
+  EXPECT_TRUE(producer->reserve(4).empty());
+  const std::uint64_t batch[2] = {1, 2};
+  EXPECT_EQ(producer->try_push_n(batch), 0U);
+}
+
+TEST(SpscRing, AFaultedConsumerReadsNothingThroughAnyConsumerCall) {
+  auto region = Region::create_shared(SpscRing<std::uint64_t>::bytes_for(16));
+  ASSERT_TRUE(region.has_value());
+  auto consumer = SpscRing<std::uint64_t>::create_in(region->bytes(), 16);
+  ASSERT_TRUE(consumer.has_value());
+  auto* header = reinterpret_cast<SpscRingHeader*>(region->data());
+  header->head.store(17);  // one more than the capacity
+  EXPECT_TRUE(consumer->readable(4).empty());
+  EXPECT_TRUE(consumer->consumer_faulted());
+  header->head.store(4);
+  std::uint64_t out[4] = {};
+  EXPECT_EQ(consumer->try_pop_n(out), 0U);
+  std::uint64_t one = 0;
+  EXPECT_FALSE(consumer->try_pop(one));
+  EXPECT_EQ(consumer->front(), nullptr);
+}
+
 }  // namespace
 }  // namespace zc

@@ -293,19 +293,32 @@ class SpscRing {
 
   T* slot(std::uint64_t index) const noexcept { return slots_ + (index & mask_); }
 
-  // How many slots the producer may fill, up to `wanted` (0 when full or faulted).
+  // How many slots the producer may fill, up to `wanted` (0 when full or faulted). The common case
+  // is one subtraction and one compare on our own line; the shared tail is read only when the
+  // cached copy says the ring is too full.
   std::size_t writable(std::size_t wanted) noexcept {
-    std::uint64_t used = producer_.head - producer_.cached_tail;
-    if (capacity() - used < wanted) {
-      // SYNC POINT (pairs with the release store of tail in release()): once we see the consumer's
-      // tail, its reads of (and destructor calls on) the slots before it have happened, so we may
-      // overwrite them.
-      producer_.cached_tail = header_->tail.load(std::memory_order_acquire);
-      used = producer_.head - producer_.cached_tail;
-      if (used > capacity()) producer_.faulted = true;
-    }
+    std::uint64_t free_slots = capacity() - (producer_.head - producer_.cached_tail);
+    if (free_slots < wanted) [[unlikely]]
+      free_slots = refresh_tail();
+    return static_cast<std::size_t>(std::min<std::uint64_t>(wanted, free_slots));
+  }
+
+  // Rereads the consumer's tail; returns the free slots. A fault parks cached_tail a full ring
+  // behind head, so the fast path in writable() sees no room and every call lands here.
+  std::uint64_t refresh_tail() noexcept {
     if (producer_.faulted) return 0;
-    return std::min(wanted, static_cast<std::size_t>(capacity() - used));
+    // SYNC POINT (pairs with the release store of tail in release()): once we see the consumer's
+    // tail, its reads of (and destructor calls on) the slots before it have happened, so we may
+    // overwrite them.
+    const std::uint64_t tail = header_->tail.load(std::memory_order_acquire);
+    const std::uint64_t used = producer_.head - tail;
+    if (used > capacity()) {
+      producer_.faulted = true;
+      producer_.cached_tail = producer_.head - capacity();
+      return 0;
+    }
+    producer_.cached_tail = tail;
+    return capacity() - used;
   }
 
   void publish(std::size_t n) noexcept {
@@ -317,18 +330,30 @@ class SpscRing {
     header_->head.store(producer_.head, std::memory_order_release);
   }
 
-  // How many elements the consumer may read, up to `wanted` (0 when empty or faulted).
+  // How many elements the consumer may read, up to `wanted` (0 when empty or faulted). As in
+  // writable(), the shared head is read only when the cached copy says too few are queued.
   std::size_t readable_count(std::size_t wanted) noexcept {
     std::uint64_t queued = consumer_.cached_head - consumer_.tail;
-    if (queued < wanted) {
-      // SYNC POINT (pairs with the release store of head in publish()): every slot below the head
-      // we see was fully constructed before the producer published it.
-      consumer_.cached_head = header_->head.load(std::memory_order_acquire);
-      queued = consumer_.cached_head - consumer_.tail;
-      if (queued > capacity()) consumer_.faulted = true;
-    }
+    if (queued < wanted) [[unlikely]]
+      queued = refresh_head();
+    return static_cast<std::size_t>(std::min<std::uint64_t>(wanted, queued));
+  }
+
+  // Rereads the producer's head; returns how many are queued. A fault parks cached_head at tail,
+  // so the fast path in readable_count() sees nothing queued and every call lands here.
+  std::uint64_t refresh_head() noexcept {
     if (consumer_.faulted) return 0;
-    return std::min(wanted, static_cast<std::size_t>(queued));
+    // SYNC POINT (pairs with the release store of head in publish()): every slot below the head
+    // we see was fully constructed before the producer published it.
+    const std::uint64_t head = header_->head.load(std::memory_order_acquire);
+    const std::uint64_t queued = head - consumer_.tail;
+    if (queued > capacity()) {
+      consumer_.faulted = true;
+      consumer_.cached_head = consumer_.tail;
+      return 0;
+    }
+    consumer_.cached_head = head;
+    return queued;
   }
 
   void release(std::size_t n) noexcept {
@@ -344,14 +369,16 @@ class SpscRing {
   std::uint64_t mask_;
   std::unique_ptr<Region> region_;  // set when the ring owns its memory
 
-  // Private to each side and on separate cache lines, so that in-process use does not bounce a
-  // line between the producer and consumer threads (false sharing).
-  struct alignas(kCacheLine) ProducerState {
+  // Private to each side and 128 bytes apart, so that in-process use does not bounce a line
+  // between the producer and consumer threads: not through false sharing, and not through the
+  // adjacent-line prefetcher, which fetches cache lines in aligned pairs.
+  static constexpr std::size_t kPrivateAlign = 2 * kCacheLine;
+  struct alignas(kPrivateAlign) ProducerState {
     std::uint64_t head = 0;         // our next index; mirrors header_->head
     std::uint64_t cached_tail = 0;  // the consumer's tail as we last saw it
     bool faulted = false;
   };
-  struct alignas(kCacheLine) ConsumerState {
+  struct alignas(kPrivateAlign) ConsumerState {
     std::uint64_t tail = 0;         // our next index; mirrors header_->tail
     std::uint64_t cached_head = 0;  // the producer's head as we last saw it
     bool faulted = false;
