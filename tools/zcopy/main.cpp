@@ -18,7 +18,6 @@ int exit_code_for(const zc::Error& error) {
 int main(int argc, char** argv) {
   CLI::App app{"zcopy: move data on Linux exactly once, and count the copies saved", "zcopy"};
   app.set_version_flag("--version", std::string("zcopy ") + zc::kVersion);
-  app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 missing kernel capability.\n"
       "Run 'zcopy doctor' to see what this machine supports.");
@@ -43,7 +42,11 @@ int main(int argc, char** argv) {
     return zc::cli::kExitUsage;
   }
 
-  const zc::cli::CommandResult result = selected ? selected() : zc::cli::CommandResult{0};
+  if (!selected) {
+    std::fprintf(stderr, "zcopy: a command is required (see zcopy --help)\n");
+    return zc::cli::kExitUsage;
+  }
+  const zc::cli::CommandResult result = selected();
   if (!result) {
     std::fprintf(stderr, "zcopy: %s\n", result.error().message().c_str());
     return exit_code_for(result.error());

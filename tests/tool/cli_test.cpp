@@ -1,0 +1,73 @@
+// The zcopy tool's top level: help, version, and one clear line plus exit 2 for a bad command line.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "zcopy/version.hpp"
+
+namespace {
+
+struct ToolRun {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+ToolRun run_tool(const std::string& arguments) {
+  const char* tool = std::getenv("ZCOPY_TOOL");
+  if (tool == nullptr) return {-1, "ZCOPY_TOOL is not set"};
+  const std::string command = std::string(tool) + " " + arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+#define REQUIRE_TOOL()                      \
+  if (std::getenv("ZCOPY_TOOL") == nullptr) \
+  GTEST_SKIP() << "ZCOPY_TOOL is not set (run through ctest)"
+
+TEST(Cli, VersionPrintsTheLibraryVersion) {
+  REQUIRE_TOOL();
+  const ToolRun run = run_tool("--version");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.output, std::string("zcopy ") + zc::kVersion + "\n");
+}
+
+TEST(Cli, HelpListsEveryCommandAndTheExitCodes) {
+  REQUIRE_TOOL();
+  const ToolRun run = run_tool("--help");
+  EXPECT_EQ(run.exit_code, 0);
+  for (const char* command : {"demo", "doctor", "inspect"})
+    EXPECT_NE(run.output.find(command), std::string::npos) << command;
+  EXPECT_NE(run.output.find("Exit codes"), std::string::npos);
+}
+
+TEST(Cli, NoCommandIsAUsageErrorOnOneLine) {
+  REQUIRE_TOOL();
+  const ToolRun run = run_tool("");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output, "zcopy: a command is required (see zcopy --help)\n");
+}
+
+TEST(Cli, AnUnknownCommandIsNamedAndIsAUsageError) {
+  REQUIRE_TOOL();
+  const ToolRun run = run_tool("frobnicate");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("frobnicate"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find('\n'), run.output.size() - 1) << "one line: " << run.output;
+}
+
+TEST(Cli, ABadSizeNamesTheTextAndIsAUsageError) {
+  REQUIRE_TOOL();
+  const ToolRun run = run_tool("inspect --size 12Q");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("'12Q'"), std::string::npos) << run.output;
+}
+
+}  // namespace
