@@ -5,12 +5,15 @@
 
 namespace zc::cli {
 
+CommandRunner add_channel_command(CLI::App& sub);
 CommandRunner add_demo_command(CLI::App& sub);
 CommandRunner add_doctor_command(CLI::App& sub);
 CommandRunner add_inspect_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
+      CommandSpec{"channel", "Publish stdin to a named shared-memory channel, or subscribe to one",
+                  &add_channel_command},
       CommandSpec{"demo", "A tour of what zcopy does on this machine, on built-in defaults",
                   &add_demo_command},
       CommandSpec{"doctor", "Probe the kernel facilities and privileges zcopy uses",

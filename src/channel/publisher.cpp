@@ -1,0 +1,247 @@
+// The publisher's data path: loaning chunks, publishing descriptors, taking chunks back.
+//
+// Sleeping. Neither side makes a system call per message while the other is awake.
+//
+// A subscriber that finds its queue empty stores subscriber_sleeping = 1 and then loads head
+// again before it sleeps on its eventfd; publish() stores head and then loads
+// subscriber_sleeping, signalling the eventfd only if it is set (and clearing it). All four
+// accesses are seq_cst, so they fall in one total order: if the subscriber's load missed the new
+// head, the publisher's load comes after the subscriber's store and sees the flag. Either the
+// subscriber does not sleep or it is woken; no wake-up is lost.
+//
+// The publisher sleeps (for queue space or a returned chunk) the same way with
+// publisher_waiting, but what it waits for is a subscriber's tail or release ring, whose stores
+// are not seq_cst. So both sides use read-modify-writes on the flag instead: the publisher
+// exchange(1)s it before its last look, and a subscriber exchange(0)s it after every receive and
+// every return, signalling if it was 1. The two exchanges are ordered on the flag: either the
+// subscriber's comes second and sees 1 (and signals), or the publisher's comes second, reads the
+// subscriber's write and so synchronises with it, and its last look sees the progress.
+#include "zcopy/channel/publisher.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <string>
+
+#include "publisher_state.hpp"
+#include "zcopy/core/syscall.hpp"
+
+namespace zc {
+
+namespace {
+
+std::unexpected<Error> bad_options(const std::string& detail) {
+  return fail(Errc::invalid_argument, "Publisher::create", detail);
+}
+
+// A read-only descriptor of the pool. The seal comes first: after it nobody can make a new
+// writable mapping, while ours (made when the pool was created) stays writable.
+Result<Fd> share_pool_read_only(const BufferPool& pool) {
+  const int fd = pool.region().fd();
+  auto sealed = sys_call({"fcntl(F_ADD_SEALS, F_SEAL_FUTURE_WRITE)", fd},
+                         [&] { return ::fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE); });
+  if (!sealed) return std::unexpected(sealed.error());
+  return Fd::open("/proc/self/fd/" + std::to_string(fd), O_RDONLY);
+}
+
+}  // namespace
+
+Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions& options) {
+  if (!valid_channel_name(name)) {
+    return bad_options("channel name '" + std::string(name) + "' must be 1-80 of [A-Za-z0-9._-]");
+  }
+  if (options.chunk_size == 0 || options.chunk_size > (std::size_t{1} << 30)) {
+    return bad_options("chunk size must be in [1, 1 GiB]");
+  }
+  if (options.chunk_count == 0 || options.chunk_count > (std::size_t{1} << 24)) {
+    return bad_options("chunk count must be in [1, 2^24]");
+  }
+  if (options.queue_depth < 2 || options.queue_depth > 65536 ||
+      (options.queue_depth & (options.queue_depth - 1)) != 0) {
+    return bad_options("queue depth must be a power of two in [2, 65536]");
+  }
+  if (options.max_subscribers == 0 || options.max_subscribers > 4096) {
+    return bad_options("max subscribers must be in [1, 4096]");
+  }
+  const std::string op = "Publisher::create(" + std::string(name) + ")";
+  auto pool =
+      BufferPool::create(options.chunk_size, options.chunk_count,
+                         {.name = "zcopy-channel-" + std::string(name), .pin = options.pin});
+  if (!pool) return std::unexpected(std::move(pool.error()).with_context(op));
+  auto listener = UnixListener::listen(channel_address(name), 64);
+  if (!listener) return std::unexpected(std::move(listener.error()).with_context(op));
+  auto state = std::make_unique<detail::PublisherState>(std::string(name), options,
+                                                        std::move(*pool), std::move(*listener));
+  state->geometry = channel_geometry(static_cast<std::uint32_t>(options.chunk_size),
+                                     static_cast<std::uint32_t>(options.chunk_count),
+                                     static_cast<std::uint32_t>(options.queue_depth));
+  state->geometry.backpressure = options.backpressure == Backpressure::drop_oldest ? 1 : 0;
+  state->links.resize(options.max_subscribers);
+  state->refs.assign(options.chunk_count, 0);
+  auto readonly = share_pool_read_only(state->pool);
+  auto epoll = detail::make_epoll();
+  auto wake = detail::make_eventfd();
+  for (Error* error : {readonly ? nullptr : &readonly.error(), epoll ? nullptr : &epoll.error(),
+                       wake ? nullptr : &wake.error()}) {
+    if (error != nullptr) return std::unexpected(std::move(*error).with_context(op));
+  }
+  state->pool_readonly = std::move(*readonly);
+  state->epoll = std::move(*epoll);
+  state->wake = std::move(*wake);
+  using detail::EventKind;
+  for (auto [fd, kind] : {std::pair{state->listener.fd(), EventKind::listener},
+                          std::pair{state->wake.get(), EventKind::wake}}) {
+    auto added = detail::epoll_add(state->epoll.get(), fd, EPOLLIN, detail::event_data(kind, 0, 0));
+    if (!added) return std::unexpected(std::move(added.error()).with_context(op));
+  }
+  return Publisher(std::move(state));
+}
+
+Publisher::Publisher(std::unique_ptr<detail::PublisherState> state) noexcept
+    : state_(std::move(state)) {}
+Publisher::Publisher(Publisher&&) noexcept = default;
+Publisher& Publisher::operator=(Publisher&&) noexcept = default;
+Publisher::~Publisher() = default;
+
+void Publisher::service() {
+  state_->handle_events(0);
+  state_->drain_all_releases();
+  state_->last_service = detail::Clock::now();
+}
+
+Result<ChunkLoan> Publisher::loan() {
+  detail::PublisherState& s = *state_;
+  // Admissions and departures at least every millisecond; returns (shared memory only) always.
+  if (detail::Clock::now() - s.last_service > std::chrono::milliseconds(1)) service();
+  const auto deadline = detail::Clock::now() + s.options.timeout;
+  for (;;) {
+    s.drain_all_releases();
+    auto loan = s.pool.loan();
+    if (loan || loan.error().code() != Errc::exhausted) return loan;
+    if (s.options.backpressure == Backpressure::drop_oldest) {
+      // Take back the oldest entry of the longest queue; repeat until a chunk frees.
+      std::size_t longest = s.links.size();
+      std::uint64_t longest_depth = 0;
+      for (std::size_t i = 0; i < s.links.size(); ++i) {
+        if (!s.links[i] || !s.refresh_tail(i)) continue;
+        const std::uint64_t depth = s.links[i]->head - s.links[i]->tail;
+        if (depth > longest_depth) {
+          longest = i;
+          longest_depth = depth;
+        }
+      }
+      if (longest < s.links.size() && s.drop_oldest(longest)) continue;
+    }
+    const bool freed = s.wait_until(
+        [&] {
+          s.drain_all_releases();
+          return s.pool.stats().free > 0;
+        },
+        deadline);
+    if (!freed) {
+      return fail(Errc::timeout, "Publisher::loan",
+                  "no chunk came back within " + std::to_string(s.options.timeout.count()) +
+                      " ms (all " + std::to_string(s.geometry.chunk_count) +
+                      " held by subscribers)");
+    }
+  }
+}
+
+Result<std::uint64_t> Publisher::publish(ChunkLoan&& loan, std::size_t length) {
+  detail::PublisherState& s = *state_;
+  const char* op = "Publisher::publish";
+  if (s.closed) return fail(Errc::closed, op, "the channel was closed");
+  if (!loan.valid() || length > s.geometry.chunk_size) {
+    return fail(Errc::invalid_argument, op,
+                "needs a loan from this channel and a length <= chunk size");
+  }
+  auto chunk_bytes = s.pool.chunk(loan.index());
+  if (!chunk_bytes || chunk_bytes->data() != loan.bytes().data()) {
+    return fail(Errc::invalid_argument, op, "the loan comes from another pool");
+  }
+  const std::uint64_t depth = s.geometry.queue_depth;
+  const auto deadline = detail::Clock::now() + s.options.timeout;
+  // Every queue must have room before any is written, so a timeout delivers to nobody.
+  auto all_have_room = [&] {
+    s.drain_all_releases();
+    bool room = true;
+    for (std::size_t i = 0; i < s.links.size(); ++i) {
+      if (!s.links[i] || !s.refresh_tail(i)) continue;
+      if (s.links[i]->head - s.links[i]->tail < depth) continue;
+      if (s.options.backpressure == Backpressure::drop_oldest && s.drop_oldest(i)) continue;
+      if (!s.links[i]) continue;  // cut off while we looked
+      room = false;
+    }
+    return room;
+  };
+  if (!s.wait_until(all_have_room, deadline)) {
+    return fail(Errc::timeout, op,
+                "a subscriber's queue stayed full for " +
+                    std::to_string(s.options.timeout.count()) + " ms");
+  }
+
+  const std::uint32_t chunk = loan.release();
+  const std::uint64_t sequence = s.counters.published++;
+  const std::uint64_t packed = pack_descriptor(chunk, static_cast<std::uint32_t>(length));
+  s.refs[chunk] = 1;  // ours, until every subscriber has its own
+  for (auto& link : s.links) {
+    if (!link) continue;
+    DescriptorSlot& slot = link->slots[link->head & (depth - 1)];
+    // Relaxed: the release store of head below publishes them.
+    slot.sequence.store(sequence, std::memory_order_relaxed);
+    slot.chunk_and_length.store(packed, std::memory_order_relaxed);
+    link->sent[link->head & (depth - 1)] = chunk;
+    link->held[chunk] = 1;
+    ++s.refs[chunk];
+    ++link->head;
+    // SYNC POINT (pairs with the acquire load of head in the subscriber's try_receive()): the
+    // payload written into the chunk and the slot above are visible before the new head. It is
+    // also seq_cst, with the load below, against prepare_wait()'s store and load: see "Sleeping".
+    link->ctl->head.store(link->head, std::memory_order_seq_cst);
+    if (link->ctl->subscriber_sleeping.load(std::memory_order_seq_cst) != 0 &&
+        link->ctl->subscriber_sleeping.exchange(0, std::memory_order_relaxed) != 0) {
+      detail::signal_eventfd(link->wake.get());
+    }
+  }
+  s.drop_reference(chunk);
+  return sequence;
+}
+
+void Publisher::close() {
+  state_->close();
+}
+
+Result<void> Publisher::wait_for_subscribers(std::size_t count, std::chrono::milliseconds timeout) {
+  detail::PublisherState& s = *state_;
+  const bool enough = s.wait_until(
+      [&] {
+        return static_cast<std::size_t>(std::count_if(
+                   s.links.begin(), s.links.end(), [](const auto& l) { return l != nullptr; })) >=
+               count;
+      },
+      detail::Clock::now() + timeout);
+  if (!enough) {
+    return fail(Errc::timeout, "Publisher::wait_for_subscribers",
+                std::to_string(count) + " subscribers did not connect within " +
+                    std::to_string(timeout.count()) + " ms");
+  }
+  return {};
+}
+
+int Publisher::fd() const noexcept {
+  return state_->epoll.get();
+}
+
+PublisherStats Publisher::stats() const noexcept {
+  PublisherStats stats = state_->counters;
+  stats.subscribers = static_cast<std::size_t>(std::count_if(
+      state_->links.begin(), state_->links.end(), [](const auto& l) { return l != nullptr; }));
+  return stats;
+}
+
+const BufferPool& Publisher::pool() const noexcept {
+  return state_->pool;
+}
+
+}  // namespace zc

@@ -1,0 +1,125 @@
+// What a Publisher keeps in its own private memory: the per-chunk reference counts, and for each
+// subscriber what it was sent and still holds. Nothing here is ever read back from shared memory
+// except the subscriber's tail and release ring, and both are checked against these records.
+// Private to the channel module; used by publisher.cpp (data path) and publisher_peers.cpp
+// (admission, departure, events).
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wake.hpp"
+#include "zcopy/channel/channel_layout.hpp"
+#include "zcopy/channel/channel_options.hpp"
+#include "zcopy/channel/publisher.hpp"
+#include "zcopy/core/fd_passing.hpp"
+#include "zcopy/mem/buffer_pool.hpp"
+#include "zcopy/mem/region.hpp"
+#include "zcopy/ring/spsc_ring.hpp"
+
+namespace zc::detail {
+
+// One admitted subscriber, as the publisher sees it.
+struct SubscriberLink {
+  SubscriberLink(UnixSocket peer_socket, Region control_region) noexcept
+      : socket(std::move(peer_socket)), control(std::move(control_region)) {}
+
+  UnixSocket socket;
+  Region control;                                   // its control region, our writable mapping
+  Fd pidfd;                                         // readable once its process exits
+  Fd wake;                                          // its eventfd: we signal it when it sleeps
+  ChannelControl* ctl = nullptr;                    // in `control`
+  DescriptorSlot* slots = nullptr;                  // in `control`, queue_depth of them
+  std::optional<SpscRing<std::uint32_t>> releases;  // we are the consumer
+  pid_t pid = 0;
+  std::uint32_t generation = 0;  // tells its epoll events from a later occupant's of the same slot
+  std::uint64_t head = 0;        // our copy of ctl->head: the next position we fill
+  std::uint64_t tail = 0;        // the subscriber's tail as we last validated it (tail <= head)
+  std::vector<std::uint32_t> sent;  // chunk at each queue position (position & mask)
+  std::vector<std::uint8_t> held;   // per chunk: 1 while this subscriber holds a reference
+};
+
+// What epoll_wait hands back: the kind of descriptor, a link slot and its generation.
+enum class EventKind : std::uint64_t { listener = 1, wake = 2, pending = 3, socket = 4, pidfd = 5 };
+inline std::uint64_t event_data(EventKind kind, std::uint64_t slot, std::uint32_t generation) {
+  return static_cast<std::uint64_t>(kind) | slot << 8 | std::uint64_t{generation} << 32;
+}
+
+enum class Departure { left, died, faulted };
+
+struct PublisherState {
+  PublisherState(std::string channel_name, const ChannelOptions& channel_options,
+                 BufferPool payload_pool, UnixListener socket_listener) noexcept
+      : name(std::move(channel_name)),
+        options(channel_options),
+        pool(std::move(payload_pool)),
+        listener(std::move(socket_listener)) {}
+  ~PublisherState() { close(); }
+
+  // ---- data path (publisher.cpp) ----
+  // Checks the subscriber's tail against what we know; cuts it off if impossible.
+  bool refresh_tail(std::size_t slot);
+  // Takes back the oldest unread entry of a subscriber (drop_oldest). False when its queue is
+  // empty.
+  bool drop_oldest(std::size_t slot);
+  // Drops one reference; the chunk goes back to the pool at zero.
+  void drop_reference(std::uint32_t chunk);
+  // The subscriber gives back `chunk`: accepted only if it holds it.
+  bool take_back(SubscriberLink& link, std::uint32_t chunk);
+  void drain_releases(std::size_t slot);
+  void drain_all_releases();
+  void close();
+
+  // ---- peers and events (publisher_peers.cpp) ----
+  void handle_events(int timeout_ms);
+  void accept_one();
+  void read_hello(std::uint64_t token);
+  Result<void> admit(UnixSocket socket, pid_t pid);
+  void remove(std::size_t slot, Departure why);
+  // Sleeps (epoll) until `ready()` holds or `deadline`, handling events meanwhile. The
+  // subscribers are told we sleep, so a consumption or return wakes us.
+  template <class Ready>
+  bool wait_until(Ready ready, Clock::time_point deadline);
+  void announce_waiting(std::uint32_t value);
+
+  std::string name;
+  ChannelOptions options;
+  ChannelGeometry geometry;
+  BufferPool pool;
+  Fd pool_readonly;  // the sealed read-only descriptor every subscriber gets
+  UnixListener listener;
+  Fd epoll;
+  Fd wake;  // our eventfd, signalled by subscribers when we announced that we wait
+  std::vector<std::unique_ptr<SubscriberLink>> links;  // max_subscribers slots, null when free
+  std::map<std::uint64_t, UnixSocket> pending;         // connected, hello not yet read
+  std::uint64_t next_token = 1;
+  std::uint32_t next_generation = 1;
+  std::vector<std::uint32_t> refs;  // per chunk: references held by subscribers (and by publish)
+  PublisherStats counters;
+  bool closed = false;
+  Clock::time_point last_service{};
+};
+
+template <class Ready>
+bool PublisherState::wait_until(Ready ready, Clock::time_point deadline) {
+  for (;;) {
+    if (ready()) return true;
+    announce_waiting(1);
+    if (ready()) {
+      announce_waiting(0);
+      return true;
+    }
+    const int ms = remaining_ms(deadline);
+    handle_events(ms);
+    announce_waiting(0);
+    if (ms == 0) return ready();
+  }
+}
+
+}  // namespace zc::detail

@@ -1,0 +1,164 @@
+// The subscriber's data path: receiving descriptors in place, returning chunks, and sleeping
+// without losing a wake-up (see "Sleeping" in publisher.cpp).
+#include "zcopy/channel/subscriber.hpp"
+
+#include <poll.h>
+#include <sys/epoll.h>
+
+#include <array>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "subscriber_state.hpp"
+#include "zcopy/channel/channel_layout.hpp"
+#include "zcopy/core/fd_passing.hpp"
+#include "zcopy/core/syscall.hpp"
+#include "zcopy/mem/buffer_pool.hpp"
+#include "zcopy/mem/region.hpp"
+
+namespace zc {
+
+using detail::Clock;
+
+void Sample::reset() noexcept {
+  if (owner_ == nullptr) return;
+  std::exchange(owner_, nullptr)->release(chunk_);
+  bytes_ = {};
+}
+
+Sample::Sample(Sample&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)),
+      chunk_(other.chunk_),
+      bytes_(std::exchange(other.bytes_, {})),
+      sequence_(other.sequence_) {}
+
+Sample& Sample::operator=(Sample&& other) noexcept {
+  if (this != &other) {
+    reset();
+    owner_ = std::exchange(other.owner_, nullptr);
+    chunk_ = other.chunk_;
+    bytes_ = std::exchange(other.bytes_, {});
+    sequence_ = other.sequence_;
+  }
+  return *this;
+}
+
+Subscriber::Subscriber(std::unique_ptr<detail::SubscriberState> state) noexcept
+    : state_(std::move(state)) {}
+Subscriber::Subscriber(Subscriber&&) noexcept = default;
+Subscriber& Subscriber::operator=(Subscriber&&) noexcept = default;
+Subscriber::~Subscriber() = default;
+
+Result<std::optional<Sample>> Subscriber::try_receive() {
+  detail::SubscriberState& s = *state_;
+  const std::uint64_t depth = s.geometry.queue_depth;
+  for (;;) {
+    std::uint64_t tail = s.ctl->tail.load(std::memory_order_relaxed);
+    // SYNC POINT (pairs with the release store of head in Publisher::publish()): the payload
+    // and descriptor slot of every position below head are visible.
+    const std::uint64_t head = s.ctl->head.load(std::memory_order_acquire);
+    if (head == tail) {
+      // SYNC POINT (pairs with the release store of closed in the publisher's close()): after
+      // seeing closed, a second look at head sees everything that was ever published.
+      if (s.ctl->closed.load(std::memory_order_acquire) != 0) {
+        if (s.ctl->head.load(std::memory_order_acquire) != tail) continue;
+        return fail(Errc::closed, "Subscriber::receive", "publisher closed");
+      }
+      if (s.publisher_dead) {
+        return fail(Errc::closed, "Subscriber::receive",
+                    "publisher pid " + std::to_string(s.publisher_pid) + " died");
+      }
+      return std::optional<Sample>();
+    }
+    if (head - tail > depth) {
+      // Under drop_oldest the publisher may have moved tail (and then head) since we read tail:
+      // only a tail that did not move proves the indices impossible.
+      if (s.ctl->tail.load(std::memory_order_relaxed) != tail) continue;
+      return fail(Errc::corrupt, "Subscriber::receive",
+                  "queue indices head " + std::to_string(head) + ", tail " + std::to_string(tail) +
+                      " are impossible for depth " + std::to_string(depth));
+    }
+    const DescriptorSlot& slot = s.slots[tail & (depth - 1)];
+    const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
+    const std::uint64_t packed = slot.chunk_and_length.load(std::memory_order_relaxed);
+    // Whoever moves tail past this position owns the entry; under drop_oldest the publisher may
+    // have taken it (and refilled the slot), in which case what we read is discarded.
+    // SYNC POINT (pairs with the acquire load of tail in the publisher's refresh_tail()): our
+    // reads of the slot happen before the publisher may refill it.
+    if (!s.ctl->tail.compare_exchange_strong(tail, tail + 1, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed)) {
+      continue;
+    }
+    s.wake_publisher_if_waiting();
+    const auto chunk = static_cast<std::uint32_t>(packed >> 32);
+    const auto length = static_cast<std::uint32_t>(packed & 0xffff'ffff);
+    if (chunk >= s.geometry.chunk_count || length > s.geometry.chunk_size) {
+      s.release(chunk);  // the publisher's own check will refuse it if it is bogus
+      return fail(Errc::corrupt, "Subscriber::receive",
+                  "descriptor chunk " + std::to_string(chunk) + " length " +
+                      std::to_string(length) + " is outside the pool");
+    }
+    const auto bytes = std::span<const std::byte>(s.pool.bytes())
+                           .subspan(s.pool_geometry.offset_of(chunk), length);
+    return std::optional<Sample>(Sample(&s, chunk, bytes, sequence));
+  }
+}
+
+bool Subscriber::prepare_wait() noexcept {
+  detail::SubscriberState& s = *state_;
+  // SYNC POINT (pairs with the seq_cst store of head and load of subscriber_sleeping in
+  // Publisher::publish()): see "Sleeping" in publisher.cpp.
+  s.ctl->subscriber_sleeping.store(1, std::memory_order_seq_cst);
+  if (s.ctl->head.load(std::memory_order_seq_cst) != s.ctl->tail.load(std::memory_order_relaxed) ||
+      s.ctl->closed.load(std::memory_order_relaxed) != 0 || s.publisher_dead) {
+    s.ctl->subscriber_sleeping.store(0, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+Result<Sample> Subscriber::receive(std::chrono::milliseconds timeout) {
+  detail::SubscriberState& s = *state_;
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    auto next = try_receive();
+    if (!next) return std::unexpected(std::move(next.error()));
+    if (*next) return std::move(**next);
+    for (std::uint32_t i = 0; i < s.options.spin_count; ++i) {
+      detail::cpu_relax();
+      if (s.ctl->head.load(std::memory_order_relaxed) !=
+          s.ctl->tail.load(std::memory_order_relaxed)) {
+        break;
+      }
+    }
+    if (!prepare_wait()) continue;
+    const int ms = detail::remaining_ms(deadline);
+    std::array<pollfd, 2> fds{pollfd{s.wake.get(), POLLIN, 0}, pollfd{s.pidfd.get(), POLLIN, 0}};
+    auto ready = sys_call("poll", [&] { return ::poll(fds.data(), fds.size(), ms); });
+    s.ctl->subscriber_sleeping.store(0, std::memory_order_relaxed);
+    if (!ready) return std::unexpected(std::move(ready.error()));
+    if ((fds[0].revents & POLLIN) != 0) detail::drain_eventfd(s.wake.get());
+    if ((fds[1].revents & POLLIN) != 0) s.publisher_dead = true;
+    if (*ready == 0 && ms == 0) {
+      return fail(Errc::timeout, "Subscriber::receive",
+                  "no message within " + std::to_string(timeout.count()) + " ms");
+    }
+  }
+}
+
+int Subscriber::fd() const noexcept {
+  return state_->epoll.get();
+}
+std::uint64_t Subscriber::dropped() const noexcept {
+  return state_->ctl->dropped.load(std::memory_order_relaxed);
+}
+std::uint32_t Subscriber::id() const noexcept {
+  return state_->geometry.subscriber_id;
+}
+pid_t Subscriber::publisher_pid() const noexcept {
+  return state_->publisher_pid;
+}
+
+}  // namespace zc

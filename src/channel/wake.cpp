@@ -1,0 +1,70 @@
+// eventfd, pidfd and epoll helpers for the channel's sleeping and liveness checks.
+#include "wake.hpp"
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "zcopy/core/syscall.hpp"
+
+namespace zc::detail {
+
+Result<Fd> make_eventfd() {
+  auto fd = sys_call("eventfd", [] { return ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); });
+  if (!fd) return std::unexpected(fd.error());
+  return Fd::adopt(*fd);
+}
+
+void signal_eventfd(int fd) noexcept {
+  const std::uint64_t one = 1;
+  // EAGAIN means the counter is saturated, which wakes the reader just as well.
+  (void)sys_call({"write(eventfd)", fd}, [&] { return ::write(fd, &one, sizeof one); });
+}
+
+void drain_eventfd(int fd) noexcept {
+  std::uint64_t value = 0;
+  (void)sys_call({"read(eventfd)", fd}, [&] { return ::read(fd, &value, sizeof value); });
+}
+
+Result<Fd> open_pidfd(pid_t pid) {
+  const std::string op = "pidfd_open(pid " + std::to_string(pid) + ")";
+  auto fd =
+      sys_call(op.c_str(), [&] { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); });
+  if (!fd) return std::unexpected(fd.error());
+  return Fd::adopt(*fd);
+}
+
+bool pidfd_exited(int pidfd) noexcept {
+  pollfd p{pidfd, POLLIN, 0};
+  auto ready = sys_call({"poll(pidfd)", pidfd}, [&] { return ::poll(&p, 1, 0); });
+  return ready && *ready > 0;
+}
+
+Result<Fd> make_epoll() {
+  auto fd = sys_call("epoll_create1", [] { return ::epoll_create1(EPOLL_CLOEXEC); });
+  if (!fd) return std::unexpected(fd.error());
+  return Fd::adopt(*fd);
+}
+
+Result<void> epoll_add(int epoll_fd, int fd, std::uint32_t events, std::uint64_t data) {
+  epoll_event event{};
+  event.events = events;
+  event.data.u64 = data;
+  auto added = sys_call({"epoll_ctl(EPOLL_CTL_ADD)", fd},
+                        [&] { return ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event); });
+  if (!added) return std::unexpected(added.error());
+  return {};
+}
+
+int remaining_ms(Clock::time_point deadline) noexcept {
+  const auto left = deadline - Clock::now();
+  if (left <= Clock::duration::zero()) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return ms > 1'000'000 ? 1'000'000 : static_cast<int>(ms);
+}
+
+}  // namespace zc::detail

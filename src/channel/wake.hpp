@@ -1,0 +1,45 @@
+// The kernel objects a channel sleeps on: eventfds to wake a peer, pidfds to learn of its death,
+// and an epoll set over them. Private to the channel module.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+
+#include "zcopy/core/error.hpp"
+#include "zcopy/core/fd.hpp"
+
+namespace zc::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// A non-blocking, close-on-exec eventfd starting at 0.
+Result<Fd> make_eventfd();
+// Adds 1 to the counter; a full counter (never in practice) or a closed peer is ignored.
+void signal_eventfd(int fd) noexcept;
+// Resets the counter to 0 without blocking.
+void drain_eventfd(int fd) noexcept;
+
+// pidfd_open(2): a descriptor that becomes readable when `pid` exits.
+Result<Fd> open_pidfd(pid_t pid);
+// True once the process behind `pidfd` has exited.
+bool pidfd_exited(int pidfd) noexcept;
+
+Result<Fd> make_epoll();
+// Registers `fd` for `events` with `data` handed back by epoll_wait.
+Result<void> epoll_add(int epoll_fd, int fd, std::uint32_t events, std::uint64_t data);
+
+// Milliseconds left until `deadline`, rounded up, 0 when past; for poll(2) and epoll_wait(2).
+int remaining_ms(Clock::time_point deadline) noexcept;
+
+// A pause that tells the CPU we are spinning (another hyperthread may run).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+}  // namespace zc::detail

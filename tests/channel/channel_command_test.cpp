@@ -1,0 +1,109 @@
+// `zcopy channel pub|sub`, run as a user would: a generated file piped through the real binary
+// (ZCOPY_TOOL) arrives byte-exact, by sha256.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "channel/channel_test_support.hpp"
+#include "support/sanitizer.hpp"
+
+namespace {
+
+std::string tool() {
+  const char* path = std::getenv("ZCOPY_TOOL");
+  return path == nullptr ? std::string() : std::string(path);
+}
+
+// Runs a shell command and returns its stdout.
+std::string output_of(const std::string& command) {
+  std::string out;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  ::pclose(pipe);
+  return out;
+}
+
+std::string sha256_of(const std::string& path) {
+  std::string digest = output_of("sha256sum '" + path + "' | cut -d' ' -f1");
+  while (!digest.empty() && digest.back() == '\n') digest.pop_back();
+  return digest;
+}
+
+class ChannelCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (tool().empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+    dir_ = "/tmp/zcopy-channel-tool-" + std::to_string(::getpid());
+    ASSERT_EQ(std::system(("mkdir -p '" + dir_ + "'").c_str()), 0);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) (void)std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+  // Writes `size` pseudo-random bytes (not a multiple of any chunk size) to a file.
+  std::string generate(std::size_t size) {
+    const std::string path = dir_ + "/input.bin";
+    std::ofstream out(path, std::ios::binary);
+    std::mt19937_64 random(42);
+    std::string block(size, '\0');
+    for (char& c : block) c = static_cast<char>(random() & 0xff);
+    out.write(block.data(), static_cast<std::streamsize>(block.size()));
+    return path;
+  }
+
+  // Pipes `input` through a publisher and `subscribers` subscribers; returns "pub,sub,sub..."
+  // exit codes.
+  std::string pipe_through(const std::string& input, const std::string& pub_options,
+                           int subscribers) {
+    const std::string name = zc::test::unique_channel("tool");
+    std::string script = "codes=''; pids='';";
+    for (int i = 0; i < subscribers; ++i) {
+      script += "'" + tool() + "' channel sub " + name + " > '" + dir_ + "/out" +
+                std::to_string(i) + ".bin' 2>/dev/null & pids=\"$pids $!\";";
+    }
+    script += "'" + tool() + "' channel pub " + name + " --subscribers " +
+              std::to_string(subscribers) + " " + pub_options + " < '" + input +
+              "' 2>/dev/null; codes=$?;";
+    script += "for p in $pids; do wait $p; codes=\"$codes,$?\"; done; echo -n $codes";
+    return output_of("sh -c '" + escape(script) + "'");
+  }
+
+  static std::string escape(const std::string& text) {
+    std::string out;
+    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(ChannelCommand, AFilePipedThroughArrivesByteExactAtEverySubscriber) {
+  const std::string input = generate(zc::test::kSanitized ? 1'000'003 : 20'000'003);
+  EXPECT_EQ(pipe_through(input, "--chunk-size 4K --chunks 16 --depth 8", 2), "0,0,0");
+  const std::string expected = sha256_of(input);
+  ASSERT_EQ(expected.size(), 64U);
+  EXPECT_EQ(sha256_of(dir_ + "/out0.bin"), expected);
+  EXPECT_EQ(sha256_of(dir_ + "/out1.bin"), expected);
+}
+
+TEST_F(ChannelCommand, AnEmptyInputIsAnEmptyStream) {
+  const std::string input = generate(0);
+  EXPECT_EQ(pipe_through(input, "", 1), "0,0");
+  EXPECT_EQ(sha256_of(dir_ + "/out0.bin"), sha256_of(input));
+}
+
+TEST_F(ChannelCommand, ABadChannelNameIsARuntimeErrorWithOneLine) {
+  const std::string out = output_of("'" + tool() + "' channel sub 'no/slashes' 2>&1; echo \" $?\"");
+  EXPECT_NE(out.find("Subscriber::connect"), std::string::npos) << out;
+  EXPECT_NE(out.find(" 1"), std::string::npos) << out;
+}
+
+}  // namespace
