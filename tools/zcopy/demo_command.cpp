@@ -23,8 +23,9 @@ CommandRunner add_demo_command(CLI::App& sub) {
   return [settings]() -> CommandResult {
     std::printf("zcopy %s demo: data moved exactly once, measured on this machine\n", kVersion);
     using Section = Result<void> (*)(const DemoSettings&);
-    for (const Section section : {&demo_machine, &demo_shared_region, &demo_buffer_pool,
-                                  &demo_pinning, &demo_physical_layout, &demo_ring}) {
+    for (const Section section :
+         {&demo_machine, &demo_shared_region, &demo_buffer_pool, &demo_pinning,
+          &demo_physical_layout, &demo_ring, &demo_channel}) {
       if (auto done = section(*settings); !done) return std::unexpected(done.error());
     }
     std::printf(

@@ -18,9 +18,14 @@ Result<DemoChild> DemoChild::spawn(const std::function<int()>& body) {
 }
 
 DemoChild::~DemoChild() {
+  kill();
+}
+
+void DemoChild::kill() noexcept {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 Result<void> DemoChild::wait(const char* what) {

@@ -22,6 +22,8 @@ class DemoChild {
   DemoChild& operator=(DemoChild&&) = delete;
   ~DemoChild();  // kills and reaps a child that was never waited for
   Result<void> wait(const char* what);
+  // SIGKILL, then reap: for demonstrating how peers cope with a process that dies abruptly.
+  void kill() noexcept;
 
  private:
   explicit DemoChild(pid_t pid) : pid_(pid) {}
