@@ -1,4 +1,5 @@
-// zcopy channel pub|sub NAME: stdin into a named channel, and a channel onto stdout. The publisher
+// zcopy channel pub|sub NAME: stdin into a named channel, and a channel onto stdout (and
+// `zcopy channel bench`, in channel_bench.cpp). The publisher
 // reads stdin straight into loaned chunks and subscribers write straight from the shared,
 // read-only chunks: the bytes are copied by the kernel at the two ends and never in between.
 #include <unistd.h>
@@ -8,11 +9,13 @@
 #include <memory>
 #include <string>
 
+#include "channel_bench.hpp"
 #include "command.hpp"
 #include "options.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/core/units.hpp"
 
 namespace zc::cli {
 namespace {
@@ -135,7 +138,35 @@ CommandRunner add_channel_command(CLI::App& sub) {
   add_common(*subscribe, *o);
   subscribe->add_option("--wait", o->wait_s, "Seconds to wait for a publisher (default 30)");
   subscribe->add_option("--timeout", o->timeout_s, "Seconds to wait for each message (default 30)");
-  return [o, pub] { return pub->parsed() ? run_pub(*o) : run_sub(*o); };
+  auto bench = std::make_shared<ChannelBenchSettings>();
+  bench->sizes = {64, 4 * kKiB, 64 * kKiB, kMiB, 16 * kMiB};
+  CLI::App* bench_app =
+      sub.add_subcommand("bench", "Measure the channel against a Unix socket, a pipe and others");
+  bench_app->add_flag("--json", bench->json, "One JSON record per line instead of tables");
+  bench_app
+      ->add_option_function<std::string>(
+          "--sizes",
+          [bench](const std::string& text) {
+            bench->sizes.clear();
+            std::size_t from = 0;
+            while (from <= text.size()) {
+              const std::size_t comma = std::min(text.find(',', from), text.size());
+              auto size = parse_size(std::string_view(text).substr(from, comma - from));
+              if (!size) throw CLI::ValidationError(size.error().message());
+              if (*size == 0 || *size > kGiB)
+                throw CLI::ValidationError("--sizes: each size must be in [1, 1G]");
+              bench->sizes.push_back(*size);
+              from = comma + 1;
+            }
+          },
+          "Message sizes, comma-separated (default 64,4K,64K,1M,16M); latency uses those <= 4K")
+      ->type_name("LIST");
+  bench_app->add_option("--seconds", bench->seconds, "Seconds measured per method and size (1)")
+      ->check(CLI::Range(0.01, 3600.0));
+  return [o, pub, bench_app, bench] {
+    if (bench_app->parsed()) return run_channel_bench(*bench);
+    return pub->parsed() ? run_pub(*o) : run_sub(*o);
+  };
 }
 
 }  // namespace zc::cli

@@ -1,0 +1,113 @@
+// `zcopy channel bench --json`, run as a user would with tiny settings: every line is one JSON
+// object carrying bench, method and size_bytes, and every throughput and latency method reports.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct ToolRun {
+  int status = -1;
+  std::string output;
+};
+
+ToolRun run(const std::string& command) {
+  ToolRun result;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  result.status = ::pclose(pipe);
+  return result;
+}
+
+// The string value of `"key":"..."` in a one-line record, or "" when absent.
+std::string string_field(const std::string& line, const std::string& key) {
+  const std::string open = "\"" + key + "\":\"";
+  const std::size_t at = line.find(open);
+  if (at == std::string::npos) return {};
+  const std::size_t from = at + open.size();
+  return line.substr(from, line.find('"', from) - from);
+}
+
+// True when `line` is one flat JSON object: braces around comma-separated "key":value pairs,
+// strings without escapes inside, values a string, number, true, false or null.
+bool is_flat_json_object(const std::string& line) {
+  if (line.size() < 2 || line.front() != '{' || line.back() != '}') return false;
+  std::size_t i = 1;
+  auto string_at = [&]() {
+    if (line[i] != '"') return false;
+    const std::size_t end = line.find('"', i + 1);
+    if (end == std::string::npos) return false;
+    i = end + 1;
+    return true;
+  };
+  for (;;) {
+    if (!string_at() || line[i] != ':') return false;
+    ++i;
+    if (line[i] == '"') {
+      if (!string_at()) return false;
+    } else {
+      const std::size_t end = line.find_first_of(",}", i);
+      const std::string value = line.substr(i, end - i);
+      char* parsed_to = nullptr;
+      std::strtod(value.c_str(), &parsed_to);
+      const bool number = !value.empty() && *parsed_to == '\0';
+      if (!number && value != "true" && value != "false" && value != "null") return false;
+      i = end;
+    }
+    if (line[i] == '}') return i + 1 == line.size();
+    if (line[i] != ',') return false;
+    ++i;
+  }
+}
+
+TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
+  const char* tool = std::getenv("ZCOPY_TOOL");
+  if (tool == nullptr) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  const ToolRun result = run(std::string(tool) + " channel bench --sizes 4K --seconds 0.2 --json");
+  ASSERT_EQ(result.status, 0) << result.output;
+
+  std::set<std::string> throughput;
+  std::set<std::string> latency;
+  std::istringstream lines(result.output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    ASSERT_TRUE(is_flat_json_object(line)) << line;
+    const std::string bench = string_field(line, "bench");
+    const std::string method = string_field(line, "method");
+    EXPECT_FALSE(method.empty()) << line;
+    EXPECT_NE(line.find("\"size_bytes\":4096"), std::string::npos) << line;
+    if (bench == "channel-throughput") {
+      throughput.insert(method);
+      for (const char* key :
+           {"bytes_per_s", "ops_per_s", "cpu_s_per_gb", "bytes_zero_copy", "bytes_copied"})
+        EXPECT_NE(line.find(std::string("\"") + key + "\":"), std::string::npos) << key;
+      if (method == "zcopy") {
+        EXPECT_NE(line.find("\"bytes_copied\":0"), std::string::npos) << line;
+      }
+    } else {
+      EXPECT_EQ(bench, "channel-latency") << line;
+      latency.insert(method);
+      EXPECT_NE(line.find("\"latency_p99_ns\":"), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(throughput, (std::set<std::string>{"zcopy", "ceiling", "unix", "pipe", "boost-mq"}));
+  EXPECT_EQ(latency, (std::set<std::string>{"zcopy-busy", "zcopy-wake", "unix", "pipe"}));
+}
+
+TEST(ChannelBenchCommand, ABadSizeListIsAUsageError) {
+  const char* tool = std::getenv("ZCOPY_TOOL");
+  if (tool == nullptr) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  const ToolRun result = run(std::string(tool) + " channel bench --sizes 4K,12Q 2>&1");
+  EXPECT_TRUE(WIFEXITED(result.status) && WEXITSTATUS(result.status) == 2) << result.output;
+}
+
+}  // namespace
