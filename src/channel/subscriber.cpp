@@ -119,6 +119,10 @@ bool Subscriber::prepare_wait() noexcept {
   return true;
 }
 
+// Spins between looks at the clock and the publisher's pidfd while busy-polling (a power of two
+// minus one, used as a mask).
+constexpr std::uint32_t kSpinsBetweenChecks = 1023;
+
 Result<Sample> Subscriber::receive(std::chrono::milliseconds timeout) {
   detail::SubscriberState& s = *state_;
   const auto deadline = Clock::now() + timeout;
@@ -129,8 +133,19 @@ Result<Sample> Subscriber::receive(std::chrono::milliseconds timeout) {
     for (std::uint32_t i = 0; i < s.options.spin_count; ++i) {
       detail::cpu_relax();
       if (s.ctl->head.load(std::memory_order_relaxed) !=
-          s.ctl->tail.load(std::memory_order_relaxed)) {
+              s.ctl->tail.load(std::memory_order_relaxed) ||
+          s.ctl->closed.load(std::memory_order_relaxed) != 0) {
         break;
+      }
+      // However long the caller lets us spin, the timeout and the publisher's death still count:
+      // look at both every so often (cheaply: a clock read and a poll that never blocks).
+      if ((i & kSpinsBetweenChecks) == kSpinsBetweenChecks) {
+        if (Clock::now() >= deadline) break;
+        pollfd death{s.pidfd.get(), POLLIN, 0};
+        if (::poll(&death, 1, 0) > 0) {
+          s.publisher_dead = true;
+          break;
+        }
       }
     }
     if (!prepare_wait()) continue;
