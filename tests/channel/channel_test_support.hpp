@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "support/child_process.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 
@@ -67,35 +68,6 @@ inline Result<std::uint64_t> publish_message(Publisher& publisher) {
   if (!loan) return std::unexpected(loan.error());
   const std::size_t length = write_message(loan->bytes(), publisher.stats().published);
   return publisher.publish(std::move(*loan), length);
-}
-
-// Forks a child that runs `body` and _exit()s with its value. -1 when fork fails.
-inline pid_t spawn(const std::function<int()>& body) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = body();
-    } catch (...) {
-      code = 98;
-    }
-    ::_exit(code);
-  }
-  return pid;
-}
-
-// The child's exit code, 128 + signal when killed, or std::nullopt while it runs (no_hang).
-inline std::optional<int> reap(pid_t pid, bool no_hang = false) {
-  int status = 0;
-  pid_t done = 0;
-  do {
-    done = ::waitpid(pid, &status, no_hang ? WNOHANG : 0);
-  } while (done < 0 && errno == EINTR);
-  if (done <= 0) return std::nullopt;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
 }
 
 // Connects a subscriber from a thread while this thread services the publisher, so that both ends

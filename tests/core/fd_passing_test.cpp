@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "support/capability_gate.hpp"
+#include "support/child_process.hpp"
 
 namespace zc {
 namespace {
@@ -72,19 +73,7 @@ Fd page_memfd(const char* name) {
 // The child must not use gtest assertions: it reports through its exit code.
 class ForkedChild {
  public:
-  explicit ForkedChild(const std::function<int()>& body) {
-    std::fflush(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int code = 99;
-      try {
-        code = body();
-      } catch (...) {
-        code = 98;
-      }
-      ::_exit(code);
-    }
-  }
+  explicit ForkedChild(const std::function<int()>& body) : pid_(test::spawn(body)) {}
   ForkedChild(const ForkedChild&) = delete;
   ForkedChild& operator=(const ForkedChild&) = delete;
   ~ForkedChild() {
@@ -99,12 +88,9 @@ class ForkedChild {
 
   // The child's exit code, or 128 + the signal that killed it.
   int wait() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    const int code = test::reap(pid_).value_or(-1);
     pid_ = -1;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    return code;
   }
 
  private:

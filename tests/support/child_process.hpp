@@ -10,11 +10,22 @@
 // assertions must not be used inside it. A child killed by a signal yields 128 + signal number.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
+#include <optional>
 
 namespace zc::test {
 
 int run_in_child(const std::function<int()>& body);
+
+// Forks a child that runs `body` and _exit()s with its value (99 if it throws), without waiting
+// for it. -1 when fork fails.
+pid_t spawn(const std::function<int()>& body);
+
+// Reaps `pid`: its exit code, 128 + the signal that killed it, or std::nullopt when it is still
+// running (no_hang) or cannot be waited for.
+std::optional<int> reap(pid_t pid, bool no_hang = false);
 
 // Drops `capability` (a CAP_* number) from the effective, permitted and inheritable sets of the
 // calling process. For children that must behave like an unprivileged process. Returns false on
