@@ -1,0 +1,72 @@
+#include "zcopy/net/transfer_ledger.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace zc::net {
+namespace {
+
+TEST(TransferLedger, CpuPerGbAndRate) {
+  TransferLedger ledger{.method = "copy",
+                        .bytes = 2'000'000'000,
+                        .bytes_copied_user = 0,
+                        .bytes_copied_kernel = 4'000'000'000,
+                        .wall_s = 4.0,
+                        .cpu_user_s = 0.5,
+                        .cpu_system_s = 1.5};
+  EXPECT_DOUBLE_EQ(ledger.cpu_s_per_gb(), 1.0);
+  EXPECT_DOUBLE_EQ(ledger.bytes_per_s(), 5e8);
+  EXPECT_EQ(ledger.bytes_copied(), 4'000'000'000u);
+  EXPECT_EQ(TransferLedger{}.cpu_s_per_gb(), 0.0);
+  EXPECT_EQ(TransferLedger{}.bytes_per_s(), 0.0);
+}
+
+TEST(TransferLedger, RecordCarriesTheLedgerFields) {
+  TransferLedger ledger{.method = "sendfile",
+                        .bytes = 1000,
+                        .bytes_zero_copy = 1000,
+                        .bytes_copied_user = 0,
+                        .bytes_copied_kernel = 1000,
+                        .wall_s = 1.0};
+  const std::string json = ledger.record("serve").str();
+  for (const char* field :
+       {R"("bench":"serve")", R"("method":"sendfile")", R"("size_bytes":1000)",
+        R"("bytes_zero_copy":1000)", R"("bytes_copied":1000)", R"("bytes_copied_kernel":1000)",
+        R"("cpu_s_per_gb":)", R"("bytes_per_s":1000)"}) {
+    EXPECT_NE(json.find(field), std::string::npos) << field << " in " << json;
+  }
+  EXPECT_NE(ledger.summary().find("sendfile"), std::string::npos);
+}
+
+TEST(TransferLedger, MergeAddsBytesAndCpuAndKeepsTheLongestWall) {
+  TransferLedger a{
+      .method = "splice", .bytes = 10, .bytes_zero_copy = 10, .wall_s = 2, .cpu_user_s = 1};
+  const TransferLedger b{
+      .method = "splice", .bytes = 5, .bytes_copied_kernel = 5, .wall_s = 3, .cpu_system_s = 2};
+  a.merge(b);
+  EXPECT_EQ(a.bytes, 15u);
+  EXPECT_EQ(a.bytes_zero_copy, 10u);
+  EXPECT_EQ(a.bytes_copied_kernel, 5u);
+  EXPECT_DOUBLE_EQ(a.wall_s, 3);
+  EXPECT_DOUBLE_EQ(a.cpu_s(), 3);
+}
+
+TEST(CpuStopwatch, CountsThisThreadsWork) {
+  CpuStopwatch watch(CpuStopwatch::Scope::thread);
+  std::vector<char> a(64 << 20, 'x'), b(64 << 20);
+  for (int i = 0; i < 8; ++i) {
+    std::memcpy(b.data(), a.data(), a.size());
+    a[static_cast<std::size_t>(i)] = b[static_cast<std::size_t>(i + 1)];
+  }
+  TransferLedger ledger;
+  watch.stop_into(ledger);
+  EXPECT_GT(ledger.cpu_s(), 0.0);
+  EXPECT_GT(ledger.wall_s, 0.0);
+  // CPU time can exceed wall time only by the clocks' granularity for one thread.
+  EXPECT_LE(ledger.cpu_s(), ledger.wall_s + 0.02);
+}
+
+}  // namespace
+}  // namespace zc::net
