@@ -1,10 +1,12 @@
 // Round-trip latency between two processes: a ping of `size` bytes written in full, read in full
 // by the other side, which answers with a pong of the same size. Each round trip is timed whole.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -82,6 +84,64 @@ bool read_all(int fd, std::span<std::byte> bytes) {
     filled += static_cast<std::size_t>(*n);
   }
   return true;
+}
+
+// The floor under any shared-memory channel: per direction one shared buffer whose first word is
+// a sequence number and whose payload follows it on the same cache line, as in a log-buffer
+// design. The writer fills the payload, then stores the sequence with release; the reader spins
+// on the sequence with acquire, then reads the payload. A 64-byte message moves one cache line
+// per hop and nothing else, so no channel with descriptors, pools or releases can beat this.
+struct FloorSlot {
+  alignas(64) std::atomic<std::uint64_t> sequence;
+  // payload bytes follow
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+Result<LatencyFigures> floor_ping_pong(std::uint64_t size, const BenchTiming& timing) {
+  const std::size_t slot_bytes = (sizeof(std::uint64_t) + size + 127) / 128 * 128;
+  void* memory =
+      ::mmap(nullptr, 2 * slot_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return fail_errno(errno, "mmap(floor ping-pong)");
+  struct Unmap {
+    void* memory;
+    std::size_t bytes;
+    ~Unmap() { ::munmap(memory, bytes); }
+  } unmap{memory, 2 * slot_bytes};
+  auto* bytes = static_cast<std::byte*>(memory);
+  auto* ping = ::new (bytes) FloorSlot{};
+  auto* pong = ::new (bytes + slot_bytes) FloorSlot{};
+  auto payload = [&](FloorSlot* slot) {
+    return std::span<std::byte>(reinterpret_cast<std::byte*>(slot) + sizeof(std::uint64_t),
+                                static_cast<std::size_t>(size));
+  };
+  constexpr std::uint64_t kStop = UINT64_MAX;
+  auto child = DemoChild::spawn([&] {
+    for (std::uint64_t expected = 1;; ++expected) {
+      std::uint64_t seen;
+      // SYNC POINT (pairs with the parent's release store of ping->sequence): the ping's payload
+      // is complete once its sequence is visible.
+      while ((seen = ping->sequence.load(std::memory_order_acquire)) < expected)
+        bench::spin_pause();
+      if (seen == kStop) return 0;
+      g_sink = g_sink + bench::sum(payload(ping));
+      bench::fill(payload(pong), expected);
+      // SYNC POINT (pairs with the parent's acquire load): publishes the pong's payload.
+      pong->sequence.store(expected, std::memory_order_release);
+    }
+  });
+  if (!child) return std::unexpected(child.error());
+  std::uint64_t sequence = 0;
+  auto figures = time_round_trips(timing, [&](std::uint64_t message) {
+    bench::fill(payload(ping), message);
+    ++sequence;
+    ping->sequence.store(sequence, std::memory_order_release);
+    while (pong->sequence.load(std::memory_order_acquire) != sequence) bench::spin_pause();
+    g_sink = g_sink + bench::sum(payload(pong));
+    return true;
+  });
+  ping->sequence.store(kStop, std::memory_order_release);
+  if (auto waited = child->wait("ping-pong peer"); !waited) return std::unexpected(waited.error());
+  return figures;
 }
 
 // `ping` carries pings to the child (read end, write end), `pong` carries answers back.
@@ -211,12 +271,14 @@ Result<LatencyFigures> channels(std::uint64_t size, const BenchTiming& timing, b
 }  // namespace
 
 const std::vector<std::string>& latency_methods() {
-  static const std::vector<std::string> methods{"zcopy-busy", "zcopy-wake", "unix", "pipe"};
+  static const std::vector<std::string> methods{"floor", "zcopy-busy", "zcopy-wake", "unix",
+                                                "pipe"};
   return methods;
 }
 
 Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
                                        const BenchTiming& timing) {
+  if (method == "floor") return floor_ping_pong(size, timing);
   if (method == "zcopy-busy") return channels(size, timing, true);
   if (method == "zcopy-wake") return channels(size, timing, false);
   if (method == "unix") return unix_sockets(size, timing);
