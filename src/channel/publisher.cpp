@@ -105,9 +105,15 @@ Publisher& Publisher::operator=(Publisher&&) noexcept = default;
 Publisher::~Publisher() = default;
 
 void Publisher::service() {
-  state_->handle_events(0);
-  state_->drain_all_releases();
-  state_->last_service = detail::Clock::now();
+  detail::PublisherState& s = *state_;
+  s.handle_events(0);
+  s.drain_all_releases();
+  // publish() rereads a tail only when the queue looks full; here every tail is checked, so an
+  // impossible one is caught within a service interval even on a queue that never fills.
+  for (std::size_t i = 0; i < s.links.size(); ++i) {
+    if (s.links[i]) (void)s.refresh_tail(i);
+  }
+  s.last_service = detail::Clock::now();
 }
 
 Result<ChunkLoan> Publisher::loan() {
@@ -116,8 +122,12 @@ Result<ChunkLoan> Publisher::loan() {
   if (detail::Clock::now() - s.last_service > std::chrono::milliseconds(1)) service();
   const auto deadline = detail::Clock::now() + s.options.timeout;
   for (;;) {
-    s.drain_all_releases();
+    // Returned chunks wait in the release rings until the pool runs dry: reading a ring the
+    // subscriber has just written costs a cache miss, which a free chunk in the pool does not.
     auto loan = s.pool.loan();
+    if (loan || loan.error().code() != Errc::exhausted) return loan;
+    s.drain_all_releases();
+    loan = s.pool.loan();
     if (loan || loan.error().code() != Errc::exhausted) return loan;
     if (s.options.backpressure == Backpressure::drop_oldest) {
       // Take back the oldest entry of the longest queue; repeat until a chunk frees.
@@ -162,12 +172,14 @@ Result<std::uint64_t> Publisher::publish(ChunkLoan&& loan, std::size_t length) {
   }
   const std::uint64_t depth = s.geometry.queue_depth;
   const auto deadline = detail::Clock::now() + s.options.timeout;
-  // Every queue must have room before any is written, so a timeout delivers to nobody.
+  // Every queue must have room before any is written, so a timeout delivers to nobody. The tail
+  // we last saw is never ahead of the real one, so room by it is room indeed; only a queue that
+  // looks full is looked at again (a cache miss on the line the subscriber writes).
   auto all_have_room = [&] {
-    s.drain_all_releases();
     bool room = true;
     for (std::size_t i = 0; i < s.links.size(); ++i) {
-      if (!s.links[i] || !s.refresh_tail(i)) continue;
+      if (!s.links[i] || s.links[i]->head - s.links[i]->tail < depth) continue;
+      if (!s.refresh_tail(i)) continue;
       if (s.links[i]->head - s.links[i]->tail < depth) continue;
       if (s.options.backpressure == Backpressure::drop_oldest && s.drop_oldest(i)) continue;
       if (!s.links[i]) continue;  // cut off while we looked

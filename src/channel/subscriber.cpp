@@ -84,11 +84,14 @@ Result<std::optional<Sample>> Subscriber::try_receive() {
     const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
     const std::uint64_t packed = slot.chunk_and_length.load(std::memory_order_relaxed);
     // Whoever moves tail past this position owns the entry; under drop_oldest the publisher may
-    // have taken it (and refilled the slot), in which case what we read is discarded.
+    // have taken it (and refilled the slot), in which case what we read is discarded. Under
+    // block nobody else moves tail, so a plain store does (no locked instruction per message).
     // SYNC POINT (pairs with the acquire load of tail in the publisher's refresh_tail()): our
     // reads of the slot happen before the publisher may refill it.
-    if (!s.ctl->tail.compare_exchange_strong(tail, tail + 1, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed)) {
+    if (s.geometry.backpressure == 0) {
+      s.ctl->tail.store(tail + 1, std::memory_order_release);
+    } else if (!s.ctl->tail.compare_exchange_strong(tail, tail + 1, std::memory_order_acq_rel,
+                                                    std::memory_order_relaxed)) {
       continue;
     }
     s.wake_publisher_if_waiting();

@@ -94,6 +94,7 @@ TEST(HostileSubscriber, AnImpossibleTailCutsItOffAndReclaimsItsChunks) {
   ASSERT_TRUE(publish_message(*publisher));
   ASSERT_TRUE(publish_message(*publisher));
   peer->ctl().tail.store(1000);  // beyond anything it was sent
+  publisher->service();          // checks every tail (publish() only looks when full)
   ASSERT_TRUE(publish_message(*publisher));
   EXPECT_EQ(publisher->stats().faulted, 1U);
   EXPECT_EQ(publisher->stats().subscribers, 1U);
