@@ -200,13 +200,16 @@ Result<std::uint64_t> Publisher::publish(ChunkLoan&& loan, std::size_t length) {
   for (auto& link : s.links) {
     if (!link) continue;
     DescriptorSlot& slot = link->slots[link->head & (depth - 1)];
-    // Relaxed: the release store of head below publishes them.
+    // Relaxed: the release store of filled publishes them.
     slot.sequence.store(sequence, std::memory_order_relaxed);
     slot.chunk_and_length.store(packed, std::memory_order_relaxed);
     link->sent[link->head & (depth - 1)] = chunk;
     link->held[chunk] = 1;
     ++s.refs[chunk];
     ++link->head;
+    // SYNC POINT (pairs with the acquire load of filled in the subscriber's try_receive()): the
+    // payload and the two words above are visible to a subscriber that sees this position.
+    slot.filled.store(link->head, std::memory_order_release);
     // SYNC POINT (pairs with the acquire load of head in the subscriber's try_receive()): the
     // payload written into the chunk and the slot above are visible before the new head. It is
     // also seq_cst, with the load below, against prepare_wait()'s store and load: see "Sleeping".

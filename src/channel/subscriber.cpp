@@ -55,32 +55,45 @@ Result<std::optional<Sample>> Subscriber::try_receive() {
   detail::SubscriberState& s = *state_;
   const std::uint64_t depth = s.geometry.queue_depth;
   for (;;) {
-    std::uint64_t tail = s.ctl->tail.load(std::memory_order_relaxed);
-    // SYNC POINT (pairs with the release store of head in Publisher::publish()): the payload
-    // and descriptor slot of every position below head are visible.
-    const std::uint64_t head = s.ctl->head.load(std::memory_order_acquire);
-    if (head == tail) {
-      // SYNC POINT (pairs with the release store of closed in the publisher's close()): after
-      // seeing closed, a second look at head sees everything that was ever published.
-      if (s.ctl->closed.load(std::memory_order_acquire) != 0) {
-        if (s.ctl->head.load(std::memory_order_acquire) != tail) continue;
-        return fail(Errc::closed, "Subscriber::receive", "publisher closed");
+    // SYNC POINT (pairs with the release half of the publisher's compare-and-swap in
+    // drop_oldest()): the publisher moves tail only past positions it has published, so the head
+    // we load below is at least the one it saw then.
+    std::uint64_t tail = s.ctl->tail.load(std::memory_order_acquire);
+    const DescriptorSlot& slot = s.slots[tail & (depth - 1)];
+    // SYNC POINT (pairs with the release store of filled in Publisher::publish()): a slot that
+    // holds position tail has its words and its payload visible. The common case reads this one
+    // line and not head.
+    if (slot.filled.load(std::memory_order_acquire) != tail + 1) {
+      // SYNC POINT (pairs with the seq_cst store of head in Publisher::publish()): every
+      // position below head has been filled, and closed (below) is read after head.
+      const std::uint64_t head = s.ctl->head.load(std::memory_order_acquire);
+      // The publisher fills a slot before it stores head, so having taken the newest message
+      // from its slot we may see head one behind our tail: nothing more is queued.
+      if (head <= tail) {
+        // SYNC POINT (pairs with the release store of closed in the publisher's close()): after
+        // seeing closed, a second look at head sees everything that was ever published.
+        if (s.ctl->closed.load(std::memory_order_acquire) != 0) {
+          if (s.ctl->head.load(std::memory_order_acquire) > tail) continue;
+          return fail(Errc::closed, "Subscriber::receive", "publisher closed");
+        }
+        if (s.publisher_dead) {
+          return fail(Errc::closed, "Subscriber::receive",
+                      "publisher pid " + std::to_string(s.publisher_pid) + " died");
+        }
+        return std::optional<Sample>();
       }
-      if (s.publisher_dead) {
-        return fail(Errc::closed, "Subscriber::receive",
-                    "publisher pid " + std::to_string(s.publisher_pid) + " died");
-      }
-      return std::optional<Sample>();
-    }
-    if (head - tail > depth) {
-      // Under drop_oldest the publisher may have moved tail (and then head) since we read tail:
-      // only a tail that did not move proves the indices impossible.
+      // Something is queued. Under drop_oldest the publisher may have taken this entry back
+      // (moving tail first); or it filled the slot between our two loads. Anything else means
+      // the indices are impossible.
       if (s.ctl->tail.load(std::memory_order_relaxed) != tail) continue;
+      if (head - tail <= depth && slot.filled.load(std::memory_order_acquire) == tail + 1) {
+        continue;
+      }
       return fail(Errc::corrupt, "Subscriber::receive",
                   "queue indices head " + std::to_string(head) + ", tail " + std::to_string(tail) +
+                      " and slot position " + std::to_string(slot.filled.load()) +
                       " are impossible for depth " + std::to_string(depth));
     }
-    const DescriptorSlot& slot = s.slots[tail & (depth - 1)];
     const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
     const std::uint64_t packed = slot.chunk_and_length.load(std::memory_order_relaxed);
     // Whoever moves tail past this position owns the entry; under drop_oldest the publisher may
@@ -135,14 +148,17 @@ Result<Sample> Subscriber::receive(std::chrono::milliseconds timeout) {
     if (*next) return std::move(**next);
     for (std::uint32_t i = 0; i < s.options.spin_count; ++i) {
       detail::cpu_relax();
-      if (s.ctl->head.load(std::memory_order_relaxed) !=
-              s.ctl->tail.load(std::memory_order_relaxed) ||
-          s.ctl->closed.load(std::memory_order_relaxed) != 0) {
+      // The next slot only: head (and closed beside it) sit on a line every publish writes.
+      const std::uint64_t tail = s.ctl->tail.load(std::memory_order_relaxed);
+      if (s.slots[tail & (s.geometry.queue_depth - 1)].filled.load(std::memory_order_relaxed) ==
+          tail + 1) {
         break;
       }
-      // However long the caller lets us spin, the timeout and the publisher's death still count:
-      // look at both every so often (cheaply: a clock read and a poll that never blocks).
+      // However long the caller lets us spin, closing, the timeout and the publisher's death
+      // still count: look at them every so often (cheaply: a load, a clock read and a poll that
+      // never blocks).
       if ((i & kSpinsBetweenChecks) == kSpinsBetweenChecks) {
+        if (s.ctl->closed.load(std::memory_order_relaxed) != 0) break;
         if (Clock::now() >= deadline) break;
         pollfd death{s.pidfd.get(), POLLIN, 0};
         if (::poll(&death, 1, 0) > 0) {

@@ -37,7 +37,7 @@ namespace zc {
 // Written once by the publisher when it admits the subscriber; read once by the subscriber.
 struct alignas(kCacheLine) ChannelHeader {
   static constexpr std::uint64_t kMagic = 0x7a63'6368'616e'3031;  // "zcchan01"
-  static constexpr std::uint32_t kLayoutVersion = 1;
+  static constexpr std::uint32_t kLayoutVersion = 2;
 
   std::uint64_t magic;
   std::uint32_t layout_version;
@@ -74,14 +74,20 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(sizeof(ChannelControl) == 4 * kCacheLine);
 
-// One queued message. Both words are atomics because, under drop_oldest, the subscriber may read
+// One queued message. The words are atomics because, under drop_oldest, the subscriber may read
 // a slot while the publisher takes it back and refills it; the subscriber keeps what it read only
 // when its compare-and-swap of tail proves the slot was still its to take.
-struct DescriptorSlot {
-  std::atomic<std::uint64_t> sequence;
+//
+// `filled` is the slot's queue position plus one, stored last (with release) when the slot is
+// filled, so a polling subscriber learns from this one line that its next message is there,
+// without first reading head from the control block (one cache miss fewer per message).
+struct alignas(32) DescriptorSlot {
+  std::atomic<std::uint64_t> filled;            // queue position + 1 of the current contents
+  std::atomic<std::uint64_t> sequence;          // the channel-wide message number
   std::atomic<std::uint64_t> chunk_and_length;  // chunk index << 32 | length
+  std::uint64_t reserved;
 };
-static_assert(sizeof(DescriptorSlot) == 16);
+static_assert(sizeof(DescriptorSlot) == 32);
 
 inline constexpr std::uint64_t pack_descriptor(std::uint32_t chunk, std::uint32_t length) {
   return std::uint64_t{chunk} << 32 | length;
