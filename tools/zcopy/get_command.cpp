@@ -158,6 +158,14 @@ CommandResult run_get(GetCommandOptions& o) {
       if (!name) return std::unexpected(name.error());
       job.options.output = (o.output.empty() ? std::string(".") : o.output) + "/" + *name;
     }
+    for (const http::DownloadJob& earlier : jobs) {
+      // Two downloads into one .part would interleave their bytes.
+      if (earlier.options.output == job.options.output) {
+        return fail(Errc::invalid_argument, "get " + url.str(),
+                    "writes " + job.options.output + " as " + earlier.url.str() +
+                        " does; name the files apart");
+      }
+    }
     jobs.push_back(std::move(job));
   }
   auto results = http::download_all(jobs, o.jobs);
