@@ -184,7 +184,7 @@ CommandResult run_get_bench(const GetBenchSettings& settings) {
   if (!url) return std::unexpected(url.error());
   const std::string out = dir + "/out.bin";
 
-  const std::vector<std::pair<std::string, http::DownloadMethod>> ours = {
+  const std::map<std::string, http::DownloadMethod> ours = {
       {"splice", http::DownloadMethod::splice},
       {"uring", http::DownloadMethod::uring},
       {"copy", http::DownloadMethod::copy},
@@ -194,17 +194,17 @@ CommandResult run_get_bench(const GetBenchSettings& settings) {
     return std::unexpected(r.error());
   }
   std::map<std::string, std::vector<Sample>> samples;
+  // The order rotates every repeat, so no method always runs right after another's writeback.
+  const std::vector<std::string> order = {"splice", "uring", "copy", "curl"};
   for (unsigned repeat = 0; repeat < settings.repeats; ++repeat) {
-    for (const auto& [name, method] : ours) {
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const std::string& name = order[(k + repeat) % order.size()];
       fs::remove(out);
-      auto s = run_ours(*url, out, method, settings.size);
+      Result<Sample> s = name == "curl" ? run_curl(url_text, out, settings.size)
+                                        : run_ours(*url, out, ours.at(name), settings.size);
       if (!s) return std::unexpected(s.error());
       samples[name].push_back(*s);
     }
-    fs::remove(out);
-    auto s = run_curl(url_text, out, settings.size);
-    if (!s) return std::unexpected(s.error());
-    samples["curl"].push_back(*s);
   }
   fs::remove(out);
 
