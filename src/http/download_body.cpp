@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "zcopy/core/fd.hpp"
@@ -103,23 +104,18 @@ Result<std::uint64_t> receive_spliced(const BodyTransfer& t) {
   return end_of_stream(t, done);
 }
 
-// One splice through io_uring, waited for.
-Result<std::size_t> uring_splice(io_uring& ring, int in, std::int64_t in_offset, int out,
-                                 std::int64_t out_offset, std::size_t length, const char* what) {
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-  io_uring_prep_splice(sqe, in, in_offset, out, out_offset, static_cast<unsigned>(length),
-                       SPLICE_F_MOVE);
-  const int submitted = io_uring_submit_and_wait(&ring, 1);
-  if (submitted < 0) return fail_errno(-submitted, "io_uring_submit_and_wait");
-  io_uring_cqe* cqe = nullptr;
-  const int waited = io_uring_wait_cqe(&ring, &cqe);
-  if (waited < 0) return fail_errno(-waited, "io_uring_wait_cqe");
-  const int res = cqe->res;
-  io_uring_cqe_seen(&ring, cqe);
-  if (res < 0) return fail_errno(-res, what);
-  return static_cast<std::size_t>(res);
-}
+struct RingGuard {
+  io_uring* ring;
+  ~RingGuard() { io_uring_queue_exit(ring); }
+};
 
+constexpr std::uint64_t kFromSocket = 1;
+constexpr std::uint64_t kToFile = 2;
+
+// Each round is one submission of two hard-linked splices: socket -> pipe, then pipe -> file.
+// The link is hard because a short first splice is normal and must not cancel the second; the
+// second is non-blocking on the pipe, so after a short or empty first one it moves what is there
+// (or nothing, EAGAIN) instead of waiting on a pipe only we could fill.
 Result<std::uint64_t> receive_uring(const BodyTransfer& t) {
   auto pipe = sized_pipe();
   if (!pipe) return std::unexpected(pipe.error());
@@ -128,32 +124,62 @@ Result<std::uint64_t> receive_uring(const BodyTransfer& t) {
   if (const int rc = io_uring_queue_init(4, &ring, 0); rc < 0) {
     return fail_errno(-rc, "io_uring_queue_init(4)");
   }
-  struct RingGuard {
-    io_uring* ring;
-    ~RingGuard() { io_uring_queue_exit(ring); }
-  } guard{&ring};
-  std::uint64_t done = 0;
-  while (!finished(t, done)) {
-    const auto ask = static_cast<std::size_t>(wanted(t, done, capacity));
-    // The socket is blocking with SO_RCVTIMEO, which io_uring's worker honours as well.
-    auto n = uring_splice(ring, t.socket, -1, pipe->write_end.get(), -1, ask,
-                          "io_uring splice(socket to pipe)");
-    if (!n) return socket_error(t, n.error());
-    if (*n == 0) break;
-    std::size_t in_pipe = *n;
-    std::uint64_t at = t.offset + done;
-    while (in_pipe > 0) {
-      auto m = uring_splice(ring, pipe->read_end.get(), -1, t.file, static_cast<std::int64_t>(at),
-                            in_pipe, "io_uring splice(pipe to file)");
-      if (!m) return write_error(t, m.error());
-      if (*m == 0) return fail(Errc::closed, "io_uring splice(pipe to file)", "pipe empty");
-      in_pipe -= *m;
-      at += *m;
-      count(t, *m);
+  RingGuard guard{&ring};
+  std::uint64_t received = 0;  // socket -> pipe
+  std::uint64_t written = 0;   // pipe -> file
+  bool end_of_stream_seen = false;
+  for (;;) {
+    const std::size_t in_pipe = static_cast<std::size_t>(received - written);
+    const bool want_more = !end_of_stream_seen && !finished(t, received);
+    if (!want_more && in_pipe == 0) break;
+    const auto ask = want_more ? static_cast<std::size_t>(wanted(t, received, capacity - in_pipe))
+                               : std::size_t{0};
+    unsigned submitted = 0;
+    if (ask > 0) {
+      io_uring_sqe* in = io_uring_get_sqe(&ring);
+      io_uring_prep_splice(in, t.socket, -1, pipe->write_end.get(), -1, static_cast<unsigned>(ask),
+                           SPLICE_F_MOVE);
+      in->flags |= IOSQE_IO_HARDLINK;
+      io_uring_sqe_set_data64(in, kFromSocket);
+      ++submitted;
     }
-    done += *n;
+    io_uring_sqe* out = io_uring_get_sqe(&ring);
+    io_uring_prep_splice(out, pipe->read_end.get(), -1, t.file,
+                         static_cast<std::int64_t>(t.offset + written),
+                         static_cast<unsigned>(capacity), SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    io_uring_sqe_set_data64(out, kToFile);
+    ++submitted;
+    if (const int rc = io_uring_submit_and_wait(&ring, submitted); rc < 0) {
+      return fail_errno(-rc, "io_uring_submit_and_wait");
+    }
+    std::optional<Error> failure;
+    for (unsigned i = 0; i < submitted; ++i) {
+      io_uring_cqe* cqe = nullptr;
+      if (const int rc = io_uring_wait_cqe(&ring, &cqe); rc < 0) {
+        return fail_errno(-rc, "io_uring_wait_cqe");
+      }
+      const int res = cqe->res;
+      const std::uint64_t which = io_uring_cqe_get_data64(cqe);
+      io_uring_cqe_seen(&ring, cqe);
+      if (which == kFromSocket) {
+        if (res < 0 && !failure) {
+          failure =
+              socket_error(t, Error::from_errno(-res, "io_uring splice(socket to pipe)")).error();
+        } else if (res == 0) {
+          end_of_stream_seen = true;
+        } else if (res > 0) {
+          received += static_cast<std::uint64_t>(res);
+        }
+      } else if (res > 0) {
+        written += static_cast<std::uint64_t>(res);
+        count(t, static_cast<std::uint64_t>(res));
+      } else if (res < 0 && res != -EAGAIN && !failure) {
+        failure = write_error(t, Error::from_errno(-res, "io_uring splice(pipe to file)")).error();
+      }
+    }
+    if (failure) return std::unexpected(std::move(*failure));
   }
-  return end_of_stream(t, done);
+  return end_of_stream(t, written);
 }
 
 Result<void> pwrite_all(const BodyTransfer& t, std::string_view data, std::uint64_t offset) {

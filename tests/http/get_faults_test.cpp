@@ -105,7 +105,9 @@ TEST(GetFaults, FullDiskIsAClearErrorAndNoFinalFile) {
   ASSERT_TRUE(nginx.running());
   SmallTmpfs disk(dir / "disk", "1m");
   ASSERT_TRUE(disk.mounted()) << "mount(tmpfs): " << std::strerror(errno);
-  for (DownloadMethod method : {DownloadMethod::splice, DownloadMethod::copy}) {
+  std::vector<DownloadMethod> methods = {DownloadMethod::splice, DownloadMethod::copy};
+  if (probe(Capability::io_uring_splice).available) methods.push_back(DownloadMethod::uring);
+  for (DownloadMethod method : methods) {
     DownloadOptions o = options_for(dir / "disk/out.bin");
     o.method = method;
     auto r = download(*parse_url(nginx.url("/data.bin")), o);
