@@ -90,6 +90,28 @@ TEST_F(GetFromPython, ToolNamesTheFileAfterTheUrlAndSummarisesInOneLine) {
   EXPECT_NE(clash_output.find("name the files apart"), std::string::npos) << clash_output;
 }
 
+TEST_F(GetFromPython, ParallelRangesFromAServerWithoutRangesUseOneStream) {
+  DownloadOptions o;
+  o.output = dir_ / "out.bin";
+  o.parallel_ranges = 4;
+  auto r = download(*parse_url(server_.url("/data.bin")), o);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_NE(r->note.find("no byte ranges"), std::string::npos) << r->note;
+  EXPECT_EQ(test::read_file(dir_ / "out.bin"), test::read_file(dir_ / "www/data.bin"));
+}
+
+TEST_F(GetFromPython, ToolReadsUrlsFromAList) {
+  std::filesystem::copy_file(dir_ / "www/data.bin", dir_ / "www/second.bin");
+  std::ofstream(dir_ / "urls.txt") << "# two files\n"
+                                   << server_.url("/data.bin") << "\n\n"
+                                   << server_.url("/second.bin") << "\n";
+  std::filesystem::create_directories(dir_ / "into");
+  auto [status, output] = run_tool("get -j 2 -i " + dir_ / "urls.txt" + " -o " + dir_ / "into");
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_EQ(test::read_file(dir_ / "into/data.bin"), test::read_file(dir_ / "www/data.bin"));
+  EXPECT_EQ(test::read_file(dir_ / "into/second.bin"), test::read_file(dir_ / "www/data.bin"));
+}
+
 TEST(GetTool, FailuresExitWithOneClearLine) {
   auto [https_status, https_output] = run_tool("get https://127.0.0.1/x");
   EXPECT_EQ(https_status, 1);
