@@ -81,7 +81,8 @@ TEST(Response, MalformedHeadsAreRefused) {
   parse_error("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n");
   parse_error("HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n");
   parse_error("HTTP/1.1 200 OK\nA: b\r\n\r\n");
-  parse_error(std::string("HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n", 29));
+  const char with_nul[] = "HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n";
+  parse_error(std::string_view(with_nul, sizeof(with_nul) - 1));
 }
 
 Result<std::string> decode(std::string_view body, std::size_t step) {
