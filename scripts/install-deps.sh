@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
   procps iproute2 util-linux
+  # zcopy get is tested against nginx and python3's http.server, and benchmarked against curl
+  nginx curl python3
 )
 
 missing=()

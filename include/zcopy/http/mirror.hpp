@@ -1,0 +1,42 @@
+// zcopy/http/mirror.hpp: `zcopy get -r`: copy a directory tree served by `zcopy serve`.
+//
+//   zc::http::MirrorOptions options;
+//   options.output_dir = "copy";
+//   auto r = zc::http::mirror(*zc::http::parse_url("http://host:8080/data/"), options);
+//
+// Listings come from the server's JSON answer to `Accept: application/json`. The tree is
+// recreated under output_dir and nothing is ever written outside it: every name must be a plain
+// path component (see check_entry_name), directories we descend into must be real directories
+// (not symlinks), and files are written through OUTPUT.part opened without following symlinks.
+// A file whose local copy has the listed size and mtime is skipped, so re-running finishes an
+// interrupted mirror; downloaded files get the listed mtime.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "zcopy/http/download.hpp"
+
+namespace zc::http {
+
+struct MirrorOptions {
+  std::string output_dir = ".";
+  DownloadOptions download;  // method, timeout, sync, progress (output and mtime are per file)
+  unsigned parallel = 1;     // files fetched at once
+  int max_depth = 64;
+};
+
+struct MirrorResult {
+  std::uint64_t files_downloaded = 0;
+  std::uint64_t files_skipped = 0;
+  std::uint64_t directories = 0;
+  net::TransferLedger ledger;   // the downloaded files' ledgers merged
+  std::vector<Error> failures;  // files that could not be fetched (the others still were)
+};
+
+// Fails outright on a bad listing or an unsafe name; per-file download failures are collected in
+// MirrorResult::failures.
+Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options);
+
+}  // namespace zc::http

@@ -1,0 +1,37 @@
+// src/http/download_body.hpp: moves one response body from a socket into a file at an offset.
+//
+// With splice and uring the bytes go socket -> pipe -> file and never enter user memory. The pipe
+// is the only buffer: we read from the socket only when the pipe has been drained into the file,
+// so a slow disk leaves data in the socket, TCP's window closes and the server waits. A chunked
+// body is decoded in user space (recv, decode, pwrite), whatever the method.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "zcopy/core/error.hpp"
+#include "zcopy/http/download_method.hpp"
+
+namespace zc::http::detail {
+
+struct BodyTransfer {
+  int socket = -1;
+  int file = -1;
+  std::uint64_t offset = 0;             // where the body's first byte goes in the file
+  std::optional<std::uint64_t> length;  // exact size; empty: until the server closes
+  bool chunked = false;
+  DownloadMethod method = DownloadMethod::splice;  // splice, uring or copy (never automatic)
+  std::chrono::milliseconds timeout{30000};
+  std::atomic<std::uint64_t>* progress = nullptr;        // bytes written so far, for a progress bar
+  std::atomic<std::uint64_t>* range_progress = nullptr;  // the same, for this body alone
+  std::string file_name;                                 // for error messages
+};
+
+// Returns the body bytes written. A body that ends before `length` is an error (Errc::closed)
+// saying how much arrived; a full disk is the write's ENOSPC naming the file.
+Result<std::uint64_t> receive_body(const BodyTransfer& transfer);
+
+}  // namespace zc::http::detail
