@@ -7,11 +7,11 @@ packages=(
   # toolchain and build
   g++ cmake ninja-build pkg-config git
   # libraries
-  liburing-dev libcli11-dev libcap-dev libboost-dev
+  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
-  procps iproute2 util-linux
+  procps iproute2 util-linux fuse3 sqlite3 fio
 )
 
 missing=()
