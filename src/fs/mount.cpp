@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -55,6 +56,32 @@ std::string mount_options(const std::string& source, const MountOptions& options
   std::string text = "fsname=" + escaped + ",subtype=zcopy,default_permissions";
   if (options.allow_other) text += ",allow_other";
   return text;
+}
+
+// Opens /dev/fuse and mounts it at `mountpoint` with mount(2), as libfuse would for root; the
+// session adopts the descriptor. libfuse's own mount keeps a copy of the path that only its
+// unmount frees, and that unmount would close the device a second time.
+Result<int> mount_device(const std::string& source, const std::string& mountpoint,
+                         const struct stat& root_stat, const MountOptions& options) {
+  auto device = Fd::open("/dev/fuse", O_RDWR);
+  if (!device) return std::unexpected(device.error());
+  char rootmode[16];
+  std::snprintf(rootmode, sizeof rootmode, "%o", root_stat.st_mode & S_IFMT);
+  const std::string data = "fd=" + std::to_string(device->get()) + ",rootmode=" + rootmode +
+                           ",user_id=" + std::to_string(::getuid()) +
+                           ",group_id=" + std::to_string(::getgid()) + ",default_permissions" +
+                           (options.allow_other ? ",allow_other" : "");
+  auto rc = sys_call("mount", [&] {
+    return ::mount(source.c_str(), mountpoint.c_str(), "fuse.zcopy", MS_NOSUID | MS_NODEV,
+                   data.c_str());
+  });
+  if (!rc) {
+    return fail_errno(rc.error().sys_errno(), "mount(" + mountpoint + ")",
+                      rc.error().sys_errno() == ENOENT || rc.error().sys_errno() == ENOTDIR
+                          ? "the mount point must be an existing directory"
+                          : "");
+  }
+  return device->release();
 }
 
 // Unmounts our own mount: a clean umount when nothing uses it, otherwise a lazy detach.
@@ -150,18 +177,23 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
   if (state->session == nullptr) {
     return fail(Errc::invalid_argument, "fuse_session_new", "libfuse refused the options");
   }
-  if (fuse_session_mount(state->session, mountpoint.c_str()) != 0) {
-    return fail(Errc::system, "fuse_session_mount(" + mountpoint + ")",
-                "mounting failed (libfuse printed why above); the mount point must be an "
-                "existing directory and mounting needs root or fusermount3");
+  auto device = mount_device(source, mountpoint, root_stat, options);
+  if (!device) {
+    if (device.error().sys_errno() != EPERM) return std::unexpected(device.error());
+    // Unprivileged: libfuse mounts through the set-uid fusermount3 helper.
+    if (fuse_session_mount(state->session, mountpoint.c_str()) != 0) {
+      return fail(Errc::system, "fuse_session_mount(" + mountpoint + ")",
+                  "mounting failed (libfuse printed why above); mounting needs root or "
+                  "fusermount3");
+    }
+    device = fuse_session_fd(state->session);
   }
   state->mounted = true;
-  const int device = fuse_session_fd(state->session);
-  if (fuse_session_custom_io(state->session, &DeviceHooks::io(), device) != 0) {
+  if (fuse_session_custom_io(state->session, &DeviceHooks::io(), *device) != 0) {
     detach(*state);
     return fail(Errc::system, "fuse_session_custom_io", "libfuse refused the /dev/fuse hooks");
   }
-  state->mirror->set_device_fd(device);
+  state->mirror->set_device_fd(*device);
 
   State* raw = state.get();
   const unsigned threads = options.max_threads == 0 ? 1 : options.max_threads;
