@@ -43,11 +43,14 @@ ssize_t io_splice_receive(int fdin, off_t* offin, int fdout, off_t* offout, size
     errno = EINTR;
     return -1;
   }
-  return ::splice(fdin, offin, fdout, offout, len, flags);
+  const ssize_t n = ::splice(fdin, offin, fdout, offout, len, flags);
+  hooks_of(userdata).request_arrived();
+  return n;
 }
 
 ssize_t io_splice_send(int fdin, off_t* offin, int fdout, off_t* offout, size_t len,
-                       unsigned int flags, void* /*userdata*/) {
+                       unsigned int flags, void* userdata) {
+  hooks_of(userdata).reply_leaving();
   return ::splice(fdin, offin, fdout, offout, len, flags);
 }
 
@@ -99,6 +102,7 @@ ssize_t DeviceHooks::on_read(int fd, void* buf, size_t len) {
     return -1;
   }
   const ssize_t n = ::read(fd, buf, len);
+  (void)replies_.load(std::memory_order_acquire);  // pairs with the release in on_writev
   if (n >= static_cast<ssize_t>(sizeof(abi::InHeader) + sizeof(abi::InitIn)) &&
       !init_read_.load(std::memory_order_relaxed)) {
     abi::InHeader header;
@@ -150,6 +154,7 @@ ssize_t DeviceHooks::on_writev(int fd, struct iovec* iov, int count) {
       std::memcpy(tail, &open_out, sizeof open_out);
     }
   }
+  replies_.fetch_add(1, std::memory_order_release);  // pairs with the acquire in on_read
   const ssize_t n = ::writev(fd, iov, count);
   if (is_init_reply) {
     const int saved = errno;

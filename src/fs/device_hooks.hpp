@@ -62,6 +62,9 @@ class DeviceHooks {
   ssize_t on_read(int fd, void* buf, size_t len);
   ssize_t on_writev(int fd, struct iovec* iov, int count);
   int wake_fd() const noexcept { return wake_.get(); }
+  // The SYNC POINT below, for requests and replies that are spliced instead.
+  void request_arrived() noexcept { (void)replies_.load(std::memory_order_acquire); }
+  void reply_leaving() noexcept { replies_.fetch_add(1, std::memory_order_release); }
 
  private:
   Fd wake_;  // eventfd; readable once stop() begins
@@ -72,6 +75,12 @@ class DeviceHooks {
   std::atomic<bool> init_read_{false};
   std::atomic<bool> grant_{false};
   std::atomic<std::uint32_t> stack_depth_{1};
+  // SYNC POINT: the kernel orders a reply before the requests it leads to (a FLUSH reply before
+  // the RELEASE of that file, an OPEN reply before its READs), but the order travels through
+  // /dev/fuse, where neither the compiler nor ThreadSanitizer can see it. Each reply releases
+  // this counter and each request acquires it, so the handler of a later request sees what the
+  // earlier handler wrote, on any thread.
+  std::atomic<std::uint64_t> replies_{0};
   mutable std::mutex init_mutex_;
   std::condition_variable init_cv_;
   bool init_answered_ = false;  // protected by init_mutex_

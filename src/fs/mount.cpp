@@ -3,9 +3,11 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -17,6 +19,8 @@
 #include "mirror.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/syscall.hpp"
+
+extern char** environ;
 
 namespace zc::fs {
 
@@ -92,7 +96,18 @@ void detach(Mount::State& state) {
   if (errno == EBUSY) {
     ::umount2(state.mountpoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
   } else if (errno == EPERM) {
-    fuse_session_unmount(state.session);  // fusermount3 for an unprivileged mount
+    // An unprivileged mount is undone by the set-uid helper. Not fuse_session_unmount(): it
+    // would also close the device under the still-running workers.
+    std::string path = state.mountpoint;
+    char program[] = "fusermount3";
+    char unmount_flag[] = "-u";
+    char lazy_flag[] = "-z";
+    char* argv[] = {program, unmount_flag, lazy_flag, path.data(), nullptr};
+    pid_t pid = -1;
+    if (::posix_spawnp(&pid, program, nullptr, nullptr, argv, environ) == 0) {
+      int status = 0;
+      (void)sys_call("waitpid", [&] { return ::waitpid(pid, &status, 0); });
+    }
   }
 }
 
