@@ -7,13 +7,14 @@ packages=(
   # toolchain and build
   g++ cmake ninja-build pkg-config git
   # libraries
-  liburing-dev libcli11-dev libcap-dev libboost-dev
+  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
   procps iproute2 util-linux
-  # zcopy get is tested against nginx and python3's http.server, and benchmarked against curl
-  nginx curl python3
+  # real peers: get is tested against nginx and python3's http.server and benchmarked against
+  # curl; the FUSE mirror is exercised with sqlite3 and fio
+  nginx curl python3 fuse3 sqlite3 fio
 )
 
 missing=()

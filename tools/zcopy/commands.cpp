@@ -10,6 +10,8 @@ CommandRunner add_demo_command(CLI::App& sub);
 CommandRunner add_doctor_command(CLI::App& sub);
 CommandRunner add_get_command(CLI::App& sub);
 CommandRunner add_inspect_command(CLI::App& sub);
+CommandRunner add_mount_command(CLI::App& sub);
+CommandRunner add_umount_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
@@ -23,6 +25,11 @@ std::span<const CommandSpec> commands() {
                   &add_get_command},
       CommandSpec{"inspect", "Pin a buffer and show its physical layout and page-fault figures",
                   &add_inspect_command},
+      CommandSpec{"mount",
+                  "Mirror a directory through FUSE without copying file data (or bench it)",
+                  &add_mount_command},
+      CommandSpec{"umount", "Unmount a zcopy mount, also one whose daemon died",
+                  &add_umount_command},
   };
   return kCommands;
 }

@@ -25,7 +25,7 @@ CommandRunner add_demo_command(CLI::App& sub) {
     using Section = Result<void> (*)(const DemoSettings&);
     for (const Section section :
          {&demo_machine, &demo_shared_region, &demo_buffer_pool, &demo_pinning,
-          &demo_physical_layout, &demo_ring, &demo_channel}) {
+          &demo_physical_layout, &demo_ring, &demo_channel, &demo_mount}) {
       if (auto done = section(*settings); !done) return std::unexpected(done.error());
     }
     std::printf(

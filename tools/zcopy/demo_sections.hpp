@@ -25,5 +25,6 @@ Result<void> demo_pinning(const DemoSettings& settings);
 Result<void> demo_physical_layout(const DemoSettings& settings);
 Result<void> demo_ring(const DemoSettings& settings);
 Result<void> demo_channel(const DemoSettings& settings);
+Result<void> demo_mount(const DemoSettings& settings);
 
 }  // namespace zc::cli

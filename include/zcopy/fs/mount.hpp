@@ -1,0 +1,99 @@
+// zcopy/fs/mount.hpp: a FUSE filesystem that mirrors a directory without copying file data
+// through the daemon.
+//
+// A Mount serves SRC at MNT from a pool of libfuse worker threads. How file data moves depends
+// on the mode:
+//
+//   passthrough  the kernel reads and writes the backing file itself (FUSE passthrough, Linux
+//                >= 6.9, CAP_SYS_ADMIN); the daemon only answers metadata requests
+//   splice       reads go file -> pipe -> /dev/fuse and writes /dev/fuse -> pipe -> file
+//   copy         pread/pwrite through a buffer in the daemon: the baseline
+//   auto         passthrough when the kernel grants it, otherwise splice (reason in
+//                fallback_reason())
+//
+//   zc::Result<zc::fs::Mount> m = zc::fs::Mount::start("/srv/data", "/mnt/data", {});
+//   if (!m) return m.error();
+//   ... use /mnt/data ...
+//   m->stop();                       // or let the destructor unmount
+//
+// Nothing outside SRC is reachable through the daemon: every inode is held as an O_PATH
+// descriptor opened relative to its parent with O_NOFOLLOW, symlinks are returned as links, and
+// `..` at the root is the root.
+//
+// Synchronization: start(), stop(), wait() and the destructor are for one owning thread;
+// active_mode(), fallback_reason(), running() and stats() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "zcopy/core/error.hpp"
+
+namespace zc::fs {
+
+enum class MountMode : std::uint8_t { auto_select, passthrough, splice, copy };
+
+std::string_view to_string(MountMode mode) noexcept;
+// "auto", "passthrough", "splice" or "copy"; nullopt for anything else.
+std::optional<MountMode> mount_mode_from_name(std::string_view text) noexcept;
+
+struct MountOptions {
+  MountMode mode = MountMode::auto_select;
+  bool allow_other = false;  // other users may use the mount (kernel permission checks apply)
+  unsigned max_threads = 8;  // libfuse worker threads
+  double cache_seconds = 1;  // how long the kernel may cache names and attributes
+  bool debug = false;        // libfuse request trace on stderr
+};
+
+// Counters of the work the daemon did, for tests and benchmarks.
+struct MountStats {
+  std::uint64_t reads = 0;  // READ requests answered by the daemon
+  std::uint64_t read_bytes = 0;
+  std::uint64_t writes = 0;  // WRITE requests answered by the daemon
+  std::uint64_t write_bytes = 0;
+  std::uint64_t passthrough_opens = 0;  // opens answered with FOPEN_PASSTHROUGH
+  std::uint64_t backing_files = 0;      // backing ids registered right now
+};
+
+class Mount {
+ public:
+  // Mounts `source` (a directory) at `mountpoint` (an existing directory) and starts serving.
+  // Returns once the kernel's INIT has been answered, so active_mode() is final. A passthrough
+  // mode the kernel refuses fails with Errc::capability_missing; auto falls back to splice.
+  static Result<Mount> start(const std::string& source, const std::string& mountpoint,
+                             const MountOptions& options);
+
+  Mount(Mount&&) noexcept;
+  Mount& operator=(Mount&&) noexcept;
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+  ~Mount();  // stop()
+
+  MountMode active_mode() const noexcept;
+  // Why auto did not get passthrough (empty otherwise).
+  std::string fallback_reason() const;
+  // False once the kernel connection ended (unmounted from outside, or stop()).
+  bool running() const noexcept;
+  MountStats stats() const noexcept;
+
+  // Waits up to `timeout` for the connection to end; true when it has.
+  bool wait(std::chrono::milliseconds timeout) const;
+  // Unmounts (lazily if busy), ends the worker threads and frees the session. Idempotent.
+  Result<void> stop();
+
+  struct State;
+
+ private:
+  explicit Mount(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Unmounts `mountpoint`, also when its daemon is dead and the mount answers ENOTCONN; falls back
+// to a lazy detach when it is busy.
+Result<void> unmount(const std::string& mountpoint);
+
+}  // namespace zc::fs

@@ -1,0 +1,139 @@
+// Callbacks for directories: opendir, readdir, readdirplus, releasedir, fsyncdir.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <expected>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "mirror.hpp"
+#include "zcopy/core/syscall.hpp"
+
+namespace zc::fs::ops {
+namespace {
+
+// An open directory stream. The kernel may read one directory handle from several threads.
+struct DirHandle {
+  std::mutex mutex;
+  DIR* stream = nullptr;  // owned; protected by mutex
+  off_t offset = 0;       // the offset the next entry read from `stream` follows; by mutex
+  ~DirHandle() {
+    if (stream != nullptr) ::closedir(stream);
+  }
+};
+
+DirHandle& dir_of(const struct fuse_file_info* fi) {
+  return *reinterpret_cast<DirHandle*>(fi->fh);  // NOLINT: fh is the DirHandle opendir made
+}
+
+// Fills `buffer` with entries; returns the bytes used, or an errno. Runs under the handle's
+// lock, which must be dropped before replying: once the reply is out, the kernel may release the
+// handle on another thread.
+std::expected<size_t, int> fill_entries(Mirror& mirror, Inode& inode, DirHandle& dir,
+                                        fuse_req_t req, std::vector<char>& buffer, off_t off,
+                                        bool plus) {
+  const size_t size = buffer.size();
+  const std::lock_guard lock(dir.mutex);
+  if (off != dir.offset) {
+    if (off == 0) {
+      ::rewinddir(dir.stream);
+    } else {
+      ::seekdir(dir.stream, off);
+    }
+    dir.offset = off;
+  }
+  size_t used = 0;
+  for (;;) {
+    errno = 0;
+    struct dirent* entry = ::readdir(dir.stream);
+    if (entry == nullptr) {
+      if (errno != 0 && used == 0) return std::unexpected(errno);
+      break;
+    }
+    const NameKind kind = classify_name(entry->d_name);
+    size_t length = 0;
+    if (plus) {
+      fuse_entry_param param{};
+      bool looked_up = false;
+      if (kind == NameKind::plain) {
+        auto found = lookup_entry(mirror, inode, entry->d_name);
+        if (!found) continue;  // removed since readdir saw it
+        param = *found;
+        looked_up = true;
+      } else {
+        param.attr.st_ino = entry->d_ino;
+        param.attr.st_mode = static_cast<mode_t>(entry->d_type) << 12;
+      }
+      length = fuse_add_direntry_plus(req, buffer.data() + used, size - used, entry->d_name, &param,
+                                      entry->d_off);
+      if (length > size - used) {
+        // Full: the kernel does not learn of this entry, so neither does the table.
+        if (looked_up) mirror.inodes().forget(mirror.inodes().get(param.ino), 1);
+        ::seekdir(dir.stream, dir.offset);
+        break;
+      }
+    } else {
+      struct stat st {};
+      st.st_ino = entry->d_ino;
+      st.st_mode = static_cast<mode_t>(entry->d_type) << 12;
+      length = fuse_add_direntry(req, buffer.data() + used, size - used, entry->d_name, &st,
+                                 entry->d_off);
+      if (length > size - used) {
+        ::seekdir(dir.stream, dir.offset);
+        break;
+      }
+    }
+    used += length;
+    dir.offset = entry->d_off;
+  }
+  return used;
+}
+
+void read_entries(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi,
+                  bool plus) {
+  Mirror& mirror = mirror_of(req);
+  std::vector<char> buffer(size);
+  auto used = fill_entries(mirror, mirror.inodes().get(ino), dir_of(fi), req, buffer, off, plus);
+  if (!used) return (void)fuse_reply_err(req, used.error());
+  fuse_reply_buf(req, buffer.data(), *used);
+}
+
+}  // namespace
+
+void opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Inode& inode = mirror_of(req).inodes().get(ino);
+  auto fd = Fd::open_at(inode.fd.get(), ".", O_RDONLY | O_DIRECTORY);
+  if (!fd) return reply_error(req, fd.error());
+  auto handle = std::make_unique<DirHandle>();
+  handle->stream = ::fdopendir(fd->get());
+  if (handle->stream == nullptr) return (void)fuse_reply_err(req, errno);
+  (void)fd->release();  // the stream owns it now
+  fi->fh = reinterpret_cast<uint64_t>(handle.get());
+  if (fuse_reply_open(req, fi) == 0) (void)handle.release();
+}
+
+void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  read_entries(req, ino, size, off, fi, false);
+}
+
+void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                 struct fuse_file_info* fi) {
+  read_entries(req, ino, size, off, fi, true);
+}
+
+void releasedir(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* fi) {
+  delete &dir_of(fi);
+  fuse_reply_err(req, 0);
+}
+
+void fsyncdir(fuse_req_t req, fuse_ino_t /*ino*/, int datasync, struct fuse_file_info* fi) {
+  DirHandle& dir = dir_of(fi);
+  const int fd = ::dirfd(dir.stream);
+  auto rc = datasync != 0 ? sys_call({"fdatasync", fd}, [&] { return ::fdatasync(fd); })
+                          : sys_call({"fsync", fd}, [&] { return ::fsync(fd); });
+  fuse_reply_err(req, rc ? 0 : rc.error().sys_errno());
+}
+
+}  // namespace zc::fs::ops

@@ -1,0 +1,142 @@
+// Callbacks that look at inodes: lookup, forget, getattr, setattr, readlink, statfs.
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "mirror.hpp"
+#include "zcopy/core/syscall.hpp"
+
+namespace zc::fs::ops {
+namespace {
+
+Result<void> check(Result<int> rc) {
+  if (!rc) return std::unexpected(rc.error());
+  return {};
+}
+
+// Applies one setattr request; the first failure stops it.
+Result<void> apply_setattr(Inode& inode, const struct stat& attr, int to_set,
+                           const struct fuse_file_info* fi) {
+  const int fd = inode.fd.get();
+  // Only a regular file's handle is a FileHandle (a directory's fh is a DirHandle).
+  const int open_fd = fi != nullptr && inode.type == S_IFREG ? file_of(fi).fd.get() : -1;
+  const bool symlink = inode.type == S_IFLNK;
+  if ((to_set & FUSE_SET_ATTR_MODE) != 0) {
+    if (symlink) return fail_errno(EOPNOTSUPP, "chmod(symlink)");
+    auto rc =
+        open_fd >= 0
+            ? sys_call({"fchmod", open_fd}, [&] { return ::fchmod(open_fd, attr.st_mode); })
+            : sys_call({"chmod", fd}, [&] { return ::chmod(fd_path(fd).c_str(), attr.st_mode); });
+    if (auto ok = check(rc); !ok) return ok;
+  }
+  if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) != 0) {
+    const uid_t uid = (to_set & FUSE_SET_ATTR_UID) != 0 ? attr.st_uid : static_cast<uid_t>(-1);
+    const gid_t gid = (to_set & FUSE_SET_ATTR_GID) != 0 ? attr.st_gid : static_cast<gid_t>(-1);
+    auto rc = sys_call({"fchownat", fd}, [&] {
+      return ::fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+    });
+    if (auto ok = check(rc); !ok) return ok;
+  }
+  if ((to_set & FUSE_SET_ATTR_SIZE) != 0) {
+    if (inode.type != S_IFREG) return fail_errno(EINVAL, "truncate");
+    auto rc =
+        open_fd >= 0
+            ? sys_call({"ftruncate", open_fd}, [&] { return ::ftruncate(open_fd, attr.st_size); })
+            : sys_call({"truncate", fd},
+                       [&] { return ::truncate(fd_path(fd).c_str(), attr.st_size); });
+    if (auto ok = check(rc); !ok) return ok;
+  }
+  if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) != 0) {
+    struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    if ((to_set & FUSE_SET_ATTR_ATIME_NOW) != 0) {
+      times[0].tv_nsec = UTIME_NOW;
+    } else if ((to_set & FUSE_SET_ATTR_ATIME) != 0) {
+      times[0] = attr.st_atim;
+    }
+    if ((to_set & FUSE_SET_ATTR_MTIME_NOW) != 0) {
+      times[1].tv_nsec = UTIME_NOW;
+    } else if ((to_set & FUSE_SET_ATTR_MTIME) != 0) {
+      times[1] = attr.st_mtim;
+    }
+    Result<int> rc = 0;
+    if (open_fd >= 0) {
+      rc = sys_call({"futimens", open_fd}, [&] { return ::futimens(open_fd, times); });
+    } else if (symlink) {
+      rc = sys_call({"utimensat", fd}, [&] {
+        return ::utimensat(fd, "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      });
+    } else {
+      rc = sys_call({"utimensat", fd},
+                    [&] { return ::utimensat(AT_FDCWD, fd_path(fd).c_str(), times, 0); });
+    }
+    if (auto ok = check(rc); !ok) return ok;
+  }
+  return {};
+}
+
+}  // namespace
+
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Mirror& mirror = mirror_of(req);
+  auto entry = lookup_entry(mirror, mirror.inodes().get(parent), name);
+  if (!entry) return reply_error(req, entry.error());
+  fuse_reply_entry(req, &*entry);
+}
+
+void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Mirror& mirror = mirror_of(req);
+  mirror.inodes().forget(mirror.inodes().get(ino), nlookup);
+  fuse_reply_none(req);
+}
+
+void forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
+  Mirror& mirror = mirror_of(req);
+  for (size_t i = 0; i < count; ++i) {
+    mirror.inodes().forget(mirror.inodes().get(forgets[i].ino), forgets[i].nlookup);
+  }
+  fuse_reply_none(req);
+}
+
+void getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* /*fi*/) {
+  Mirror& mirror = mirror_of(req);
+  auto st = stat_inode(mirror.inodes().get(ino));
+  if (!st) return reply_error(req, st.error());
+  fuse_reply_attr(req, &*st, mirror.cache_seconds());
+}
+
+void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+             struct fuse_file_info* fi) {
+  Mirror& mirror = mirror_of(req);
+  Inode& inode = mirror.inodes().get(ino);
+  if (auto done = apply_setattr(inode, *attr, to_set, fi); !done) {
+    return reply_error(req, done.error());
+  }
+  auto st = stat_inode(inode);
+  if (!st) return reply_error(req, st.error());
+  fuse_reply_attr(req, &*st, mirror.cache_seconds());
+}
+
+void readlink(fuse_req_t req, fuse_ino_t ino) {
+  Inode& inode = mirror_of(req).inodes().get(ino);
+  std::vector<char> target(PATH_MAX + 1);
+  auto n = sys_call({"readlinkat", inode.fd.get()}, [&] {
+    return ::readlinkat(inode.fd.get(), "", target.data(), target.size() - 1);
+  });
+  if (!n) return reply_error(req, n.error());
+  target[static_cast<size_t>(*n)] = '\0';
+  fuse_reply_readlink(req, target.data());
+}
+
+void statfs(fuse_req_t req, fuse_ino_t ino) {
+  Inode& inode = mirror_of(req).inodes().get(ino);
+  struct statvfs st {};
+  auto rc = sys_call({"fstatvfs", inode.fd.get()}, [&] { return ::fstatvfs(inode.fd.get(), &st); });
+  if (!rc) return reply_error(req, rc.error());
+  fuse_reply_statfs(req, &st);
+}
+
+}  // namespace zc::fs::ops

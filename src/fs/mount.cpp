@@ -1,0 +1,278 @@
+// Mount: mounts the mirror, runs libfuse's multithreaded loop on a thread, and tears it down.
+#include "zcopy/fs/mount.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "mirror.hpp"
+#include "zcopy/core/capabilities.hpp"
+#include "zcopy/core/syscall.hpp"
+
+extern char** environ;
+
+namespace zc::fs {
+
+struct Mount::State {
+  std::unique_ptr<Mirror> mirror;
+  fuse_session* session = nullptr;  // owned
+  std::string mountpoint;
+  bool mounted = false;
+  std::thread loop;
+  mutable std::mutex mutex;
+  std::condition_variable ended_cv;
+  bool ended = false;  // protected by mutex
+
+  ~State() {
+    if (session != nullptr) fuse_session_destroy(session);
+  }
+};
+
+namespace {
+
+constexpr std::chrono::seconds kInitTimeout{10};
+
+// A backing file on a stacked filesystem (overlayfs) needs room for one more layer.
+std::uint32_t stack_depth_for(int source_fd) {
+  struct statfs st {};
+  if (::fstatfs(source_fd, &st) == 0 && st.f_type == OVERLAYFS_SUPER_MAGIC) return 2;
+  return 1;
+}
+
+// fsname shows SRC in /proc/mounts; libfuse's option parser splits on commas.
+std::string mount_options(const std::string& source, const MountOptions& options) {
+  std::string escaped;
+  for (char c : source) {
+    if (c == ',' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  std::string text = "fsname=" + escaped + ",subtype=zcopy,default_permissions";
+  if (options.allow_other) text += ",allow_other";
+  return text;
+}
+
+// Opens /dev/fuse and mounts it at `mountpoint` with mount(2), as libfuse would for root; the
+// session adopts the descriptor. libfuse's own mount keeps a copy of the path that only its
+// unmount frees, and that unmount would close the device a second time.
+Result<int> mount_device(const std::string& source, const std::string& mountpoint,
+                         const struct stat& root_stat, const MountOptions& options) {
+  auto device = Fd::open("/dev/fuse", O_RDWR);
+  if (!device) return std::unexpected(device.error());
+  char rootmode[16];
+  std::snprintf(rootmode, sizeof rootmode, "%o", root_stat.st_mode & S_IFMT);
+  const std::string data = "fd=" + std::to_string(device->get()) + ",rootmode=" + rootmode +
+                           ",user_id=" + std::to_string(::getuid()) +
+                           ",group_id=" + std::to_string(::getgid()) + ",default_permissions" +
+                           (options.allow_other ? ",allow_other" : "");
+  auto rc = sys_call("mount", [&] {
+    return ::mount(source.c_str(), mountpoint.c_str(), "fuse.zcopy", MS_NOSUID | MS_NODEV,
+                   data.c_str());
+  });
+  if (!rc) {
+    return fail_errno(rc.error().sys_errno(), "mount(" + mountpoint + ")",
+                      rc.error().sys_errno() == ENOENT || rc.error().sys_errno() == ENOTDIR
+                          ? "the mount point must be an existing directory"
+                          : "");
+  }
+  return device->release();
+}
+
+// Unmounts our own mount: a clean umount when nothing uses it, otherwise a lazy detach.
+void detach(Mount::State& state) {
+  if (!state.mounted) return;
+  state.mounted = false;
+  if (::umount2(state.mountpoint.c_str(), UMOUNT_NOFOLLOW) == 0) return;
+  if (errno == EBUSY) {
+    ::umount2(state.mountpoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+  } else if (errno == EPERM) {
+    // An unprivileged mount is undone by the set-uid helper. Not fuse_session_unmount(): it
+    // would also close the device under the still-running workers.
+    std::string path = state.mountpoint;
+    char program[] = "fusermount3";
+    char unmount_flag[] = "-u";
+    char lazy_flag[] = "-z";
+    char* argv[] = {program, unmount_flag, lazy_flag, path.data(), nullptr};
+    pid_t pid = -1;
+    if (::posix_spawnp(&pid, program, nullptr, nullptr, argv, environ) == 0) {
+      int status = 0;
+      (void)sys_call("waitpid", [&] { return ::waitpid(pid, &status, 0); });
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(MountMode mode) noexcept {
+  switch (mode) {
+    case MountMode::auto_select:
+      return "auto";
+    case MountMode::passthrough:
+      return "passthrough";
+    case MountMode::splice:
+      return "splice";
+    case MountMode::copy:
+      return "copy";
+  }
+  return "?";
+}
+
+std::optional<MountMode> mount_mode_from_name(std::string_view text) noexcept {
+  for (MountMode mode :
+       {MountMode::auto_select, MountMode::passthrough, MountMode::splice, MountMode::copy}) {
+    if (text == to_string(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
+Mount::Mount(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Mount::Mount(Mount&&) noexcept = default;
+Mount& Mount::operator=(Mount&& other) noexcept {
+  if (this != &other) {
+    (void)stop();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+Mount::~Mount() {
+  (void)stop();
+}
+
+Result<Mount> Mount::start(const std::string& source, const std::string& mountpoint,
+                           const MountOptions& options) {
+  auto root = Fd::open(source, O_PATH | O_DIRECTORY);
+  if (!root) return std::unexpected(std::move(root.error()).with_context("mount source"));
+  struct stat root_stat {};
+  if (auto rc = sys_call({"fstat", root->get()}, [&] { return ::fstat(root->get(), &root_stat); });
+      !rc) {
+    return std::unexpected(rc.error());
+  }
+
+  MountMode requested = options.mode;
+  std::string early_reason;
+  if (requested == MountMode::passthrough || requested == MountMode::auto_select) {
+    const Probe probe = zc::probe_uncached(Capability::fuse_passthrough);
+    if (!probe.available) {
+      if (requested == MountMode::passthrough) {
+        return fail(Errc::capability_missing, "mount --mode passthrough",
+                    "FUSE passthrough unavailable: " + probe.detail);
+      }
+      requested = MountMode::splice;
+      early_reason = "FUSE passthrough unavailable: " + probe.detail;
+    }
+  }
+  const std::uint32_t depth = stack_depth_for(root->get());
+
+  auto state = std::make_unique<State>();
+  state->mountpoint = mountpoint;
+  state->mirror = std::make_unique<Mirror>(std::move(*root), root_stat, requested,
+                                           options.cache_seconds, depth);
+  if (!early_reason.empty()) state->mirror->set_mode(MountMode::splice, early_reason);
+  if (auto wake = state->mirror->device().open_wake_fd(); !wake) {
+    return std::unexpected(wake.error());
+  }
+
+  const std::string option_text = mount_options(source, options);
+  std::vector<const char*> argv{"zcopy", "-o", option_text.c_str()};
+  if (options.debug) argv.push_back("-d");
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
+  const fuse_lowlevel_ops& ops = Mirror::operations();
+  state->session = fuse_session_new(&args, &ops, sizeof ops, state->mirror.get());
+  fuse_opt_free_args(&args);
+  if (state->session == nullptr) {
+    return fail(Errc::invalid_argument, "fuse_session_new", "libfuse refused the options");
+  }
+  auto device = mount_device(source, mountpoint, root_stat, options);
+  if (!device) {
+    if (device.error().sys_errno() != EPERM) return std::unexpected(device.error());
+    // Unprivileged: libfuse mounts through the set-uid fusermount3 helper.
+    if (fuse_session_mount(state->session, mountpoint.c_str()) != 0) {
+      return fail(Errc::system, "fuse_session_mount(" + mountpoint + ")",
+                  "mounting failed (libfuse printed why above); mounting needs root or "
+                  "fusermount3");
+    }
+    device = fuse_session_fd(state->session);
+  }
+  state->mounted = true;
+  if (fuse_session_custom_io(state->session, &DeviceHooks::io(), *device) != 0) {
+    detach(*state);
+    return fail(Errc::system, "fuse_session_custom_io", "libfuse refused the /dev/fuse hooks");
+  }
+  state->mirror->set_device_fd(*device);
+
+  State* raw = state.get();
+  const unsigned threads = options.max_threads == 0 ? 1 : options.max_threads;
+  state->loop = std::thread([raw, threads] {
+    fuse_loop_config* config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(config, 0);
+    // No idle-thread limit: libfuse 3.14 then never ends workers, which is both faster and
+    // avoids its worker-exit path.
+    fuse_loop_cfg_set_max_threads(config, threads);
+    fuse_session_loop_mt(raw->session, config);
+    fuse_loop_cfg_destroy(config);
+    {
+      const std::lock_guard lock(raw->mutex);
+      raw->ended = true;
+    }
+    raw->ended_cv.notify_all();
+  });
+
+  Mount mount(std::move(state));
+  if (!mount.state_->mirror->device().wait_for_init(kInitTimeout)) {
+    (void)mount.stop();
+    return fail(Errc::timeout, "mount(" + mountpoint + ")", "the kernel sent no FUSE INIT");
+  }
+  if (options.mode == MountMode::passthrough &&
+      !mount.state_->mirror->device().kernel_offers_passthrough()) {
+    (void)mount.stop();
+    return fail(Errc::capability_missing, "mount --mode passthrough",
+                "FUSE passthrough unavailable: the kernel did not offer FUSE_PASSTHROUGH in INIT");
+  }
+  return mount;
+}
+
+MountMode Mount::active_mode() const noexcept {
+  return state_ ? state_->mirror->mode() : MountMode::auto_select;
+}
+
+std::string Mount::fallback_reason() const {
+  return state_ ? state_->mirror->fallback_reason() : std::string();
+}
+
+bool Mount::running() const noexcept {
+  if (!state_) return false;
+  const std::lock_guard lock(state_->mutex);
+  return !state_->ended;
+}
+
+MountStats Mount::stats() const noexcept {
+  return state_ ? state_->mirror->stats() : MountStats{};
+}
+
+bool Mount::wait(std::chrono::milliseconds timeout) const {
+  if (!state_) return true;
+  std::unique_lock lock(state_->mutex);
+  return state_->ended_cv.wait_for(lock, timeout, [&] { return state_->ended; });
+}
+
+Result<void> Mount::stop() {
+  if (!state_) return {};
+  detach(*state_);
+  if (state_->session != nullptr) fuse_session_exit(state_->session);
+  state_->mirror->device().wake_all();
+  if (state_->loop.joinable()) state_->loop.join();
+  state_.reset();  // fuse_session_destroy closes /dev/fuse: a detached mount's files get ENOTCONN
+  return {};
+}
+
+}  // namespace zc::fs

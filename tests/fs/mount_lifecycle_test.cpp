@@ -1,0 +1,139 @@
+// `zcopy mount` and `zcopy umount` as a user runs them: signals unmount cleanly, a daemon killed
+// with SIGKILL leaves ENOTCONN, and `zcopy umount` clears it.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "mount_fixture.hpp"
+#include "support/child_process.hpp"
+
+namespace zc::test {
+namespace {
+
+constexpr long kFuseMagic = 0x65735546;
+
+std::string tool() {
+  const char* path = std::getenv("ZCOPY_TOOL");
+  return path != nullptr ? path : "zcopy";
+}
+
+bool is_fuse_mount(const std::string& path) {
+  struct statfs st {};
+  return ::statfs(path.c_str(), &st) == 0 && st.f_type == kFuseMagic;
+}
+
+// Waits up to 10 s for `condition`.
+template <class Condition>
+bool eventually(Condition condition) {
+  for (int i = 0; i < 1000; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+// Runs `zcopy mount SRC MNT --foreground` in a child; kills it in the destructor if it lives.
+class ForegroundDaemon {
+ public:
+  ForegroundDaemon(const MountFixture& f, const std::string& mode) {
+    const std::string program = tool();
+    pid_ = spawn([&] {
+      ::execl(program.c_str(), program.c_str(), "mount", f.src.c_str(), f.mnt.c_str(),
+              "--foreground", "--mode", mode.c_str(), static_cast<char*>(nullptr));
+      return 127;
+    });
+  }
+  ~ForegroundDaemon() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      (void)reap(pid_);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  std::optional<int> wait() {
+    reaped_ = true;
+    return reap(pid_);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+TEST(MountLifecycle, SigkillLeavesEnotconnThatUmountClears) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  MountFixture f;
+  ForegroundDaemon daemon(f, "splice");
+  ASSERT_GT(daemon.pid(), 0);
+  ASSERT_TRUE(eventually([&] { return is_fuse_mount(f.mnt); }));
+  std::ofstream(f.mnt + "/file") << "written through the mount";
+  ASSERT_EQ(::kill(daemon.pid(), SIGKILL), 0);
+  EXPECT_EQ(daemon.wait(), 128 + SIGKILL);
+  struct stat st {};
+  EXPECT_EQ(::stat((f.mnt + "/file").c_str(), &st), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+  const Shell umount = sh(tool() + " umount " + f.mnt);
+  EXPECT_EQ(umount.status, 0) << umount.output;
+  EXPECT_FALSE(is_fuse_mount(f.mnt));
+  EXPECT_EQ(::stat(f.mnt.c_str(), &st), 0);
+  EXPECT_TRUE(std::filesystem::exists(f.src + "/file"));
+}
+
+std::string signal_name(const ::testing::TestParamInfo<int>& param) {
+  return param.param == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+class StopSignal : public ::testing::TestWithParam<int> {};
+
+TEST_P(StopSignal, UnmountsCleanlyAndExitsZero) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  MountFixture f;
+  ForegroundDaemon daemon(f, "auto");
+  ASSERT_TRUE(eventually([&] { return is_fuse_mount(f.mnt); }));
+  std::ofstream(f.mnt + "/kept") << "kept";
+  ASSERT_EQ(::kill(daemon.pid(), GetParam()), 0);
+  EXPECT_EQ(daemon.wait(), 0);
+  EXPECT_FALSE(is_fuse_mount(f.mnt));
+  EXPECT_TRUE(std::filesystem::exists(f.src + "/kept"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, StopSignal, ::testing::Values(SIGINT, SIGTERM), signal_name);
+
+TEST(MountLifecycle, BackgroundDaemonServesUntilUmount) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  MountFixture f;
+  const Shell mount = sh(tool() + " mount " + f.src + " " + f.mnt + " --mode copy");
+  ASSERT_EQ(mount.status, 0) << mount.output;
+  EXPECT_NE(mount.output.find("mode copy"), std::string::npos) << mount.output;
+  EXPECT_TRUE(is_fuse_mount(f.mnt));
+  std::ofstream(f.mnt + "/x") << "x";
+  EXPECT_TRUE(std::filesystem::exists(f.src + "/x"));
+  const Shell umount = sh(tool() + " umount " + f.mnt);
+  EXPECT_EQ(umount.status, 0) << umount.output;
+  EXPECT_FALSE(is_fuse_mount(f.mnt));
+}
+
+TEST(MountLifecycle, UmountRefusesWhatIsNotFuse) {
+  TempDir dir;
+  const Shell umount = sh(tool() + " umount " + dir.path());
+  EXPECT_EQ(umount.status, 1);
+  EXPECT_NE(umount.output.find("not a FUSE mount"), std::string::npos) << umount.output;
+}
+
+TEST(MountLifecycle, MountRejectsAMissingSource) {
+  TempDir dir;
+  const Shell mount = sh(tool() + " mount " + dir.path() + "/absent " + dir.path() + " -f");
+  EXPECT_EQ(mount.status, 1);
+  EXPECT_NE(mount.output.find("absent"), std::string::npos) << mount.output;
+}
+
+}  // namespace
+}  // namespace zc::test

@@ -1,0 +1,12 @@
+// tools/zcopy/mount_bench.hpp: `zcopy mount bench`, the mirror's modes against the native
+// filesystem in one run.
+#pragma once
+
+#include "command.hpp"
+
+namespace zc::cli {
+
+// Adds the `bench` subcommand to `mount` and returns its runner.
+CommandRunner add_mount_bench_command(CLI::App& mount);
+
+}  // namespace zc::cli
