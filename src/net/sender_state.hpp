@@ -5,6 +5,7 @@
 #include <liburing.h>
 #include <sys/uio.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -26,16 +27,23 @@ namespace zc::net {
 
 using Clock = std::chrono::steady_clock;
 
-// A message's fragments, consumed from the front as partial sends go out.
+// A message's fragments, consumed from the front as partial sends go out. Up to kInline
+// fragments live inside the cursor: a send of one buffer allocates nothing.
 class IovCursor {
  public:
   explicit IovCursor(std::span<const iovec> fragments);
-  bool empty() const noexcept { return next_ == iov_.size(); }
-  std::span<iovec> remaining() noexcept { return std::span(iov_).subspan(next_); }
+  IovCursor(const IovCursor&) = delete;  // data_ may point into this object
+  IovCursor& operator=(const IovCursor&) = delete;
+  bool empty() const noexcept { return next_ == count_; }
+  std::span<iovec> remaining() noexcept { return std::span(data_ + next_, count_ - next_); }
   void advance(std::size_t bytes) noexcept;
 
  private:
-  std::vector<iovec> iov_;
+  static constexpr std::size_t kInline = 4;
+  std::array<iovec, kInline> inline_{};
+  std::vector<iovec> heap_;
+  iovec* data_ = inline_.data();
+  std::size_t count_ = 0;
   std::size_t next_ = 0;
 };
 

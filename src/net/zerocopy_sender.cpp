@@ -45,15 +45,18 @@ std::optional<SendMethod> send_method_from_name(std::string_view name) noexcept 
 }
 
 IovCursor::IovCursor(std::span<const iovec> fragments) {
-  iov_.reserve(fragments.size());
+  if (fragments.size() > kInline) {
+    heap_.resize(fragments.size());
+    data_ = heap_.data();
+  }
   for (const iovec& f : fragments) {
-    if (f.iov_len != 0) iov_.push_back(f);
+    if (f.iov_len != 0) data_[count_++] = f;
   }
 }
 
 void IovCursor::advance(std::size_t bytes) noexcept {
-  while (bytes > 0 && next_ < iov_.size()) {
-    iovec& f = iov_[next_];
+  while (bytes > 0 && next_ < count_) {
+    iovec& f = data_[next_];
     const std::size_t step = std::min(bytes, f.iov_len);
     f.iov_base = static_cast<char*>(f.iov_base) + step;
     f.iov_len -= step;
