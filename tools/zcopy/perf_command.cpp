@@ -41,7 +41,7 @@ struct PerfOptions {
   std::string method = "auto";
   std::uint64_t size = 128 * kKiB;
   std::uint64_t working_set = 256 * kMiB;
-  std::uint64_t threshold = 16 * kKiB;
+  std::uint64_t threshold = 12 * kKiB;
   std::uint64_t max_outstanding = 64 * kMiB;
   std::uint16_t segment = 1472;
   double seconds = 5;
@@ -329,7 +329,7 @@ CommandRunner add_perf_command(CLI::App& sub) {
   add_size_option(*client, "--working-set", o->working_set,
                   "Memory the sends cycle through, at most 1G (default 256M)");
   add_size_option(*client, "--threshold", o->threshold,
-                  "Sends below this are copied by zero-copy methods (default 16K)");
+                  "Sends below this are copied by zero-copy methods (default 12K)");
   add_size_option(*client, "--max-outstanding", o->max_outstanding,
                   "Bound on bytes the kernel may hold (default 64M)");
   client->add_option("--seconds", o->seconds, "Seconds to send (default 5)")

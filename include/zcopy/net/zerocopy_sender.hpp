@@ -16,7 +16,7 @@
 // queue; uring_zc is io_uring SEND_ZC / SENDMSG_ZC, with buffers inside a registered region sent
 // as fixed buffers; copy is a plain send(). automatic picks msg_zerocopy when the kernel has it.
 //
-// Policy (automatic). A send smaller than zerocopy_threshold is copied: below ~10-16 KiB the page
+// Policy (automatic). A send smaller than zerocopy_threshold is copied: below ~12 KiB the page
 // pinning and the notification cost more than the copy. When notifications report that the kernel
 // copied anyway (loopback, veth and every local delivery do), the sender switches to copying and
 // says so in stats(). ENOBUFS from a zero-copy send (the socket's optmem or the locked-memory
@@ -55,8 +55,10 @@ std::optional<SendMethod> send_method_from_name(std::string_view name) noexcept;
 
 struct SenderOptions {
   SendMethod method = SendMethod::automatic;
-  // Sends below this size are copied even by zero-copy methods (0: never).
-  std::size_t zerocopy_threshold = 16 * 1024;
+  // Sends below this size are copied even by zero-copy methods (0: never). Measured into the
+  // transmit sink (docs/PERFORMANCE.md): MSG_ZEROCOPY costs more CPU than a copy at 8 KiB and
+  // less from 12 KiB; SEND_ZC already wins at 8 KiB.
+  std::size_t zerocopy_threshold = 12 * 1024;
   // Switch to copying when the kernel reports it copied (automatic always does; forced methods
   // only when this is set).
   bool switch_when_copied = false;
