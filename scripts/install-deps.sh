@@ -15,6 +15,8 @@ packages=(
   # real peers: get is tested against nginx and python3's http.server and benchmarked against
   # curl; the FUSE mirror is exercised with sqlite3 and fio
   nginx curl python3 fuse3 sqlite3 fio
+  # benchmarks compare against these
+  iperf3
 )
 
 missing=()

@@ -16,6 +16,10 @@
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/core/units.hpp"
+#include "zcopy/net/channel_bridge.hpp"
+#include "zcopy/net/endpoint.hpp"
+#include "zcopy/net/tcp.hpp"
+#include "zcopy/net/zerocopy_sender.hpp"
 
 namespace zc::cli {
 namespace {
@@ -29,6 +33,8 @@ struct ChannelCommandOptions {
   std::size_t subscribers = 1;
   double wait_s = 30;     // for subscribers (pub) or for the publisher (sub)
   double timeout_s = 30;  // blocking publish / receive
+  std::string to;         // sub: send to HOST:PORT over TCP instead of stdout
+  std::string method = "auto";
 };
 
 std::chrono::milliseconds millis(double seconds) {
@@ -93,9 +99,57 @@ CommandResult run_pub(const ChannelCommandOptions& o) {
   return kExitOk;
 }
 
+// sub --to: each sample goes from the shared chunk to the socket with the zero-copy sender and
+// returns to the publisher's pool when the send completes. No byte is copied on the way.
+CommandResult run_sub_to_network(const ChannelCommandOptions& o, Subscriber& subscriber) {
+  auto endpoint = net::parse_endpoint(o.to, 0);
+  if (!endpoint) return std::unexpected(endpoint.error());
+  auto socket = net::connect_tcp(*endpoint, millis(o.wait_s));
+  if (!socket) return std::unexpected(socket.error());
+  auto method = net::send_method_from_name(o.method);
+  if (!method) return fail(Errc::invalid_argument, "channel sub", "unknown --method " + o.method);
+  auto sender = net::ZeroCopySender::create(socket->get(), {.method = *method});
+  if (!sender) return std::unexpected(sender.error());
+  for (;;) {
+    auto ready = subscriber.try_receive();
+    if (ready && !*ready && sender->bytes_outstanding() > 0) {
+      // Nothing queued: let completions give the chunks back, so the publisher can go on.
+      if (auto flushed = sender->flush(); !flushed) return std::unexpected(flushed.error());
+    }
+    Result<Sample> sample = Sample{};
+    if (!ready) {
+      sample = std::unexpected(ready.error());
+    } else if (*ready) {
+      sample = std::move(**ready);
+    } else {
+      sample = subscriber.receive(millis(o.timeout_s));
+    }
+    if (!sample) {
+      const Error& error = sample.error();
+      if (error.code() == Errc::closed && error.detail() == "publisher closed") break;
+      return std::unexpected(error);
+    }
+    if (auto sent = net::send_sample(*sender, std::move(*sample)); !sent) {
+      return std::unexpected(sent.error());
+    }
+  }
+  if (auto flushed = sender->flush(); !flushed) return std::unexpected(flushed.error());
+  const net::SenderStats& stats = sender->stats();
+  std::fprintf(stderr,
+               "zcopy channel sub: sent %s to %s with %s (%s zero-copy, %s copied by the "
+               "kernel%s%s)\n",
+               format_bytes(stats.bytes).c_str(), o.to.c_str(),
+               std::string(net::to_string(stats.method)).c_str(),
+               format_bytes(stats.bytes_zero_copy).c_str(),
+               format_bytes(stats.bytes_kernel_copied + stats.bytes_copy_sent).c_str(),
+               stats.note.empty() ? "" : "; ", stats.note.c_str());
+  return kExitOk;
+}
+
 CommandResult run_sub(const ChannelCommandOptions& o) {
   auto subscriber = Subscriber::connect(o.name, millis(o.wait_s));
   if (!subscriber) return std::unexpected(subscriber.error());
+  if (!o.to.empty()) return run_sub_to_network(o, *subscriber);
   for (;;) {
     auto sample = subscriber->receive(millis(o.timeout_s));
     if (!sample) {
@@ -138,6 +192,10 @@ CommandRunner add_channel_command(CLI::App& sub) {
   add_common(*subscribe, *o);
   subscribe->add_option("--wait", o->wait_s, "Seconds to wait for a publisher (default 30)");
   subscribe->add_option("--timeout", o->timeout_s, "Seconds to wait for each message (default 30)");
+  subscribe->add_option("--to", o->to,
+                        "Send to HOST:PORT over TCP, zero-copy from the shared chunks, not stdout");
+  subscribe->add_option("--method", o->method, "With --to: auto|zerocopy|uring-zc|copy (auto)")
+      ->check(CLI::IsMember({"auto", "zerocopy", "uring-zc", "copy"}));
   auto bench = std::make_shared<ChannelBenchSettings>();
   bench->sizes = {64, 4 * kKiB, 64 * kKiB, kMiB, 16 * kMiB};
   CLI::App* bench_app =

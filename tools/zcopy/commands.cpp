@@ -12,6 +12,7 @@ CommandRunner add_get_command(CLI::App& sub);
 CommandRunner add_inspect_command(CLI::App& sub);
 CommandRunner add_mount_command(CLI::App& sub);
 CommandRunner add_umount_command(CLI::App& sub);
+CommandRunner add_perf_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
@@ -30,6 +31,8 @@ std::span<const CommandSpec> commands() {
                   &add_mount_command},
       CommandSpec{"umount", "Unmount a zcopy mount, also one whose daemon died",
                   &add_umount_command},
+      CommandSpec{"perf", "Memory-to-socket throughput per send method, with the copy ledger",
+                  &add_perf_command},
   };
   return kCommands;
 }

@@ -1,0 +1,140 @@
+// zcopy/net/zerocopy_sender.hpp: send from the caller's memory without a CPU copy, and say when
+// that memory may be reused.
+//
+// A zero-copy send hands the kernel references to the caller's pages; they stay in use until the
+// device is done with them (for TCP, until the peer acknowledged the data). So send() returns a
+// ticket, and the buffer may be written again only once the ticket is complete: the optional
+// release function runs at that moment, exactly once, from inside a later send(), poll(), wait()
+// or flush() on the same thread.
+//
+//   auto sender = zc::net::ZeroCopySender::create(socket.get(), {.method = SendMethod::automatic});
+//   auto ticket = sender->send(buffer, [&] { pool.give_back(index); });
+//   ...
+//   sender->flush();                        // every buffer released, or Errc::timeout
+//
+// Methods. msg_zerocopy is sendmsg(MSG_ZEROCOPY) with completions read from the socket's error
+// queue; uring_zc is io_uring SEND_ZC / SENDMSG_ZC, with buffers inside a registered region sent
+// as fixed buffers; copy is a plain send(). automatic picks msg_zerocopy when the kernel has it.
+//
+// Policy (automatic). A send smaller than zerocopy_threshold is copied: below ~12 KiB the page
+// pinning and the notification cost more than the copy. When notifications report that the kernel
+// copied anyway (loopback, veth and every local delivery do), the sender switches to copying and
+// says so in stats(). ENOBUFS from a zero-copy send (the socket's optmem or the locked-memory
+// limit) drains notifications and retries, then sends that buffer by copying; it never fails the
+// transfer. Outstanding bytes are bounded by max_outstanding_bytes: a sender past it waits for
+// completions, and a wait longer than `timeout` (a peer that stopped reading, a lost device)
+// returns Errc::timeout instead of blocking forever.
+//
+// UDP: give a connected UDP socket and set udp_segment to send each buffer as one GSO batch of
+// datagrams of that size (UDP_SEGMENT).
+//
+// Not thread-safe: one thread owns a sender. The socket is borrowed and must outlive it.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "zcopy/core/error.hpp"
+
+namespace zc::net {
+
+enum class SendMethod : std::uint8_t { automatic, msg_zerocopy, uring_zc, copy };
+
+// "auto", "zerocopy", "uring-zc", "copy".
+std::string_view to_string(SendMethod method) noexcept;
+std::optional<SendMethod> send_method_from_name(std::string_view name) noexcept;
+
+struct SenderOptions {
+  SendMethod method = SendMethod::automatic;
+  // Sends below this size are copied even by zero-copy methods (0: never). Measured into the
+  // transmit sink (docs/PERFORMANCE.md): MSG_ZEROCOPY costs more CPU than a copy at 8 KiB and
+  // less from 12 KiB; SEND_ZC already wins at 8 KiB.
+  std::size_t zerocopy_threshold = 12 * 1024;
+  // Switch to copying when the kernel reports it copied (automatic always does; forced methods
+  // only when this is set).
+  bool switch_when_copied = false;
+  std::uint64_t max_outstanding_bytes = 64ull << 20;
+  std::chrono::milliseconds timeout{10'000};
+  // ENOBUFS retries (each after draining notifications) before a buffer is sent by copying.
+  int enobufs_retries = 3;
+  // Datagram size for UDP_SEGMENT (GSO) on a UDP socket; 0 sends one datagram per buffer.
+  std::uint16_t udp_segment = 0;
+  unsigned uring_entries = 64;
+};
+
+struct SenderStats {
+  SendMethod method = SendMethod::automatic;  // the method sends use now
+  std::uint64_t sends = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t bytes_zero_copy = 0;      // sent zero-copy, and the kernel did not copy them
+  std::uint64_t bytes_kernel_copied = 0;  // sent zero-copy, but the kernel reported a copy
+  std::uint64_t bytes_copy_sent = 0;      // sent by a copying send (method, threshold, fallback)
+  std::uint64_t zerocopy_calls = 0;       // sendmsg(MSG_ZEROCOPY) calls or SEND_ZC requests
+  std::uint64_t notifications = 0;        // error-queue messages or notification CQEs read
+  std::uint64_t calls_copied = 0;         // zero-copy calls the kernel reported as copied
+  std::uint64_t fixed_buffer_sends = 0;   // SEND_ZC requests from a registered buffer
+  std::uint64_t below_threshold = 0;      // sends copied for being small
+  std::uint64_t enobufs = 0;              // ENOBUFS answers to zero-copy sends
+  std::uint64_t enobufs_fallbacks = 0;    // buffers then sent by copying
+  std::uint64_t waits = 0;                // times the sender blocked for room or notifications
+  std::uint64_t outstanding_high_water_bytes = 0;
+  std::uint64_t outstanding_high_water_sends = 0;
+  bool switched_to_copy = false;
+  std::string note;  // why the method changed, when it did
+};
+
+class ZeroCopySender {
+ public:
+  using Release = std::function<void()>;
+
+  // A sender on a connected TCP or UDP socket. Enables SO_ZEROCOPY (msg_zerocopy, automatic),
+  // sets up an io_uring (uring_zc) and UDP_SEGMENT (udp_segment). Errc::capability_missing when
+  // a forced method is not available; automatic falls back to copying and says so in stats().
+  static Result<ZeroCopySender> create(int socket_fd, const SenderOptions& options = {});
+
+  ZeroCopySender(ZeroCopySender&&) noexcept;
+  ZeroCopySender& operator=(ZeroCopySender&&) noexcept;
+  ZeroCopySender(const ZeroCopySender&) = delete;
+  ZeroCopySender& operator=(const ZeroCopySender&) = delete;
+  // Waits (up to the timeout) for outstanding sends; buffers still held after that are leaked to
+  // the kernel rather than released early.
+  ~ZeroCopySender();
+
+  // Sends all of `buffer` (or one GSO batch on UDP). The buffer must stay unchanged until the
+  // returned ticket is complete; `release` runs then.
+  Result<std::uint64_t> send(std::span<const std::byte> buffer, Release release = {});
+  // One message gathered from several buffers (sendmsg / SENDMSG_ZC).
+  Result<std::uint64_t> send(std::span<const iovec> fragments, Release release = {});
+
+  // Registers `region` with the io_uring (uring_zc): sends from inside it use fixed buffers.
+  // The region must outlive the sender. Errc::invalid_argument for other methods.
+  Result<void> register_buffer(std::span<const std::byte> region);
+
+  // Reads whatever completions are ready, without blocking; returns how many sends completed.
+  Result<std::size_t> poll();
+  // Blocks until the ticket is complete, or Errc::timeout.
+  Result<void> wait(std::uint64_t ticket);
+  // Blocks until every send is complete, or Errc::timeout.
+  Result<void> flush();
+
+  bool is_complete(std::uint64_t ticket) const noexcept;
+  std::uint64_t bytes_outstanding() const noexcept;
+  const SenderStats& stats() const noexcept;
+
+  struct State;
+
+ private:
+  explicit ZeroCopySender(std::unique_ptr<State> state) noexcept;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace zc::net

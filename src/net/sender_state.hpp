@@ -1,0 +1,90 @@
+// The state behind a ZeroCopySender, shared by its backends (zerocopy_sender.cpp: policy,
+// MSG_ZEROCOPY and copying; uring_send.cpp: io_uring SEND_ZC).
+#pragma once
+
+#include <liburing.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "zcopy/net/completion_tracker.hpp"
+#include "zcopy/net/zerocopy_sender.hpp"
+
+namespace zc::net {
+
+// liburing 2.3 predates these (kernel 6.2 added them).
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
+
+using Clock = std::chrono::steady_clock;
+
+// A message's fragments, consumed from the front as partial sends go out. Up to kInline
+// fragments live inside the cursor: a send of one buffer allocates nothing.
+class IovCursor {
+ public:
+  explicit IovCursor(std::span<const iovec> fragments);
+  IovCursor(const IovCursor&) = delete;  // data_ may point into this object
+  IovCursor& operator=(const IovCursor&) = delete;
+  bool empty() const noexcept { return next_ == count_; }
+  std::span<iovec> remaining() noexcept { return std::span(data_ + next_, count_ - next_); }
+  void advance(std::size_t bytes) noexcept;
+
+ private:
+  static constexpr std::size_t kInline = 4;
+  std::array<iovec, kInline> inline_{};
+  std::vector<iovec> heap_;
+  iovec* data_ = inline_.data();
+  std::size_t count_ = 0;
+  std::size_t next_ = 0;
+};
+
+struct ZeroCopySender::State {
+  int fd = -1;
+  SenderOptions options;
+  bool stream = true;  // TCP; false for UDP
+  SendMethod active = SendMethod::copy;
+  CompletionTracker tracker;
+  SenderStats stats;
+
+  bool ring_ready = false;
+  io_uring ring{};
+  std::span<const std::byte> registered;
+  // The request whose result CQE send_uring waits for, and that result once drain_ring saw it.
+  std::optional<std::uint32_t> awaited;
+  bool awaited_done = false;
+  int awaited_res = 0;
+
+  ~State();
+
+  // Copying send of everything left in `cursor`.
+  Result<void> send_copy(IovCursor& cursor, Clock::time_point deadline);
+  // MSG_ZEROCOPY send of the open ticket's fragments.
+  Result<void> send_msg_zerocopy(IovCursor& cursor, std::uint64_t total);
+  // io_uring SEND_ZC / SENDMSG_ZC of the open ticket's fragments.
+  Result<void> send_uring(IovCursor& cursor, std::uint64_t total);
+
+  Result<void> setup_ring();
+  // Reads the error queue until it is empty; returns how many notifications were read.
+  Result<std::size_t> drain_error_queue();
+  // Reads ready CQEs (notifications, and results of earlier requests) without blocking.
+  Result<std::size_t> drain_ring();
+  // Blocks until a completion arrives or the deadline passes (Errc::timeout).
+  Result<void> wait_for_completion(Clock::time_point deadline);
+  // Blocks until the socket is writable (draining notifications meanwhile) or the deadline.
+  Result<void> wait_writable(Clock::time_point deadline);
+
+  void note_outstanding() noexcept;
+  void apply_copied_policy();
+  Clock::time_point deadline() const { return Clock::now() + options.timeout; }
+};
+
+}  // namespace zc::net

@@ -1,0 +1,56 @@
+// `zcopy channel sub NAME --to HOST:PORT`, run as a user would: a file published into a channel
+// arrives byte-exact at a TCP server, sent from the shared chunks.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "send_test_support.hpp"
+#include "support/sanitizer.hpp"
+
+namespace zc::net {
+namespace {
+
+TEST(ChannelBridgeCommand, SubToSendsTheChannelToATcpServer) {
+  const char* tool = std::getenv("ZCOPY_TOOL");
+  if (tool == nullptr) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  const std::string dir = "/tmp/zcopy-bridge-" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  const std::string input = dir + "/input.bin";
+  std::string data(zc::test::scaled(20'000'000) + 12345, '\0');
+  std::mt19937_64 random(7);
+  for (char& c : data) c = static_cast<char>(random() & 0xff);
+  std::ofstream(input, std::ios::binary)
+      .write(data.data(), static_cast<std::streamsize>(data.size()));
+
+  auto server = listen_tcp(Endpoint{"127.0.0.1", 0}, {.nonblocking = false});
+  ASSERT_TRUE(server);
+  const auto port = local_address(server->get())->port();
+  std::uint64_t bytes = 0, hash = 0;
+  std::thread receiver([&] {
+    Fd connection = Fd::adopt(::accept4(server->get(), nullptr, nullptr, SOCK_CLOEXEC));
+    test::Drain drain(connection.get());
+    drain.join();
+    bytes = drain.bytes();
+    hash = drain.hash();
+  });
+  const std::string name = "bridge-" + std::to_string(::getpid());
+  const std::string command = "'" + std::string(tool) + "' channel pub " + name +
+                              " --subscribers 1 < " + input + " & '" + tool + "' channel sub " +
+                              name + " --to 127.0.0.1:" + std::to_string(port) +
+                              "; rc=$?; wait; exit $rc";
+  const int rc = std::system(command.c_str());
+  if (rc != 0) ::shutdown(server->get(), SHUT_RDWR);  // wakes an accept that will never succeed
+  receiver.join();
+  (void)std::system(("rm -rf " + dir).c_str());
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(bytes, data.size());
+  EXPECT_EQ(hash, test::fnv1a(std::as_bytes(std::span(data.data(), data.size()))));
+}
+
+}  // namespace
+}  // namespace zc::net

@@ -1,0 +1,116 @@
+// `zcopy perf server|client` run as a user would, on loopback: every method delivers and reports
+// its ledger as one JSON record.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "support/child_process.hpp"
+#include "zcopy/net/tcp.hpp"
+
+namespace {
+
+std::string tool() {
+  const char* path = std::getenv("ZCOPY_TOOL");
+  return path == nullptr ? std::string() : std::string(path);
+}
+
+std::string output_of(const std::string& command) {
+  std::string out;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  ::pclose(pipe);
+  return out;
+}
+
+std::uint16_t free_port() {
+  auto probe = zc::net::listen_tcp(zc::net::Endpoint{"127.0.0.1", 0});
+  return probe ? zc::net::local_address(probe->get())->port() : std::uint16_t{0};
+}
+
+// A `zcopy perf server --once` in a child process, killed and reaped if still running at the end.
+class PerfServer {
+ public:
+  explicit PerfServer(std::uint16_t port) : port_(port) {
+    const std::string bin = tool();
+    const std::string port_text = std::to_string(port);
+    pid_ = zc::test::spawn([&] {
+      ::execl(bin.c_str(), bin.c_str(), "perf", "server", "--port", port_text.c_str(), "--once",
+              static_cast<char*>(nullptr));
+      return 127;
+    });
+  }
+  PerfServer(const PerfServer&) = delete;
+  PerfServer& operator=(const PerfServer&) = delete;
+  ~PerfServer() {
+    if (pid_ > 0 && !zc::test::reap(pid_, true)) {
+      ::kill(pid_, SIGKILL);
+      zc::test::reap(pid_);
+    }
+  }
+  // Waits until the port listens (without connecting: the server serves one connection).
+  bool ready() const {
+    for (int i = 0; i < 500; ++i) {
+      if (!output_of("ss -Hltn 'sport = :" + std::to_string(port_) + "'").empty()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  std::optional<int> wait() {
+    const auto code = zc::test::reap(pid_);
+    pid_ = -1;
+    return code;
+  }
+
+ private:
+  std::uint16_t port_;
+  pid_t pid_ = -1;
+};
+
+class PerfCommand : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(PerfCommand, ClientReportsTheLedgerAsJson) {
+  if (tool().empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  const std::uint16_t port = free_port();
+  ASSERT_NE(port, 0);
+  PerfServer server(port);
+  ASSERT_TRUE(server.ready());
+  const std::string method = GetParam();
+  const std::string out =
+      output_of(tool() + " perf client --port " + std::to_string(port) + " --method " + method +
+                " --size 64K --working-set 8M --seconds 0.2 --json 2>&1");
+  EXPECT_EQ(server.wait(), 0);
+  EXPECT_NE(out.find("\"bench\":\"perf\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"method\":\"" + method + "\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"size_bytes\":65536"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"cpu_s_per_gb\":"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"bytes_zero_copy\":"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"notifications_per_s\":"), std::string::npos) << out;
+  if (method == "auto") {
+    EXPECT_NE(out.find("\"switched_to_copy\":true"), std::string::npos) << out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, PerfCommand,
+                         ::testing::Values("auto", "zerocopy", "uring-zc", "copy", "sendfile"));
+
+TEST(PerfCommandUsage, RejectsAnUnknownMethodAndBadSizes) {
+  if (tool().empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  EXPECT_NE(
+      std::system((tool() + " perf client --port 1 --method carrier-pigeon 2>/dev/null").c_str()),
+      0);
+  const std::string out =
+      output_of(tool() + " perf client --port 1 --size 2M --working-set 1M 2>&1; echo rc=$?");
+  EXPECT_NE(out.find("--working-set"), std::string::npos) << out;
+  EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+}
+
+}  // namespace
