@@ -9,6 +9,7 @@ CommandRunner add_channel_command(CLI::App& sub);
 CommandRunner add_demo_command(CLI::App& sub);
 CommandRunner add_doctor_command(CLI::App& sub);
 CommandRunner add_inspect_command(CLI::App& sub);
+CommandRunner add_serve_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
@@ -20,6 +21,8 @@ std::span<const CommandSpec> commands() {
                   &add_doctor_command},
       CommandSpec{"inspect", "Pin a buffer and show its physical layout and page-fault figures",
                   &add_inspect_command},
+      CommandSpec{"serve", "Serve a directory over HTTP/1.1 with sendfile, splice or io_uring",
+                  &add_serve_command},
   };
   return kCommands;
 }
