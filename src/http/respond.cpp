@@ -160,6 +160,8 @@ void build_response(const Request& request, int root_fd, std::string_view date_f
     return;
   }
   if (!S_ISREG(st.st_mode)) return build_error(403, head_only, false, date_field, out);
+  // "/file/" names a directory that does not exist.
+  if (target->trailing_slash) return build_error(404, head_only, false, date_field, out);
 
   const auto size = static_cast<std::uint64_t>(st.st_size);
   const std::string etag = entity_tag(st);
