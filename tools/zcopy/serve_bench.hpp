@@ -11,7 +11,7 @@ namespace zc::cli {
 struct ServeBenchSettings {
   std::uint64_t size = 2ULL << 30;  // the large cached file
   int repeats = 3;                  // after one warm-up each
-  double wrk_seconds = 5;
+  int wrk_seconds = 5;
   int wrk_connections = 32;
   bool json = false;
   bool skip_wrk = false;
