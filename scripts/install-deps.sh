@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
   procps iproute2 util-linux
+  # the HTTP server's peers in tests and benchmarks
+  curl wget nginx-light wrk
 )
 
 missing=()

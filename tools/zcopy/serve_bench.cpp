@@ -144,9 +144,9 @@ std::uint16_t free_port() {
   return net::local_address(probe->get())->port();
 }
 
-bool wait_listening(std::uint16_t port) {
+bool wait_listening(const std::string& host, std::uint16_t port) {
   for (int i = 0; i < 200; ++i) {
-    if (net::connect_tcp({"127.0.0.1", port}, std::chrono::milliseconds(100))) return true;
+    if (net::connect_tcp({host, port}, std::chrono::milliseconds(100))) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return false;
@@ -159,12 +159,71 @@ struct Server {
   std::string url;
 };
 
-Result<Server> start_zcopy(const std::string& dir, const std::string& work,
+// Our own binary by name: "/proc/self/exe" would mean `ip` once `ip netns exec` runs it.
+std::string self_path() {
+  char path[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : "/proc/self/exe";
+}
+
+// Where the servers run: this namespace's loopback, or a namespace behind a veth pair.
+struct Place {
+  std::vector<std::string> prefix;  // "ip netns exec NS" or nothing
+  std::string host = "127.0.0.1";
+
+  std::vector<std::string> argv(std::vector<std::string> command) const {
+    command.insert(command.begin(), prefix.begin(), prefix.end());
+    return command;
+  }
+};
+
+bool sh(const std::string& command) {
+  Child c({"sh", "-c", command}, "/dev/null", false);
+  return c.wait() == 0;
+}
+
+// A namespace with one end of a veth pair; the other end stays here. Removed on destruction.
+class VethPlace {
+ public:
+  VethPlace() {
+    const std::string id = std::to_string(::getpid() % 100000);
+    const std::string net = "10.202." + std::to_string(::getpid() % 250) + ".";
+    ns_ = "zcbench" + id;
+    outer_ = "zcba" + id;
+    const std::string inner = "zcbb" + id;
+    place_.prefix = {"ip", "netns", "exec", ns_};
+    place_.host = net + "2";
+    ok_ = sh("ip netns add " + ns_) &&
+          sh("ip link add " + outer_ + " type veth peer name " + inner) &&
+          sh("ip link set " + inner + " netns " + ns_) &&
+          sh("ip addr add " + net + "1/30 dev " + outer_) && sh("ip link set " + outer_ + " up") &&
+          sh("ip -n " + ns_ + " addr add " + place_.host + "/30 dev " + inner) &&
+          sh("ip -n " + ns_ + " link set " + inner + " up") &&
+          sh("ip -n " + ns_ + " link set lo up");
+  }
+  ~VethPlace() {
+    sh("ip netns del " + ns_ + " 2>/dev/null");
+    sh("ip link del " + outer_ + " 2>/dev/null");
+  }
+  VethPlace(const VethPlace&) = delete;
+  VethPlace& operator=(const VethPlace&) = delete;
+  bool ok() const { return ok_; }
+  const Place& place() const { return place_; }
+
+ private:
+  std::string ns_;
+  std::string outer_;
+  Place place_;
+  bool ok_ = false;
+};
+
+Result<Server> start_zcopy(const Place& place, const std::string& dir, const std::string& work,
                            const std::string& method) {
   Server s{.label = "serve " + method, .method = method, .process = {}, .url = {}};
-  s.process = Child({"/proc/self/exe", "serve", dir, "--port", "0", "--method", method,
-                     "--access-log", work + "/access-" + method + ".log"},
-                    work + "/serve-" + method + ".err", true);
+  s.process =
+      Child(place.argv({self_path(), "serve", dir, "--bind", place.host, "--port", "0", "--method",
+                        method, "--access-log", work + "/access-" + method + ".log"}),
+            work + "/serve-" + method + ".err", true);
   const std::string line = s.process.first_line(10000);
   const std::size_t space = line.rfind(' ');
   if (line.rfind("serving ", 0) != 0 || space == std::string::npos)
@@ -174,7 +233,7 @@ Result<Server> start_zcopy(const std::string& dir, const std::string& work,
   return s;
 }
 
-Result<Server> start_nginx(const std::string& dir, const std::string& work) {
+Result<Server> start_nginx(const Place& place, const std::string& dir, const std::string& work) {
   const std::uint16_t port = free_port();
   const std::string conf = work + "/nginx.conf";
   std::ofstream out(conf);
@@ -189,14 +248,15 @@ Result<Server> start_nginx(const std::string& dir, const std::string& work) {
       << "  fastcgi_temp_path " << work << "/nginx-fastcgi;\n"
       << "  uwsgi_temp_path " << work << "/nginx-uwsgi;\n"
       << "  scgi_temp_path " << work << "/nginx-scgi;\n"
-      << "  server {\n    listen 127.0.0.1:" << port << ";\n    root " << dir << ";\n  }\n}\n";
+      << "  server {\n    listen " << place.host << ":" << port << ";\n    root " << dir
+      << ";\n  }\n}\n";
   out.close();
   Server s{.label = "nginx", .method = "nginx-sendfile", .process = {}, .url = {}};
-  s.process = Child({"nginx", "-e", work + "/nginx-error.log", "-p", work, "-c", conf},
+  s.process = Child(place.argv({"nginx", "-e", work + "/nginx-error.log", "-p", work, "-c", conf}),
                     work + "/nginx.out", false);
-  if (!wait_listening(port))
+  if (!wait_listening(place.host, port))
     return fail(Errc::rejected, "nginx", "did not start: " + slurp(work + "/nginx-error.log"));
-  s.url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  s.url = "http://" + place.host + ":" + std::to_string(port) + "/";
   return s;
 }
 
@@ -288,6 +348,8 @@ void add_serve_bench_options(CLI::App& app, ServeBenchSettings& s) {
   app.add_option("--wrk-seconds", s.wrk_seconds, "Seconds per wrk run (default 5)");
   app.add_option("--wrk-connections", s.wrk_connections, "wrk connections (default 32)");
   app.add_flag("--no-wrk", s.skip_wrk, "Skip the 4 KiB requests/s comparison");
+  app.add_flag("--veth", s.veth,
+               "Run the servers in a network namespace reached over a veth pair (needs root)");
   app.add_flag("--json", s.json, "One JSON record per line instead of tables");
 }
 
@@ -314,13 +376,23 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
   if (auto w = write_file(dir + "/big.bin", settings.size); !w) return std::unexpected(w.error());
   if (auto w = write_file(dir + "/small.bin", 4096); !w) return std::unexpected(w.error());
 
+  std::optional<VethPlace> veth;
+  Place place;
+  if (settings.veth) {
+    veth.emplace();
+    if (!veth->ok())
+      return fail(
+          Errc::capability_missing, "serve bench --veth",
+          "could not create a namespace and a veth pair (needs CAP_NET_ADMIN and iproute2)");
+    place = veth->place();
+  }
   std::vector<Server> servers;
   for (const char* method : {"sendfile", "splice", "uring", "copy"}) {
-    auto s = start_zcopy(dir, work, method);
+    auto s = start_zcopy(place, dir, work, method);
     if (!s) return std::unexpected(s.error());
     servers.push_back(std::move(*s));
   }
-  auto nginx = start_nginx(dir, work);
+  auto nginx = start_nginx(place, dir, work);
   if (!nginx) return std::unexpected(nginx.error());
   servers.push_back(std::move(*nginx));
 
@@ -372,7 +444,7 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
 
   if (settings.json) {
     for (std::size_t i = 0; i < servers.size(); ++i) {
-      JsonRecord r = medians[i].record("serve-loopback");
+      JsonRecord r = medians[i].record(settings.veth ? "serve-veth" : "serve-loopback");
       r.add("server", servers[i].label)
           .add("vs_nginx_throughput", medians[i].bytes_per_s() / nginx_ledger.bytes_per_s())
           .add("vs_copy_cpu", medians[i].cpu_s_per_gb() / copy_ledger.cpu_s_per_gb())
@@ -382,7 +454,8 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
     if (ours_rps) {
       for (const auto& [label, rps] :
            {std::pair{"serve auto", *ours_rps}, std::pair{"nginx", *nginx_rps}}) {
-        JsonRecord r = bench_record("serve-wrk-4k", label, 4096);
+        JsonRecord r =
+            bench_record(settings.veth ? "serve-wrk-4k-veth" : "serve-wrk-4k", label, 4096);
         r.add("ops_per_s", rps)
             .add("vs_nginx", rps / *nginx_rps)
             .add("connections", settings.wrk_connections);
@@ -392,9 +465,10 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
     return kExitOk;
   }
   std::printf(
-      "zcopy serve bench: %s cached file over loopback, curl to /dev/null, median of %d "
+      "zcopy serve bench: %s cached file over %s, curl to /dev/null, median of %d "
       "after a warm-up (shared machine: figures are noisy)\n",
-      format_bytes(settings.size).c_str(), settings.repeats);
+      format_bytes(settings.size).c_str(), settings.veth ? "a veth pair" : "loopback",
+      settings.repeats);
   Table t({"server", "throughput", "vs nginx", "server CPU s/GB", "vs copy", "zero-copy",
            "copied (kernel)"});
   for (std::size_t i = 0; i < servers.size(); ++i) {

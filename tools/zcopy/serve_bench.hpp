@@ -15,6 +15,7 @@ struct ServeBenchSettings {
   int wrk_connections = 32;
   bool json = false;
   bool skip_wrk = false;
+  bool veth = false;  // servers in a network namespace of their own, reached over a veth pair
 };
 
 void add_serve_bench_options(CLI::App& app, ServeBenchSettings& settings);
