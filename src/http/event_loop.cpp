@@ -183,11 +183,9 @@ bool EventLoop::watch(Connection& c, std::uint32_t events) {
 bool EventLoop::read_requests(Connection& c) {
   // Never hold more than one head's worth; the parser answers 431 beyond it.
   const std::size_t limit = shared_.options.max_head_bytes + kReadChunk;
+  char chunk[kReadChunk];
   while (c.in.size() < limit) {
-    const std::size_t old = c.in.size();
-    c.in.resize(old + kReadChunk);
-    const ssize_t n = ::recv(c.socket.get(), c.in.data() + old, kReadChunk, 0);
-    c.in.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+    const ssize_t n = ::recv(c.socket.get(), chunk, sizeof chunk, 0);
     if (n == 0) {
       // The client half-closed: answer what it sent, then close.
       if (c.in.empty()) {
@@ -203,8 +201,9 @@ bool EventLoop::read_requests(Connection& c) {
       close(c, false);
       return false;
     }
+    c.in.append(chunk, static_cast<std::size_t>(n));
     // Level-triggered: a short read means the socket is drained for now.
-    if (static_cast<std::size_t>(n) < kReadChunk) break;
+    if (static_cast<std::size_t>(n) < sizeof chunk) break;
   }
   return serve_buffered(c);
 }
