@@ -24,7 +24,7 @@ struct Response {
   std::uint64_t file_sent = 0;
   bool close_after = false;
   std::string request_line;  // for the access log
-  std::string path;          // for the error log
+  std::string path;          // the raw request-target, for the error log
 };
 
 struct Connection {

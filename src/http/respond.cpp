@@ -129,7 +129,7 @@ void build_response(const Request& request, int root_fd, std::string_view date_f
 
   auto target = resolve_target(request.target);
   if (!target) return build_error(target.error(), head_only, false, date_field, out);
-  out.path = target->url_path;
+  out.path = request.target;  // raw: printable ASCII only, so safe in the error log
   auto fd = open_beneath(root_fd, target->relative, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   if (!fd) return build_error(status_for_open_error(fd.error()), head_only, false, date_field, out);
   struct stat st {};
