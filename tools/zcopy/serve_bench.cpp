@@ -399,10 +399,13 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
   if (!nginx) return std::unexpected(nginx.error());
   servers.push_back(std::move(*nginx));
 
-  // Interleaved rounds (a warm-up, then the measured ones), so machine noise hits every server.
+  // Interleaved rounds (a warm-up, then the measured ones), so machine noise hits every server
+  // alike.
   std::vector<std::vector<net::TransferLedger>> runs(servers.size());
   for (int round = 0; round <= settings.repeats; ++round) {
-    for (std::size_t i = 0; i < servers.size(); ++i) {
+    // Each round starts with a different server, so no server always follows the same one.
+    for (std::size_t k = 0; k < servers.size(); ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(round)) % servers.size();
       auto ledger = download(servers[i], work, settings.size);
       if (!ledger) return std::unexpected(ledger.error());
       if (round > 0) runs[i].push_back(*ledger);
@@ -433,8 +436,16 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
     std::vector<double> ours;
     std::vector<double> theirs;
     for (int round = 0; round <= settings.repeats; ++round) {
-      const auto a = wrk_requests_per_s(servers[0], settings, work);
-      const auto b = wrk_requests_per_s(servers.back(), settings, work);
+      // Alternate who goes first.
+      std::optional<double> a;
+      std::optional<double> b;
+      if (round % 2 == 0) {
+        a = wrk_requests_per_s(servers[0], settings, work);
+        b = wrk_requests_per_s(servers.back(), settings, work);
+      } else {
+        b = wrk_requests_per_s(servers.back(), settings, work);
+        a = wrk_requests_per_s(servers[0], settings, work);
+      }
       if (!a || !b) return fail(Errc::rejected, "wrk", slurp(work + "/wrk.out"));
       if (round > 0) {
         ours.push_back(*a);
