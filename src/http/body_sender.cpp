@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace zc::http {
 namespace {
@@ -20,6 +21,11 @@ bool would_block(int e) noexcept {
 }
 
 }  // namespace
+
+SendOutcome BodySender::fail(const char* call, int error) {
+  failure_ = std::string(call) + ": " + std::strerror(error);
+  return SendOutcome::failed;
+}
 
 Result<std::unique_ptr<BodySender>> BodySender::create(SendMethod method, std::size_t chunk_bytes,
                                                        LedgerCounters& ledger) {
@@ -70,7 +76,7 @@ SendOutcome BodySender::send_head(Connection& c) {
                              r.head.size() - r.head_sent, MSG_NOSIGNAL | more);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return would_block(errno) ? SendOutcome::blocked : SendOutcome::failed;
+      return would_block(errno) ? SendOutcome::blocked : fail("send", errno);
     }
     r.head_sent += static_cast<std::size_t>(n);
   }
@@ -88,7 +94,7 @@ SendOutcome BodySender::by_sendfile(Connection& c) {
     const ssize_t n = ::sendfile(c.socket.get(), r.file.get(), &offset, len);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return would_block(errno) ? SendOutcome::blocked : SendOutcome::failed;
+      return would_block(errno) ? SendOutcome::blocked : fail("sendfile", errno);
     }
     if (n == 0) return SendOutcome::truncated;
     const auto sent = static_cast<std::uint64_t>(n);
@@ -128,7 +134,7 @@ SendOutcome BodySender::by_splice(Connection& c) {
                                  SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return SendOutcome::failed;
+        return fail("splice(file, pipe)", errno);
       }
       if (n == 0) return SendOutcome::truncated;
       r.offset += static_cast<std::uint64_t>(n);
@@ -139,7 +145,7 @@ SendOutcome BodySender::by_splice(Connection& c) {
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK | more);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return would_block(errno) ? SendOutcome::blocked : SendOutcome::failed;
+      return would_block(errno) ? SendOutcome::blocked : fail("splice(pipe, socket)", errno);
     }
     const auto sent = static_cast<std::uint64_t>(n);
     c.pipe_bytes -= static_cast<std::size_t>(n);
@@ -179,26 +185,29 @@ SendOutcome BodySender::by_uring(Connection& c) {
     io_uring_sqe_set_data64(sqe, 2);
     ++submitted;
     int rc = io_uring_submit_and_wait(ring, submitted);
-    if (rc < 0 && rc != -EINTR) return SendOutcome::failed;
+    if (rc < 0 && rc != -EINTR) return fail("io_uring_submit_and_wait", -rc);
     int filled = 0;
     int drained = 0;
     for (unsigned seen = 0; seen < submitted;) {
       io_uring_cqe* cqe = nullptr;
       rc = io_uring_wait_cqe(ring, &cqe);
       if (rc == -EINTR) continue;
-      if (rc < 0) return SendOutcome::failed;
+      if (rc < 0) return fail("io_uring_wait_cqe", -rc);
       (io_uring_cqe_get_data64(cqe) == 1 ? filled : drained) = cqe->res;
       io_uring_cqe_seen(ring, cqe);
       ++seen;
     }
     if (submitted == 2) {
-      if (filled < 0) return SendOutcome::failed;
+      if (filled < 0) return fail("io_uring splice(file, pipe)", -filled);
       if (filled == 0) return SendOutcome::truncated;
       r.offset += static_cast<std::uint64_t>(filled);
       c.pipe_bytes += static_cast<std::size_t>(filled);
     }
     if (drained == -ECANCELED) continue;
-    if (drained < 0) return would_block(-drained) ? SendOutcome::blocked : SendOutcome::failed;
+    if (drained < 0) {
+      return would_block(-drained) ? SendOutcome::blocked
+                                   : fail("io_uring splice(pipe, socket)", -drained);
+    }
     const auto sent = static_cast<std::uint64_t>(drained);
     c.pipe_bytes -= static_cast<std::size_t>(drained);
     r.file_sent += sent;
@@ -221,7 +230,7 @@ SendOutcome BodySender::by_copy(Connection& c) {
           ::pread(r.file.get(), c.copy_buffer.get(), len, static_cast<off_t>(r.offset));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return SendOutcome::failed;
+        return fail("pread", errno);
       }
       if (n == 0) return SendOutcome::truncated;
       r.offset += static_cast<std::uint64_t>(n);
@@ -235,7 +244,7 @@ SendOutcome BodySender::by_copy(Connection& c) {
                              c.copy_end - c.copy_begin, MSG_NOSIGNAL | more);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return would_block(errno) ? SendOutcome::blocked : SendOutcome::failed;
+      return would_block(errno) ? SendOutcome::blocked : fail("send", errno);
     }
     const auto sent = static_cast<std::uint64_t>(n);
     c.copy_begin += static_cast<std::size_t>(n);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "connection.hpp"
 #include "server_state.hpp"
@@ -28,6 +29,8 @@ class BodySender {
   BodySender& operator=(const BodySender&) = delete;
 
   SendOutcome send(Connection& connection);
+  // After `failed`: the call and errno that failed, e.g. "pread: Input/output error".
+  const std::string& failure() const noexcept { return failure_; }
 
  private:
   BodySender(SendMethod method, std::size_t chunk_bytes, LedgerCounters& ledger)
@@ -45,7 +48,10 @@ class BodySender {
   SendMethod method_;
   std::size_t chunk_;
   LedgerCounters& ledger_;
+  SendOutcome fail(const char* call, int error);
+
   std::optional<io_uring> ring_;
+  std::string failure_;
 };
 
 }  // namespace zc::http

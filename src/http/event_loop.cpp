@@ -269,6 +269,11 @@ bool EventLoop::continue_send(Connection& c) {
       close(c, false);
       return false;
     case SendOutcome::failed:
+      // A client that hangs up mid-body is routine; anything else is worth a line.
+      if (sender_->failure().find("Broken pipe") == std::string::npos &&
+          sender_->failure().find("Connection reset") == std::string::npos)
+        shared_.log_error("zcopy serve: " + c.response.path + " to " + c.peer + ": " +
+                          sender_->failure());
       log(c);
       close(c, false);
       return false;

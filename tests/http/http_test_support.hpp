@@ -111,6 +111,7 @@ inline bool send_all(int fd, const std::string& bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
   }
@@ -172,6 +173,7 @@ class RawClient {
     for (;;) {
       char c[4096];
       const ssize_t n = ::recv(socket_.get(), c, sizeof c, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n == 0) return true;
       if (n < 0) return errno == ECONNRESET;
     }
@@ -180,7 +182,10 @@ class RawClient {
  private:
   bool fill() {
     char chunk[65536];
-    const ssize_t n = ::recv(socket_.get(), chunk, sizeof chunk, 0);
+    ssize_t n;
+    do {
+      n = ::recv(socket_.get(), chunk, sizeof chunk, 0);
+    } while (n < 0 && errno == EINTR);
     if (n <= 0) return false;
     buffer_.append(chunk, static_cast<std::size_t>(n));
     return true;
