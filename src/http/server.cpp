@@ -43,7 +43,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
   if (shared.options.threads == 0) {
     shared.options.threads = std::max(1U, std::thread::hardware_concurrency());
   }
-  if (shared.options.chunk_bytes == 0) shared.options.chunk_bytes = 1024 * 1024;
+  if (shared.options.chunk_bytes == 0) shared.options.chunk_bytes = 2 * 1024 * 1024;
   auto method = choose_send_method(options.method);
   if (!method) return std::unexpected(method.error());
   shared.method = method->method;
