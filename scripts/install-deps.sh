@@ -12,11 +12,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
   procps iproute2 util-linux
-  # real peers: get is tested against nginx and python3's http.server and benchmarked against
-  # curl; the FUSE mirror is exercised with sqlite3 and fio
-  nginx curl python3 fuse3 sqlite3 fio
-  # benchmarks compare against these
-  iperf3
+  # real peers: serve is tested with curl and wget and compared with nginx and wrk; get is
+  # tested against nginx and python3's http.server and compared with curl; the FUSE mirror is
+  # exercised with sqlite3 and fio; zero-copy send is compared with iperf3
+  nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3
 )
 
 missing=()

@@ -13,6 +13,7 @@ CommandRunner add_inspect_command(CLI::App& sub);
 CommandRunner add_mount_command(CLI::App& sub);
 CommandRunner add_umount_command(CLI::App& sub);
 CommandRunner add_perf_command(CLI::App& sub);
+CommandRunner add_serve_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
@@ -33,6 +34,8 @@ std::span<const CommandSpec> commands() {
                   &add_umount_command},
       CommandSpec{"perf", "Memory-to-socket throughput per send method, with the copy ledger",
                   &add_perf_command},
+      CommandSpec{"serve", "Serve a directory over HTTP/1.1 with sendfile, splice or io_uring",
+                  &add_serve_command},
   };
   return kCommands;
 }

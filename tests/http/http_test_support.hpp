@@ -1,0 +1,244 @@
+// tests/http/http_test_support.hpp: what the server tests share: a temporary served tree,
+// generated files and their checksums, a bare HTTP client over one socket for what curl would
+// normalise away, and running real programs (curl, wget) with their output captured.
+#pragma once
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/child_process.hpp"
+#include "zcopy/core/fd.hpp"
+#include "zcopy/net/tcp.hpp"
+
+namespace zc::test {
+
+// A directory under /tmp removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/zcopy-http-XXXXXX";
+    path_ = ::mkdtemp(pattern) ? pattern : "";
+  }
+  ~TempDir() {
+    if (path_.empty()) return;
+    ::nftw(
+        path_.c_str(), [](const char* p, const struct stat*, int, FTW*) { return ::remove(p); }, 16,
+        FTW_DEPTH | FTW_PHYS);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Deterministic pseudo-random bytes (xorshift), so every file differs from its neighbours.
+inline std::string generated_bytes(std::size_t size, std::uint64_t seed) {
+  std::string out(size, '\0');
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
+  for (std::size_t i = 0; i < size; i += 8) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    for (std::size_t b = 0; b < 8 && i + b < size; ++b)
+      out[i + b] = static_cast<char>(x >> (8 * b));
+  }
+  return out;
+}
+
+inline bool write_file(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return done == bytes.size();
+}
+
+inline std::string read_file(const std::string& path) {
+  std::string out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+// FNV-1a, enough to tell two byte strings apart in a test.
+inline std::uint64_t checksum(const std::string& bytes) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> fields;  // lower-case names
+  std::string body;
+  std::string field(const std::string& name) const {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  }
+};
+
+inline bool send_all(int fd, const std::string& bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// A blocking connection with a receive timeout, and a reader of one response at a time (the
+// buffer keeps bytes of the next pipelined response).
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    auto fd = net::connect_tcp({"127.0.0.1", port}, std::chrono::seconds(5));
+    if (fd) socket_ = std::move(*fd);
+    timeval tv{.tv_sec = timeout.count(), .tv_usec = 0};
+    if (socket_) ::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  bool connected() const { return socket_.valid(); }
+  int fd() const { return socket_.get(); }
+  bool send(const std::string& bytes) { return send_all(socket_.get(), bytes); }
+
+  // The next response; `head_request` when it answers HEAD (no body follows).
+  std::optional<HttpResponse> read_response(bool head_request = false) {
+    std::size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return std::nullopt;
+    }
+    HttpResponse r;
+    const std::string head = buffer_.substr(0, end + 2);
+    buffer_.erase(0, end + 4);
+    if (head.size() < 12) return std::nullopt;
+    r.status = std::atoi(head.c_str() + 9);
+    std::size_t pos = head.find("\r\n") + 2;
+    while (pos < head.size()) {
+      const std::size_t eol = head.find("\r\n", pos);
+      const std::string line = head.substr(pos, eol - pos);
+      pos = eol + 2;
+      const std::size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string name = line.substr(0, colon);
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      std::size_t v = colon + 1;
+      while (v < line.size() && line[v] == ' ') ++v;
+      r.fields[name] = line.substr(v);
+    }
+    const std::size_t length =
+        head_request || r.status == 304
+            ? 0
+            : static_cast<std::size_t>(std::atoll(r.field("content-length").c_str()));
+    while (buffer_.size() < length) {
+      if (!fill()) return std::nullopt;
+    }
+    r.body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    return r;
+  }
+
+  // True when the server closed the connection (EOF) within the receive timeout.
+  bool closed_by_server() {
+    for (;;) {
+      char c[4096];
+      const ssize_t n = ::recv(socket_.get(), c, sizeof c, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+    }
+  }
+
+ private:
+  bool fill() {
+    char chunk[65536];
+    ssize_t n;
+    do {
+      n = ::recv(socket_.get(), chunk, sizeof chunk, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+  Fd socket_;
+  std::string buffer_;
+};
+
+// One request on a fresh connection.
+inline std::optional<HttpResponse> fetch(std::uint16_t port, const std::string& request,
+                                         bool head_request = false) {
+  RawClient client(port);
+  if (!client.connected() || !client.send(request)) return std::nullopt;
+  return client.read_response(head_request);
+}
+
+struct ProgramResult {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+// Runs `argv` to completion with stdout and stderr captured.
+inline ProgramResult run_program(const std::vector<std::string>& argv) {
+  TempDir dir;
+  const std::string out_path = dir / "out";
+  const pid_t pid = spawn([&] {
+    const int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    return 127;
+  });
+  ProgramResult result;
+  result.exit_code = pid < 0 ? -1 : reap(pid).value_or(-1);
+  result.out = read_file(out_path);
+  return result;
+}
+
+inline bool have_program(const std::string& name) {
+  return run_program({"sh", "-c", "command -v " + name}).exit_code == 0;
+}
+
+}  // namespace zc::test
+
+// Skips (or, under ZCOPY_REQUIRE_ALL=1, fails) a test whose peer program is not installed.
+#define ZC_REQUIRE_PROGRAM(name)                                                                   \
+  do {                                                                                             \
+    if (!::zc::test::have_program(name)) {                                                         \
+      const char* all = std::getenv("ZCOPY_REQUIRE_ALL");                                          \
+      if (all && *all && std::string(all) != "0") FAIL() << "needs " << name << " (install-deps)"; \
+      GTEST_SKIP() << "needs " << name << " (scripts/install-deps.sh installs it)";                \
+    }                                                                                              \
+  } while (false)

@@ -1,0 +1,126 @@
+// zcopy serve DIR: serve a directory over HTTP/1.1, bodies by sendfile, splice, io_uring or copy
+// (and `zcopy serve bench`, in serve_bench.cpp). The first stdout line names the URL, so scripts
+// can start it on --port 0 and read where it listens. SIGINT or SIGTERM stop it, and it prints
+// the copy ledger of everything it sent.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "command.hpp"
+#include "serve_bench.hpp"
+#include "zcopy/core/fd.hpp"
+#include "zcopy/http/server.hpp"
+
+namespace zc::cli {
+namespace {
+
+struct ServeCommandOptions {
+  std::string dir;
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::string method = "auto";
+  unsigned threads = 0;
+  std::size_t max_connections = 10000;
+  double header_timeout_s = 10;
+  double idle_timeout_s = 60;
+  std::string access_log;
+};
+
+// Serving thousands of connections needs more descriptors than the usual soft limit of 1024.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
+CommandResult run_serve(const ServeCommandOptions& o) {
+  const auto method = http::send_method_from_name(o.method);
+  if (!method) {
+    std::fprintf(stderr, "zcopy serve: --method must be auto, sendfile, splice, uring or copy\n");
+    return kExitUsage;
+  }
+  zc::Fd log_file;
+  int access_log_fd = STDERR_FILENO;
+  if (!o.access_log.empty()) {
+    auto f = zc::Fd::open(o.access_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (!f) return std::unexpected(f.error());
+    log_file = std::move(*f);
+    access_log_fd = log_file.get();
+  }
+  raise_descriptor_limit();
+  // Blocked before the loops start, so they inherit the mask and only sigwait() sees these.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  http::ServerOptions options{.root = o.dir};
+  options.bind = {o.bind, o.port};
+  options.method = *method;
+  options.threads = o.threads;
+  options.max_connections = o.max_connections;
+  options.header_timeout = millis(o.header_timeout_s);
+  options.idle_timeout = millis(o.idle_timeout_s);
+  options.access_log_fd = access_log_fd;
+  auto server = http::Server::start(options);
+  if (!server) return std::unexpected(server.error());
+  std::printf("serving %s at %s\n", o.dir.c_str(), (*server)->url().c_str());
+  std::fflush(stdout);
+  if (!(*server)->method_note().empty())
+    std::fprintf(stderr, "%s\n", (*server)->method_note().c_str());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  (*server)->stop();
+  const http::ServerStats stats = (*server)->stats();
+  std::fprintf(stderr, "zcopy serve: stopped by %s after %llu requests on %llu connections\n",
+               signal_number == SIGINT ? "SIGINT" : "SIGTERM",
+               static_cast<unsigned long long>(stats.requests),
+               static_cast<unsigned long long>(stats.connections_accepted));
+  std::fprintf(stderr, "zcopy serve: %s\n", (*server)->ledger().summary().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner add_serve_command(CLI::App& sub) {
+  auto o = std::make_shared<ServeCommandOptions>();
+  auto bench = std::make_shared<ServeBenchSettings>();
+  sub.add_option("dir", o->dir, "Directory to serve")->check(CLI::ExistingDirectory);
+  sub.add_option("--bind", o->bind, "Address to listen on (default 127.0.0.1)");
+  sub.add_option("--port", o->port, "Port (default 8080; 0 picks a free one)");
+  sub.add_option("--method", o->method, "Body method: auto, sendfile, splice, uring or copy");
+  sub.add_option("--threads", o->threads, "Event loops (default: one per core)");
+  sub.add_option("--max-connections", o->max_connections,
+                 "Open connections before new ones get 503 (default 10000)");
+  sub.add_option("--header-timeout", o->header_timeout_s,
+                 "Seconds a client may take to send a request head (default 10)");
+  sub.add_option("--idle-timeout", o->idle_timeout_s,
+                 "Seconds a connection may sit idle or stall a send (default 60)");
+  sub.add_option("--access-log", o->access_log, "Append the access log here instead of stderr");
+  CLI::App* bench_app =
+      sub.add_subcommand("bench", "Measure serve against nginx: throughput, CPU s/GB, wrk req/s");
+  add_serve_bench_options(*bench_app, *bench);
+  return [o, bench, bench_app]() -> CommandResult {
+    if (bench_app->parsed()) return run_serve_bench(*bench);
+    if (o->dir.empty()) {
+      std::fprintf(stderr, "zcopy serve: which directory? (zcopy serve DIR)\n");
+      return kExitUsage;
+    }
+    return run_serve(*o);
+  };
+}
+
+}  // namespace zc::cli
