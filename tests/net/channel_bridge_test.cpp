@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <deque>
 
 #include "channel/channel_test_support.hpp"
@@ -66,9 +67,13 @@ TEST(ChannelBridge, SamplesGoToTheWireAndBackToThePoolOnCompletion) {
   drain.join();
   EXPECT_EQ(drain.bytes(), bytes);
   EXPECT_EQ(drain.hash(), expected);
-  EXPECT_GT(held_by_sends, 0u);  // some chunks were still in the kernel's hands after send()
+  // On loopback the kernel copies at delivery and notifies soon after, so how many sends were
+  // still in flight right after send() depends on timing: a figure, not a check.
+  std::printf("[ figures ] %zu of %zu sends still in flight after send()\n", held_by_sends,
+              messages);
   publisher->service();
   EXPECT_EQ(publisher->stats().rejected_returns, 0u);
+  EXPECT_EQ(publisher->pool().stats().free, 8u) << "every chunk came back once its send completed";
 }
 
 }  // namespace
