@@ -30,7 +30,6 @@ struct Response {
 struct Connection {
   Fd socket;
   std::string peer;       // address without port, for the log
-  bool loopback = false;  // the receiver is on this host, so its copy is ours to count
   std::string in;         // received bytes not yet parsed
   bool writing = false;
   bool peer_closed = false;    // the client shut down its side after its requests
