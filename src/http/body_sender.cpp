@@ -45,11 +45,11 @@ BodySender::~BodySender() {
   if (ring_) io_uring_queue_exit(&*ring_);
 }
 
-void BodySender::delivered(const Connection& c, std::uint64_t n, bool zero_copy) {
+void BodySender::delivered(std::uint64_t n, bool zero_copy) {
   ledger_.bytes.fetch_add(n, std::memory_order_relaxed);
   if (zero_copy) ledger_.zero_copy.fetch_add(n, std::memory_order_relaxed);
-  // A receiver on this host copies the bytes out of the socket: a kernel copy the ledger keeps.
-  if (c.loopback) ledger_.copied_kernel.fetch_add(n, std::memory_order_relaxed);
+  // Nothing for the receiver, even on loopback: its copy out of the socket, if it makes one, is
+  // in its own ledger (see transfer_ledger.hpp).
 }
 
 SendOutcome BodySender::send(Connection& c) {
@@ -101,7 +101,7 @@ SendOutcome BodySender::by_sendfile(Connection& c) {
     r.offset += sent;
     r.file_sent += sent;
     budget -= std::min(budget, sent);
-    delivered(c, sent, true);
+    delivered(sent, true);
   }
   return SendOutcome::done;
 }
@@ -151,7 +151,7 @@ SendOutcome BodySender::by_splice(Connection& c) {
     c.pipe_bytes -= static_cast<std::size_t>(n);
     r.file_sent += sent;
     budget -= std::min(budget, sent);
-    delivered(c, sent, true);
+    delivered(sent, true);
   }
   return SendOutcome::done;
 }
@@ -212,7 +212,7 @@ SendOutcome BodySender::by_uring(Connection& c) {
     c.pipe_bytes -= static_cast<std::size_t>(drained);
     r.file_sent += sent;
     budget -= std::min(budget, sent);
-    delivered(c, sent, true);
+    delivered(sent, true);
   }
   return SendOutcome::done;
 }
@@ -252,7 +252,7 @@ SendOutcome BodySender::by_copy(Connection& c) {
     budget -= std::min(budget, sent);
     // send(2) copies our buffer -> socket buffers.
     ledger_.copied_kernel.fetch_add(sent, std::memory_order_relaxed);
-    delivered(c, sent, false);
+    delivered(sent, false);
   }
   return SendOutcome::done;
 }

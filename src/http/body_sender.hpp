@@ -43,7 +43,7 @@ class BodySender {
   SendOutcome by_copy(Connection& c);
   bool ensure_pipe(Connection& c);
   // Records `n` body bytes delivered to the socket without a CPU copy on our side.
-  void delivered(const Connection& c, std::uint64_t n, bool zero_copy);
+  void delivered(std::uint64_t n, bool zero_copy);
 
   SendMethod method_;
   std::size_t chunk_;

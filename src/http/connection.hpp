@@ -29,9 +29,8 @@ struct Response {
 
 struct Connection {
   Fd socket;
-  std::string peer;       // address without port, for the log
-  bool loopback = false;  // the receiver is on this host, so its copy is ours to count
-  std::string in;         // received bytes not yet parsed
+  std::string peer;  // address without port, for the log
+  std::string in;    // received bytes not yet parsed
   bool writing = false;
   bool peer_closed = false;    // the client shut down its side after its requests
   std::uint32_t interest = 0;  // the epoll events currently registered

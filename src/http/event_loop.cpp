@@ -29,19 +29,6 @@ constexpr char k503[] =
     "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\n\r\n"
     "503 Service Unavailable\n";
 
-bool is_loopback(const sockaddr_storage& address) {
-  if (address.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
-    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-  }
-  if (address.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
-           (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
-  }
-  return false;
-}
-
 std::string host_of(const sockaddr_storage& address, socklen_t length) {
   const std::string text =
       net::SocketAddress::from(reinterpret_cast<const sockaddr*>(&address), length).str();
@@ -150,7 +137,6 @@ void EventLoop::accept_all() {
     auto c = std::make_unique<Connection>();
     c->socket = std::move(socket);
     c->peer = peer;
-    c->loopback = is_loopback(address);
     c->deadline = Clock::now() + shared_.options.idle_timeout;
     c->interest = EPOLLIN | EPOLLRDHUP;
     epoll_event e{.events = c->interest, .data = {.fd = fd}};

@@ -15,7 +15,8 @@ void demo_heading(int number, const char* title, const char* why) {
 
 CommandRunner add_demo_command(CLI::App& sub) {
   auto settings = std::make_shared<DemoSettings>();
-  add_size_option(sub, "--size", settings->size_bytes, "Buffer size for the memory sections")
+  add_size_option(sub, "--size", settings->size_bytes,
+                  "Buffer size for the memory sections and the network section's file")
       ->default_str("64M");
   sub.add_option("--messages", settings->messages, "Messages sent through the ring section")
       ->default_str("1000000")
@@ -25,7 +26,7 @@ CommandRunner add_demo_command(CLI::App& sub) {
     using Section = Result<void> (*)(const DemoSettings&);
     for (const Section section :
          {&demo_machine, &demo_shared_region, &demo_buffer_pool, &demo_pinning,
-          &demo_physical_layout, &demo_ring, &demo_channel, &demo_mount}) {
+          &demo_physical_layout, &demo_ring, &demo_channel, &demo_mount, &demo_network}) {
       if (auto done = section(*settings); !done) return std::unexpected(done.error());
     }
     std::printf(

@@ -11,7 +11,8 @@
 namespace zc::cli {
 
 struct DemoSettings {
-  std::uint64_t size_bytes = 64ULL << 20;  // buffer size for the memory sections
+  std::uint64_t size_bytes = 64ULL << 20;  // buffer size for the memory sections and
+                                           // the file the network section serves
   std::uint64_t messages = 1'000'000;      // messages for the ring section
 };
 
@@ -26,5 +27,6 @@ Result<void> demo_physical_layout(const DemoSettings& settings);
 Result<void> demo_ring(const DemoSettings& settings);
 Result<void> demo_channel(const DemoSettings& settings);
 Result<void> demo_mount(const DemoSettings& settings);
+Result<void> demo_network(const DemoSettings& settings);
 
 }  // namespace zc::cli

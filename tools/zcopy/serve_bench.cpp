@@ -284,8 +284,8 @@ Result<net::TransferLedger> download(Server& s, const std::string& work, std::ui
                              .bytes = size,
                              .bytes_zero_copy = zero_copy ? size : 0,
                              .bytes_copied_user = 0,
-                             // the loopback receiver's copy, plus read + send for copy
-                             .bytes_copied_kernel = zero_copy ? size : 3 * size,
+                             // read + send for copy; curl's copy is curl's (transfer_ledger.hpp)
+                             .bytes_copied_kernel = zero_copy ? 0 : 2 * size,
                              .wall_s = wall,
                              .cpu_user_s = after.user_s - before.user_s,
                              .cpu_system_s = after.system_s - before.system_s};
