@@ -11,6 +11,21 @@
 #include "zcopy/core/syscall.hpp"
 
 namespace zc::fs::ops {
+namespace {
+
+// One fd-backed buffer at `pos` in `fd`: what FUSE_BUFVEC_INIT builds, without its C compound
+// literal (which clang refuses in C++ under -Wpedantic).
+fuse_bufvec file_bufvec(size_t size, int fd, off_t pos) {
+  fuse_bufvec vec{};
+  vec.count = 1;
+  vec.buf[0].size = size;
+  vec.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  vec.buf[0].fd = fd;
+  vec.buf[0].pos = pos;
+  return vec;
+}
+
+}  // namespace
 
 void read(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, struct fuse_file_info* fi) {
   Mirror& mirror = mirror_of(req);
@@ -33,20 +48,14 @@ void read(fuse_req_t req, fuse_ino_t /*ino*/, size_t size, off_t off, struct fus
     return;
   }
   mirror.read_bytes.fetch_add(size, std::memory_order_relaxed);  // requested: EOF may cut it
-  fuse_bufvec data = FUSE_BUFVEC_INIT(size);
-  data.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  data.buf[0].fd = fd;
-  data.buf[0].pos = off;
+  fuse_bufvec data = file_bufvec(size, fd, off);
   fuse_reply_data(req, &data, FUSE_BUF_SPLICE_MOVE);
 }
 
 void write_buf(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_bufvec* in, off_t off,
                struct fuse_file_info* fi) {
   Mirror& mirror = mirror_of(req);
-  fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
-  out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  out.buf[0].fd = file_of(fi).fd.get();
-  out.buf[0].pos = off;
+  fuse_bufvec out = file_bufvec(fuse_buf_size(in), file_of(fi).fd.get(), off);
   // A pipe in `in` (spliced from /dev/fuse) is spliced on into the file.
   const auto flags = mirror.requested_mode() == MountMode::copy
                          ? FUSE_BUF_NO_SPLICE
