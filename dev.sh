@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
 jobs=$(nproc)
-fuzz_seconds=${ZCOPY_FUZZ_SECONDS:-20}
+fuzz_seconds=${ZCOPY_FUZZ_SECONDS:-10}
 
 step() { printf '\n==> %s\n' "$*"; }
 
