@@ -1,34 +1,10 @@
 #include "zcopy/http/request_parser.hpp"
 
 #include "core/ascii.hpp"
+#include "token_char.hpp"
 
 namespace zc::http {
 namespace {
-
-bool is_tchar(unsigned char c) noexcept {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // field-value characters: VCHAR, obs-text, SP and HTAB; never other controls or DEL.
 bool is_field_char(unsigned char c) noexcept {
@@ -50,7 +26,7 @@ bool parse_request_line(std::string_view line, Request& r, const char*& reason) 
   if (sp1 == std::string_view::npos || sp1 == 0) return reason = "request line", false;
   const std::string_view method = line.substr(0, sp1);
   for (const char c : method) {
-    if (!is_tchar(static_cast<unsigned char>(c))) return reason = "method", false;
+    if (!is_token_char(static_cast<unsigned char>(c))) return reason = "method", false;
   }
   const std::size_t sp2 = line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return reason = "request line", false;
@@ -141,7 +117,7 @@ ParseResult parse_request(std::string_view buffer, std::size_t max_head_bytes, R
     if (colon == std::string_view::npos || colon == 0) return bad("header field");
     const std::string_view name = line.substr(0, colon);
     for (const char c : name) {
-      if (!is_tchar(static_cast<unsigned char>(c))) return bad("header field name");
+      if (!is_token_char(static_cast<unsigned char>(c))) return bad("header field name");
     }
     const std::string_view raw_value = line.substr(colon + 1);
     for (const char c : raw_value) {

@@ -3,33 +3,10 @@
 #include <charconv>
 
 #include "core/ascii.hpp"
+#include "token_char.hpp"
 
 namespace zc::http {
 namespace {
-
-bool is_token_char(char c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -82,7 +59,8 @@ Result<void> add_header(std::string_view line, ResponseHead& head) {
   }
   const std::string_view name = line.substr(0, colon);
   for (char c : name) {
-    if (!is_token_char(c)) return malformed("bad header name '" + std::string(name) + "'");
+    if (!is_token_char(static_cast<unsigned char>(c)))
+      return malformed("bad header name '" + std::string(name) + "'");
   }
   const std::string_view value = trim(line.substr(colon + 1));
   for (char c : value) {
