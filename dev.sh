@@ -10,7 +10,7 @@ cd "$(dirname "$(readlink -f "$0")")"
 jobs=$(nproc)
 fuzz_seconds=${ZCOPY_FUZZ_SECONDS:-10}
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%s] %s\n' "$(date +%T)" "$*"; }
 
 build() {  # build PRESET [TARGET...]
   local preset=$1
