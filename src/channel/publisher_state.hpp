@@ -103,7 +103,7 @@ struct PublisherState {
   std::vector<std::uint32_t> refs;  // per chunk: references held by subscribers (and by publish)
   PublisherStats counters;
   bool closed = false;
-  Clock::time_point last_service{};
+  std::chrono::nanoseconds last_service{};  // coarse_now() at the last service()
 };
 
 template <class Ready>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdint>
@@ -29,6 +30,15 @@ bool pidfd_exited(int pidfd) noexcept;
 Result<Fd> make_epoll();
 // Registers `fd` for `events` with `data` handed back by epoll_wait.
 Result<void> epoll_add(int epoll_fd, int fd, std::uint32_t events, std::uint64_t data);
+
+// CLOCK_MONOTONIC_COARSE, the time at the last timer tick (1-4 ms behind): about 4 ns to read
+// instead of about 18 for steady_clock here, for checks made on every message that only care
+// whether milliseconds have passed.
+inline std::chrono::nanoseconds coarse_now() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
 
 // Milliseconds left until `deadline`, rounded up, 0 when past; for poll(2) and epoll_wait(2).
 int remaining_ms(Clock::time_point deadline) noexcept;
