@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "net/method_trial.hpp"
 #include "zcopy/net/completion_tracker.hpp"
 #include "zcopy/net/zerocopy_sender.hpp"
 
@@ -52,6 +53,10 @@ struct ZeroCopySender::State {
   SenderOptions options;
   bool stream = true;  // TCP; false for UDP
   SendMethod active = SendMethod::copy;
+  // automatic with a zero-copy backend: the backend, and the trial that decides between it and
+  // copying once the kernel reports copies.
+  SendMethod zero_copy_method = SendMethod::copy;
+  std::optional<MethodTrial> trial;
   CompletionTracker tracker;
   SenderStats stats;
 
@@ -84,6 +89,9 @@ struct ZeroCopySender::State {
 
   void note_outstanding() noexcept;
   void apply_copied_policy();
+  // automatic: the method for the next send, from the trial; accounts a send afterwards.
+  void choose_method() noexcept;
+  void account_trial(std::uint64_t bytes);
   Clock::time_point deadline() const { return Clock::now() + options.timeout; }
 };
 

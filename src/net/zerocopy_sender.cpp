@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -92,12 +93,46 @@ void ZeroCopySender::State::apply_copied_policy() {
   stats.calls_copied = tracker.calls_copied();
   stats.bytes_zero_copy = tracker.bytes_completed_zero_copy();
   stats.bytes_kernel_copied = tracker.bytes_completed_copied();
-  const bool allowed = options.method == SendMethod::automatic || options.switch_when_copied;
-  if (!allowed || active == SendMethod::copy || tracker.calls_copied() == 0) return;
+  if (tracker.calls_copied() == 0) return;
+  if (trial) {
+    // The method changes only between sends (choose_method), never inside one.
+    if (trial->start()) {
+      stats.method_trials = trial->trials();
+      stats.note =
+          "the kernel copied zero-copy sends (local delivery): measuring copying against zero-copy";
+    }
+    return;
+  }
+  if (!options.switch_when_copied || active == SendMethod::copy) return;
   active = SendMethod::copy;
   stats.method = SendMethod::copy;
   stats.switched_to_copy = true;
   stats.note = "switched to copying: the kernel copied zero-copy sends (local delivery)";
+}
+
+void ZeroCopySender::State::choose_method() noexcept {
+  if (!trial) return;
+  active = trial->copy_next() ? SendMethod::copy : zero_copy_method;
+  stats.method = active;
+}
+
+void ZeroCopySender::State::account_trial(std::uint64_t bytes) {
+  const bool was_running = trial->running();
+  if (!trial->sent(bytes)) {
+    if (!was_running && trial->running()) {  // a recheck began
+      stats.method_trials = trial->trials();
+      stats.note = "measuring copying against zero-copy again";
+    }
+    return;
+  }
+  stats.trial_copy_cpu_s_per_gb = trial->copy_cpu_s_per_gb();
+  stats.trial_zero_copy_cpu_s_per_gb = trial->zero_copy_cpu_s_per_gb();
+  stats.switched_to_copy = trial->copy_chosen();
+  char figures[96];
+  std::snprintf(figures, sizeof figures, "copying %.3f s/GB, zero-copy %.3f s/GB",
+                trial->copy_cpu_s_per_gb(), trial->zero_copy_cpu_s_per_gb());
+  stats.note = std::string("the kernel copies zero-copy sends (local delivery); measured ") +
+               figures + (trial->copy_chosen() ? ": switched to copying" : ": zero-copy kept");
 }
 
 Result<std::size_t> ZeroCopySender::State::drain_error_queue() {
@@ -328,6 +363,10 @@ Result<ZeroCopySender> ZeroCopySender::create(int socket_fd, const SenderOptions
   }
   state->active = method;
   state->stats.method = method;
+  if (options.method == SendMethod::automatic && method != SendMethod::copy) {
+    state->zero_copy_method = method;
+    state->trial.emplace(options.trial_epoch_bytes, options.trial_recheck_bytes);
+  }
   return ZeroCopySender(std::move(state));
 }
 
@@ -343,8 +382,10 @@ Result<std::uint64_t> ZeroCopySender::send(std::span<const iovec> fragments, Rel
   ++s.stats.sends;
   s.stats.bytes += total;
 
+  s.choose_method();
   SendMethod method = s.active;
-  if (method != SendMethod::copy && total < s.options.zerocopy_threshold) {
+  const bool small = total < s.options.zerocopy_threshold;
+  if (method != SendMethod::copy && small) {
     method = SendMethod::copy;
     ++s.stats.below_threshold;
   }
@@ -358,6 +399,7 @@ Result<std::uint64_t> ZeroCopySender::send(std::span<const iovec> fragments, Rel
     auto sent = s.send_copy(cursor, s.deadline());
     s.tracker.end_send();
     if (!sent) return std::unexpected(sent.error());
+    if (s.trial && !small) s.account_trial(total);
     return ticket;
   }
 
@@ -374,6 +416,7 @@ Result<std::uint64_t> ZeroCopySender::send(std::span<const iovec> fragments, Rel
   s.tracker.end_send();
   if (!sent) return std::unexpected(sent.error());
   if (auto polled = poll(); !polled) return std::unexpected(polled.error());
+  if (s.trial) s.account_trial(total);
   return ticket;
 }
 

@@ -72,11 +72,31 @@ TEST(ZeroCopySender, MsgZerocopyDeliversExactlyAndSeesTheLoopbackCopy) {
   EXPECT_GT(stats.outstanding_high_water_bytes, 0u);
 }
 
-TEST(ZeroCopySender, AutoSwitchesToCopyingWhenTheKernelCopies) {
+TEST(ZeroCopySender, AutoMeasuresCopyingAgainstZeroCopyWhenTheKernelCopies) {
   ZC_REQUIRE_CAPABILITY(Capability::msg_zerocopy);
-  auto stats = send_and_verify({.method = SendMethod::automatic}, 128 * 1024, 200);
+  // Small epochs so that the trial ends within the test: 12 epochs of 1 MiB in 200 sends.
+  SenderOptions options{.method = SendMethod::automatic};
+  options.trial_epoch_bytes = 1 << 20;
+  auto stats = send_and_verify(options, 128 * 1024, 200);
+  EXPECT_EQ(stats.method_trials, 1u) << stats.note;
+  EXPECT_GT(stats.trial_copy_cpu_s_per_gb, 0.0) << stats.note;
+  EXPECT_GT(stats.trial_zero_copy_cpu_s_per_gb, 0.0) << stats.note;
+  EXPECT_NE(stats.note.find("copies zero-copy sends"), std::string::npos) << stats.note;
+  // Both methods carried traffic during the trial, and the cheaper one was kept.
+  EXPECT_GT(stats.bytes_copy_sent, 0u);
+  EXPECT_GT(stats.zerocopy_calls, 0u);
+  const bool copy_cheaper = stats.trial_copy_cpu_s_per_gb <= stats.trial_zero_copy_cpu_s_per_gb;
+  EXPECT_EQ(stats.switched_to_copy, copy_cheaper) << stats.note;
+  EXPECT_EQ(stats.method, copy_cheaper ? SendMethod::copy : SendMethod::msg_zerocopy);
+}
+
+TEST(ZeroCopySender, ForcedMethodCanSwitchAtTheFirstCopy) {
+  ZC_REQUIRE_CAPABILITY(Capability::msg_zerocopy);
+  auto stats = send_and_verify({.method = SendMethod::msg_zerocopy, .switch_when_copied = true},
+                               128 * 1024, 200);
   EXPECT_TRUE(stats.switched_to_copy) << stats.note;
   EXPECT_EQ(stats.method, SendMethod::copy);
+  EXPECT_EQ(stats.method_trials, 0u);
   EXPECT_NE(stats.note.find("copied"), std::string::npos);
   EXPECT_GT(stats.bytes_copy_sent, 0u);
 }

@@ -43,6 +43,7 @@ struct PerfOptions {
   std::uint64_t working_set = 256 * kMiB;
   std::uint64_t threshold = 12 * kKiB;
   std::uint64_t max_outstanding = 64 * kMiB;
+  std::uint64_t trial_epoch = 16 * kMiB;
   std::uint16_t segment = 1472;
   double seconds = 5;
   bool no_fixed = false;
@@ -238,7 +239,8 @@ CommandResult run_client(const PerfOptions& o) {
     net::SenderOptions options{.method = *method,
                                .zerocopy_threshold = static_cast<std::size_t>(o.threshold),
                                .max_outstanding_bytes = o.max_outstanding,
-                               .udp_segment = o.udp ? o.segment : std::uint16_t{0}};
+                               .udp_segment = o.udp ? o.segment : std::uint16_t{0},
+                               .trial_epoch_bytes = o.trial_epoch};
     auto sender = net::ZeroCopySender::create(fd, options);
     if (!sender) return std::unexpected(sender.error());
     if (*method == net::SendMethod::uring_zc && !o.no_fixed) {
@@ -283,7 +285,11 @@ CommandResult run_client(const PerfOptions& o) {
         .add("outstanding_high_water_sends", stats.outstanding_high_water_sends)
         .add("fixed_buffer_sends", stats.fixed_buffer_sends)
         .add("enobufs", stats.enobufs)
-        .add("switched_to_copy", stats.switched_to_copy);
+        .add("switched_to_copy", stats.switched_to_copy)
+        .add("method_trials", std::uint64_t{stats.method_trials})
+        .add("trial_copy_cpu_s_per_gb", stats.trial_copy_cpu_s_per_gb)
+        .add("trial_zero_copy_cpu_s_per_gb", stats.trial_zero_copy_cpu_s_per_gb)
+        .add("note", stats.note);
     // The record carries the send size as size_bytes, like every other bench record.
     std::string line = r.str();
     const std::string key = "\"size_bytes\":" + std::to_string(ledger.bytes);
@@ -332,6 +338,8 @@ CommandRunner add_perf_command(CLI::App& sub) {
                   "Sends below this are copied by zero-copy methods (default 12K)");
   add_size_option(*client, "--max-outstanding", o->max_outstanding,
                   "Bound on bytes the kernel may hold (default 64M)");
+  add_size_option(*client, "--trial-epoch", o->trial_epoch,
+                  "auto: bytes per epoch when measuring copying against zero-copy (default 16M)");
   client->add_option("--seconds", o->seconds, "Seconds to send (default 5)")
       ->check(CLI::Range(0.01, 3600.0));
   client->add_flag("--udp", o->udp, "Send UDP: one UDP_SEGMENT (GSO) batch per send");

@@ -18,12 +18,16 @@
 //
 // Policy (automatic). A send smaller than zerocopy_threshold is copied: below ~12 KiB the page
 // pinning and the notification cost more than the copy. When notifications report that the kernel
-// copied anyway (loopback, veth and every local delivery do), the sender switches to copying and
-// says so in stats(). ENOBUFS from a zero-copy send (the socket's optmem or the locked-memory
-// limit) drains notifications and retries, then sends that buffer by copying; it never fails the
-// transfer. Outstanding bytes are bounded by max_outstanding_bytes: a sender past it waits for
-// completions, and a wait longer than `timeout` (a peer that stopped reading, a lost device)
-// returns Errc::timeout instead of blocking forever.
+// copied anyway (loopback, veth and every local delivery do), the sender does not assume copying
+// is then cheaper (on loopback here it is at 1 MiB and twice as dear at 16-64 KiB): it measures.
+// It alternates the two in epochs of trial_epoch_bytes, charges each the sending thread's CPU
+// time, keeps the cheaper, says which and why in stats(), and measures again after
+// trial_recheck_bytes. A forced method with switch_when_copied switches to copying at the first
+// copied notification instead. ENOBUFS from a zero-copy send (the socket's optmem or the
+// locked-memory limit) drains notifications and retries, then sends that buffer by copying; it
+// never fails the transfer. Outstanding bytes are bounded by max_outstanding_bytes: a sender past
+// it waits for completions, and a wait longer than `timeout` (a peer that stopped reading, a lost
+// device) returns Errc::timeout instead of blocking forever.
 //
 // UDP: give a connected UDP socket and set udp_segment to send each buffer as one GSO batch of
 // datagrams of that size (UDP_SEGMENT).
@@ -69,6 +73,10 @@ struct SenderOptions {
   // Datagram size for UDP_SEGMENT (GSO) on a UDP socket; 0 sends one datagram per buffer.
   std::uint16_t udp_segment = 0;
   unsigned uring_entries = 64;
+  // automatic: bytes per epoch of the copy-versus-zero-copy trial, and bytes sent after a
+  // decision before the next trial.
+  std::uint64_t trial_epoch_bytes = 16ull << 20;
+  std::uint64_t trial_recheck_bytes = 4ull << 30;
 };
 
 struct SenderStats {
@@ -89,7 +97,10 @@ struct SenderStats {
   std::uint64_t outstanding_high_water_bytes = 0;
   std::uint64_t outstanding_high_water_sends = 0;
   bool switched_to_copy = false;
-  std::string note;  // why the method changed, when it did
+  std::uint32_t method_trials = 0;          // copy-versus-zero-copy trials begun (automatic)
+  double trial_copy_cpu_s_per_gb = 0;       // what each cost the sending thread in the last
+  double trial_zero_copy_cpu_s_per_gb = 0;  // finished trial (0 before one finished)
+  std::string note;                         // why the method changed, when it did
 };
 
 class ZeroCopySender {
