@@ -1,6 +1,8 @@
 #include "body_sender.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +17,9 @@ namespace {
 // Bytes one loop sends to one connection before it turns to the others.
 constexpr std::uint64_t kTurnBudget = 8 * 1024 * 1024;
 constexpr std::size_t kCopyBuffer = 256 * 1024;
+// Bodies from this size are sent corked; below it the two setsockopt calls cost more than the
+// segments they save (a 4 KiB file leaves in one segment anyway).
+constexpr std::uint64_t kCorkFrom = 256 * 1024;
 
 bool would_block(int e) noexcept {
   return e == EAGAIN || e == EWOULDBLOCK;
@@ -53,8 +58,23 @@ void BodySender::delivered(std::uint64_t n, bool zero_copy) {
 }
 
 SendOutcome BodySender::send(Connection& c) {
-  if (const SendOutcome head = send_head(c); head != SendOutcome::done) return head;
-  if (c.body_remaining() == 0) return SendOutcome::done;
+  // A large body goes out corked, as nginx's tcp_nopush does: the kernel then sends only full
+  // segments until we uncork at the end. Measured with curl on loopback, a 2 GiB file by
+  // sendfile went at 0.78-0.82x nginx's rate uncorked and 0.97-1.05x corked.
+  if (!c.corked && c.body_remaining() >= kCorkFrom) set_cork(c, true);
+  SendOutcome outcome = send_head(c);
+  if (outcome == SendOutcome::done && c.body_remaining() > 0) outcome = send_body(c);
+  if (outcome == SendOutcome::done && c.corked) set_cork(c, false);
+  return outcome;
+}
+
+void BodySender::set_cork(Connection& c, bool on) noexcept {
+  const int value = on ? 1 : 0;
+  (void)::setsockopt(c.socket.get(), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+  c.corked = on;
+}
+
+SendOutcome BodySender::send_body(Connection& c) {
   switch (method_) {
     case SendMethod::splice:
       return by_splice(c);

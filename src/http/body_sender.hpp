@@ -37,6 +37,9 @@ class BodySender {
       : method_(method), chunk_(chunk_bytes), ledger_(ledger) {}
 
   SendOutcome send_head(Connection& c);
+  SendOutcome send_body(Connection& c);
+  // TCP_CORK on or off; a failure only costs the coalescing, so it is ignored.
+  static void set_cork(Connection& c, bool on) noexcept;
   SendOutcome by_sendfile(Connection& c);
   SendOutcome by_splice(Connection& c);
   SendOutcome by_uring(Connection& c);

@@ -47,6 +47,7 @@ struct Connection {
   std::unique_ptr<char[]> copy_buffer;
   std::size_t copy_begin = 0;
   std::size_t copy_end = 0;
+  bool corked = false;  // TCP_CORK is on for the body in flight
 
   // Bytes of the file range still to reach the socket (including those parked in the pipe or the
   // copy buffer).
