@@ -3,14 +3,17 @@
 // Throughput: curl downloads one cached file (2 GiB by default) to /dev/null from each server
 // (ours with every body method, and nginx with sendfile on and tcp_nopush on); we time curl and
 // read each server's CPU time (user + system, every thread and nginx worker) from /proc around
-// the download. Requests/s: wrk with keep-alive fetches a 4 KiB file from ours and from nginx.
-// Every figure is the median of --repeats runs after one warm-up run. Both servers log every
-// request to a file, buffered (ours per event loop, nginx with buffer=64k), and run two workers.
+// the download. Servers run on CPU 0 and curl on CPU 1, so that CPU 0's softirq time, the
+// receive-side work the kernel runs inline in the sender, can be told apart from the server's own.
+// Requests/s: wrk with keep-alive fetches a 4 KiB file from ours and from nginx. Every figure is
+// the median of --repeats runs after one warm-up run. Both servers log every request to a file,
+// buffered (ours per event loop, nginx with buffer=64k), and run two workers.
 #include "serve_bench.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,12 +44,20 @@ using Clock = std::chrono::steady_clock;
 class Child {
  public:
   Child() = default;
-  Child(const std::vector<std::string>& argv, const std::string& out_path, bool pipe_stdout) {
+  // `cpu` >= 0 pins the child (and everything it starts) to that CPU.
+  Child(const std::vector<std::string>& argv, const std::string& out_path, bool pipe_stdout,
+        int cpu = -1) {
     int fds[2] = {-1, -1};
     if (pipe_stdout && ::pipe2(fds, O_CLOEXEC) != 0) return;
     std::fflush(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(static_cast<unsigned>(cpu), &set);
+        ::sched_setaffinity(0, sizeof set, &set);
+      }
       const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(pipe_stdout ? fds[1] : out, STDOUT_FILENO);
       ::dup2(out, STDERR_FILENO);
@@ -124,6 +135,32 @@ net::CpuTime process_cpu(pid_t pid) {
   fields >> utime >> stime;
   const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
   return {.user_s = utime / tick, .system_s = stime / tick};
+}
+
+// Servers run on CPU 0 and curl on CPU 1 (when there are two), so that the softirq time CPU 0
+// accrues during a download is the receive-side TCP work the kernel runs inline in the sending
+// server and charges to it; it is reported beside the server's CPU and taken out of "own".
+int server_cpu() {
+  return ::sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 0 : -1;
+}
+int client_cpu() {
+  return ::sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 1 : -1;
+}
+
+// Seconds of softirq time on `cpu` (all CPUs for -1) since boot, from /proc/stat.
+double softirq_seconds(int cpu) {
+  std::istringstream stat(slurp("/proc/stat"));
+  const std::string want = cpu < 0 ? "cpu" : "cpu" + std::to_string(cpu);
+  for (std::string line; std::getline(stat, line);) {
+    std::istringstream fields(line);
+    std::string name;
+    fields >> name;
+    if (name != want) continue;
+    double value = 0;
+    for (int i = 0; i < 7; ++i) fields >> value;  // user nice system idle iowait irq softirq
+    return value / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  return 0;
 }
 
 // A server process and, for nginx, its workers.
@@ -224,7 +261,7 @@ Result<Server> start_zcopy(const Place& place, const std::string& dir, const std
   s.process =
       Child(place.argv({self_path(), "serve", dir, "--bind", place.host, "--port", "0", "--method",
                         method, "--access-log", work + "/access-" + method + ".log"}),
-            work + "/serve-" + method + ".err", true);
+            work + "/serve-" + method + ".err", true, server_cpu());
   const std::string line = s.process.first_line(10000);
   const std::size_t space = line.rfind(' ');
   if (line.rfind("serving ", 0) != 0 || space == std::string::npos)
@@ -256,7 +293,7 @@ Result<Server> start_nginx(const Place& place, const std::string& dir, const std
   out.close();
   Server s{.label = "nginx", .method = "nginx-sendfile", .process = {}, .url = {}};
   s.process = Child(place.argv({"nginx", "-e", work + "/nginx-error.log", "-p", work, "-c", conf}),
-                    work + "/nginx.out", false);
+                    work + "/nginx.out", false, server_cpu());
   if (!wait_listening(place.host, port))
     return fail(Errc::rejected, "nginx", "did not start: " + slurp(work + "/nginx-error.log"));
   s.url = "http://" + place.host + ":" + std::to_string(port) + "/";
@@ -269,26 +306,37 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+struct Download {
+  net::TransferLedger ledger;
+  double softirq_s = 0;  // on the server's CPU during the download
+};
+
 // One curl download to /dev/null: the server's ledger for it (CPU from /proc, wall from curl).
-Result<net::TransferLedger> download(Server& s, const std::string& work, std::uint64_t size) {
+Result<Download> download(Server& s, const std::string& work, std::uint64_t size) {
   const net::CpuTime before = tree_cpu(s.process.pid());
+  const double softirq_before = softirq_seconds(server_cpu());
   const auto start = Clock::now();
-  Child curl({"curl", "-sS", "-o", "/dev/null", s.url + "big.bin"}, work + "/curl.out", false);
+  Child curl({"curl", "-sS", "-o", "/dev/null", s.url + "big.bin"}, work + "/curl.out", false,
+             client_cpu());
   const int code = curl.wait();
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
   if (code != 0)
     return fail(Errc::rejected, "curl " + s.url + "big.bin", slurp(work + "/curl.out"));
   const net::CpuTime after = tree_cpu(s.process.pid());
+  const double softirq = softirq_seconds(server_cpu()) - softirq_before;
   const bool zero_copy = s.method != "copy";
-  return net::TransferLedger{.method = s.method,
-                             .bytes = size,
-                             .bytes_zero_copy = zero_copy ? size : 0,
-                             .bytes_copied_user = 0,
-                             // read + send for copy; curl's copy is curl's (transfer_ledger.hpp)
-                             .bytes_copied_kernel = zero_copy ? 0 : 2 * size,
-                             .wall_s = wall,
-                             .cpu_user_s = after.user_s - before.user_s,
-                             .cpu_system_s = after.system_s - before.system_s};
+  return Download{
+      .ledger =
+          net::TransferLedger{.method = s.method,
+                              .bytes = size,
+                              .bytes_zero_copy = zero_copy ? size : 0,
+                              .bytes_copied_user = 0,
+                              // read + send for copy; curl's copy is curl's (transfer_ledger.hpp)
+                              .bytes_copied_kernel = zero_copy ? 0 : 2 * size,
+                              .wall_s = wall,
+                              .cpu_user_s = after.user_s - before.user_s,
+                              .cpu_system_s = after.system_s - before.system_s},
+      .softirq_s = softirq};
 }
 
 std::optional<double> wrk_requests_per_s(const Server& s, const ServeBenchSettings& settings,
@@ -401,7 +449,7 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
 
   // Interleaved rounds (a warm-up, then the measured ones), so machine noise hits every server
   // alike.
-  std::vector<std::vector<net::TransferLedger>> runs(servers.size());
+  std::vector<std::vector<Download>> runs(servers.size());
   for (int round = 0; round <= settings.repeats; ++round) {
     // Each round starts with a different server, so no server always follows the same one.
     for (std::size_t k = 0; k < servers.size(); ++k) {
@@ -412,14 +460,18 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
     }
   }
   std::vector<net::TransferLedger> medians;
+  std::vector<double> softirq_per_gb;  // median softirq s/GB on the server's CPU
   for (std::size_t i = 0; i < servers.size(); ++i) {
     std::vector<double> walls;
     std::vector<double> cpus;
-    for (const auto& l : runs[i]) {
-      walls.push_back(l.wall_s);
-      cpus.push_back(l.cpu_s());
+    std::vector<double> softirqs;
+    for (const auto& d : runs[i]) {
+      walls.push_back(d.ledger.wall_s);
+      cpus.push_back(d.ledger.cpu_s());
+      softirqs.push_back(d.softirq_s);
     }
-    net::TransferLedger m = runs[i].front();
+    softirq_per_gb.push_back(median(softirqs) / (static_cast<double>(settings.size) * 1e-9));
+    net::TransferLedger m = runs[i].front().ledger;
     m.wall_s = median(walls);
     const double cpu = median(cpus);
     const double share = m.cpu_s() > 0 ? m.cpu_user_s / m.cpu_s() : 0;
@@ -429,6 +481,13 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
   }
   const net::TransferLedger& nginx_ledger = medians.back();
   const net::TransferLedger& copy_ledger = medians[3];
+  // The server's CPU without the receive-side softirq work charged to it (never below zero:
+  // softirq that ran while the CPU was otherwise idle is not the server's).
+  auto own_per_gb = [&](std::size_t i) {
+    return std::max(0.0, medians[i].cpu_s_per_gb() - softirq_per_gb[i]);
+  };
+  const double copy_own = own_per_gb(3);
+  auto ratio_or_zero = [](double a, double b) { return b > 0 ? a / b : 0.0; };
 
   std::optional<double> ours_rps;
   std::optional<double> nginx_rps;
@@ -462,6 +521,10 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
       r.add("server", servers[i].label)
           .add("vs_nginx_throughput", medians[i].bytes_per_s() / nginx_ledger.bytes_per_s())
           .add("vs_copy_cpu", medians[i].cpu_s_per_gb() / copy_ledger.cpu_s_per_gb())
+          .add("softirq_s_per_gb", softirq_per_gb[i])
+          .add("own_cpu_s_per_gb", own_per_gb(i))
+          .add("vs_copy_own_cpu", ratio_or_zero(own_per_gb(i), copy_own))
+          .add("pinned", server_cpu() >= 0)
           .add("repeats", settings.repeats);
       std::puts(r.str().c_str());
     }
@@ -483,20 +546,28 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
       "after a warm-up (shared machine: figures are noisy)\n",
       format_bytes(settings.size).c_str(), settings.veth ? "a veth pair" : "loopback",
       settings.repeats);
-  Table t({"server", "throughput", "vs nginx", "server CPU s/GB", "vs copy", "zero-copy",
-           "copied (kernel)"});
+  Table t({"server", "throughput", "vs nginx", "CPU s/GB", "vs copy", "softirq", "own",
+           "own vs copy", "zero-copy", "copied (kernel)"});
   for (std::size_t i = 0; i < servers.size(); ++i) {
     const net::TransferLedger& m = medians[i];
-    char ratio[32];
-    char cpu[32];
-    char vs_copy[32];
-    std::snprintf(ratio, sizeof ratio, "%.2fx", m.bytes_per_s() / nginx_ledger.bytes_per_s());
-    std::snprintf(cpu, sizeof cpu, "%.3f", m.cpu_s_per_gb());
-    std::snprintf(vs_copy, sizeof vs_copy, "%.2fx", m.cpu_s_per_gb() / copy_ledger.cpu_s_per_gb());
-    t.add_row({servers[i].label, format_rate(m.bytes_per_s()), ratio, cpu, vs_copy,
+    auto text = [](const char* format, double value) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, format, value);
+      return std::string(buffer);
+    };
+    t.add_row({servers[i].label, format_rate(m.bytes_per_s()),
+               text("%.2fx", m.bytes_per_s() / nginx_ledger.bytes_per_s()),
+               text("%.3f", m.cpu_s_per_gb()),
+               text("%.2fx", m.cpu_s_per_gb() / copy_ledger.cpu_s_per_gb()),
+               text("%.3f", softirq_per_gb[i]), text("%.3f", own_per_gb(i)),
+               text("%.2fx", ratio_or_zero(own_per_gb(i), copy_own)),
                format_bytes(m.bytes_zero_copy), format_bytes(m.bytes_copied_kernel)});
   }
   t.print(stdout);
+  std::printf(
+      "  CPU: the server's user+sys; softirq: receive-side TCP work on the server's CPU during "
+      "the download, which the kernel charges to the sender; own: CPU minus softirq%s\n",
+      server_cpu() >= 0 ? " (servers on CPU 0, curl on CPU 1)" : " (one CPU: not separable)");
   if (ours_rps) {
     std::printf(
         "wrk 4 KiB keep-alive, %d connections, %d s: serve %.0f req/s, nginx %.0f req/s "

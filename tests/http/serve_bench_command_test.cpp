@@ -1,0 +1,70 @@
+// `zcopy serve bench --json` run as a user would, small: one record per server, each with the
+// throughput against nginx and the server's CPU split into softirq and its own.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "serve_process.hpp"
+#include "support/capability_gate.hpp"
+
+namespace zc::http {
+namespace {
+
+std::string output_of(const std::string& command, int& status) {
+  std::string output;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  status = ::pclose(pipe);
+  return output;
+}
+
+// The number after `"key":` in a one-line record; NaN when absent.
+double number_field(const std::string& line, const std::string& key) {
+  const std::string open = "\"" + key + "\":";
+  const std::size_t at = line.find(open);
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(line.c_str() + at + open.size(), nullptr);
+}
+
+TEST(ServeBench, ReportsEveryServerWithItsCpuSplit) {
+  const std::string tool = test::tool_path();
+  if (tool.empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  if (std::system("command -v nginx >/dev/null && command -v curl >/dev/null") != 0) {
+    if (test::require_all()) FAIL() << "needs nginx and curl (ZCOPY_REQUIRE_ALL=1)";
+    GTEST_SKIP() << "needs nginx and curl";
+  }
+  int status = -1;
+  const std::string out =
+      output_of(tool + " serve bench --size 8M --repeats 1 --no-wrk --json 2>&1", status);
+  ASSERT_EQ(status, 0) << out;
+  std::set<std::string> servers;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    ASSERT_EQ(line.rfind("{\"bench\":\"serve-loopback\"", 0), 0u) << line;
+    const std::size_t at = line.find("\"server\":\"");
+    ASSERT_NE(at, std::string::npos) << line;
+    servers.insert(line.substr(at + 10, line.find('"', at + 10) - at - 10));
+    EXPECT_GT(number_field(line, "bytes_per_s"), 0) << line;
+    EXPECT_GT(number_field(line, "vs_nginx_throughput"), 0) << line;
+    const double cpu = number_field(line, "cpu_s_per_gb");
+    const double softirq = number_field(line, "softirq_s_per_gb");
+    const double own = number_field(line, "own_cpu_s_per_gb");
+    EXPECT_GE(softirq, 0) << line;
+    EXPECT_GE(own, 0) << line;
+    EXPECT_LE(own, cpu + 1e-9) << "own CPU is CPU less softirq: " << line;
+  }
+  EXPECT_EQ(servers, (std::set<std::string>{"serve sendfile", "serve splice", "serve uring",
+                                            "serve copy", "nginx"}))
+      << out;
+}
+
+}  // namespace
+}  // namespace zc::http
