@@ -80,6 +80,7 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
   state->geometry.backpressure = options.backpressure == Backpressure::drop_oldest ? 1 : 0;
   state->links.resize(options.max_subscribers);
   state->refs.assign(options.chunk_count, 0);
+  state->freed.reserve(options.chunk_count);
   auto readonly = share_pool_read_only(state->pool);
   auto epoll = detail::make_epoll();
   auto wake = detail::make_eventfd();

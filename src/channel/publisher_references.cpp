@@ -42,7 +42,12 @@ bool PublisherState::drop_oldest(std::size_t slot) {
 }
 
 void PublisherState::drop_reference(std::uint32_t chunk) {
-  if (--refs[chunk] == 0) (void)pool.give_back(chunk);
+  if (--refs[chunk] != 0) return;
+  if (collecting_freed) {
+    freed.push_back(chunk);
+  } else {
+    (void)pool.give_back(chunk);
+  }
 }
 
 bool PublisherState::take_back(SubscriberLink& link, std::uint32_t chunk) {
@@ -67,9 +72,17 @@ void PublisherState::drain_releases(std::size_t slot) {
 }
 
 void PublisherState::drain_all_releases() {
+  // The pool's free list is a stack. Given back in the order they were returned, the chunk a
+  // subscriber read last would be loaned first, while its lines still sit in that subscriber's
+  // cache and every write must take them from there. Given back newest first, the loans go
+  // oldest first, as in a ring, and the lines have had time to leave the reader's cache.
+  collecting_freed = true;
   for (std::size_t i = 0; i < links.size(); ++i) {
     if (links[i]) drain_releases(i);
   }
+  collecting_freed = false;
+  for (auto chunk = freed.rbegin(); chunk != freed.rend(); ++chunk) (void)pool.give_back(*chunk);
+  freed.clear();
 }
 
 void PublisherState::close() {
