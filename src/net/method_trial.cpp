@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace zc::net {
@@ -15,11 +16,12 @@ double MethodTrial::thread_cpu_seconds() noexcept {
 MethodTrial::MethodTrial(std::uint64_t epoch_bytes, std::uint64_t recheck_bytes, CpuClock clock)
     : epoch_bytes_(epoch_bytes == 0 ? 1 : epoch_bytes),
       recheck_bytes_(recheck_bytes),
+      recheck_after_(recheck_bytes),
       clock_(std::move(clock)) {}
 
 bool MethodTrial::start() {
   if (phase_ == Phase::running) return false;
-  if (phase_ == Phase::decided && since_decision_ < recheck_bytes_) return false;
+  if (phase_ == Phase::decided && since_decision_ < recheck_after_) return false;
   phase_ = Phase::running;
   epoch_ = 0;
   epoch_sent_ = 0;
@@ -37,7 +39,7 @@ bool MethodTrial::copy_next() const noexcept {
 bool MethodTrial::sent(std::uint64_t bytes) {
   if (phase_ == Phase::decided) {
     since_decision_ += bytes;
-    if (since_decision_ >= recheck_bytes_) start();
+    if (since_decision_ >= recheck_after_) start();
     return false;
   }
   if (phase_ != Phase::running) return false;
@@ -54,7 +56,13 @@ bool MethodTrial::sent(std::uint64_t bytes) {
   zero_copy_cost_ = cpu_[0] / (static_cast<double>(bytes_[0]) * 1e-9);
   copy_cost_ = cpu_[1] / (static_cast<double>(bytes_[1]) * 1e-9);
   // A tie goes to copying, which gives the buffer back at once.
-  copy_chosen_ = copy_cost_ <= zero_copy_cost_;
+  const bool copy = copy_cost_ <= zero_copy_cost_;
+  if (trials_ > 1 && copy == copy_chosen_) {
+    recheck_after_ = std::min(recheck_after_ * 2, recheck_bytes_ * kMaxBackoff);
+  } else {
+    recheck_after_ = recheck_bytes_;
+  }
+  copy_chosen_ = copy;
   phase_ = Phase::decided;
   since_decision_ = 0;
   return true;

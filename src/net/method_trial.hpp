@@ -6,7 +6,9 @@
 // 1 MiB (docs/PERFORMANCE.md). So an automatic sender runs a trial: it alternates zero-copy and
 // copying in epochs of `epoch_bytes`, six epochs each, charges every epoch the CPU time the
 // sending thread spent in it, keeps the cheaper method, and measures again after `recheck_bytes`
-// more have gone out (routes and loads change).
+// more have gone out (routes and loads change). A recheck that confirms the choice doubles the
+// interval to the next (up to 16 times `recheck_bytes`), since each trial sends half its bytes
+// the dearer way; one that changes it starts over from `recheck_bytes`.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +38,8 @@ class MethodTrial {
   bool running() const noexcept { return phase_ == Phase::running; }
   bool decided() const noexcept { return phase_ == Phase::decided; }
   bool copy_chosen() const noexcept { return copy_chosen_; }
+  // Bytes after the last decision before the next trial.
+  std::uint64_t next_recheck_bytes() const noexcept { return recheck_after_; }
   std::uint32_t trials() const noexcept { return trials_; }
   // CPU seconds per GB each method cost in the last finished trial (0 before one finished).
   double copy_cpu_s_per_gb() const noexcept { return copy_cost_; }
@@ -46,8 +50,11 @@ class MethodTrial {
   // Even epochs send zero-copy, odd ones copy.
   static bool epoch_copies(int epoch) noexcept { return epoch % 2 == 1; }
 
+  static constexpr std::uint64_t kMaxBackoff = 16;
+
   std::uint64_t epoch_bytes_;
   std::uint64_t recheck_bytes_;
+  std::uint64_t recheck_after_;  // recheck_bytes_ times the current backoff
   CpuClock clock_;
   Phase phase_ = Phase::idle;
   int epoch_ = 0;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace zc::net {
@@ -102,6 +103,30 @@ TEST(MethodTrial, MeasuresAgainAfterTheRecheckBytes) {
   h.run(kEpoch, 2 * MethodTrial::kEpochsPerMethod, 0.5e-9, 1e-9);
   EXPECT_TRUE(h.trial.decided());
   EXPECT_FALSE(h.trial.copy_chosen());
+}
+
+TEST(MethodTrial, RechecksThatAgreeComeLessOften) {
+  Harness h;
+  h.trial.start();
+  const int epochs = 2 * MethodTrial::kEpochsPerMethod;
+  h.run(kEpoch, epochs, 0.5e-9, 1e-9);
+  EXPECT_EQ(h.trial.next_recheck_bytes(), kRecheck);
+  std::uint64_t expected = kRecheck;
+  for (int trial = 2; trial <= 7; ++trial) {
+    // Send until the recheck begins, then through it; zero-copy stays cheaper.
+    h.run(kEpoch, static_cast<int>(h.trial.next_recheck_bytes() / kEpoch), 0.5e-9, 1e-9);
+    ASSERT_TRUE(h.trial.running());
+    h.run(kEpoch, epochs, 0.5e-9, 1e-9);
+    ASSERT_TRUE(h.trial.decided());
+    expected = std::min(expected * 2, kRecheck * 16);
+    EXPECT_EQ(h.trial.next_recheck_bytes(), expected) << "after trial " << trial;
+  }
+  EXPECT_EQ(h.trial.next_recheck_bytes(), kRecheck * 16) << "capped";
+  // A recheck that changes the choice starts the interval over.
+  h.run(kEpoch, static_cast<int>(h.trial.next_recheck_bytes() / kEpoch), 0.5e-9, 1e-9);
+  h.run(kEpoch, epochs, 2e-9, 1e-9);
+  EXPECT_TRUE(h.trial.copy_chosen());
+  EXPECT_EQ(h.trial.next_recheck_bytes(), kRecheck);
 }
 
 TEST(MethodTrial, ThreadCpuClockAdvancesWithWork) {

@@ -22,12 +22,12 @@
 // is then cheaper (on loopback here it is at 1 MiB and twice as dear at 16-64 KiB): it measures.
 // It alternates the two in epochs of trial_epoch_bytes, charges each the sending thread's CPU
 // time, keeps the cheaper, says which and why in stats(), and measures again after
-// trial_recheck_bytes. A forced method with switch_when_copied switches to copying at the first
-// copied notification instead. ENOBUFS from a zero-copy send (the socket's optmem or the
-// locked-memory limit) drains notifications and retries, then sends that buffer by copying; it
-// never fails the transfer. Outstanding bytes are bounded by max_outstanding_bytes: a sender past
-// it waits for completions, and a wait longer than `timeout` (a peer that stopped reading, a lost
-// device) returns Errc::timeout instead of blocking forever.
+// trial_recheck_bytes (doubling, up to 16 times, while rechecks agree). A forced method with
+// switch_when_copied switches to copying at the first copied notification instead. ENOBUFS from a
+// zero-copy send (the socket's optmem or the locked-memory limit) drains notifications and retries,
+// then sends that buffer by copying; it never fails the transfer. Outstanding bytes are bounded by
+// max_outstanding_bytes: a sender past it waits for completions, and a wait longer than `timeout`
+// (a peer that stopped reading, a lost device) returns Errc::timeout instead of blocking forever.
 //
 // UDP: give a connected UDP socket and set udp_segment to send each buffer as one GSO batch of
 // datagrams of that size (UDP_SEGMENT).
