@@ -1,7 +1,6 @@
 // `zcopy channel bench --json`, run as a user would with tiny settings: every line is one JSON
 // object carrying bench, method and size_bytes, and every throughput and latency method reports.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -10,23 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "support/shell_command.hpp"
+
 namespace {
 
-struct ToolRun {
-  int status = -1;
-  std::string output;
-};
-
-ToolRun run(const std::string& command) {
-  ToolRun result;
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  result.status = ::pclose(pipe);
-  return result;
-}
+using zc::test::run_command;
 
 // The string value of `"key":"..."` in a one-line record, or "" when absent.
 std::string string_field(const std::string& line, const std::string& key) {
@@ -72,8 +59,9 @@ bool is_flat_json_object(const std::string& line) {
 TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
   const char* tool = std::getenv("ZCOPY_TOOL");
   if (tool == nullptr) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
-  const ToolRun result = run(std::string(tool) + " channel bench --sizes 4K --seconds 0.2 --json");
-  ASSERT_EQ(result.status, 0) << result.output;
+  const auto result =
+      run_command(std::string(tool) + " channel bench --sizes 4K --seconds 0.2 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
 
   std::set<std::string> throughput;
   std::set<std::string> latency;
@@ -106,8 +94,8 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
 TEST(ChannelBenchCommand, ABadSizeListIsAUsageError) {
   const char* tool = std::getenv("ZCOPY_TOOL");
   if (tool == nullptr) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
-  const ToolRun result = run(std::string(tool) + " channel bench --sizes 4K,12Q 2>&1");
-  EXPECT_TRUE(WIFEXITED(result.status) && WEXITSTATUS(result.status) == 2) << result.output;
+  const auto result = run_command(std::string(tool) + " channel bench --sizes 4K,12Q 2>&1");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
 }
 
 }  // namespace

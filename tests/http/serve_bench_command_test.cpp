@@ -9,22 +9,11 @@
 #include <sstream>
 #include <string>
 
-#include "serve_process.hpp"
 #include "support/capability_gate.hpp"
+#include "support/shell_command.hpp"
 
 namespace zc::http {
 namespace {
-
-std::string output_of(const std::string& command, int& status) {
-  std::string output;
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  status = ::pclose(pipe);
-  return output;
-}
 
 // The number after `"key":` in a one-line record; NaN when absent.
 double number_field(const std::string& line, const std::string& key) {
@@ -35,16 +24,16 @@ double number_field(const std::string& line, const std::string& key) {
 }
 
 TEST(ServeBench, ReportsEveryServerWithItsCpuSplit) {
-  const std::string tool = test::tool_path();
+  const std::string tool = test::zcopy_tool();
   if (tool.empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
   if (std::system("command -v nginx >/dev/null && command -v curl >/dev/null") != 0) {
     if (test::require_all()) FAIL() << "needs nginx and curl (ZCOPY_REQUIRE_ALL=1)";
     GTEST_SKIP() << "needs nginx and curl";
   }
-  int status = -1;
-  const std::string out =
-      output_of(tool + " serve bench --size 8M --repeats 1 --no-wrk --json 2>&1", status);
-  ASSERT_EQ(status, 0) << out;
+  const auto run =
+      test::run_command(tool + " serve bench --size 8M --repeats 1 --no-wrk --json 2>&1");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string& out = run.output;
   std::set<std::string> servers;
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {

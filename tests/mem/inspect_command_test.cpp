@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 
 #include <cctype>
 #include <cstdio>
@@ -15,12 +14,12 @@
 
 #include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
+#include "support/shell_command.hpp"
 
 namespace {
 
 std::string tool() {
-  const char* path = std::getenv("ZCOPY_TOOL");
-  return path == nullptr ? std::string() : std::string(path);
+  return zc::test::zcopy_tool();
 }
 
 // Skips the test when there is no binary to run (the suite was run outside ctest).
@@ -36,16 +35,8 @@ struct ToolRun {
 
 // Runs `zcopy <arguments>` with stderr discarded, collecting stdout and the exit code.
 ToolRun run_tool(const std::string& arguments) {
-  ToolRun run;
-  const std::string command = "'" + tool() + "' " + arguments + " 2>/dev/null";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  return run;
+  const auto result = zc::test::run_command("'" + tool() + "' " + arguments + " 2>/dev/null");
+  return {.exit_code = result.exit_code, .out = result.output};
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -11,24 +11,15 @@
 #include <thread>
 
 #include "support/child_process.hpp"
+#include "support/shell_command.hpp"
 #include "zcopy/net/tcp.hpp"
 
 namespace {
 
-std::string tool() {
-  const char* path = std::getenv("ZCOPY_TOOL");
-  return path == nullptr ? std::string() : std::string(path);
-}
+using zc::test::output_of;
 
-std::string output_of(const std::string& command) {
-  std::string out;
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  ::pclose(pipe);
-  return out;
+std::string tool() {
+  return zc::test::zcopy_tool();
 }
 
 std::uint16_t free_port() {

@@ -1,11 +1,11 @@
 // The zcopy tool's top level: help, version, and one clear line plus exit 2 for a bad command line.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "support/shell_command.hpp"
 #include "zcopy/version.hpp"
 
 namespace {
@@ -16,16 +16,10 @@ struct ToolRun {
 };
 
 ToolRun run_tool(const std::string& arguments) {
-  const char* tool = std::getenv("ZCOPY_TOOL");
-  if (tool == nullptr) return {-1, "ZCOPY_TOOL is not set"};
-  const std::string command = std::string(tool) + " " + arguments + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  const std::string tool = zc::test::zcopy_tool();
+  if (tool.empty()) return {-1, "ZCOPY_TOOL is not set"};
+  const auto result = zc::test::run_command(tool + " " + arguments + " 2>&1");
+  return {result.exit_code, result.output};
 }
 
 #define REQUIRE_TOOL()                      \
