@@ -125,7 +125,7 @@ Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options) 
       Url child = dir.url;
       child.target += percent_encode_segment(entry.name);
       const std::string local = dir.local + "/" + entry.name;
-      if (entry.is_dir) {
+      if (entry.directory) {
         if (dir.depth + 1 > options.max_depth) {
           return fail(Errc::limit_exceeded, "mirror " + child.str(), "directory tree too deep");
         }

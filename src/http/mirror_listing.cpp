@@ -206,7 +206,7 @@ Result<ListingEntry> parse_entry(JsonReader& in) {
         if (!type) return std::unexpected(type.error());
         if (*type != "file" && *type != "dir")
           return in.error("unknown entry type '" + *type + "'");
-        entry.is_dir = *type == "dir";
+        entry.directory = *type == "dir";
         has_type = true;
       } else if (*key == "size" || *key == "mtime") {
         auto value = in.integer();
@@ -225,7 +225,7 @@ Result<ListingEntry> parse_entry(JsonReader& in) {
     } while (in.consume(','));
     if (!in.consume('}')) return in.error("expected ',' or '}' in an entry");
   }
-  if (!has_name || !has_type || !has_mtime || (!entry.is_dir && !has_size)) {
+  if (!has_name || !has_type || !has_mtime || (!entry.directory && !has_size)) {
     return in.error("entry '" + entry.name + "' lacks name, type, size or mtime");
   }
   return entry;

@@ -13,10 +13,10 @@ TEST(GetListing, ParsesTheServeFormat) {
   EXPECT_EQ(listing->path, "/sub/");
   ASSERT_EQ(listing->entries.size(), 2u);
   EXPECT_EQ(listing->entries[0].name, "a.txt");
-  EXPECT_FALSE(listing->entries[0].is_dir);
+  EXPECT_FALSE(listing->entries[0].directory);
   EXPECT_EQ(listing->entries[0].size, 123u);
   EXPECT_EQ(listing->entries[0].mtime, 1700000000);
-  EXPECT_TRUE(listing->entries[1].is_dir);
+  EXPECT_TRUE(listing->entries[1].directory);
 }
 
 TEST(GetListing, EscapedNamesAreDecoded) {

@@ -14,15 +14,9 @@
 #include <vector>
 
 #include "zcopy/core/error.hpp"
+#include "zcopy/http/directory_listing.hpp"  // ListingEntry, as serve writes it
 
 namespace zc::http {
-
-struct ListingEntry {
-  std::string name;
-  bool is_dir = false;
-  std::uint64_t size = 0;  // files only
-  std::int64_t mtime = 0;  // seconds since the epoch
-};
 
 struct Listing {
   std::string path;
