@@ -53,7 +53,7 @@ TEST(DeathDetection, KilledSubscribersAreReclaimedAndLiveOnesSeeNoTornMessage) {
     ASSERT_TRUE(serve_until_subscribers(*publisher, 2, 1000ms)) << "kill " << k;
     slowest = std::max(slowest, std::chrono::steady_clock::now() - killed);
   }
-  EXPECT_LT(slowest, 100ms) << "slowest detection";
+  EXPECT_LT(slowest, kDetectionBound) << "slowest detection";
   std::printf("[ figures ] %zu kills, slowest detection %.2f ms\n", kills,
               static_cast<double>(slowest.count()) / 1e6);
 
@@ -104,7 +104,7 @@ TEST(DeathDetection, SubscribersLearnThatThePublisherDied) {
   EXPECT_NE(end.error().message().find("publisher pid " + std::to_string(publisher_pid) + " died"),
             std::string::npos)
       << end.error().message();
-  EXPECT_LT(noticed, 100ms);
+  EXPECT_LT(noticed, kDetectionBound);
   EXPECT_EQ(reap(publisher_pid), 128 + SIGKILL);
   ::close(pipe_fds[0]);
   ::close(pipe_fds[1]);
@@ -141,7 +141,7 @@ TEST(DeathDetection, ThePidfdCatchesADeathThatLeavesTheSocketOpen) {
   ASSERT_EQ(::kill(subscriber_pid, SIGKILL), 0);
   const auto killed = std::chrono::steady_clock::now();
   ASSERT_TRUE(serve_until_subscribers(*publisher, 0, 1000ms));
-  EXPECT_LT(std::chrono::steady_clock::now() - killed, 100ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, kDetectionBound);
   EXPECT_EQ(publisher->stats().died, 1U);
   EXPECT_EQ(publisher->pool().stats().free, 8U) << "the chunk it held was reclaimed";
   EXPECT_EQ(reap(subscriber_pid), 128 + SIGKILL);
