@@ -23,7 +23,7 @@ bool MethodTrial::start() {
   if (phase_ == Phase::running) return false;
   if (phase_ == Phase::decided && since_decision_ < recheck_after_) return false;
   phase_ = Phase::running;
-  epoch_ = 0;
+  epoch_ = -1;
   epoch_sent_ = 0;
   cpu_[0] = cpu_[1] = 0;
   bytes_[0] = bytes_[1] = 0;
@@ -46,9 +46,11 @@ bool MethodTrial::sent(std::uint64_t bytes) {
   epoch_sent_ += bytes;
   if (epoch_sent_ < epoch_bytes_) return false;
   const double now = clock_();
-  const int slot = epoch_copies(epoch_) ? 1 : 0;
-  cpu_[slot] += now - epoch_start_cpu_;
-  bytes_[slot] += epoch_sent_;
+  if (epoch_ >= 0) {
+    const int slot = epoch_copies(epoch_) ? 1 : 0;
+    cpu_[slot] += now - epoch_start_cpu_;
+    bytes_[slot] += epoch_sent_;
+  }
   epoch_start_cpu_ = now;
   epoch_sent_ = 0;
   if (++epoch_ < 2 * kEpochsPerMethod) return false;

@@ -47,8 +47,11 @@ class MethodTrial {
 
  private:
   enum class Phase : std::uint8_t { idle, running, decided };
-  // Even epochs send zero-copy, odd ones copy.
-  static bool epoch_copies(int epoch) noexcept { return epoch % 2 == 1; }
+  // Epochs follow zero-copy, copy, copy, zero-copy, zero-copy, copy, ... (ABBA): a cost that
+  // drifts over the trial (TCP's buffers still growing on a new connection, a warming cache)
+  // then weighs on both methods alike instead of on whichever went first. Epoch -1 is a warm-up
+  // that is not counted, and sends zero-copy as the sender did before.
+  static bool epoch_copies(int epoch) noexcept { return epoch >= 0 && (epoch + 1) / 2 % 2 == 1; }
 
   static constexpr std::uint64_t kMaxBackoff = 16;
 
@@ -57,7 +60,7 @@ class MethodTrial {
   std::uint64_t recheck_after_;  // recheck_bytes_ times the current backoff
   CpuClock clock_;
   Phase phase_ = Phase::idle;
-  int epoch_ = 0;
+  int epoch_ = -1;
   std::uint64_t epoch_sent_ = 0;
   double epoch_start_cpu_ = 0;
   double cpu_[2] = {0, 0};  // [0] zero-copy, [1] copy
