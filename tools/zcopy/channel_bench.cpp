@@ -15,12 +15,6 @@ namespace {
 
 constexpr std::uint64_t kLatencyMaxSize = 4 * 1024;
 
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
-}
-
 // What each method copies with a CPU, per payload byte moved.
 std::uint64_t copies_per_byte(const std::string& method) {
   return method == "unix" || method == "pipe" || method == "boost-mq" ? 2 : 0;

@@ -178,12 +178,6 @@ Result<Row> measure(const std::string& method, const std::string& root, const Mo
   return row;
 }
 
-std::string fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", digits, value);
-  return text;
-}
-
 CommandResult run(const MountBenchSettings& s) {
   std::string pattern = s.dir + "/zcopy-mount-bench.XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) return fail_errno(errno, "mkdtemp(" + pattern + ")");

@@ -550,18 +550,12 @@ CommandResult run_serve_bench(const ServeBenchSettings& settings) {
            "own vs copy", "zero-copy", "copied (kernel)"});
   for (std::size_t i = 0; i < servers.size(); ++i) {
     const net::TransferLedger& m = medians[i];
-    auto text = [](const char* format, double value) {
-      char buffer[32];
-      std::snprintf(buffer, sizeof buffer, format, value);
-      return std::string(buffer);
-    };
-    t.add_row({servers[i].label, format_rate(m.bytes_per_s()),
-               text("%.2fx", m.bytes_per_s() / nginx_ledger.bytes_per_s()),
-               text("%.3f", m.cpu_s_per_gb()),
-               text("%.2fx", m.cpu_s_per_gb() / copy_ledger.cpu_s_per_gb()),
-               text("%.3f", softirq_per_gb[i]), text("%.3f", own_per_gb(i)),
-               text("%.2fx", ratio_or_zero(own_per_gb(i), copy_own)),
-               format_bytes(m.bytes_zero_copy), format_bytes(m.bytes_copied_kernel)});
+    t.add_row(
+        {servers[i].label, format_rate(m.bytes_per_s()),
+         fixed(m.bytes_per_s() / nginx_ledger.bytes_per_s(), 2) + "x", fixed(m.cpu_s_per_gb(), 3),
+         fixed(m.cpu_s_per_gb() / copy_ledger.cpu_s_per_gb(), 2) + "x", fixed(softirq_per_gb[i], 3),
+         fixed(own_per_gb(i), 3), fixed(ratio_or_zero(own_per_gb(i), copy_own), 2) + "x",
+         format_bytes(m.bytes_zero_copy), format_bytes(m.bytes_copied_kernel)});
   }
   t.print(stdout);
   std::printf(

@@ -33,4 +33,10 @@ void Table::print(std::FILE* out) const {
   for (const auto& row : rows_) print_row(row);
 }
 
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
 }  // namespace zc::cli

@@ -11,6 +11,9 @@
 
 namespace zc::cli {
 
+// `value` with `decimals` digits after the point, for a table cell: fixed(0.4381, 3) is "0.438".
+std::string fixed(double value, int decimals);
+
 class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
