@@ -97,7 +97,6 @@ void ZeroCopySender::State::apply_copied_policy() {
   if (trial) {
     // The method changes only between sends (choose_method), never inside one.
     if (trial->start()) {
-      stats.method_trials = trial->trials();
       stats.note =
           "the kernel copied zero-copy sends (local delivery): measuring copying against zero-copy";
     }
@@ -120,7 +119,6 @@ void ZeroCopySender::State::account_trial(std::uint64_t bytes) {
   const bool was_running = trial->running();
   if (!trial->sent(bytes)) {
     if (!was_running && trial->running()) {  // a recheck began
-      stats.method_trials = trial->trials();
       stats.note = "measuring copying against zero-copy again";
     }
     return;
@@ -484,6 +482,7 @@ const SenderStats& ZeroCopySender::stats() const noexcept {
   state_->stats.calls_copied = state_->tracker.calls_copied();
   state_->stats.bytes_zero_copy = state_->tracker.bytes_completed_zero_copy();
   state_->stats.bytes_kernel_copied = state_->tracker.bytes_completed_copied();
+  if (state_->trial) state_->stats.method_trials = state_->trial->trials();
   return state_->stats;
 }
 
