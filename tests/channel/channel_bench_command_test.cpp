@@ -57,10 +57,9 @@ bool is_flat_json_object(const std::string& line) {
 }
 
 TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
-  const char* tool = std::getenv("ZCOPY_TOOL");
-  if (tool == nullptr) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
-  const auto result =
-      run_command(std::string(tool) + " channel bench --sizes 4K --seconds 0.2 --json");
+  const std::string tool = zc::test::zcopy_tool();
+  if (tool.empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  const auto result = run_command(tool + " channel bench --sizes 4K --seconds 0.2 --json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   std::set<std::string> throughput;
@@ -92,9 +91,9 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
 }
 
 TEST(ChannelBenchCommand, ABadSizeListIsAUsageError) {
-  const char* tool = std::getenv("ZCOPY_TOOL");
-  if (tool == nullptr) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
-  const auto result = run_command(std::string(tool) + " channel bench --sizes 4K,12Q 2>&1");
+  const std::string tool = zc::test::zcopy_tool();
+  if (tool.empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  const auto result = run_command(tool + " channel bench --sizes 4K,12Q 2>&1");
   EXPECT_EQ(result.exit_code, 2) << result.output;
 }
 

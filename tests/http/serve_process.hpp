@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "http_test_support.hpp"
+#include "support/shell_command.hpp"
 
 namespace zc::test {
 
 inline std::string tool_path() {
-  const char* tool = std::getenv("ZCOPY_TOOL");
-  return tool ? tool : "";
+  return zcopy_tool();
 }
 
 class ServeProcess {
