@@ -62,6 +62,16 @@ void CompletionTracker::pop_done() {
   }
 }
 
+Result<void> CompletionTracker::renumber_calls(std::uint32_t next) {
+  pop_done();
+  if (calls_outstanding_ > 0 || !calls_.empty()) {
+    return fail(Errc::invalid_argument, "renumber zero-copy calls",
+                std::to_string(calls_outstanding_) + " calls outstanding");
+  }
+  next_call_ = call_base_ = next;
+  return {};
+}
+
 Result<void> CompletionTracker::complete(std::uint32_t lo, std::uint32_t hi, bool copied) {
   // Widen to 64 bits against the oldest call still outstanding: the kernel's counter is its low
   // 32 bits, and no more than 2^32 calls can be in flight.

@@ -6,68 +6,174 @@
 #include <utility>
 
 namespace zc::net {
+namespace {
 
-double MethodTrial::thread_cpu_seconds() noexcept {
+double seconds_of(clockid_t clock) noexcept {
   timespec now{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  ::clock_gettime(clock, &now);
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
-MethodTrial::MethodTrial(std::uint64_t epoch_bytes, std::uint64_t recheck_bytes, CpuClock clock)
+}  // namespace
+
+double MethodTrial::thread_cpu_seconds() noexcept {
+  return seconds_of(CLOCK_THREAD_CPUTIME_ID);
+}
+double MethodTrial::wall_seconds() noexcept {
+  return seconds_of(CLOCK_MONOTONIC);
+}
+
+MethodTrial::MethodTrial(std::uint64_t epoch_bytes, std::uint64_t recheck_bytes)
+    : MethodTrial(epoch_bytes, recheck_bytes, {&thread_cpu_seconds, &wall_seconds}) {}
+
+MethodTrial::MethodTrial(std::uint64_t epoch_bytes, std::uint64_t recheck_bytes, Clocks clocks)
     : epoch_bytes_(epoch_bytes == 0 ? 1 : epoch_bytes),
       recheck_bytes_(recheck_bytes),
       recheck_after_(recheck_bytes),
-      clock_(std::move(clock)) {}
+      clocks_(std::move(clocks)) {}
 
-bool MethodTrial::start() {
-  if (phase_ == Phase::running) return false;
+bool MethodTrial::start(std::span<const SendMethod> methods) {
+  if (running()) return false;
   if (phase_ == Phase::decided && since_decision_ < recheck_after_) return false;
+  if (methods.size() < 2 || methods.size() > kMaxMethods) return false;
+  method_count_ = methods.size();
+  for (std::size_t i = 0; i < method_count_; ++i) {
+    tallies_[i] = Tally{};
+    tallies_[i].method = methods[i];
+  }
+  return begin();
+}
+
+bool MethodTrial::begin() {
+  // A recheck warms up with the method chosen last time: it is the one in use.
+  if (phase_ == Phase::decided) {
+    for (std::size_t i = 1; i < method_count_; ++i) {
+      if (tallies_[i].method == chosen_) std::swap(tallies_[0], tallies_[i]);
+    }
+  }
+  for (std::size_t i = 0; i < method_count_; ++i) {
+    // The last finished trial's figures stay until this one finishes.
+    Tally& t = tallies_[i];
+    t.cpu_s = t.wall_s = 0;
+    t.bytes = 0;
+    t.confirmed = false;
+  }
   phase_ = Phase::running;
   epoch_ = -1;
   epoch_sent_ = 0;
-  cpu_[0] = cpu_[1] = 0;
-  bytes_[0] = bytes_[1] = 0;
   ++trials_;
-  epoch_start_cpu_ = clock_();
+  epoch_start_cpu_ = clocks_.cpu();
+  epoch_start_wall_ = clocks_.wall();
   return true;
 }
 
-bool MethodTrial::copy_next() const noexcept {
-  return phase_ == Phase::running ? epoch_copies(epoch_) : copy_chosen_;
+std::size_t MethodTrial::slot_of(int epoch) const noexcept {
+  if (epoch < 0) return 0;
+  const auto n = method_count_;
+  const auto round = static_cast<std::size_t>(epoch) / n;
+  const auto position = static_cast<std::size_t>(epoch) % n;
+  return round % 2 == 0 ? position : n - 1 - position;
+}
+
+std::optional<SendMethod> MethodTrial::method() const noexcept {
+  switch (phase_) {
+    case Phase::running:
+      return tallies_[slot_of(epoch_)].method;
+    case Phase::confirming:
+    case Phase::decided:
+      return chosen_;
+    case Phase::idle:
+      break;
+  }
+  return std::nullopt;
 }
 
 bool MethodTrial::sent(std::uint64_t bytes) {
   if (phase_ == Phase::decided) {
     since_decision_ += bytes;
-    if (since_decision_ >= recheck_after_) start();
+    if (since_decision_ >= recheck_after_) begin();
     return false;
   }
-  if (phase_ != Phase::running) return false;
+  if (phase_ == Phase::idle) return false;
   epoch_sent_ += bytes;
   if (epoch_sent_ < epoch_bytes_) return false;
-  const double now = clock_();
+  const double cpu = clocks_.cpu();
+  const double wall = clocks_.wall();
   if (epoch_ >= 0) {
-    const int slot = epoch_copies(epoch_) ? 1 : 0;
-    cpu_[slot] += now - epoch_start_cpu_;
-    bytes_[slot] += epoch_sent_;
+    Tally& tally = tallies_[phase_ == Phase::confirming ? chosen_slot_ : slot_of(epoch_)];
+    tally.cpu_s += cpu - epoch_start_cpu_;
+    tally.wall_s += wall - epoch_start_wall_;
+    tally.bytes += epoch_sent_;
   }
-  epoch_start_cpu_ = now;
+  epoch_start_cpu_ = cpu;
+  epoch_start_wall_ = wall;
   epoch_sent_ = 0;
-  if (++epoch_ < 2 * kEpochsPerMethod) return false;
-
-  zero_copy_cost_ = cpu_[0] / (static_cast<double>(bytes_[0]) * 1e-9);
-  copy_cost_ = cpu_[1] / (static_cast<double>(bytes_[1]) * 1e-9);
-  // A tie goes to copying, which gives the buffer back at once.
-  const bool copy = copy_cost_ <= zero_copy_cost_;
-  if (trials_ > 1 && copy == copy_chosen_) {
-    recheck_after_ = std::min(recheck_after_ * 2, recheck_bytes_ * kMaxBackoff);
+  ++epoch_;
+  if (phase_ == Phase::running) {
+    if (epoch_ < static_cast<int>(method_count_) * kEpochsPerMethod) return false;
+    for (std::size_t i = 0; i < method_count_; ++i) tallies_[i].close();
   } else {
-    recheck_after_ = recheck_bytes_;
+    if (epoch_ < kConfirmEpochs) return false;
+    Tally& alone = tallies_[chosen_slot_];
+    alone.close();
+    alone.confirmed = true;
   }
-  copy_chosen_ = copy;
+  choose(pick());
+  return phase_ == Phase::decided;
+}
+
+void MethodTrial::Tally::close() noexcept {
+  const double gb = static_cast<double>(bytes) * 1e-9;
+  figures = {.cpu_s_per_gb = gb > 0 ? cpu_s / gb : 0, .gb_per_s = wall_s > 0 ? gb / wall_s : 0};
+}
+
+std::size_t MethodTrial::pick() const noexcept {
+  double fastest = 0;
+  for (std::size_t i = 0; i < method_count_; ++i) {
+    fastest = std::max(fastest, tallies_[i].figures.gb_per_s);
+  }
+  // A tie in CPU goes to copying, which gives the buffer back at once.
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < method_count_; ++i) {
+    const MethodFigures& f = tallies_[i].figures;
+    if (f.gb_per_s < fastest * (1 - kSpeedTolerance)) continue;
+    const bool cheaper = !best || f.cpu_s_per_gb < tallies_[*best].figures.cpu_s_per_gb ||
+                         (f.cpu_s_per_gb == tallies_[*best].figures.cpu_s_per_gb &&
+                          tallies_[i].method == SendMethod::copy);
+    if (cheaper) best = i;
+  }
+  return best.value_or(0);
+}
+
+void MethodTrial::choose(std::size_t slot) {
+  chosen_slot_ = slot;
+  chosen_ = tallies_[slot].method;
+  if (tallies_[slot].confirmed) {
+    decide();
+    return;
+  }
+  // A settling epoch (-1), then the counted ones.
+  Tally& t = tallies_[slot];
+  t.cpu_s = t.wall_s = 0;
+  t.bytes = 0;
+  phase_ = Phase::confirming;
+  epoch_ = -1;
+}
+
+void MethodTrial::decide() {
+  const bool agrees = trials_ > 1 && chosen_ == last_decision_;
+  recheck_after_ =
+      agrees ? std::min(recheck_after_ * 2, recheck_bytes_ * kMaxBackoff) : recheck_bytes_;
+  last_decision_ = chosen_;
   phase_ = Phase::decided;
   since_decision_ = 0;
-  return true;
+}
+
+MethodFigures MethodTrial::figures(SendMethod method) const noexcept {
+  for (std::size_t i = 0; i < method_count_; ++i) {
+    if (tallies_[i].method == method) return tallies_[i].figures;
+  }
+  return {};
 }
 
 }  // namespace zc::net

@@ -1,75 +1,117 @@
-// Copying against zero-copy, measured on one socket.
+// Which way of sending pays on this socket, measured rather than assumed.
 //
-// When notifications say the kernel copied zero-copy sends (local delivery does), which of the
-// two costs the sender less is a question for measurement: on loopback here MSG_ZEROCOPY cost the
+// When notifications say the kernel copied zero-copy sends (local delivery does), whether
+// zero-copy still pays is a question for measurement: on loopback here MSG_ZEROCOPY cost the
 // sending thread 0.30 s/GB at 16-64 KiB against 0.55-0.70 for copying, but 0.36 against 0.22 at
-// 1 MiB (docs/PERFORMANCE.md). So an automatic sender runs a trial: it alternates zero-copy and
-// copying in epochs of `epoch_bytes`, six epochs each, charges every epoch the CPU time the
-// sending thread spent in it, keeps the cheaper method, and measures again after `recheck_bytes`
-// more have gone out (routes and loads change). A recheck that confirms the choice doubles the
-// interval to the next (up to 16 times `recheck_bytes`), since each trial sends half its bytes
-// the dearer way; one that changes it starts over from `recheck_bytes`.
+// 1 MiB; SEND_ZC from registered buffers was the fastest at 64 KiB and the slowest at 256 KiB
+// (docs/PERFORMANCE.md). So an automatic sender runs a trial among the methods it has (copying,
+// MSG_ZEROCOPY, SEND_ZC when the caller registered buffers): it sends in epochs of `epoch_bytes`,
+// six epochs per method, times each epoch by the wall clock and by the CPU time the sending
+// thread spent in it, and keeps the fastest method, or among methods within kSpeedTolerance of
+// the fastest the one that cost the least CPU (on a link that limits every method alike, the
+// cheapest). A method can do better while it takes turns than on its own (on loopback, copying
+// at 64 KiB ran at 4.7 GB/s in a trial's epochs and at 1.5-1.8 alone), so the choice is then
+// confirmed: it sends a settling epoch and kConfirmEpochs more alone, its figures are replaced by
+// those, and if the rule then prefers another method, that one is confirmed in turn (each method
+// at most once). It measures again after `recheck_bytes` more have gone out (routes and loads
+// change). A recheck that confirms the choice doubles the interval to the next (up to 16 times
+// `recheck_bytes`), since each trial sends most of its bytes the slower ways; one that changes
+// it starts over from `recheck_bytes`.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
+
+#include "zcopy/net/zerocopy_sender.hpp"
 
 namespace zc::net {
 
 class MethodTrial {
  public:
-  using CpuClock = std::function<double()>;  // seconds of CPU, monotonic
+  using SecondsClock = std::function<double()>;  // seconds, monotonic
+  struct Clocks {
+    SecondsClock cpu;
+    SecondsClock wall;
+  };
   static constexpr int kEpochsPerMethod = 6;
+  static constexpr int kConfirmEpochs = 4;  // after a settling epoch
+  static constexpr std::size_t kMaxMethods = 3;
+  // Methods this close to the fastest count as equally fast: run-to-run noise here is larger.
+  static constexpr double kSpeedTolerance = 0.05;
 
-  // CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID).
+  // CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), and CLOCK_MONOTONIC.
   static double thread_cpu_seconds() noexcept;
+  static double wall_seconds() noexcept;
 
-  MethodTrial(std::uint64_t epoch_bytes, std::uint64_t recheck_bytes,
-              CpuClock clock = &MethodTrial::thread_cpu_seconds);
+  // Timed by thread_cpu_seconds() and wall_seconds(), or by the clocks given.
+  MethodTrial(std::uint64_t epoch_bytes, std::uint64_t recheck_bytes);
+  MethodTrial(std::uint64_t epoch_bytes, std::uint64_t recheck_bytes, Clocks clocks);
 
-  // Begins a trial, unless one is running or the last decision is younger than recheck_bytes.
-  // True when it began.
-  bool start();
-  // Whether the next send should copy: by epoch during a trial, by the decision after one.
-  bool copy_next() const noexcept;
-  // Accounts a send of `bytes` made the way copy_next() said. True when it ended a trial.
+  // Begins a trial among `methods` (two or three, distinct; the first is the one in use now and
+  // sends the uncounted warm-up epoch), unless one is running or the last decision is younger
+  // than the recheck interval. True when it began. Rechecks reuse the last trial's methods.
+  bool start(std::span<const SendMethod> methods);
+  // The method for the next send: by epoch during a trial, the choice while it is confirmed and
+  // after; nullopt before the first trial.
+  std::optional<SendMethod> method() const noexcept;
+  // Accounts a send of `bytes` made the way method() said. True when it ended a trial.
   bool sent(std::uint64_t bytes);
 
-  bool running() const noexcept { return phase_ == Phase::running; }
+  // From start() until the choice is confirmed.
+  bool running() const noexcept { return phase_ == Phase::running || phase_ == Phase::confirming; }
   bool decided() const noexcept { return phase_ == Phase::decided; }
-  bool copy_chosen() const noexcept { return copy_chosen_; }
+  SendMethod chosen() const noexcept { return chosen_; }
   // Bytes after the last decision before the next trial.
   std::uint64_t next_recheck_bytes() const noexcept { return recheck_after_; }
   std::uint32_t trials() const noexcept { return trials_; }
-  // CPU seconds per GB each method cost in the last finished trial (0 before one finished).
-  double copy_cpu_s_per_gb() const noexcept { return copy_cost_; }
-  double zero_copy_cpu_s_per_gb() const noexcept { return zero_copy_cost_; }
+  // What `method` cost and how fast it sent in the last finished trial (zeros when it was not in
+  // it, or before a trial finished).
+  MethodFigures figures(SendMethod method) const noexcept;
 
  private:
-  enum class Phase : std::uint8_t { idle, running, decided };
-  // Epochs follow zero-copy, copy, copy, zero-copy, zero-copy, copy, ... (ABBA): a cost that
-  // drifts over the trial (TCP's buffers still growing on a new connection, a warming cache)
-  // then weighs on both methods alike instead of on whichever went first. Epoch -1 is a warm-up
-  // that is not counted, and sends zero-copy as the sender did before.
-  static bool epoch_copies(int epoch) noexcept { return epoch >= 0 && (epoch + 1) / 2 % 2 == 1; }
-
+  enum class Phase : std::uint8_t { idle, running, confirming, decided };
+  struct Tally {
+    SendMethod method = SendMethod::copy;
+    double cpu_s = 0;
+    double wall_s = 0;
+    std::uint64_t bytes = 0;
+    bool confirmed = false;  // figures replaced by those of its sends alone
+    MethodFigures figures;
+    void close() noexcept;  // figures from the sums
+  };
   static constexpr std::uint64_t kMaxBackoff = 16;
+
+  // Epochs run A B C C B A A B C ... (A B B A with two methods): a cost that drifts over the
+  // trial (TCP's buffers still growing on a new connection, a warming cache) then weighs on
+  // every method alike instead of on whichever went first. Epoch -1 is the warm-up.
+  std::size_t slot_of(int epoch) const noexcept;
+  bool begin();
+  // The slot of the fastest method, or the cheapest of those about as fast.
+  std::size_t pick() const noexcept;
+  // Takes `slot` as the choice: confirms it, or decides when it was confirmed already.
+  void choose(std::size_t slot);
+  void decide();
 
   std::uint64_t epoch_bytes_;
   std::uint64_t recheck_bytes_;
   std::uint64_t recheck_after_;  // recheck_bytes_ times the current backoff
-  CpuClock clock_;
+  Clocks clocks_;
   Phase phase_ = Phase::idle;
+  std::array<Tally, kMaxMethods> tallies_{};
+  std::size_t method_count_ = 0;
   int epoch_ = -1;
   std::uint64_t epoch_sent_ = 0;
   double epoch_start_cpu_ = 0;
-  double cpu_[2] = {0, 0};  // [0] zero-copy, [1] copy
-  std::uint64_t bytes_[2] = {0, 0};
-  bool copy_chosen_ = false;
+  double epoch_start_wall_ = 0;
+  SendMethod chosen_ = SendMethod::copy;
+  std::size_t chosen_slot_ = 0;
+  SendMethod last_decision_ = SendMethod::copy;
   std::uint64_t since_decision_ = 0;
   std::uint32_t trials_ = 0;
-  double copy_cost_ = 0;
-  double zero_copy_cost_ = 0;
 };
 
 }  // namespace zc::net

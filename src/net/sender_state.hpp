@@ -53,10 +53,15 @@ struct ZeroCopySender::State {
   SenderOptions options;
   bool stream = true;  // TCP; false for UDP
   SendMethod active = SendMethod::copy;
-  // automatic with a zero-copy backend: the backend, and the trial that decides between it and
-  // copying once the kernel reports copies.
-  SendMethod zero_copy_method = SendMethod::copy;
+  // automatic with a zero-copy backend: the trial that decides among the methods once the
+  // kernel reports copies.
   std::optional<MethodTrial> trial;
+  bool msg_zerocopy_ready = false;  // SO_ZEROCOPY is set
+  // The error queue numbers MSG_ZEROCOPY calls with the socket's own counter, which SEND_ZC does
+  // not advance. So zero-copy calls of only one backend are outstanding at a time: switching
+  // waits for the other's, and renumbers the tracker to this counter on the way to msg_zerocopy.
+  SendMethod in_flight = SendMethod::msg_zerocopy;
+  std::uint32_t kernel_zerocopy_calls = 0;
   CompletionTracker tracker;
   SenderStats stats;
 
@@ -89,9 +94,15 @@ struct ZeroCopySender::State {
 
   void note_outstanding() noexcept;
   void apply_copied_policy();
+  // automatic: the zero-copy method used until a trial says otherwise (SEND_ZC once buffers are
+  // registered), and the methods a trial compares, that one first.
+  SendMethod default_zero_copy() const noexcept;
+  std::size_t trial_methods(std::array<SendMethod, MethodTrial::kMaxMethods>& methods) const;
   // automatic: the method for the next send, from the trial; accounts a send afterwards.
   void choose_method() noexcept;
   void account_trial(std::uint64_t bytes);
+  // Makes `backend` (msg_zerocopy or uring_zc) the one whose calls are in flight.
+  Result<void> switch_backend(SendMethod backend, Clock::time_point until);
   Clock::time_point deadline() const { return Clock::now() + options.timeout; }
 };
 

@@ -96,9 +96,10 @@ void ZeroCopySender::State::apply_copied_policy() {
   if (tracker.calls_copied() == 0) return;
   if (trial) {
     // The method changes only between sends (choose_method), never inside one.
-    if (trial->start()) {
+    std::array<SendMethod, MethodTrial::kMaxMethods> methods{};
+    if (!trial->running() && trial->start(std::span(methods.data(), trial_methods(methods)))) {
       stats.note =
-          "the kernel copied zero-copy sends (local delivery): measuring copying against zero-copy";
+          "the kernel copied zero-copy sends (local delivery): measuring which method pays";
     }
     return;
   }
@@ -109,9 +110,25 @@ void ZeroCopySender::State::apply_copied_policy() {
   stats.note = "switched to copying: the kernel copied zero-copy sends (local delivery)";
 }
 
+SendMethod ZeroCopySender::State::default_zero_copy() const noexcept {
+  if (ring_ready && !registered.empty()) return SendMethod::uring_zc;
+  return msg_zerocopy_ready ? SendMethod::msg_zerocopy : SendMethod::copy;
+}
+
+std::size_t ZeroCopySender::State::trial_methods(
+    std::array<SendMethod, MethodTrial::kMaxMethods>& methods) const {
+  std::size_t count = 0;
+  methods[count++] = default_zero_copy();
+  if (methods[0] == SendMethod::uring_zc && msg_zerocopy_ready) {
+    methods[count++] = SendMethod::msg_zerocopy;
+  }
+  methods[count++] = SendMethod::copy;
+  return count;
+}
+
 void ZeroCopySender::State::choose_method() noexcept {
   if (!trial) return;
-  active = trial->copy_next() ? SendMethod::copy : zero_copy_method;
+  active = trial->method().value_or(default_zero_copy());
   stats.method = active;
 }
 
@@ -119,18 +136,38 @@ void ZeroCopySender::State::account_trial(std::uint64_t bytes) {
   const bool was_running = trial->running();
   if (!trial->sent(bytes)) {
     if (!was_running && trial->running()) {  // a recheck began
-      stats.note = "measuring copying against zero-copy again";
+      stats.note = "measuring again which method pays; before: " + stats.note;
     }
     return;
   }
-  stats.trial_copy_cpu_s_per_gb = trial->copy_cpu_s_per_gb();
-  stats.trial_zero_copy_cpu_s_per_gb = trial->zero_copy_cpu_s_per_gb();
-  stats.switched_to_copy = trial->copy_chosen();
-  char figures[96];
-  std::snprintf(figures, sizeof figures, "copying %.3f s/GB, zero-copy %.3f s/GB",
-                trial->copy_cpu_s_per_gb(), trial->zero_copy_cpu_s_per_gb());
-  stats.note = std::string("the kernel copies zero-copy sends (local delivery); measured ") +
-               figures + (trial->copy_chosen() ? ": switched to copying" : ": zero-copy kept");
+  stats.trial_copy = trial->figures(SendMethod::copy);
+  stats.trial_msg_zerocopy = trial->figures(SendMethod::msg_zerocopy);
+  stats.trial_uring_zc = trial->figures(SendMethod::uring_zc);
+  stats.switched_to_copy = trial->chosen() == SendMethod::copy;
+  std::string measured;
+  for (SendMethod method : {SendMethod::copy, SendMethod::msg_zerocopy, SendMethod::uring_zc}) {
+    const MethodFigures f = trial->figures(method);
+    if (f.gb_per_s == 0) continue;
+    char figures[96];
+    std::snprintf(figures, sizeof figures, "%s%s %.2f GB/s at %.3f s/GB",
+                  measured.empty() ? "" : ", ", std::string(to_string(method)).c_str(), f.gb_per_s,
+                  f.cpu_s_per_gb);
+    measured += figures;
+  }
+  stats.note = "the kernel copies zero-copy sends (local delivery); measured " + measured + ": " +
+               std::string(to_string(trial->chosen())) + " kept";
+}
+
+Result<void> ZeroCopySender::State::switch_backend(SendMethod backend, Clock::time_point until) {
+  if (backend == in_flight) return {};
+  while (tracker.calls_outstanding() > 0) {
+    if (auto ok = wait_for_completion(until); !ok) return ok;
+  }
+  if (backend == SendMethod::msg_zerocopy) {
+    if (auto ok = tracker.renumber_calls(kernel_zerocopy_calls); !ok) return ok;
+  }
+  in_flight = backend;
+  return {};
 }
 
 Result<std::size_t> ZeroCopySender::State::drain_error_queue() {
@@ -173,7 +210,8 @@ Result<void> ZeroCopySender::State::wait_writable(Clock::time_point until) {
     auto rc = sys_call({"poll", fd}, [&] { return ::poll(&p, 1, static_cast<int>(left.count())); });
     if (!rc) return std::unexpected(rc.error());
     if ((p.revents & POLLERR) != 0) {
-      auto drained = active == SendMethod::uring_zc ? Result<std::size_t>(0) : drain_error_queue();
+      auto drained =
+          in_flight == SendMethod::uring_zc ? Result<std::size_t>(0) : drain_error_queue();
       if (!drained) return std::unexpected(drained.error());
       if (*drained == 0) {
         int err = 0;
@@ -190,7 +228,7 @@ Result<void> ZeroCopySender::State::wait_writable(Clock::time_point until) {
 }
 
 Result<void> ZeroCopySender::State::wait_for_completion(Clock::time_point until) {
-  if (ring_ready) {
+  if (in_flight == SendMethod::uring_zc) {
     const auto left = std::chrono::ceil<std::chrono::microseconds>(until - Clock::now());
     if (left.count() > 0) {
       __kernel_timespec ts{.tv_sec = left.count() / 1'000'000,
@@ -263,6 +301,7 @@ Result<void> ZeroCopySender::State::send_msg_zerocopy(IovCursor& cursor, std::ui
     const ssize_t n = ::sendmsg(fd, &msg, MSG_ZEROCOPY | MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) {
       tracker.add_call();
+      ++kernel_zerocopy_calls;
       ++stats.zerocopy_calls;
       cursor.advance(static_cast<std::size_t>(n));
       continue;
@@ -350,6 +389,7 @@ Result<ZeroCopySender> ZeroCopySender::create(int socket_fd, const SenderOptions
       method = SendMethod::copy;
     } else {
       method = SendMethod::msg_zerocopy;
+      state->msg_zerocopy_ready = true;
     }
   }
   if (method == SendMethod::uring_zc) {
@@ -361,8 +401,8 @@ Result<ZeroCopySender> ZeroCopySender::create(int socket_fd, const SenderOptions
   }
   state->active = method;
   state->stats.method = method;
+  if (method == SendMethod::uring_zc) state->in_flight = SendMethod::uring_zc;
   if (options.method == SendMethod::automatic && method != SendMethod::copy) {
-    state->zero_copy_method = method;
     state->trial.emplace(options.trial_epoch_bytes, options.trial_recheck_bytes);
   }
   return ZeroCopySender(std::move(state));
@@ -401,8 +441,9 @@ Result<std::uint64_t> ZeroCopySender::send(std::span<const iovec> fragments, Rel
     return ticket;
   }
 
-  // Room for this send under the bound on outstanding bytes.
   const auto until = s.deadline();
+  if (auto ok = s.switch_backend(method, until); !ok) return std::unexpected(ok.error());
+  // Room for this send under the bound on outstanding bytes.
   while (s.tracker.calls_outstanding() > 0 &&
          s.tracker.bytes_outstanding() + total > s.options.max_outstanding_bytes) {
     if (auto ok = s.wait_for_completion(until); !ok) return std::unexpected(ok.error());
@@ -420,8 +461,19 @@ Result<std::uint64_t> ZeroCopySender::send(std::span<const iovec> fragments, Rel
 
 Result<void> ZeroCopySender::register_buffer(std::span<const std::byte> region) {
   State& s = *state_;
+  if (!s.ring_ready && s.options.method == SendMethod::automatic) {
+    // The cheapest zero-copy send there is, when the kernel has it; without, go on as before.
+    const Probe& p = probe(Capability::io_uring_send_zc);
+    if (!p.available) {
+      s.stats.note = "SEND_ZC unavailable (" + p.detail + "): registered buffers unused";
+      return {};
+    }
+    if (auto ok = s.setup_ring(); !ok) return ok;
+    if (!s.trial) s.trial.emplace(s.options.trial_epoch_bytes, s.options.trial_recheck_bytes);
+  }
   if (!s.ring_ready) {
-    return fail(Errc::invalid_argument, "register_buffer", "only the uring-zc method uses them");
+    return fail(Errc::invalid_argument, "register_buffer",
+                "only the uring-zc and auto methods use them");
   }
   if (!s.registered.empty()) {
     if (int rc = io_uring_unregister_buffers(&s.ring); rc < 0) {
@@ -435,16 +487,16 @@ Result<void> ZeroCopySender::register_buffer(std::span<const std::byte> region) 
                       rc == -ENOMEM ? "raise RLIMIT_MEMLOCK or pin less" : "");
   }
   s.registered = region;
+  s.choose_method();
   return {};
 }
 
 Result<std::size_t> ZeroCopySender::poll() {
   State& s = *state_;
   const std::uint64_t before = s.tracker.sends_completed();
-  if (s.ring_ready) {
+  if (s.in_flight == SendMethod::uring_zc) {
     if (auto drained = s.drain_ring(); !drained) return std::unexpected(drained.error());
-  }
-  if (s.tracker.calls_outstanding() > 0 && !s.ring_ready) {
+  } else if (s.tracker.calls_outstanding() > 0) {
     if (auto drained = s.drain_error_queue(); !drained) return std::unexpected(drained.error());
   }
   return static_cast<std::size_t>(s.tracker.sends_completed() - before);

@@ -243,7 +243,9 @@ CommandResult run_client(const PerfOptions& o) {
                                .trial_epoch_bytes = o.trial_epoch};
     auto sender = net::ZeroCopySender::create(fd, options);
     if (!sender) return std::unexpected(sender.error());
-    if (*method == net::SendMethod::uring_zc && !o.no_fixed) {
+    const bool uses_fixed =
+        *method == net::SendMethod::uring_zc || *method == net::SendMethod::automatic;
+    if (uses_fixed && !o.no_fixed) {
       if (auto ok = sender->register_buffer({(*working)->data, (*working)->size}); !ok) {
         return std::unexpected(
             std::move(ok.error()).with_context("perf client: --no-fixed avoids it"));
@@ -287,8 +289,12 @@ CommandResult run_client(const PerfOptions& o) {
         .add("enobufs", stats.enobufs)
         .add("switched_to_copy", stats.switched_to_copy)
         .add("method_trials", std::uint64_t{stats.method_trials})
-        .add("trial_copy_cpu_s_per_gb", stats.trial_copy_cpu_s_per_gb)
-        .add("trial_zero_copy_cpu_s_per_gb", stats.trial_zero_copy_cpu_s_per_gb)
+        .add("trial_copy_gb_per_s", stats.trial_copy.gb_per_s)
+        .add("trial_copy_cpu_s_per_gb", stats.trial_copy.cpu_s_per_gb)
+        .add("trial_zerocopy_gb_per_s", stats.trial_msg_zerocopy.gb_per_s)
+        .add("trial_zerocopy_cpu_s_per_gb", stats.trial_msg_zerocopy.cpu_s_per_gb)
+        .add("trial_uring_zc_gb_per_s", stats.trial_uring_zc.gb_per_s)
+        .add("trial_uring_zc_cpu_s_per_gb", stats.trial_uring_zc.cpu_s_per_gb)
         .add("note", stats.note);
     // The record carries the send size as size_bytes, like every other bench record.
     std::string line = r.str();
@@ -344,7 +350,9 @@ CommandRunner add_perf_command(CLI::App& sub) {
       ->check(CLI::Range(0.01, 3600.0));
   client->add_flag("--udp", o->udp, "Send UDP: one UDP_SEGMENT (GSO) batch per send");
   client->add_option("--segment", o->segment, "Datagram size for --udp (default 1472)");
-  client->add_flag("--no-fixed", o->no_fixed, "uring-zc: do not register the working set");
+  client->add_flag(
+      "--no-fixed", o->no_fixed,
+      "uring-zc, auto: do not register the working set (SEND_ZC from unregistered memory)");
   client->add_flag("--json", o->json, "One JSON record instead of text");
   return [o, server] { return server->parsed() ? run_server(*o) : run_client(*o); };
 }

@@ -44,6 +44,10 @@ class CompletionTracker {
   // the range names a call that was never made or already completed.
   Result<void> complete(std::uint32_t lo, std::uint32_t hi, bool copied);
 
+  // Numbers the next call `next` (another counter takes over, as when a sender goes from SEND_ZC
+  // to MSG_ZEROCOPY). Errc::invalid_argument while calls are outstanding.
+  Result<void> renumber_calls(std::uint32_t next);
+
   // Whether the send with this ticket has released its buffer.
   bool is_complete(std::uint64_t ticket) const noexcept;
 

@@ -14,16 +14,19 @@
 //
 // Methods. msg_zerocopy is sendmsg(MSG_ZEROCOPY) with completions read from the socket's error
 // queue; uring_zc is io_uring SEND_ZC / SENDMSG_ZC, with buffers inside a registered region sent
-// as fixed buffers; copy is a plain send(). automatic picks msg_zerocopy when the kernel has it.
+// as fixed buffers; copy is a plain send(). automatic sends zero-copy the cheapest way it has:
+// SEND_ZC once the caller registered buffers (register_buffer) and the kernel has it, otherwise
+// MSG_ZEROCOPY.
 //
 // Policy (automatic). A send smaller than zerocopy_threshold is copied: below ~12 KiB the page
 // pinning and the notification cost more than the copy. When notifications report that the kernel
 // copied anyway (loopback, veth and every local delivery do), the sender does not assume copying
-// is then cheaper (on loopback here it is at 1 MiB and twice as dear at 16-64 KiB): it measures.
-// It alternates the two in epochs of trial_epoch_bytes, charges each the sending thread's CPU
-// time, keeps the cheaper, says which and why in stats(), and measures again after
-// trial_recheck_bytes (doubling, up to 16 times, while rechecks agree). A forced method with
-// switch_when_copied switches to copying at the first copied notification instead. ENOBUFS from a
+// is then better (on loopback here it is at 1 MiB, and half as fast at 16-64 KiB): it measures.
+// It takes turns among the methods it has in epochs of trial_epoch_bytes, times each, keeps the
+// fastest (or, among about equally fast ones, the one that cost the sending thread the least
+// CPU), says which and why in stats(), and measures again after trial_recheck_bytes (doubling,
+// up to 16 times, while rechecks agree). A forced method with switch_when_copied switches to
+// copying at the first copied notification instead. ENOBUFS from a
 // zero-copy send (the socket's optmem or the locked-memory limit) drains notifications and retries,
 // then sends that buffer by copying; it never fails the transfer. Outstanding bytes are bounded by
 // max_outstanding_bytes: a sender past it waits for completions, and a wait longer than `timeout`
@@ -79,6 +82,13 @@ struct SenderOptions {
   std::uint64_t trial_recheck_bytes = 4ull << 30;
 };
 
+// How a method did in a trial of an automatic sender: the sending thread's CPU per GB sent, and
+// the rate it sent at.
+struct MethodFigures {
+  double cpu_s_per_gb = 0;
+  double gb_per_s = 0;
+};
+
 struct SenderStats {
   SendMethod method = SendMethod::automatic;  // the method sends use now
   std::uint64_t sends = 0;
@@ -97,10 +107,13 @@ struct SenderStats {
   std::uint64_t outstanding_high_water_bytes = 0;
   std::uint64_t outstanding_high_water_sends = 0;
   bool switched_to_copy = false;
-  std::uint32_t method_trials = 0;          // copy-versus-zero-copy trials begun (automatic)
-  double trial_copy_cpu_s_per_gb = 0;       // what each cost the sending thread in the last
-  double trial_zero_copy_cpu_s_per_gb = 0;  // finished trial (0 before one finished)
-  std::string note;                         // why the method changed, when it did
+  std::uint32_t method_trials = 0;  // trials among the methods begun (automatic)
+  // Each method's figures in the last finished trial (zeros before one finished, and for a
+  // method that was not in it: uring_zc takes part only when buffers are registered).
+  MethodFigures trial_copy;
+  MethodFigures trial_msg_zerocopy;
+  MethodFigures trial_uring_zc;
+  std::string note;  // why the method changed, when it did
 };
 
 class ZeroCopySender {
@@ -126,8 +139,10 @@ class ZeroCopySender {
   // One message gathered from several buffers (sendmsg / SENDMSG_ZC).
   Result<std::uint64_t> send(std::span<const iovec> fragments, Release release = {});
 
-  // Registers `region` with the io_uring (uring_zc): sends from inside it use fixed buffers.
-  // The region must outlive the sender. Errc::invalid_argument for other methods.
+  // Registers `region` with the io_uring: sends from inside it use fixed buffers. uring_zc and
+  // automatic only (Errc::invalid_argument for the others); automatic then sends zero-copy by
+  // SEND_ZC, or, when the kernel lacks it, goes on without and says so in stats().note. The
+  // region must outlive the sender.
   Result<void> register_buffer(std::span<const std::byte> region);
 
   // Reads whatever completions are ready, without blocking; returns how many sends completed.
