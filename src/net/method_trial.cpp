@@ -58,6 +58,9 @@ bool MethodTrial::begin() {
     t.bytes = 0;
     t.confirmed = false;
   }
+  for (std::size_t i = 0; i < method_count_; ++i) racing_[i] = i;
+  racing_count_ = method_count_;
+  narrowed_ = false;
   phase_ = Phase::running;
   epoch_ = -1;
   epoch_sent_ = 0;
@@ -69,10 +72,10 @@ bool MethodTrial::begin() {
 
 std::size_t MethodTrial::slot_of(int epoch) const noexcept {
   if (epoch < 0) return 0;
-  const auto n = method_count_;
+  const auto n = racing_count_;
   const auto round = static_cast<std::size_t>(epoch) / n;
   const auto position = static_cast<std::size_t>(epoch) % n;
-  return round % 2 == 0 ? position : n - 1 - position;
+  return racing_[round % 2 == 0 ? position : n - 1 - position];
 }
 
 std::optional<SendMethod> MethodTrial::method() const noexcept {
@@ -110,7 +113,12 @@ bool MethodTrial::sent(std::uint64_t bytes) {
   epoch_sent_ = 0;
   ++epoch_;
   if (phase_ == Phase::running) {
-    if (epoch_ < static_cast<int>(method_count_) * kEpochsPerMethod) return false;
+    const int per_method = narrowed_ ? kEpochsPerMethod - kFirstRoundEpochs : kFirstRoundEpochs;
+    if (epoch_ < static_cast<int>(racing_count_) * per_method) return false;
+    if (!narrowed_) {
+      narrow();
+      if (racing_count_ > 1) return false;
+    }
     for (std::size_t i = 0; i < method_count_; ++i) tallies_[i].close();
   } else {
     if (epoch_ < kConfirmEpochs) return false;
@@ -120,6 +128,20 @@ bool MethodTrial::sent(std::uint64_t bytes) {
   }
   choose(pick());
   return phase_ == Phase::decided;
+}
+
+void MethodTrial::narrow() {
+  double fastest = 0;
+  for (std::size_t i = 0; i < method_count_; ++i) {
+    tallies_[i].close();
+    fastest = std::max(fastest, tallies_[i].figures.gb_per_s);
+  }
+  racing_count_ = 0;
+  for (std::size_t i = 0; i < method_count_; ++i) {
+    if (tallies_[i].figures.gb_per_s >= fastest * kDropBelow) racing_[racing_count_++] = i;
+  }
+  narrowed_ = true;
+  epoch_ = 0;
 }
 
 void MethodTrial::Tally::close() noexcept {

@@ -9,14 +9,16 @@
 // six epochs per method, times each epoch by the wall clock and by the CPU time the sending
 // thread spent in it, and keeps the fastest method, or among methods within kSpeedTolerance of
 // the fastest the one that cost the least CPU (on a link that limits every method alike, the
-// cheapest). A method can do better while it takes turns than on its own (on loopback, copying
-// at 64 KiB ran at 4.7 GB/s in a trial's epochs and at 1.5-1.8 alone), so the choice is then
-// confirmed: it sends a settling epoch and kConfirmEpochs more alone, its figures are replaced by
-// those, and if the rule then prefers another method, that one is confirmed in turn (each method
-// at most once). It measures again after `recheck_bytes` more have gone out (routes and loads
-// change). A recheck that confirms the choice doubles the interval to the next (up to 16 times
-// `recheck_bytes`), since each trial sends most of its bytes the slower ways; one that changes
-// it starts over from `recheck_bytes`.
+// cheapest). A method slower than kDropBelow of the fastest after two epochs each sends no more
+// in the trial: a clear loser costs the trial most (copying at 64 KiB sends at 40 % of SEND_ZC's
+// rate on loopback, zero-copy at 1 MiB at half of copying's). A method can do better while it takes
+// turns than on its own (on loopback, copying at 64 KiB ran at 4.7 GB/s in a trial's epochs and
+// at 1.5-1.8 alone), so the choice is then confirmed: it sends a settling epoch and kConfirmEpochs
+// more alone, its figures are replaced by those, and if the rule then prefers another method, that
+// one is confirmed in turn (each method at most once). It measures again after `recheck_bytes` more
+// have gone out (routes and loads change). A recheck that confirms the choice doubles the interval
+// to the next (up to 16 times `recheck_bytes`), since each trial sends most of its bytes the slower
+// ways; one that changes it starts over from `recheck_bytes`.
 #pragma once
 
 #include <array>
@@ -38,6 +40,8 @@ class MethodTrial {
     SecondsClock wall;
   };
   static constexpr int kEpochsPerMethod = 6;
+  static constexpr int kFirstRoundEpochs = 2;  // per method, before the slow ones drop out
+  static constexpr double kDropBelow = 0.75;
   static constexpr int kConfirmEpochs = 4;  // after a settling epoch
   static constexpr std::size_t kMaxMethods = 3;
   // Methods this close to the fastest count as equally fast: run-to-run noise here is larger.
@@ -89,6 +93,8 @@ class MethodTrial {
   // trial (TCP's buffers still growing on a new connection, a warming cache) then weighs on
   // every method alike instead of on whichever went first. Epoch -1 is the warm-up.
   std::size_t slot_of(int epoch) const noexcept;
+  // After the first round: drops the methods well behind the fastest, and starts the second.
+  void narrow();
   bool begin();
   // The slot of the fastest method, or the cheapest of those about as fast.
   std::size_t pick() const noexcept;
@@ -103,6 +109,9 @@ class MethodTrial {
   Phase phase_ = Phase::idle;
   std::array<Tally, kMaxMethods> tallies_{};
   std::size_t method_count_ = 0;
+  std::array<std::size_t, kMaxMethods> racing_{};  // slots still sending in the trial
+  std::size_t racing_count_ = 0;
+  bool narrowed_ = false;  // in the second round
   int epoch_ = -1;
   std::uint64_t epoch_sent_ = 0;
   double epoch_start_cpu_ = 0;
