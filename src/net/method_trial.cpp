@@ -33,7 +33,7 @@ MethodTrial::MethodTrial(std::uint64_t epoch_bytes, std::uint64_t recheck_bytes,
       clocks_(std::move(clocks)) {}
 
 bool MethodTrial::start(std::span<const SendMethod> methods) {
-  if (running()) return false;
+  if (phase_ == Phase::running) return false;
   if (phase_ == Phase::decided && since_decision_ < recheck_after_) return false;
   if (methods.size() < 2 || methods.size() > kMaxMethods) return false;
   method_count_ = methods.size();
@@ -56,7 +56,6 @@ bool MethodTrial::begin() {
     Tally& t = tallies_[i];
     t.cpu_s = t.wall_s = 0;
     t.bytes = 0;
-    t.confirmed = false;
   }
   for (std::size_t i = 0; i < method_count_; ++i) racing_[i] = i;
   racing_count_ = method_count_;
@@ -82,7 +81,6 @@ std::optional<SendMethod> MethodTrial::method() const noexcept {
   switch (phase_) {
     case Phase::running:
       return tallies_[slot_of(epoch_)].method;
-    case Phase::confirming:
     case Phase::decided:
       return chosen_;
     case Phase::idle:
@@ -92,18 +90,14 @@ std::optional<SendMethod> MethodTrial::method() const noexcept {
 }
 
 bool MethodTrial::sent(std::uint64_t bytes) {
-  if (phase_ == Phase::decided) {
-    since_decision_ += bytes;
-    if (since_decision_ >= recheck_after_) begin();
-    return false;
-  }
   if (phase_ == Phase::idle) return false;
+  if (phase_ == Phase::decided) since_decision_ += bytes;
   epoch_sent_ += bytes;
   if (epoch_sent_ < epoch_bytes_) return false;
   const double cpu = clocks_.cpu();
   const double wall = clocks_.wall();
   if (epoch_ >= 0) {
-    Tally& tally = tallies_[phase_ == Phase::confirming ? chosen_slot_ : slot_of(epoch_)];
+    Tally& tally = tallies_[phase_ == Phase::decided ? chosen_slot_ : slot_of(epoch_)];
     tally.cpu_s += cpu - epoch_start_cpu_;
     tally.wall_s += wall - epoch_start_wall_;
     tally.bytes += epoch_sent_;
@@ -112,22 +106,34 @@ bool MethodTrial::sent(std::uint64_t bytes) {
   epoch_start_wall_ = wall;
   epoch_sent_ = 0;
   ++epoch_;
-  if (phase_ == Phase::running) {
-    const int per_method = narrowed_ ? kEpochsPerMethod - kFirstRoundEpochs : kFirstRoundEpochs;
-    if (epoch_ < static_cast<int>(racing_count_) * per_method) return false;
-    if (!narrowed_) {
-      narrow();
-      if (racing_count_ > 1) return false;
+
+  if (phase_ == Phase::decided) {
+    if (since_decision_ >= recheck_after_) {
+      begin();
+      return false;
     }
-    for (std::size_t i = 0; i < method_count_; ++i) tallies_[i].close();
-  } else {
-    if (epoch_ < kConfirmEpochs) return false;
-    Tally& alone = tallies_[chosen_slot_];
-    alone.close();
-    alone.confirmed = true;
+    if (epoch_ < kWatchEpochs) return false;
+    // A look at the choice: its figures now are what it did alone in this window.
+    tallies_[chosen_slot_].close();
+    const std::size_t best = pick();
+    if (best == chosen_slot_) {
+      choose(best);  // the next window, without a settling epoch
+      epoch_ = 0;
+      return false;
+    }
+    choose(best);
+    return true;
   }
-  choose(pick());
-  return phase_ == Phase::decided;
+
+  const int per_method = narrowed_ ? kEpochsPerMethod - kFirstRoundEpochs : kFirstRoundEpochs;
+  if (epoch_ < static_cast<int>(racing_count_) * per_method) return false;
+  if (!narrowed_) {
+    narrow();
+    if (racing_count_ > 1) return false;
+  }
+  for (std::size_t i = 0; i < method_count_; ++i) tallies_[i].close();
+  decide();
+  return true;
 }
 
 void MethodTrial::narrow() {
@@ -167,28 +173,24 @@ std::size_t MethodTrial::pick() const noexcept {
   return best.value_or(0);
 }
 
-void MethodTrial::choose(std::size_t slot) {
+void MethodTrial::choose(std::size_t slot) noexcept {
   chosen_slot_ = slot;
   chosen_ = tallies_[slot].method;
-  if (tallies_[slot].confirmed) {
-    decide();
-    return;
-  }
-  // A settling epoch (-1), then the counted ones.
   Tally& t = tallies_[slot];
   t.cpu_s = t.wall_s = 0;
   t.bytes = 0;
-  phase_ = Phase::confirming;
-  epoch_ = -1;
+  epoch_ = -1;  // a settling epoch, then the counted ones
 }
 
 void MethodTrial::decide() {
-  const bool agrees = trials_ > 1 && chosen_ == last_decision_;
+  const std::size_t best = pick();
+  const bool agrees = trials_ > 1 && tallies_[best].method == last_decision_;
   recheck_after_ =
       agrees ? std::min(recheck_after_ * 2, recheck_bytes_ * kMaxBackoff) : recheck_bytes_;
-  last_decision_ = chosen_;
+  last_decision_ = tallies_[best].method;
   phase_ = Phase::decided;
   since_decision_ = 0;
+  choose(best);
 }
 
 MethodFigures MethodTrial::figures(SendMethod method) const noexcept {

@@ -11,14 +11,16 @@
 // the fastest the one that cost the least CPU (on a link that limits every method alike, the
 // cheapest). A method slower than kDropBelow of the fastest after two epochs each sends no more
 // in the trial: a clear loser costs the trial most (copying at 64 KiB sends at 40 % of SEND_ZC's
-// rate on loopback, zero-copy at 1 MiB at half of copying's). A method can do better while it takes
-// turns than on its own (on loopback, copying at 64 KiB ran at 4.7 GB/s in a trial's epochs and
-// at 1.5-1.8 alone), so the choice is then confirmed: it sends a settling epoch and kConfirmEpochs
-// more alone, its figures are replaced by those, and if the rule then prefers another method, that
-// one is confirmed in turn (each method at most once). It measures again after `recheck_bytes` more
-// have gone out (routes and loads change). A recheck that confirms the choice doubles the interval
-// to the next (up to 16 times `recheck_bytes`), since each trial sends most of its bytes the slower
-// ways; one that changes it starts over from `recheck_bytes`.
+// rate on loopback, zero-copy at 1 MiB at half of copying's).
+//
+// The choice is then watched: every kWatchEpochs epochs (after one to settle) its figures are
+// replaced by what it just did alone, and when the rule then prefers another method, the sender
+// goes over to that one and watches it in turn. Copying at 16-64 KiB on loopback flips between
+// about 1.2 and 5.5 GB/s in phases of tens to hundreds of milliseconds, so a trial can catch it
+// in either. It measures every method again after `recheck_bytes` more have gone out (routes and
+// loads change). A recheck that confirms the choice doubles the interval to the next (up to 16
+// times `recheck_bytes`), since each trial sends most of its bytes the slower ways; one that
+// changes it starts over from `recheck_bytes`.
 #pragma once
 
 #include <array>
@@ -42,7 +44,7 @@ class MethodTrial {
   static constexpr int kEpochsPerMethod = 6;
   static constexpr int kFirstRoundEpochs = 2;  // per method, before the slow ones drop out
   static constexpr double kDropBelow = 0.75;
-  static constexpr int kConfirmEpochs = 4;  // after a settling epoch
+  static constexpr int kWatchEpochs = 4;  // per look at the choice, after a settling epoch
   static constexpr std::size_t kMaxMethods = 3;
   // Methods this close to the fastest count as equally fast: run-to-run noise here is larger.
   static constexpr double kSpeedTolerance = 0.05;
@@ -59,14 +61,14 @@ class MethodTrial {
   // sends the uncounted warm-up epoch), unless one is running or the last decision is younger
   // than the recheck interval. True when it began. Rechecks reuse the last trial's methods.
   bool start(std::span<const SendMethod> methods);
-  // The method for the next send: by epoch during a trial, the choice while it is confirmed and
-  // after; nullopt before the first trial.
+  // The method for the next send: by epoch during a trial, the choice after one; nullopt before
+  // the first trial.
   std::optional<SendMethod> method() const noexcept;
-  // Accounts a send of `bytes` made the way method() said. True when it ended a trial.
+  // Accounts a send of `bytes` made the way method() said. True when it ended a trial or changed
+  // the choice.
   bool sent(std::uint64_t bytes);
 
-  // From start() until the choice is confirmed.
-  bool running() const noexcept { return phase_ == Phase::running || phase_ == Phase::confirming; }
+  bool running() const noexcept { return phase_ == Phase::running; }
   bool decided() const noexcept { return phase_ == Phase::decided; }
   SendMethod chosen() const noexcept { return chosen_; }
   // Bytes after the last decision before the next trial.
@@ -77,13 +79,12 @@ class MethodTrial {
   MethodFigures figures(SendMethod method) const noexcept;
 
  private:
-  enum class Phase : std::uint8_t { idle, running, confirming, decided };
+  enum class Phase : std::uint8_t { idle, running, decided };
   struct Tally {
     SendMethod method = SendMethod::copy;
     double cpu_s = 0;
     double wall_s = 0;
     std::uint64_t bytes = 0;
-    bool confirmed = false;  // figures replaced by those of its sends alone
     MethodFigures figures;
     void close() noexcept;  // figures from the sums
   };
@@ -98,8 +99,9 @@ class MethodTrial {
   bool begin();
   // The slot of the fastest method, or the cheapest of those about as fast.
   std::size_t pick() const noexcept;
-  // Takes `slot` as the choice: confirms it, or decides when it was confirmed already.
-  void choose(std::size_t slot);
+  // Sends with `slot` from now on, watching it from a settling epoch on.
+  void choose(std::size_t slot) noexcept;
+  // Ends the trial with the method pick() prefers.
   void decide();
 
   std::uint64_t epoch_bytes_;

@@ -134,6 +134,7 @@ void ZeroCopySender::State::choose_method() noexcept {
 
 void ZeroCopySender::State::account_trial(std::uint64_t bytes) {
   const bool was_running = trial->running();
+  const SendMethod before = trial->chosen();
   if (!trial->sent(bytes)) {
     if (!was_running && trial->running()) {  // a recheck began
       stats.note = "measuring again which method pays; before: " + stats.note;
@@ -154,8 +155,15 @@ void ZeroCopySender::State::account_trial(std::uint64_t bytes) {
                   f.cpu_s_per_gb);
     measured += figures;
   }
-  stats.note = "the kernel copies zero-copy sends (local delivery); measured " + measured + ": " +
-               std::string(to_string(trial->chosen())) + " kept";
+  const std::string chosen(to_string(trial->chosen()));
+  if (was_running) {
+    stats.note = "the kernel copies zero-copy sends (local delivery); measured " + measured + ": " +
+                 chosen + " kept";
+  } else {
+    ++stats.method_changes;
+    stats.note = std::string(to_string(before)) + " slowed down (measured " + measured +
+                 "): went over to " + chosen;
+  }
 }
 
 Result<void> ZeroCopySender::State::switch_backend(SendMethod backend, Clock::time_point until) {

@@ -289,6 +289,7 @@ CommandResult run_client(const PerfOptions& o) {
         .add("enobufs", stats.enobufs)
         .add("switched_to_copy", stats.switched_to_copy)
         .add("method_trials", std::uint64_t{stats.method_trials})
+        .add("method_changes", std::uint64_t{stats.method_changes})
         .add("trial_copy_gb_per_s", stats.trial_copy.gb_per_s)
         .add("trial_copy_cpu_s_per_gb", stats.trial_copy.cpu_s_per_gb)
         .add("trial_zerocopy_gb_per_s", stats.trial_msg_zerocopy.gb_per_s)

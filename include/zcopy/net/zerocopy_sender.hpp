@@ -24,13 +24,14 @@
 // is then better (on loopback here it is at 1 MiB, and half as fast at 16-64 KiB): it measures.
 // It takes turns among the methods it has in epochs of trial_epoch_bytes, times each, keeps the
 // fastest (or, among about equally fast ones, the one that cost the sending thread the least
-// CPU), says which and why in stats(), and measures again after trial_recheck_bytes (doubling,
-// up to 16 times, while rechecks agree). A forced method with switch_when_copied switches to
-// copying at the first copied notification instead. ENOBUFS from a
-// zero-copy send (the socket's optmem or the locked-memory limit) drains notifications and retries,
-// then sends that buffer by copying; it never fails the transfer. Outstanding bytes are bounded by
-// max_outstanding_bytes: a sender past it waits for completions, and a wait longer than `timeout`
-// (a peer that stopped reading, a lost device) returns Errc::timeout instead of blocking forever.
+// CPU), goes over to the next when the one kept slows down, says which and why in stats(), and
+// measures again after trial_recheck_bytes (doubling, up to 16 times, while rechecks agree). A
+// forced method with switch_when_copied switches to copying at the first copied notification
+// instead. ENOBUFS from a zero-copy send (the socket's optmem or the locked-memory limit) drains
+// notifications and retries, then sends that buffer by copying; it never fails the transfer.
+// Outstanding bytes are bounded by max_outstanding_bytes: a sender past it waits for completions,
+// and a wait longer than `timeout` (a peer that stopped reading, a lost device) returns
+// Errc::timeout instead of blocking forever.
 //
 // UDP: give a connected UDP socket and set udp_segment to send each buffer as one GSO batch of
 // datagrams of that size (UDP_SEGMENT).
@@ -107,7 +108,8 @@ struct SenderStats {
   std::uint64_t outstanding_high_water_bytes = 0;
   std::uint64_t outstanding_high_water_sends = 0;
   bool switched_to_copy = false;
-  std::uint32_t method_trials = 0;  // trials among the methods begun (automatic)
+  std::uint32_t method_trials = 0;   // trials among the methods begun (automatic)
+  std::uint32_t method_changes = 0;  // times the chosen method slowed down and gave way
   // Each method's figures in the last finished trial (zeros before one finished, and for a
   // method that was not in it: uring_zc takes part only when buffers are registered).
   MethodFigures trial_copy;
