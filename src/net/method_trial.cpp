@@ -92,15 +92,26 @@ std::optional<SendMethod> MethodTrial::method() const noexcept {
 bool MethodTrial::sent(std::uint64_t bytes) {
   if (phase_ == Phase::idle) return false;
   if (phase_ == Phase::decided) since_decision_ += bytes;
+  const std::uint64_t before = epoch_sent_;
   epoch_sent_ += bytes;
-  if (epoch_sent_ < epoch_bytes_) return false;
+  if (epoch_sent_ < epoch_bytes_) {
+    if (before < settle_bytes() && epoch_sent_ >= settle_bytes()) {
+      // Settled: the epoch is measured from here.
+      measured_from_ = epoch_sent_;
+      measure_start_cpu_ = clocks_.cpu();
+      measure_start_wall_ = clocks_.wall();
+    }
+    return false;
+  }
   const double cpu = clocks_.cpu();
   const double wall = clocks_.wall();
   if (epoch_ >= 0) {
+    // An epoch ended by the send that would have settled it is measured whole.
+    const bool settled = before >= settle_bytes();
     Tally& tally = tallies_[phase_ == Phase::decided ? chosen_slot_ : slot_of(epoch_)];
-    tally.cpu_s += cpu - epoch_start_cpu_;
-    tally.wall_s += wall - epoch_start_wall_;
-    tally.bytes += epoch_sent_;
+    tally.cpu_s += cpu - (settled ? measure_start_cpu_ : epoch_start_cpu_);
+    tally.wall_s += wall - (settled ? measure_start_wall_ : epoch_start_wall_);
+    tally.bytes += epoch_sent_ - (settled ? measured_from_ : 0);
   }
   epoch_start_cpu_ = cpu;
   epoch_start_wall_ = wall;

@@ -6,12 +6,12 @@
 // 1 MiB; SEND_ZC from registered buffers was the fastest at 64 KiB and the slowest at 256 KiB
 // (docs/PERFORMANCE.md). So an automatic sender runs a trial among the methods it has (copying,
 // MSG_ZEROCOPY, SEND_ZC when the caller registered buffers): it sends in epochs of `epoch_bytes`,
-// six epochs per method, times each epoch by the wall clock and by the CPU time the sending
-// thread spent in it, and keeps the fastest method, or among methods within kSpeedTolerance of
-// the fastest the one that cost the least CPU (on a link that limits every method alike, the
-// cheapest). A method slower than kDropBelow of the fastest after two epochs each sends no more
-// in the trial: a clear loser costs the trial most (copying at 64 KiB sends at 40 % of SEND_ZC's
-// rate on loopback, zero-copy at 1 MiB at half of copying's).
+// six epochs per method, times each epoch (but its first quarter) by the wall clock and by the
+// CPU time the sending thread spent in it, and keeps the fastest method, or among methods within
+// kSpeedTolerance of the fastest the one that cost the least CPU (on a link that limits every
+// method alike, the cheapest). A method slower than kDropBelow of the fastest after two epochs each
+// sends no more in the trial: a clear loser costs the trial most (copying at 64 KiB sends at 40 %
+// of SEND_ZC's rate on loopback, zero-copy at 1 MiB at half of copying's).
 //
 // The choice is then watched: every kWatchEpochs epochs (after one to settle) its figures are
 // replaced by what it just did alone, and when the rule then prefers another method, the sender
@@ -115,9 +115,15 @@ class MethodTrial {
   std::size_t racing_count_ = 0;
   bool narrowed_ = false;  // in the second round
   int epoch_ = -1;
+  // The first quarter of every epoch settles and is not counted: it pays for the change of
+  // method (SEND_ZC's notifications drained before MSG_ZEROCOPY may go, buffers refilled).
+  std::uint64_t settle_bytes() const noexcept { return epoch_bytes_ / 4; }
   std::uint64_t epoch_sent_ = 0;
   double epoch_start_cpu_ = 0;
   double epoch_start_wall_ = 0;
+  std::uint64_t measured_from_ = 0;
+  double measure_start_cpu_ = 0;
+  double measure_start_wall_ = 0;
   SendMethod chosen_ = SendMethod::copy;
   std::size_t chosen_slot_ = 0;
   SendMethod last_decision_ = SendMethod::copy;
