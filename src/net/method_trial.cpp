@@ -107,7 +107,7 @@ bool MethodTrial::sent(std::uint64_t bytes) {
   const double wall = clocks_.wall();
   if (epoch_ >= 0) {
     // An epoch ended by the send that would have settled it is measured whole.
-    const bool settled = before >= settle_bytes();
+    const bool settled = settle_bytes() > 0 && before >= settle_bytes();
     Tally& tally = tallies_[phase_ == Phase::decided ? chosen_slot_ : slot_of(epoch_)];
     tally.cpu_s += cpu - (settled ? measure_start_cpu_ : epoch_start_cpu_);
     tally.wall_s += wall - (settled ? measure_start_wall_ : epoch_start_wall_);

@@ -43,7 +43,7 @@ struct PerfOptions {
   std::uint64_t working_set = 256 * kMiB;
   std::uint64_t threshold = 12 * kKiB;
   std::uint64_t max_outstanding = 64 * kMiB;
-  std::uint64_t trial_epoch = 16 * kMiB;
+  std::uint64_t trial_epoch = net::SenderOptions{}.trial_epoch_bytes;
   std::uint16_t segment = 1472;
   double seconds = 5;
   bool no_fixed = false;
@@ -346,7 +346,7 @@ CommandRunner add_perf_command(CLI::App& sub) {
   add_size_option(*client, "--max-outstanding", o->max_outstanding,
                   "Bound on bytes the kernel may hold (default 64M)");
   add_size_option(*client, "--trial-epoch", o->trial_epoch,
-                  "auto: bytes per epoch when measuring copying against zero-copy (default 16M)");
+                  "auto: bytes per epoch of its trial among the methods (default 32M)");
   client->add_option("--seconds", o->seconds, "Seconds to send (default 5)")
       ->check(CLI::Range(0.01, 3600.0));
   client->add_flag("--udp", o->udp, "Send UDP: one UDP_SEGMENT (GSO) batch per send");

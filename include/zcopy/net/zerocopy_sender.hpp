@@ -18,10 +18,12 @@
 // SEND_ZC once the caller registered buffers (register_buffer) and the kernel has it, otherwise
 // MSG_ZEROCOPY.
 //
-// Policy (automatic). A send smaller than zerocopy_threshold is copied: below ~12 KiB the page
-// pinning and the notification cost more than the copy. When notifications report that the kernel
-// copied anyway (loopback, veth and every local delivery do), the sender does not assume copying
-// is then better (on loopback here it is at 1 MiB, and half as fast at 16-64 KiB): it measures.
+// Policy (automatic). A send smaller than zerocopy_threshold is copied: on a device, below ~12 KiB
+// the page pinning and the notification cost more than the copy. The first send goes zero-copy
+// whatever its size, as a probe. When notifications report that the kernel copied anyway
+// (loopback, veth and every local delivery do), the sender does not assume copying is then better
+// (on loopback here it is at 1 MiB, and half as fast at 4-64 KiB): it measures, at the sizes the
+// socket sends, and the threshold no longer applies.
 // It takes turns among the methods it has in epochs of trial_epoch_bytes, times each, keeps the
 // fastest (or, among about equally fast ones, the one that cost the sending thread the least
 // CPU), goes over to the next when the one kept slows down, says which and why in stats(), and
@@ -65,7 +67,7 @@ struct SenderOptions {
   SendMethod method = SendMethod::automatic;
   // Sends below this size are copied even by zero-copy methods (0: never). Measured into the
   // transmit sink (docs/PERFORMANCE.md): MSG_ZEROCOPY costs more CPU than a copy at 8 KiB and
-  // less from 12 KiB; SEND_ZC already wins at 8 KiB.
+  // less from 12 KiB; SEND_ZC already wins at 8 KiB. automatic drops it where the kernel copies.
   std::size_t zerocopy_threshold = 12 * 1024;
   // Switch to copying when the kernel reports it copied (automatic always does; forced methods
   // only when this is set).
@@ -77,9 +79,9 @@ struct SenderOptions {
   // Datagram size for UDP_SEGMENT (GSO) on a UDP socket; 0 sends one datagram per buffer.
   std::uint16_t udp_segment = 0;
   unsigned uring_entries = 64;
-  // automatic: bytes per epoch of the copy-versus-zero-copy trial, and bytes sent after a
+  // automatic: bytes per epoch of the trial among the methods, and bytes sent after a
   // decision before the next trial.
-  std::uint64_t trial_epoch_bytes = 16ull << 20;
+  std::uint64_t trial_epoch_bytes = 32ull << 20;
   std::uint64_t trial_recheck_bytes = 4ull << 30;
 };
 
