@@ -127,8 +127,10 @@ bool MethodTrial::sent(std::uint64_t bytes) {
     // A look at the choice: its figures now are what it did alone in this window.
     tallies_[chosen_slot_].close();
     const std::size_t best = pick();
-    if (best == chosen_slot_) {
-      choose(best);  // the next window, without a settling epoch
+    const bool clearly_faster =
+        tallies_[best].figures.gb_per_s >= kSwitchMargin * tallies_[chosen_slot_].figures.gb_per_s;
+    if (best == chosen_slot_ || !clearly_faster) {
+      choose(chosen_slot_);  // the next window, without a settling epoch
       epoch_ = 0;
       return false;
     }

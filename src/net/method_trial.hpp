@@ -14,13 +14,13 @@
 // of SEND_ZC's rate on loopback, zero-copy at 1 MiB at half of copying's).
 //
 // The choice is then watched: every kWatchEpochs epochs (after one to settle) its figures are
-// replaced by what it just did alone, and when the rule then prefers another method, the sender
-// goes over to that one and watches it in turn. Copying at 16-64 KiB on loopback flips between
-// about 1.2 and 5.5 GB/s in phases of tens to hundreds of milliseconds, so a trial can catch it
-// in either. It measures every method again after `recheck_bytes` more have gone out (routes and
-// loads change). A recheck that confirms the choice doubles the interval to the next (up to 16
-// times `recheck_bytes`), since each trial sends most of its bytes the slower ways; one that
-// changes it starts over from `recheck_bytes`.
+// replaced by what it just did alone, and when the rule then prefers another method that is
+// kSwitchMargin faster, the sender goes over to that one and watches it in turn. Copying at 16-64
+// KiB on loopback flips between about 1.2 and 5.5 GB/s in phases of tens to hundreds of
+// milliseconds, so a trial can catch it in either. It measures every method again after
+// `recheck_bytes` more have gone out (routes and loads change). A recheck that confirms the choice
+// doubles the interval to the next (up to 16 times `recheck_bytes`), since each trial sends most of
+// its bytes the slower ways; one that changes it starts over from `recheck_bytes`.
 #pragma once
 
 #include <array>
@@ -45,6 +45,10 @@ class MethodTrial {
   static constexpr int kFirstRoundEpochs = 2;  // per method, before the slow ones drop out
   static constexpr double kDropBelow = 0.75;
   static constexpr int kWatchEpochs = 2;  // per look at the choice, after a settling epoch
+  // A look changes the method only for one this much faster: every method's rate alone drifts
+  // by 20-40 % over tens of milliseconds here (256 KiB on loopback), and each change costs a
+  // settling epoch.
+  static constexpr double kSwitchMargin = 1.25;
   static constexpr std::size_t kMaxMethods = 3;
   // Methods this close to the fastest count as equally fast: run-to-run noise here is larger.
   static constexpr double kSpeedTolerance = 0.05;

@@ -141,6 +141,7 @@ void ZeroCopySender::State::account_trial(std::uint64_t bytes) {
     }
     return;
   }
+  choose_method();  // stats() names the method the next send uses
   stats.trial_copy = trial->figures(SendMethod::copy);
   stats.trial_msg_zerocopy = trial->figures(SendMethod::msg_zerocopy);
   stats.trial_uring_zc = trial->figures(SendMethod::uring_zc);
