@@ -80,9 +80,10 @@ struct SenderOptions {
   std::uint16_t udp_segment = 0;
   unsigned uring_entries = 64;
   // automatic: bytes per epoch of the trial among the methods, and bytes sent after a
-  // decision before the next trial.
+  // decision before the next trial. Rechecks find a method that became better; one that became
+  // worse is caught sooner, by the watch on the choice, so they can be rare.
   std::uint64_t trial_epoch_bytes = 32ull << 20;
-  std::uint64_t trial_recheck_bytes = 4ull << 30;
+  std::uint64_t trial_recheck_bytes = 16ull << 30;
 };
 
 // How a method did in a trial of an automatic sender: the sending thread's CPU per GB sent, and
