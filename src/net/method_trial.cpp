@@ -52,12 +52,9 @@ bool MethodTrial::begin() {
     }
   }
   for (std::size_t i = 0; i < method_count_; ++i) {
-    // The last finished trial's figures stay until this one finishes.
-    Tally& t = tallies_[i];
-    t.cpu_s = t.wall_s = 0;
-    t.bytes = 0;
+    tallies_[i].restart();  // the last finished trial's figures stay until this one finishes
+    racing_[i] = i;
   }
-  for (std::size_t i = 0; i < method_count_; ++i) racing_[i] = i;
   racing_count_ = method_count_;
   narrowed_ = false;
   phase_ = Phase::running;
@@ -150,11 +147,8 @@ bool MethodTrial::sent(std::uint64_t bytes) {
 }
 
 void MethodTrial::narrow() {
-  double fastest = 0;
-  for (std::size_t i = 0; i < method_count_; ++i) {
-    tallies_[i].close();
-    fastest = std::max(fastest, tallies_[i].figures.gb_per_s);
-  }
+  for (std::size_t i = 0; i < method_count_; ++i) tallies_[i].close();
+  const double fastest = fastest_rate();
   racing_count_ = 0;
   for (std::size_t i = 0; i < method_count_; ++i) {
     if (tallies_[i].figures.gb_per_s >= fastest * kDropBelow) racing_[racing_count_++] = i;
@@ -163,16 +157,26 @@ void MethodTrial::narrow() {
   epoch_ = 0;
 }
 
+void MethodTrial::Tally::restart() noexcept {
+  cpu_s = wall_s = 0;
+  bytes = 0;
+}
+
 void MethodTrial::Tally::close() noexcept {
   const double gb = static_cast<double>(bytes) * 1e-9;
   figures = {.cpu_s_per_gb = gb > 0 ? cpu_s / gb : 0, .gb_per_s = wall_s > 0 ? gb / wall_s : 0};
 }
 
-std::size_t MethodTrial::pick() const noexcept {
+double MethodTrial::fastest_rate() const noexcept {
   double fastest = 0;
   for (std::size_t i = 0; i < method_count_; ++i) {
     fastest = std::max(fastest, tallies_[i].figures.gb_per_s);
   }
+  return fastest;
+}
+
+std::size_t MethodTrial::pick() const noexcept {
+  const double fastest = fastest_rate();
   // A tie in CPU goes to copying, which gives the buffer back at once.
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < method_count_; ++i) {
@@ -189,9 +193,7 @@ std::size_t MethodTrial::pick() const noexcept {
 void MethodTrial::choose(std::size_t slot) noexcept {
   chosen_slot_ = slot;
   chosen_ = tallies_[slot].method;
-  Tally& t = tallies_[slot];
-  t.cpu_s = t.wall_s = 0;
-  t.bytes = 0;
+  tallies_[slot].restart();
   epoch_ = -1;  // a settling epoch, then the counted ones
 }
 

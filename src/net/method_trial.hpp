@@ -91,7 +91,8 @@ class MethodTrial {
     double wall_s = 0;
     std::uint64_t bytes = 0;
     MethodFigures figures;
-    void close() noexcept;  // figures from the sums
+    void restart() noexcept;  // sums back to zero; figures kept
+    void close() noexcept;    // figures from the sums
   };
   static constexpr std::uint64_t kMaxBackoff = 16;
 
@@ -102,6 +103,8 @@ class MethodTrial {
   // After the first round: drops the methods well behind the fastest, and starts the second.
   void narrow();
   bool begin();
+  // The highest rate among the methods' figures.
+  double fastest_rate() const noexcept;
   // The slot of the fastest method, or the cheapest of those about as fast.
   std::size_t pick() const noexcept;
   // Sends with `slot` from now on, watching it from a settling epoch on.

@@ -97,7 +97,7 @@ void ZeroCopySender::State::apply_copied_policy() {
   if (trial) {
     // The method changes only between sends (choose_method), never inside one.
     std::array<SendMethod, MethodTrial::kMaxMethods> methods{};
-    if (!trial->running() && trial->start(std::span(methods.data(), trial_methods(methods)))) {
+    if (trial->start(std::span(methods.data(), trial_methods(methods)))) {
       stats.note =
           "the kernel copied zero-copy sends (local delivery): measuring which method pays";
     }
