@@ -126,11 +126,15 @@ bool MethodTrial::sent(std::uint64_t bytes) {
     const std::size_t best = pick();
     const bool clearly_faster =
         tallies_[best].figures.gb_per_s >= kSwitchMargin * tallies_[chosen_slot_].figures.gb_per_s;
-    if (best == chosen_slot_ || !clearly_faster) {
+    // One slow window is not enough: the rates drift in phases about that long.
+    const bool doubted = best != chosen_slot_ && clearly_faster;
+    looks_against_ = doubted ? looks_against_ + 1 : 0;
+    if (looks_against_ < kLooksToSwitch) {
       choose(chosen_slot_);  // the next window, without a settling epoch
       epoch_ = 0;
       return false;
     }
+    looks_against_ = 0;
     choose(best);
     return true;
   }
@@ -205,6 +209,7 @@ void MethodTrial::decide() {
   last_decision_ = tallies_[best].method;
   phase_ = Phase::decided;
   since_decision_ = 0;
+  looks_against_ = 0;
   choose(best);
 }
 

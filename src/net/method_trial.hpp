@@ -15,7 +15,8 @@
 //
 // The choice is then watched: every kWatchEpochs epochs (after one to settle) its figures are
 // replaced by what it just did alone, and when the rule then prefers another method that is
-// kSwitchMargin faster, the sender goes over to that one and watches it in turn. Copying at 16-64
+// kSwitchMargin faster in kLooksToSwitch looks in a row, the sender goes over to that one and
+// watches it in turn. Copying at 16-64
 // KiB on loopback flips between about 1.2 and 5.5 GB/s in phases of tens to hundreds of
 // milliseconds, so a trial can catch it in either. It measures every method again after
 // `recheck_bytes` more have gone out (routes and loads change). A recheck that confirms the choice
@@ -49,6 +50,10 @@ class MethodTrial {
   // by 20-40 % over tens of milliseconds here (256 KiB on loopback), and each change costs a
   // settling epoch.
   static constexpr double kSwitchMargin = 1.25;
+  // Looks in a row that must prefer another method before the sender changes: one window can
+  // fall into a slow phase (at 256 KiB, auto that changed on one look kept MSG_ZEROCOPY yet sent
+  // at 0.85-0.95x of it forced, changing 2-3 times in 8 s).
+  static constexpr int kLooksToSwitch = 2;
   static constexpr std::size_t kMaxMethods = 3;
   // Methods this close to the fastest count as equally fast: run-to-run noise here is larger.
   static constexpr double kSpeedTolerance = 0.05;
@@ -139,6 +144,7 @@ class MethodTrial {
   std::size_t chosen_slot_ = 0;
   SendMethod last_decision_ = SendMethod::copy;
   std::uint64_t since_decision_ = 0;
+  int looks_against_ = 0;  // looks in a row that preferred another method
   std::uint32_t trials_ = 0;
 };
 

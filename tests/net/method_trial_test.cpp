@@ -24,6 +24,9 @@ constexpr int kTwoEpochs = 1 + 2 * MethodTrial::kEpochsPerMethod;
 constexpr int kThreeEpochs = 1 + 3 * MethodTrial::kEpochsPerMethod;
 // A settling epoch and a window of epochs that look at the choice.
 constexpr int kWatch = 1 + MethodTrial::kWatchEpochs;
+// Epochs from a choice until looks in a row can change it.
+constexpr int kWatchToSwitch =
+    kWatch + (MethodTrial::kLooksToSwitch - 1) * MethodTrial::kWatchEpochs;
 
 // Seconds per byte a method costs the sending thread, and takes on the wall clock.
 struct Cost {
@@ -202,7 +205,8 @@ TEST(MethodTrial, AChoiceThatDoesWorseAloneGivesWayToTheNext) {
   ASSERT_TRUE(h.trial.decided());
   EXPECT_EQ(h.next(), kCopy);
   h.costs[kCopy] = cpu_bound(0.8e-9);
-  EXPECT_EQ(h.run(kEpoch, kWatch), 1) << "one look at copying alone";
+  EXPECT_EQ(h.run(kEpoch, kWatchToSwitch - 1), 0) << "not before the last look";
+  EXPECT_EQ(h.run(kEpoch, 1), 1) << "looks in a row at copying alone";
   EXPECT_EQ(h.next(), kUring) << "the runner-up takes over";
   EXPECT_NEAR(h.trial.figures(kCopy).gb_per_s, 1.25, 1e-9) << "copying's figures alone";
   EXPECT_EQ(h.run(kEpoch, 3 * kWatch), 0);
@@ -225,14 +229,32 @@ TEST(MethodTrial, TheChoiceIsWatchedAndTheFasterAloneStays) {
   // Both slow down for real: zero-copy alone (0.8, 1.25 GB/s) gives way to copying's 2.0;
   // copying alone (1.2, 0.83 GB/s) then gives way to zero-copy's 1.25, which stays.
   h.costs = {{kZeroCopy, cpu_bound(0.8e-9)}, {kCopy, cpu_bound(1.2e-9)}};
-  EXPECT_EQ(h.run(kEpoch, MethodTrial::kWatchEpochs), 1);
+  EXPECT_EQ(h.run(kEpoch, MethodTrial::kLooksToSwitch * MethodTrial::kWatchEpochs), 1);
   EXPECT_EQ(h.next(), kCopy);
-  EXPECT_EQ(h.run(kEpoch, kWatch), 1);
+  EXPECT_EQ(h.run(kEpoch, kWatchToSwitch), 1);
   EXPECT_EQ(h.next(), kZeroCopy);
   EXPECT_EQ(h.run(kEpoch, 4 * kWatch), 0);
   EXPECT_EQ(h.trial.chosen(), kZeroCopy);
   EXPECT_TRUE(h.trial.decided());
   EXPECT_EQ(h.trial.trials(), 1u);
+}
+
+TEST(MethodTrial, OneSlowLookChangesNothing) {
+  // MSG_ZEROCOPY at 256 KiB on loopback: a window or two at half its rate, then back.
+  Harness h;
+  h.costs = {{kZeroCopy, cpu_bound(0.4e-9)}, {kCopy, cpu_bound(0.5e-9)}};
+  h.trial.start(kTwo);
+  h.finish();
+  ASSERT_EQ(h.trial.chosen(), kZeroCopy);
+  EXPECT_EQ(h.run(kEpoch, kWatch), 0);
+  for (int dip = 0; dip < 5; ++dip) {
+    h.costs[kZeroCopy] = cpu_bound(0.8e-9);
+    EXPECT_EQ(h.run(kEpoch, MethodTrial::kWatchEpochs), 0);
+    h.costs[kZeroCopy] = cpu_bound(0.4e-9);
+    EXPECT_EQ(h.run(kEpoch, MethodTrial::kWatchEpochs), 0);
+  }
+  EXPECT_EQ(h.trial.chosen(), kZeroCopy);
+  EXPECT_NEAR(h.trial.figures(kZeroCopy).gb_per_s, 2.5, 1e-9) << "the last look";
 }
 
 TEST(MethodTrial, AveragesEpochsThatDisagree) {

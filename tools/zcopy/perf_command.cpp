@@ -346,7 +346,7 @@ CommandRunner add_perf_command(CLI::App& sub) {
   add_size_option(*client, "--max-outstanding", o->max_outstanding,
                   "Bound on bytes the kernel may hold (default 64M)");
   add_size_option(*client, "--trial-epoch", o->trial_epoch,
-                  "auto: bytes per epoch of its trial among the methods (default 32M)");
+                  "auto: bytes per epoch of its trial among the methods (default 64M)");
   client->add_option("--seconds", o->seconds, "Seconds to send (default 5)")
       ->check(CLI::Range(0.01, 3600.0));
   client->add_flag("--udp", o->udp, "Send UDP: one UDP_SEGMENT (GSO) batch per send");
