@@ -86,7 +86,9 @@ struct ZeroCopySender::State {
   // Reads the error queue until it is empty; returns how many notifications were read.
   Result<std::size_t> drain_error_queue();
   // Reads ready CQEs (notifications, and results of earlier requests) without blocking.
-  Result<std::size_t> drain_ring();
+  // Reaps the CQEs posted so far; `enter` first asks the kernel to post deferred ones (the
+  // notifications), at the price of a system call.
+  Result<std::size_t> drain_ring(bool enter = true);
   // Blocks until a completion arrives or the deadline passes (Errc::timeout).
   Result<void> wait_for_completion(Clock::time_point deadline);
   // Blocks until the socket is writable (draining notifications meanwhile) or the deadline.
