@@ -62,6 +62,11 @@ struct ZeroCopySender::State {
   // waits for the other's, and renumbers the tracker to this counter on the way to msg_zerocopy.
   SendMethod in_flight = SendMethod::msg_zerocopy;
   std::uint32_t kernel_zerocopy_calls = 0;
+  // MSG_ZEROCOPY bytes sent since the error queue was last read. Reading it after every send
+  // costs a recvmsg or two per send, mostly finding nothing; notifications merge into ranges
+  // while they wait, so one read per kErrorQueueReadBytes collects many sends.
+  static constexpr std::uint64_t kErrorQueueReadBytes = 256 << 10;
+  std::uint64_t sent_since_error_queue_read = 0;
   CompletionTracker tracker;
   SenderStats stats;
 
@@ -85,9 +90,8 @@ struct ZeroCopySender::State {
   Result<void> setup_ring();
   // Reads the error queue until it is empty; returns how many notifications were read.
   Result<std::size_t> drain_error_queue();
-  // Reads ready CQEs (notifications, and results of earlier requests) without blocking.
-  // Reaps the CQEs posted so far; `enter` first asks the kernel to post deferred ones (the
-  // notifications), at the price of a system call.
+  // Reads ready CQEs (notifications, and results of earlier requests) without blocking; `enter`
+  // first asks the kernel to post the deferred ones (notifications), at a system call's price.
   Result<std::size_t> drain_ring(bool enter = true);
   // Blocks until a completion arrives or the deadline passes (Errc::timeout).
   Result<void> wait_for_completion(Clock::time_point deadline);

@@ -180,6 +180,7 @@ Result<void> ZeroCopySender::State::switch_backend(SendMethod backend, Clock::ti
 }
 
 Result<std::size_t> ZeroCopySender::State::drain_error_queue() {
+  sent_since_error_queue_read = 0;
   std::size_t read = 0;
   for (;;) {
     std::array<char, 128> control{};
@@ -471,8 +472,11 @@ Result<std::uint64_t> ZeroCopySender::send(std::span<const iovec> fragments, Rel
   if (!sent) return std::unexpected(sent.error());
   // send_uring reaped the ring while it waited for its result, with the kernel's deferred
   // notifications: another look would cost a system call per send and find nothing.
-  if (method != SendMethod::uring_zc) {
-    if (auto polled = poll(); !polled) return std::unexpected(polled.error());
+  if (method == SendMethod::msg_zerocopy) {
+    s.sent_since_error_queue_read += total;
+    if (s.sent_since_error_queue_read >= State::kErrorQueueReadBytes) {
+      if (auto polled = poll(); !polled) return std::unexpected(polled.error());
+    }
   }
   if (s.trial) s.account_trial(total);
   return ticket;

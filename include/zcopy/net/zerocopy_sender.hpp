@@ -5,7 +5,8 @@
 // device is done with them (for TCP, until the peer acknowledged the data). So send() returns a
 // ticket, and the buffer may be written again only once the ticket is complete: the optional
 // release function runs at that moment, exactly once, from inside a later send(), poll(), wait()
-// or flush() on the same thread.
+// or flush() on the same thread. send() looks for completions along the way (by MSG_ZEROCOPY once
+// per 256 KiB it sent, since each look is a system call); poll() looks at once.
 //
 //   auto sender = zc::net::ZeroCopySender::create(socket.get(), {.method = SendMethod::automatic});
 //   auto ticket = sender->send(buffer, [&] { pool.give_back(index); });
