@@ -16,12 +16,12 @@
 // The choice is then watched: every kWatchEpochs epochs (after one to settle) its figures are
 // replaced by what it just did alone, and when the rule then prefers another method that is
 // kSwitchMargin faster in kLooksToSwitch looks in a row, the sender goes over to that one and
-// watches it in turn. Copying at 16-64
-// KiB on loopback flips between about 1.2 and 5.5 GB/s in phases of tens to hundreds of
-// milliseconds, so a trial can catch it in either. It measures every method again after
-// `recheck_bytes` more have gone out (routes and loads change). A recheck that confirms the choice
-// doubles the interval to the next (up to 16 times `recheck_bytes`), since each trial sends most of
-// its bytes the slower ways; one that changes it starts over from `recheck_bytes`.
+// watches it in turn. Copying at 16-64 KiB on loopback flips between about 1.2 and 5.5 GB/s in
+// phases of tens to hundreds of milliseconds, so a trial can catch it in either. It measures
+// every method again after `recheck_bytes` more have gone out (routes and loads change). A
+// recheck that confirms the choice doubles the interval to the next (up to 16 times
+// `recheck_bytes`), since each trial sends most of its bytes the slower ways; one that changes it
+// starts over from `recheck_bytes`.
 #pragma once
 
 #include <array>
