@@ -110,10 +110,10 @@ Result<void> ZeroCopySender::State::send_uring(IovCursor& cursor, std::uint64_t 
     // get_events made three per send.
     if (auto drained = drain_ring(false); !drained) return std::unexpected(drained.error());
 
-    // Wait for this request's result; notifications of earlier ones are taken on the way.
+    // Wait for this request's result; notifications of earlier ones are taken on the way. Once
+    // the request is in, the same call only waits.
     awaited = call;
     awaited_done = false;
-    bool submitted = false;
     while (!awaited_done) {
       const auto wait_left = std::chrono::ceil<std::chrono::microseconds>(until - Clock::now());
       io_uring_cqe* cqe = nullptr;
@@ -121,18 +121,8 @@ Result<void> ZeroCopySender::State::send_uring(IovCursor& cursor, std::uint64_t 
       if (wait_left.count() > 0) {
         __kernel_timespec ts{.tv_sec = wait_left.count() / 1'000'000,
                              .tv_nsec = (wait_left.count() % 1'000'000) * 1000};
-        if (submitted) {
-          rc = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
-        } else {
-          rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, nullptr);
-          if (rc >= 0) {
-            submitted = true;
-            rc = 0;
-          }
-        }
+        rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, nullptr);
       }
-      if (!submitted && rc < 0 && rc != -ETIME && rc != -EINTR)
-        return fail_errno(-rc, "io_uring_submit(SEND_ZC)");
       if (rc == -ETIME) {
         // The peer stopped reading: cancel; its CQEs are reaped by later drains.
         awaited.reset();
@@ -148,7 +138,7 @@ Result<void> ZeroCopySender::State::send_uring(IovCursor& cursor, std::uint64_t 
                         " outstanding; does the peer still read?)");
       }
       if (rc == -EINTR) continue;
-      if (rc < 0) return fail_errno(-rc, "io_uring_wait_cqe(SEND_ZC)");
+      if (rc < 0) return fail_errno(-rc, "io_uring_submit_and_wait(SEND_ZC)");
       if (auto drained = drain_ring(false); !drained) return std::unexpected(drained.error());
     }
     awaited.reset();
