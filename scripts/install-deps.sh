@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain and build
-  g++ cmake ninja-build pkg-config git
+  g++ cmake ninja-build pkg-config git ccache
   # libraries
   liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev
   # tests, benchmarks, fuzzing, formatting
