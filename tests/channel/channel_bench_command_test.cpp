@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/capability_gate.hpp"
 #include "support/shell_command.hpp"
 
 namespace {
@@ -58,7 +59,7 @@ bool is_flat_json_object(const std::string& line) {
 
 TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
   const std::string tool = zc::test::zcopy_tool();
-  if (tool.empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  ZC_REQUIRE_TOOL();
   const auto result = run_command(tool + " channel bench --sizes 4K --seconds 0.2 --json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
@@ -92,7 +93,7 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
 
 TEST(ChannelBenchCommand, ABadSizeListIsAUsageError) {
   const std::string tool = zc::test::zcopy_tool();
-  if (tool.empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  ZC_REQUIRE_TOOL();
   const auto result = run_command(tool + " channel bench --sizes 4K,12Q 2>&1");
   EXPECT_EQ(result.exit_code, 2) << result.output;
 }

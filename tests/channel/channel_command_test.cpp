@@ -10,6 +10,7 @@
 #include <string>
 
 #include "channel/channel_test_support.hpp"
+#include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
 #include "support/shell_command.hpp"
 
@@ -30,7 +31,7 @@ std::string sha256_of(const std::string& path) {
 class ChannelCommand : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (tool().empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+    ZC_REQUIRE_TOOL();
     dir_ = "/tmp/zcopy-channel-tool-" + std::to_string(::getpid());
     ASSERT_EQ(std::system(("mkdir -p '" + dir_ + "'").c_str()), 0);
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "channel/channel_test_support.hpp"
+#include "support/capability_gate.hpp"
 
 namespace {
 
@@ -34,7 +35,7 @@ int run_against_publisher(zc::Publisher& publisher, pid_t child) {
 }
 
 TEST(CredentialsPolicy, AnotherUserIsRefusedUnlessItsGroupIsAllowed) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a subscriber as uid 65534";
+  ZC_REQUIRE_ROOT("to run a subscriber as uid 65534");
   const std::string name = unique_channel("creds");
   auto publisher = zc::Publisher::create(
       name, {.chunk_size = 64, .chunk_count = 4, .allowed_group = kAllowedGroup});
@@ -46,7 +47,7 @@ TEST(CredentialsPolicy, AnotherUserIsRefusedUnlessItsGroupIsAllowed) {
 }
 
 TEST(CredentialsPolicy, WithoutAGroupOnlyTheCreatingUserIsAdmitted) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a subscriber as uid 65534";
+  ZC_REQUIRE_ROOT("to run a subscriber as uid 65534");
   const std::string name = unique_channel("owner");
   auto publisher = zc::Publisher::create(name, {.chunk_size = 64, .chunk_count = 4});
   ASSERT_TRUE(publisher);

@@ -128,10 +128,7 @@ TEST(Capabilities, DroppingCapSysAdminHidesItAndPhysicalFrameNumbers) {
 }
 
 TEST(Capabilities, AnUnprivilegedUserSeesPrivilegedFacilitiesAsMissingWithTheReason) {
-  if (::geteuid() != 0) {
-    if (test::require_all()) FAIL() << "needs root to become another user";
-    GTEST_SKIP() << "needs root to become another user";
-  }
+  ZC_REQUIRE_ROOT("to become another user");
   const bool xdp_in_kernel = probe(Capability::af_xdp).available;
   const bool memlock_unlimited = contains(probe(Capability::memlock).detail, "unlimited");
   const bool uffd_sysctl_closed = first_line("/proc/sys/vm/unprivileged_userfaultfd") == "0";

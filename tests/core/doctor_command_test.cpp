@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "zcopy/core/capabilities.hpp"
 
@@ -127,7 +128,7 @@ std::size_t available_count() {
 
 TEST(DoctorCommand, PrintsOneTableRowPerFacilityAndASummary) {
   const auto run = run_tool({"doctor"});
-  if (!run) GTEST_SKIP() << kNoTool;
+  if (!run) ZC_SKIP_BECAUSE(kNoTool);
   EXPECT_EQ(run->exit_code, 0) << run->output;
   const std::vector<std::string> lines = lines_of(run->output);
   ASSERT_FALSE(lines.empty());
@@ -154,7 +155,7 @@ TEST(DoctorCommand, PrintsOneTableRowPerFacilityAndASummary) {
 
 TEST(DoctorCommand, JsonIsOneObjectPerLineWithEveryKey) {
   const auto run = run_tool({"doctor", "--json"});
-  if (!run) GTEST_SKIP() << kNoTool;
+  if (!run) ZC_SKIP_BECAUSE(kNoTool);
   EXPECT_EQ(run->exit_code, 0);
   const std::vector<std::string> lines = lines_of(run->output);
   ASSERT_EQ(lines.size(), all_capabilities().size()) << run->output;
@@ -172,7 +173,7 @@ TEST(DoctorCommand, RequireOfAnAvailableCapabilityExitsZero) {
   // sendfile(2) from a memfd to a socket works on every kernel zcopy supports.
   ASSERT_TRUE(probe(Capability::sendfile).available) << probe(Capability::sendfile).detail;
   const auto run = run_tool({"doctor", "--require", "sendfile,memfd_seals"}, {.with_stderr = true});
-  if (!run) GTEST_SKIP() << kNoTool;
+  if (!run) ZC_SKIP_BECAUSE(kNoTool);
   EXPECT_EQ(run->exit_code, 0) << run->output;
 }
 
@@ -181,7 +182,7 @@ TEST(DoctorCommand, RequireOfAMissingCapabilityExitsThreeNamingIt) {
   const auto run =
       run_tool({"doctor", "--json", "--require", "sendfile", "--require", "cap_sys_admin"},
                {.with_stderr = true, .drop_capability = CAP_SYS_ADMIN});
-  if (!run) GTEST_SKIP() << kNoTool;
+  if (!run) ZC_SKIP_BECAUSE(kNoTool);
   EXPECT_EQ(run->exit_code, 3) << run->output;
   const std::vector<std::string> lines = lines_of(run->output);
   ASSERT_FALSE(lines.empty());
@@ -201,7 +202,7 @@ TEST(DoctorCommand, RequireOfAMissingCapabilityExitsThreeNamingIt) {
 TEST(DoctorCommand, RequireOfAnUnknownNameIsAUsageError) {
   const auto run =
       run_tool({"doctor", "--require", "sendfile,no_such_facility"}, {.with_stderr = true});
-  if (!run) GTEST_SKIP() << kNoTool;
+  if (!run) ZC_SKIP_BECAUSE(kNoTool);
   EXPECT_EQ(run->exit_code, 2) << run->output;
   EXPECT_NE(run->output.find("no_such_facility"), std::string::npos) << run->output;
 }

@@ -111,14 +111,6 @@ std::string unique_abstract_name(const char* what) {
   return "@zcopy/test/" + std::to_string(::getpid()) + "/" + what;
 }
 
-#define ZC_REQUIRE_ROOT()                                                      \
-  do {                                                                         \
-    if (::geteuid() != 0) {                                                    \
-      if (::zc::test::require_all()) FAIL() << "needs root to setuid a child"; \
-      GTEST_SKIP() << "needs root to setuid a child";                          \
-    }                                                                          \
-  } while (false)
-
 TEST(FdPassing, AMemfdFromAChildIsSharedWithTheParentBothWays) {
   auto pair = UnixSocket::pair();
   ASSERT_TRUE(pair.has_value()) << pair.error().message();
@@ -186,7 +178,7 @@ TEST(FdPassing, AMemfdFromTheParentIsSharedWithAChildBothWays) {
 }
 
 TEST(FdPassing, DescriptorsFromAnotherUserAreRejectedAndClosed) {
-  ZC_REQUIRE_ROOT();
+  ZC_REQUIRE_ROOT("to setuid a child");
   const std::string address = unique_abstract_name("other-user");
   auto listener = UnixListener::listen(address);
   ASSERT_TRUE(listener.has_value()) << listener.error().message();
@@ -222,7 +214,7 @@ TEST(FdPassing, DescriptorsFromAnotherUserAreRejectedAndClosed) {
 }
 
 TEST(FdPassing, AGroupPolicyAdmitsAPeerWithTheNamedGid) {
-  ZC_REQUIRE_ROOT();
+  ZC_REQUIRE_ROOT("to setuid a child");
   constexpr gid_t kGroup = 4321;
   const std::string address = unique_abstract_name("group");
   auto listener = UnixListener::listen(address);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/net/tcp.hpp"
@@ -234,11 +235,8 @@ inline bool have_program(const std::string& name) {
 }  // namespace zc::test
 
 // Skips (or, under ZCOPY_REQUIRE_ALL=1, fails) a test whose peer program is not installed.
-#define ZC_REQUIRE_PROGRAM(name)                                                                   \
-  do {                                                                                             \
-    if (!::zc::test::have_program(name)) {                                                         \
-      const char* all = std::getenv("ZCOPY_REQUIRE_ALL");                                          \
-      if (all && *all && std::string(all) != "0") FAIL() << "needs " << name << " (install-deps)"; \
-      GTEST_SKIP() << "needs " << name << " (scripts/install-deps.sh installs it)";                \
-    }                                                                                              \
+#define ZC_REQUIRE_PROGRAM(name)                                                                  \
+  do {                                                                                            \
+    if (!::zc::test::have_program(name))                                                          \
+      ZC_SKIP_BECAUSE(std::string("needs ") + (name) + " (scripts/install-deps.sh installs it)"); \
   } while (false)

@@ -25,10 +25,9 @@ double number_field(const std::string& line, const std::string& key) {
 
 TEST(ServeBench, ReportsEveryServerWithItsCpuSplit) {
   const std::string tool = test::zcopy_tool();
-  if (tool.empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  ZC_REQUIRE_TOOL();
   if (std::system("command -v nginx >/dev/null && command -v curl >/dev/null") != 0) {
-    if (test::require_all()) FAIL() << "needs nginx and curl (ZCOPY_REQUIRE_ALL=1)";
-    GTEST_SKIP() << "needs nginx and curl";
+    ZC_SKIP_BECAUSE("needs nginx and curl (scripts/install-deps.sh installs them)");
   }
   const auto run =
       test::run_command(tool + " serve bench --size 8M --repeats 1 --no-wrk --json 2>&1");

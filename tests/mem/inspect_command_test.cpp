@@ -22,12 +22,6 @@ std::string tool() {
   return zc::test::zcopy_tool();
 }
 
-// Skips the test when there is no binary to run (the suite was run outside ctest).
-#define ZC_REQUIRE_TOOL()                                                                \
-  do {                                                                                   \
-    if (tool().empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run"; \
-  } while (false)
-
 struct ToolRun {
   int exit_code = -1;
   std::string out;

@@ -269,10 +269,7 @@ TEST(Region, ReadOnlyRegionCanOnlyBeSharedReadOnly) {
 }
 
 TEST(Region, ReadOnlyShareCannotBeReopenedWritableByAnotherUser) {
-  if (::geteuid() != 0) {
-    if (zc::test::require_all()) FAIL() << "needs root to switch to another user";
-    GTEST_SKIP() << "needs root to switch to another user";
-  }
+  ZC_REQUIRE_ROOT("to switch to another user");
   auto region = zc::Region::create_shared(4096);
   ASSERT_TRUE(region) << region.error().message();
   auto fd = region->share(zc::Access::read_only);

@@ -10,14 +10,15 @@
 #include <thread>
 
 #include "send_test_support.hpp"
+#include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
 
 namespace zc::net {
 namespace {
 
 TEST(ChannelBridgeCommand, SubToSendsTheChannelToATcpServer) {
-  const char* tool = std::getenv("ZCOPY_TOOL");
-  if (tool == nullptr) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  ZC_REQUIRE_TOOL();
+  const std::string tool = zc::test::zcopy_tool();
   const std::string dir = "/tmp/zcopy-bridge-" + std::to_string(::getpid());
   ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
   const std::string input = dir + "/input.bin";

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "support/shell_command.hpp"
 #include "zcopy/net/tcp.hpp"
@@ -69,7 +70,7 @@ class PerfServer {
 class PerfCommand : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PerfCommand, ClientReportsTheLedgerAsJson) {
-  if (tool().empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  ZC_REQUIRE_TOOL();
   const std::uint16_t port = free_port();
   ASSERT_NE(port, 0);
   PerfServer server(port);
@@ -96,7 +97,7 @@ INSTANTIATE_TEST_SUITE_P(Methods, PerfCommand,
                          ::testing::Values("auto", "zerocopy", "uring-zc", "copy", "sendfile"));
 
 TEST(PerfCommandUsage, RejectsAnUnknownMethodAndBadSizes) {
-  if (tool().empty()) GTEST_SKIP() << "ZCOPY_TOOL is not set: no zcopy binary to run";
+  ZC_REQUIRE_TOOL();
   EXPECT_NE(
       std::system((tool() + " perf client --port 1 --method carrier-pigeon 2>/dev/null").c_str()),
       0);

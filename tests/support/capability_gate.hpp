@@ -11,9 +11,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 
+#include "support/shell_command.hpp"
 #include "zcopy/core/capabilities.hpp"
 
 namespace zc::test {
@@ -26,11 +28,30 @@ std::string missing_reason(Capability capability);
 
 }  // namespace zc::test
 
-#define ZC_REQUIRE_CAPABILITY(capability)                                                      \
-  do {                                                                                         \
-    const std::string zc_missing_reason_ = ::zc::test::missing_reason(capability);             \
-    if (!zc_missing_reason_.empty()) {                                                         \
-      if (::zc::test::require_all()) FAIL() << zc_missing_reason_ << " (ZCOPY_REQUIRE_ALL=1)"; \
-      GTEST_SKIP() << zc_missing_reason_;                                                      \
-    }                                                                                          \
+// Skips the test with `reason`, or fails it under ZCOPY_REQUIRE_ALL=1: the one way a test may
+// skip, so that no skip can turn CI green.
+#define ZC_SKIP_BECAUSE(reason)                                                           \
+  do {                                                                                    \
+    const std::string zc_skip_reason_ = (reason);                                         \
+    if (::zc::test::require_all()) FAIL() << zc_skip_reason_ << " (ZCOPY_REQUIRE_ALL=1)"; \
+    GTEST_SKIP() << zc_skip_reason_;                                                      \
+  } while (false)
+
+#define ZC_REQUIRE_CAPABILITY(capability)                                          \
+  do {                                                                             \
+    const std::string zc_missing_reason_ = ::zc::test::missing_reason(capability); \
+    if (!zc_missing_reason_.empty()) ZC_SKIP_BECAUSE(zc_missing_reason_);          \
+  } while (false)
+
+// The tests of the command-line tool need the binary ctest hands them in ZCOPY_TOOL.
+#define ZC_REQUIRE_TOOL()                                                                   \
+  do {                                                                                      \
+    if (::zc::test::zcopy_tool().empty())                                                   \
+      ZC_SKIP_BECAUSE("ZCOPY_TOOL is not set: no zcopy binary to run (run through ctest)"); \
+  } while (false)
+
+// Root, for tests that switch users, pin beyond RLIMIT_MEMLOCK or read physical addresses.
+#define ZC_REQUIRE_ROOT(why)                                                   \
+  do {                                                                         \
+    if (::geteuid() != 0) ZC_SKIP_BECAUSE(std::string("needs root ") + (why)); \
   } while (false)

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "support/capability_gate.hpp"
 #include "support/shell_command.hpp"
 #include "zcopy/version.hpp"
 
@@ -22,19 +23,15 @@ ToolRun run_tool(const std::string& arguments) {
   return {result.exit_code, result.output};
 }
 
-#define REQUIRE_TOOL()                      \
-  if (std::getenv("ZCOPY_TOOL") == nullptr) \
-  GTEST_SKIP() << "ZCOPY_TOOL is not set (run through ctest)"
-
 TEST(Cli, VersionPrintsTheLibraryVersion) {
-  REQUIRE_TOOL();
+  ZC_REQUIRE_TOOL();
   const ToolRun run = run_tool("--version");
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_EQ(run.output, std::string("zcopy ") + zc::kVersion + "\n");
 }
 
 TEST(Cli, HelpListsEveryCommandAndTheExitCodes) {
-  REQUIRE_TOOL();
+  ZC_REQUIRE_TOOL();
   const ToolRun run = run_tool("--help");
   EXPECT_EQ(run.exit_code, 0);
   for (const char* command : {"demo", "doctor", "inspect"})
@@ -43,14 +40,14 @@ TEST(Cli, HelpListsEveryCommandAndTheExitCodes) {
 }
 
 TEST(Cli, NoCommandIsAUsageErrorOnOneLine) {
-  REQUIRE_TOOL();
+  ZC_REQUIRE_TOOL();
   const ToolRun run = run_tool("");
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.output, "zcopy: a command is required (see zcopy --help)\n");
 }
 
 TEST(Cli, AnUnknownCommandIsNamedAndIsAUsageError) {
-  REQUIRE_TOOL();
+  ZC_REQUIRE_TOOL();
   const ToolRun run = run_tool("frobnicate");
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.output.find("frobnicate"), std::string::npos) << run.output;
@@ -58,7 +55,7 @@ TEST(Cli, AnUnknownCommandIsNamedAndIsAUsageError) {
 }
 
 TEST(Cli, ABadSizeNamesTheTextAndIsAUsageError) {
-  REQUIRE_TOOL();
+  ZC_REQUIRE_TOOL();
   const ToolRun run = run_tool("inspect --size 12Q");
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.output.find("'12Q'"), std::string::npos) << run.output;
