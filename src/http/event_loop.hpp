@@ -1,4 +1,4 @@
-// src/http/event_loop.hpp: one thread's epoll loop: its own SO_REUSEPORT listener, its
+// src/http/event_loop.hpp: one thread's epoll loop: its own listener of the server's group, its
 // connections, its body sender and its access-log buffer. run() on one thread; stop() from any.
 #pragma once
 

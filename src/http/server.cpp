@@ -53,21 +53,15 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
   shared.root = std::move(*root);
   shared.access_log.set_fd(options.access_log_fd);
 
-  // The first listener learns the port (the kernel's choice for port 0); the others share it.
-  const net::ListenOptions listen{.backlog = 4096, .reuse_port = true, .nonblocking = true};
-  std::vector<Fd> listeners;
-  auto first = net::listen_tcp(options.bind, listen);
-  if (!first) return std::unexpected(first.error());
-  auto bound = net::local_address(first->get());
+  // One listener per loop, grouped by SO_REUSEPORT so the kernel spreads connections over the
+  // loops; the group admits no other server, so a second one on this port fails here.
+  const net::ListenOptions listen{.backlog = 4096, .nonblocking = true};
+  auto listeners = net::listen_tcp_group(options.bind, shared.options.threads, listen);
+  if (!listeners) return std::unexpected(listeners.error());
+  auto bound = net::local_address(listeners->front().get());
   if (!bound) return std::unexpected(bound.error());
   state->address = *bound;
-  listeners.push_back(std::move(*first));
-  for (unsigned i = 1; i < shared.options.threads; ++i) {
-    auto next = net::listen_tcp(state->address, listen);
-    if (!next) return std::unexpected(next.error());
-    listeners.push_back(std::move(*next));
-  }
-  for (Fd& listener : listeners) {
+  for (Fd& listener : *listeners) {
     auto loop = EventLoop::create(shared, std::move(listener));
     if (!loop) return std::unexpected(loop.error());
     state->loops.push_back(std::move(*loop));

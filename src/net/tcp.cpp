@@ -29,7 +29,10 @@ Result<void> set_socket_option(int fd, int level, int option, int value, const c
   return {};
 }
 
-Result<Fd> listen_tcp(const SocketAddress& address, const ListenOptions& options) {
+namespace {
+
+// A TCP socket with SO_REUSEADDR, bound to `address` (SO_REUSEPORT before the bind when asked).
+Result<Fd> bound_socket(const SocketAddress& address, const ListenOptions& options) {
   const int type = SOCK_STREAM | SOCK_CLOEXEC | (options.nonblocking ? SOCK_NONBLOCK : 0);
   Fd socket = Fd::adopt(::socket(address.family(), type, IPPROTO_TCP));
   if (!socket) return fail_errno(errno, "socket(TCP) for " + address.str());
@@ -41,18 +44,66 @@ Result<Fd> listen_tcp(const SocketAddress& address, const ListenOptions& options
     if (!r) return std::unexpected(r.error());
   }
   if (::bind(socket.get(), address.get(), address.length()) != 0) {
-    return fail_errno(errno, "bind(" + address.str() + ")");
-  }
-  if (::listen(socket.get(), options.backlog) != 0) {
-    return fail_errno(errno, "listen(" + address.str() + ")");
+    const int error = errno;
+    return fail_errno(error, "bind(" + address.str() + ")",
+                      error == EADDRINUSE ? "another server listens there" : "");
   }
   return socket;
+}
+
+Result<void> start_listening(const Fd& socket, const SocketAddress& address, int backlog) {
+  if (::listen(socket.get(), backlog) != 0) {
+    return fail_errno(errno, "listen(" + address.str() + ")");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Fd> listen_tcp(const SocketAddress& address, const ListenOptions& options) {
+  auto socket = bound_socket(address, options);
+  if (!socket) return std::unexpected(socket.error());
+  if (auto r = start_listening(*socket, address, options.backlog); !r) {
+    return std::unexpected(r.error());
+  }
+  return std::move(*socket);
 }
 
 Result<Fd> listen_tcp(const Endpoint& endpoint, const ListenOptions& options) {
   auto addresses = resolve(endpoint);
   if (!addresses) return std::unexpected(addresses.error());
   return listen_tcp(addresses->front(), options);
+}
+
+Result<std::vector<Fd>> listen_tcp_group(const Endpoint& endpoint, std::size_t count,
+                                         const ListenOptions& options) {
+  auto addresses = resolve(endpoint);
+  if (!addresses) return std::unexpected(addresses.error());
+  const SocketAddress& address = addresses->front();
+  ListenOptions alone = options;
+  alone.reuse_port = false;
+  auto first = bound_socket(address, alone);
+  if (!first) return std::unexpected(first.error());
+  // Bound alone, the port is ours; SO_REUSEPORT from now on lets only our own sockets join, as
+  // any other server's first socket binds alone too and so conflicts.
+  if (auto r = set_socket_option(first->get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = start_listening(*first, address, options.backlog); !r) {
+    return std::unexpected(r.error());
+  }
+  auto bound = local_address(first->get());  // the kernel's choice of port for port 0
+  if (!bound) return std::unexpected(bound.error());
+  std::vector<Fd> listeners;
+  listeners.push_back(std::move(*first));
+  ListenOptions shared = options;
+  shared.reuse_port = true;
+  while (listeners.size() < count) {
+    auto next = listen_tcp(*bound, shared);
+    if (!next) return std::unexpected(next.error());
+    listeners.push_back(std::move(*next));
+  }
+  return listeners;
 }
 
 namespace {

@@ -32,6 +32,31 @@ TEST(ServeTool, PrintsItsUrlServesAndStopsCleanlyOnSigtermAndSigint) {
   EXPECT_NE(log.find("\"GET /f.txt HTTP/1.1\" 200 10"), std::string::npos) << log;
 }
 
+TEST(ServeTool, ASecondServerOnAServedPortFailsWithOneLineAndTheFirstKeepsServing) {
+  ZC_REQUIRE_PROGRAM("curl");
+  TempDir root;
+  ASSERT_TRUE(write_file(root / "f.txt", "first\n"));
+  ServeProcess first({tool_path(), "serve", root.path(), "--port", "0", "--threads", "2"});
+  ASSERT_FALSE(first.url().empty()) << first.stderr_text();
+  const std::string address = first.url().substr(7, first.url().size() - 8);  // "127.0.0.1:PORT"
+  const std::string port = address.substr(address.rfind(':') + 1);
+  TempDir other;
+  ASSERT_TRUE(write_file(other / "f.txt", "second\n"));
+  ServeProcess second({tool_path(), "serve", other.path(), "--port", port, "--threads", "2"});
+  EXPECT_EQ(second.url(), "") << "a second server started: " << second.first_line();
+  // Every request still reaches the first server: none is split off to another listener.
+  for (int i = 0; i < 20; ++i) {
+    const ProgramResult curl = run_program({"curl", "-sS", first.url() + "f.txt"});
+    ASSERT_EQ(curl.exit_code, 0) << curl.out;
+    EXPECT_EQ(curl.out, "first\n");
+  }
+  EXPECT_EQ(second.stop(), 1);
+  const std::string err = second.stderr_text();
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find(address), std::string::npos) << err;
+  EXPECT_NE(err.find("already in use"), std::string::npos) << err;
+}
+
 TEST(ServeTool, RefusesAnUnknownMethodAndAMissingDirectory) {
   TempDir root;
   EXPECT_EQ(run_program({tool_path(), "serve", root.path(), "--method", "pigeon"}).exit_code, 2);

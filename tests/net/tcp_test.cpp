@@ -54,5 +54,18 @@ TEST(Tcp, ReusePortLetsTwoListenersShareAPort) {
   EXPECT_EQ(without.error().sys_errno(), EADDRINUSE);
 }
 
+TEST(Tcp, AListenerGroupSharesItsPortOnlyAmongItsOwnSockets) {
+  auto group = listen_tcp_group(Endpoint{"127.0.0.1", 0}, 3);
+  ASSERT_TRUE(group) << group.error().message();
+  ASSERT_EQ(group->size(), 3U);
+  const auto port = local_address(group->front().get())->port();
+  for (const Fd& listener : *group) EXPECT_EQ(local_address(listener.get())->port(), port);
+  auto other = listen_tcp_group(Endpoint{"127.0.0.1", port}, 2);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().sys_errno(), EADDRINUSE);
+  EXPECT_NE(other.error().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << other.error().message();
+}
+
 }  // namespace
 }  // namespace zc::net

@@ -12,10 +12,12 @@
 // with conditional requests (304), Content-Type by extension, directory listings (HTML, or JSON
 // for "Accept: application/json"; see directory_listing.hpp) and 301 to a directory's slash form.
 //
-// Threads: one event loop per thread (one per core by default), each with its own SO_REUSEPORT
-// listener, so the kernel spreads connections and loops share nothing but the access log and
-// counters. The loops are non-blocking and level-triggered on epoll; a loop sends at most a few
-// MiB to one connection before it serves the next. Every body leaves by the chosen SendMethod.
+// Threads: one event loop per thread (one per core by default), each with its own listener in
+// one SO_REUSEPORT group, so the kernel spreads connections and loops share nothing but the access
+// log and counters. The group is the server's own: a port another server listens on is refused
+// (EADDRINUSE) rather than shared. The loops are non-blocking and level-triggered on epoll; a loop
+// sends at most a few MiB to one connection before it serves the next. Every body leaves by the
+// chosen SendMethod.
 //
 // Limits: the request head size (431), the connection count (503 to the excess), a header timeout
 // that a client trickling bytes cannot extend (slowloris), and an idle timeout both between

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <vector>
 
 #include "zcopy/core/fd.hpp"
 #include "zcopy/net/endpoint.hpp"
@@ -24,6 +25,14 @@ struct ListenOptions {
 // a restarted server can bind while old connections sit in TIME_WAIT.
 Result<Fd> listen_tcp(const Endpoint& endpoint, const ListenOptions& options = {});
 Result<Fd> listen_tcp(const SocketAddress& address, const ListenOptions& options = {});
+
+// `count` listeners on one port, shared among themselves with SO_REUSEPORT (the kernel spreads
+// connections over them) but with no other server: the first binds without SO_REUSEPORT, so an
+// address someone already listens on is refused with EADDRINUSE, and turns it on before listen(),
+// so the others can join. A program that asks for SO_REUSEPORT under the same user could still
+// join afterwards; the kernel allows that by design. `options.reuse_port` is ignored.
+Result<std::vector<Fd>> listen_tcp_group(const Endpoint& endpoint, std::size_t count,
+                                         const ListenOptions& options = {});
 
 // A blocking connected socket to the first address of `endpoint` that accepts within `timeout`
 // (each address gets the whole timeout). TCP_NODELAY is not set; callers choose.
