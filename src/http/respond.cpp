@@ -138,7 +138,10 @@ void build_response(const Request& request, int root_fd, std::string_view date_f
 
   if (S_ISDIR(st.st_mode)) {
     if (!target->trailing_slash) {
-      std::string location = target->raw_path + "/";
+      // From the normalized path, never the raw one: "//dir" would make "//dir/", which a
+      // browser reads as a URL of the host "dir".
+      std::string location = percent_encode_path(target->url_path);
+      if (location.back() != '/') location += '/';
       if (!target->query.empty()) location += "?" + target->query;
       return build_error(301, head_only, false, date_field, out, "Location: " + location + "\r\n");
     }

@@ -62,5 +62,15 @@ TEST(DirectoryListing, HtmlEscapesNamesAndLinks) {
   EXPECT_NE(html.find(">a&amp;b &lt;c&gt;.txt</a>"), std::string::npos);
 }
 
+// Links are one relative segment each: none can start with "//" (another host) or carry a scheme.
+TEST(DirectoryListing, HtmlLinksStayRelativeToTheListedDirectory) {
+  const std::string html =
+      listing_html("/d/", {{.name = "http:x", .size = 1}, {.name = "sub", .directory = true}});
+  EXPECT_NE(html.find("href=\"http%3Ax\""), std::string::npos) << html;
+  EXPECT_NE(html.find("href=\"sub/\""), std::string::npos) << html;
+  EXPECT_NE(html.find("href=\"../\""), std::string::npos) << html;
+  EXPECT_EQ(html.find("href=\"/"), std::string::npos) << html;
+}
+
 }  // namespace
 }  // namespace zc::http

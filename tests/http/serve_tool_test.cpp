@@ -1,5 +1,6 @@
 // `zcopy serve` as a command: the URL line, the access log file, clean stops, usage errors.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "http_test_support.hpp"
 #include "serve_process.hpp"
@@ -55,6 +56,38 @@ TEST(ServeTool, ASecondServerOnAServedPortFailsWithOneLineAndTheFirstKeepsServin
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_NE(err.find(address), std::string::npos) << err;
   EXPECT_NE(err.find("already in use"), std::string::npos) << err;
+}
+
+// The Location header curl saw for `target` (sent as is, not normalised by curl); "" for none.
+std::string location_for(const std::string& url, const std::string& target) {
+  const ProgramResult curl =
+      run_program({"curl", "-sS", "--path-as-is", "-o", "/dev/null", "-D", "-", url + target});
+  const std::size_t at = curl.out.find("Location: ");
+  if (at == std::string::npos) return "";
+  return curl.out.substr(at + 10, curl.out.find("\r\n", at) - at - 10);
+}
+
+TEST(ServeTool, RedirectsToTheNormalizedPathWhateverSlashesTheRequestHad) {
+  ZC_REQUIRE_PROGRAM("curl");
+  TempDir root;
+  ASSERT_EQ(::mkdir((root / "sub").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root / "a b").c_str(), 0755), 0);
+  ASSERT_TRUE(write_file(root / "sub/f.txt", "inside\n"));
+  ServeProcess serve({tool_path(), "serve", root.path(), "--port", "0"});
+  ASSERT_FALSE(serve.url().empty()) << serve.stderr_text();
+  const std::string base = serve.url().substr(0, serve.url().size() - 1);  // no trailing '/'
+  EXPECT_EQ(location_for(base, "//sub"), "/sub/");
+  EXPECT_EQ(location_for(base, "///sub?x=1"), "/sub/?x=1");
+  EXPECT_EQ(location_for(base, "/./sub"), "/sub/");
+  EXPECT_EQ(location_for(base, "/.//sub/.//"), "") << "a directory with its slash is listed";
+  EXPECT_EQ(location_for(base, "/%73ub"), "/sub/");
+  EXPECT_EQ(location_for(base, "//a%20b"), "/a%20b/");
+  EXPECT_EQ(location_for(base, "/."), "/");
+  // A browser (here curl -L) that follows the redirect stays on this server.
+  const ProgramResult follow =
+      run_program({"curl", "-sS", "-L", "--path-as-is", "--max-redirs", "3", base + "//sub"});
+  EXPECT_EQ(follow.exit_code, 0) << follow.out;
+  EXPECT_NE(follow.out.find("href=\"f.txt\""), std::string::npos) << follow.out;
 }
 
 TEST(ServeTool, RefusesAnUnknownMethodAndAMissingDirectory) {
