@@ -1,6 +1,7 @@
 // libFuzzer target: the request-head parser, then the target resolver and the range parser on
-// whatever the parser accepted. Beyond not crashing, it checks the parser's promises: a complete
-// parse consumes a prefix of the input that ends in CRLF CRLF, and a resolved path never climbs.
+// whatever the parser accepted. Beyond not crashing, it checks the parser's promises: input over
+// the limit is never incomplete, a complete parse consumes a prefix of the input that ends in
+// CRLF CRLF and fits the limit, and a resolved path never climbs.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,9 +15,11 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   zc::http::Request request;
-  const zc::http::ParseResult result = zc::http::parse_request(input, 4096, request);
+  constexpr std::size_t kLimit = 4096;
+  const zc::http::ParseResult result = zc::http::parse_request(input, kLimit, request);
+  if (result.status == zc::http::ParseStatus::incomplete && size > kLimit) std::abort();
   if (result.status != zc::http::ParseStatus::complete) return 0;
-  if (result.consumed > size || result.consumed < 4 ||
+  if (result.consumed > size || result.consumed > kLimit || result.consumed < 4 ||
       input.substr(result.consumed - 4, 4) != "\r\n\r\n")
     std::abort();
   if (auto path = zc::http::resolve_target(request.target)) {

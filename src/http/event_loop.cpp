@@ -207,7 +207,11 @@ bool EventLoop::serve_buffered(Connection& c) {
       return watch(c, EPOLLIN | EPOLLRDHUP);
     }
     Request request;
-    const ParseResult parsed = parse_request(c.in, shared_.options.max_head_bytes, request);
+    ParseResult parsed = parse_request(c.in, shared_.options.max_head_bytes, request);
+    // The parser promises as much; a head left incomplete in a full buffer would keep EPOLLIN
+    // ready with nothing read, spinning the loop until the header timeout.
+    if (parsed.status == ParseStatus::incomplete && c.in.size() > shared_.options.max_head_bytes)
+      parsed = {ParseStatus::too_large, 0, "head size"};
     c.response = Response{};
     if (parsed.status == ParseStatus::incomplete) {
       if (c.peer_closed) {

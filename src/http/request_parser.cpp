@@ -73,14 +73,16 @@ std::string Request::request_line() const {
 }
 
 ParseResult parse_request(std::string_view buffer, std::size_t max_head_bytes, Request& out) {
+  // Empty lines before the request line count toward the limit: else a client sending CRLFs
+  // forever would fill the connection's buffer without ever being over it.
   std::size_t start = 0;
   while (buffer.substr(start, 2) == "\r\n") start += 2;
-  if (start > 0 && start == buffer.size() && start > max_head_bytes)
-    return {ParseStatus::too_large, 0, "empty lines"};
+  const ParseResult too_large{ParseStatus::too_large, 0,
+                              start > max_head_bytes ? "empty lines" : "head size"};
 
   const std::size_t end = buffer.find("\r\n\r\n", start);
   if (end == std::string_view::npos) {
-    if (buffer.size() - start > max_head_bytes) return {ParseStatus::too_large, 0, "head size"};
+    if (buffer.size() > max_head_bytes) return too_large;
     // A bare LF or a NUL is fatal whether or not the head is complete; say so early.
     for (std::size_t i = start; i < buffer.size(); ++i) {
       if (buffer[i] == '\0') return bad("NUL in head");
@@ -89,7 +91,7 @@ ParseResult parse_request(std::string_view buffer, std::size_t max_head_bytes, R
     return {};
   }
   const std::size_t head_end = end + 4;
-  if (head_end - start > max_head_bytes) return {ParseStatus::too_large, 0, "head size"};
+  if (head_end > max_head_bytes) return too_large;
 
   Request r;
   std::string_view head = buffer.substr(start, end + 2 - start);  // every line ends in CRLF

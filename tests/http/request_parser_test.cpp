@@ -106,5 +106,30 @@ TEST(RequestParser, SkipsEmptyLinesBeforeTheRequestLine) {
   EXPECT_EQ(r.method, "HEAD");
 }
 
+TEST(RequestParser, CountsEmptyLinesBeforeTheRequestLineTowardTheLimit) {
+  std::string lines;
+  for (int i = 0; i < 9000; ++i) lines += "\r\n";
+  EXPECT_EQ(status_of(lines), ParseStatus::too_large);
+  EXPECT_EQ(status_of(lines + "\r"), ParseStatus::too_large);
+  EXPECT_EQ(status_of(lines + "GET / HTTP/1.1\r\n"), ParseStatus::too_large);
+  EXPECT_EQ(status_of(lines + "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), ParseStatus::too_large);
+  Request r;
+  EXPECT_EQ(parse(lines.substr(0, 100) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n", r, 120).status,
+            ParseStatus::too_large);
+  EXPECT_EQ(parse(lines.substr(0, 10) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n", r, 120).status,
+            ParseStatus::complete);
+}
+
+TEST(RequestParser, AnswersEveryBufferOverTheLimitWithoutWaitingForMore) {
+  for (const std::size_t limit : {16U, 17U, 64U}) {
+    for (const std::string unit : {"\r\n", "\r\n\r", "GET / HTTP/1.1\r\nX: y\r\n", "G"}) {
+      std::string text;
+      while (text.size() <= limit) text += unit;
+      Request r;
+      EXPECT_NE(parse(text, r, limit).status, ParseStatus::incomplete) << limit << " " << text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace zc::http

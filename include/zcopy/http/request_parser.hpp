@@ -60,7 +60,8 @@ struct ParseResult {
 
 inline constexpr std::size_t kMaxHeaderFields = 100;
 
-// Parses the head at the start of `buffer`. Leading empty lines are skipped (RFC 9112 2.2).
+// Parses the head at the start of `buffer`. Leading empty lines are skipped (RFC 9112 2.2) but
+// count toward `max_head_bytes`, so `buffer` larger than the limit is never `incomplete`.
 // `request` is overwritten only on `complete`.
 ParseResult parse_request(std::string_view buffer, std::size_t max_head_bytes, Request& request);
 
