@@ -25,6 +25,8 @@ std::string_view to_string(Errc code) noexcept {
       return "timed out";
     case Errc::closed:
       return "closed";
+    case Errc::usage:
+      return "usage error";
   }
   return "unknown error";
 }

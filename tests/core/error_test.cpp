@@ -45,7 +45,7 @@ TEST(Error, FailHelpersBuildUnexpectedResults) {
 TEST(Error, EveryCodeHasAName) {
   for (const Errc code :
        {Errc::system, Errc::invalid_argument, Errc::capability_missing, Errc::limit_exceeded,
-        Errc::corrupt, Errc::exhausted, Errc::rejected, Errc::timeout, Errc::closed}) {
+        Errc::corrupt, Errc::exhausted, Errc::rejected, Errc::timeout, Errc::closed, Errc::usage}) {
     EXPECT_NE(to_string(code), "unknown error");
   }
 }

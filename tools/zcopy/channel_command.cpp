@@ -73,7 +73,7 @@ CommandResult run_pub(const ChannelCommandOptions& o) {
   options.backpressure = o.drop_oldest ? Backpressure::drop_oldest : Backpressure::block;
   options.timeout = millis(o.timeout_s);
   auto publisher = Publisher::create(o.name, options);
-  if (!publisher) return std::unexpected(publisher.error());
+  if (!publisher) return as_usage(publisher.error());
   if (o.subscribers > 0) {
     if (auto joined = publisher->wait_for_subscribers(o.subscribers, millis(o.wait_s)); !joined) {
       return std::unexpected(joined.error());
@@ -103,11 +103,11 @@ CommandResult run_pub(const ChannelCommandOptions& o) {
 // returns to the publisher's pool when the send completes. No byte is copied on the way.
 CommandResult run_sub_to_network(const ChannelCommandOptions& o, Subscriber& subscriber) {
   auto endpoint = net::parse_endpoint(o.to, 0);
-  if (!endpoint) return std::unexpected(endpoint.error());
+  if (!endpoint) return as_usage(endpoint.error());
   auto socket = net::connect_tcp(*endpoint, millis(o.wait_s));
   if (!socket) return std::unexpected(socket.error());
   auto method = net::send_method_from_name(o.method);
-  if (!method) return fail(Errc::invalid_argument, "channel sub", "unknown --method " + o.method);
+  if (!method) return usage_error("channel sub --method " + o.method, "unknown method");
   auto sender = net::ZeroCopySender::create(socket->get(), {.method = *method});
   if (!sender) return std::unexpected(sender.error());
   for (;;) {
@@ -169,12 +169,15 @@ CommandResult run_sub(const ChannelCommandOptions& o) {
 }
 
 void add_common(CLI::App& app, ChannelCommandOptions& o) {
-  app.add_option("name", o.name, "Channel name ([A-Za-z0-9._-], up to 80)")->required();
+  app.add_option("name", o.name, "Channel name ([A-Za-z0-9._-], up to 80)")
+      ->required()
+      ->check(accepted_by(valid_channel_name, "1-80 of [A-Za-z0-9._-]"));
 }
 
 }  // namespace
 
 CommandRunner add_channel_command(CLI::App& sub) {
+  const CLI::Range kSeconds(0.0, 86400.0);
   auto o = std::make_shared<ChannelCommandOptions>();
   sub.require_subcommand(1);
   CLI::App* pub = sub.add_subcommand("pub", "Publish stdin in chunks; close the channel at EOF");
@@ -186,14 +189,20 @@ CommandRunner add_channel_command(CLI::App& sub) {
                 "A slow subscriber loses its oldest unread message instead of blocking us");
   pub->add_option("--subscribers", o->subscribers,
                   "Wait for this many subscribers before reading stdin (default 1)");
-  pub->add_option("--wait", o->wait_s, "Seconds to wait for them (default 30)");
-  pub->add_option("--timeout", o->timeout_s, "Seconds a blocked publish may wait (default 30)");
+  pub->add_option("--wait", o->wait_s, "Seconds to wait for them (default 30)")->check(kSeconds);
+  pub->add_option("--timeout", o->timeout_s, "Seconds a blocked publish may wait (default 30)")
+      ->check(kSeconds);
   CLI::App* subscribe = sub.add_subcommand("sub", "Write what the channel carries to stdout");
   add_common(*subscribe, *o);
-  subscribe->add_option("--wait", o->wait_s, "Seconds to wait for a publisher (default 30)");
-  subscribe->add_option("--timeout", o->timeout_s, "Seconds to wait for each message (default 30)");
-  subscribe->add_option("--to", o->to,
-                        "Send to HOST:PORT over TCP, zero-copy from the shared chunks, not stdout");
+  subscribe->add_option("--wait", o->wait_s, "Seconds to wait for a publisher (default 30)")
+      ->check(kSeconds);
+  subscribe->add_option("--timeout", o->timeout_s, "Seconds to wait for each message (default 30)")
+      ->check(kSeconds);
+  subscribe
+      ->add_option("--to", o->to,
+                   "Send to HOST:PORT over TCP, zero-copy from the shared chunks, not stdout")
+      ->check(accepted_by([](std::string_view text) { return net::parse_endpoint(text, 0); },
+                          "HOST:PORT"));
   subscribe->add_option("--method", o->method, "With --to: auto|zerocopy|uring-zc|copy (auto)")
       ->check(CLI::IsMember({"auto", "zerocopy", "uring-zc", "copy"}));
   auto bench = std::make_shared<ChannelBenchSettings>();

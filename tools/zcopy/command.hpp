@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <span>
+#include <string>
+#include <utility>
 
 #include "zcopy/core/error.hpp"
 
@@ -22,6 +24,7 @@ enum ExitCode : int {
 };
 
 // What a command returns: an exit code when it ran to the end, or the error that stopped it.
+// main turns an error into its one line and the exit code exit_code_for() gives.
 using CommandResult = Result<int>;
 using CommandRunner = std::function<CommandResult()>;
 
@@ -31,6 +34,32 @@ struct CommandSpec {
   // Adds options to `sub` (bound to state the runner captures) and returns the runner.
   CommandRunner (*add)(CLI::App& sub);
 };
+
+// The exit code for a command's error: its Errc decides.
+inline int exit_code_for(const Error& error) {
+  switch (error.code()) {
+    case Errc::usage:
+      return kExitUsage;
+    case Errc::capability_missing:
+      return kExitMissingCapability;
+    default:
+      return kExitRuntimeError;
+  }
+}
+
+// A mistake on the command line that a command finds itself (a value CLI11 could not check, a
+// missing argument, options that contradict each other): main prints it and exits kExitUsage, as
+// for what CLI11 finds while parsing. Commands never print usage errors or return kExitUsage.
+inline std::unexpected<Error> usage_error(std::string what, std::string detail) {
+  return fail(Errc::usage, std::move(what), std::move(detail));
+}
+
+// `error`, from a library call given nothing but what the user typed: Errc::invalid_argument is
+// then the user's mistake, a usage error; any other error is returned as it is.
+inline std::unexpected<Error> as_usage(Error error) {
+  if (error.code() != Errc::invalid_argument) return std::unexpected(std::move(error));
+  return fail(Errc::usage, "", error.message());
+}
 
 // Every subcommand, in help order. Defined in commands.cpp.
 std::span<const CommandSpec> commands();

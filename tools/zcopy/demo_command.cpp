@@ -16,7 +16,7 @@ void demo_heading(int number, const char* title, const char* why) {
 CommandRunner add_demo_command(CLI::App& sub) {
   auto settings = std::make_shared<DemoSettings>();
   add_size_option(sub, "--size", settings->size_bytes,
-                  "Buffer size for the memory sections and the network section's file")
+                  "Buffer size for the memory sections and the network section's file", 1)
       ->default_str("64M");
   sub.add_option("--messages", settings->messages, "Messages sent through the ring section")
       ->default_str("1000000")

@@ -54,9 +54,8 @@ CommandResult run_doctor(const DoctorOptions& options) {
   for (const std::string& text : options.required) {
     auto capability = capability_from_name(text);
     if (!capability) {
-      std::fprintf(stderr, "zcopy doctor: unknown capability '%s' (known: %s)\n", text.c_str(),
-                   known_names().c_str());
-      return kExitUsage;
+      return usage_error("doctor --require",
+                         "unknown capability '" + text + "' (known: " + known_names() + ")");
     }
     required.push_back(*capability);
   }

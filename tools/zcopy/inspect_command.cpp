@@ -162,13 +162,7 @@ void print_json(const Inspection& r, const InspectOptions& options) {
 
 CommandRunner add_inspect_command(CLI::App& sub) {
   auto options = std::make_shared<InspectOptions>();
-  add_size_option(sub, "--size", options->size, "Buffer size, e.g. 64M (default 64M)")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            auto size = parse_size(text);
-            return size && *size == 0 ? "the size must be at least one byte" : "";
-          },
-          ""));
+  add_size_option(sub, "--size", options->size, "Buffer size, e.g. 64M (default 64M)", 1);
   sub.add_flag("--huge", options->huge, "Back the buffer with transparent huge pages (2 MiB)");
   sub.add_flag("--json", options->json, "One JSON record per line instead of text");
   return [options]() -> CommandResult {

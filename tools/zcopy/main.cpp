@@ -6,15 +6,6 @@
 #include "command.hpp"
 #include "zcopy/version.hpp"
 
-namespace {
-
-int exit_code_for(const zc::Error& error) {
-  return error.code() == zc::Errc::capability_missing ? zc::cli::kExitMissingCapability
-                                                      : zc::cli::kExitRuntimeError;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"zcopy: move data on Linux exactly once, and count the copies saved", "zcopy"};
   app.set_version_flag("--version", std::string("zcopy ") + zc::kVersion);
@@ -49,7 +40,7 @@ int main(int argc, char** argv) {
   const zc::cli::CommandResult result = selected();
   if (!result) {
     std::fprintf(stderr, "zcopy: %s\n", result.error().message().c_str());
-    return exit_code_for(result.error());
+    return zc::cli::exit_code_for(result.error());
   }
   return *result;
 }

@@ -202,7 +202,7 @@ CommandResult run(const MountBenchSettings& s) {
   rows.push_back(*native);
   for (const std::string& name : s.modes) {
     auto mode = fs::mount_mode_from_name(name);
-    if (!mode) return fail(Errc::invalid_argument, "--modes " + name, "unknown mode");
+    if (!mode) return usage_error("mount bench --modes " + name, "unknown mode");
     const std::string mountpoint = scratch + "/mnt-" + name;
     std::filesystem::create_directory(mountpoint);
     fs::MountOptions options;
@@ -255,14 +255,16 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
   auto s = std::make_shared<MountBenchSettings>();
   CLI::App* bench =
       mount.add_subcommand("bench", "Sequential and fio random reads: each mode against native");
-  add_size_option(*bench, "--size", s->size, "Sequential-read file size (default 1G)");
-  add_size_option(*bench, "--fio-size", s->fio_size, "fio file size (default 256M)");
+  add_size_option(*bench, "--size", s->size, "Sequential-read file size (default 1G)", 1);
+  add_size_option(*bench, "--fio-size", s->fio_size, "fio file size (default 256M)", 4 * kKiB);
   bench->add_option("--repeats", s->repeats, "Measured passes per method (default 5)")
       ->check(CLI::Range(1U, 1000U));
-  bench->add_option("--fio-seconds", s->fio_seconds, "fio run time per method (default 3)");
+  bench->add_option("--fio-seconds", s->fio_seconds, "fio run time per method (default 3)")
+      ->check(CLI::Range(1U, 3600U));
   bench->add_option("--dir", s->dir, "Where the scratch directory goes (default /tmp)");
   bench->add_option("--modes", s->modes, "Modes to measure (default passthrough,splice,copy)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(accepted_by(fs::mount_mode_from_name, "auto, passthrough, splice or copy"));
   bench->add_flag("--no-fio", s->no_fio, "Skip the fio random-read runs");
   bench->add_flag("--json", s->json, "One JSON record per line instead of a table");
   return [s]() -> CommandResult { return run(*s); };

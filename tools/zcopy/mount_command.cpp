@@ -19,6 +19,8 @@
 namespace zc::cli {
 namespace {
 
+constexpr const char* kModes = "auto, passthrough, splice or copy";
+
 struct MountCommandOptions {
   std::string source;
   std::string mountpoint;
@@ -59,10 +61,7 @@ void serve(fs::Mount& mount) {
 
 Result<fs::MountOptions> to_mount_options(const MountCommandOptions& o) {
   auto mode = fs::mount_mode_from_name(o.mode);
-  if (!mode) {
-    return fail(Errc::invalid_argument, "--mode " + o.mode,
-                "use auto, passthrough, splice or copy");
-  }
+  if (!mode) return usage_error("mount --mode " + o.mode, std::string("use ") + kModes);
   fs::MountOptions options;
   options.mode = *mode;
   options.allow_other = o.allow_other;
@@ -93,9 +92,7 @@ CommandResult run_background(const MountCommandOptions& o, const fs::MountOption
     if (mount) {
       status = "0 " + describe(*mount, o);
     } else {
-      const int code = mount.error().code() == Errc::capability_missing ? kExitMissingCapability
-                                                                        : kExitRuntimeError;
-      status = std::to_string(code) + " zcopy: " + mount.error().message();
+      status = std::to_string(exit_code_for(mount.error())) + " zcopy: " + mount.error().message();
     }
     [[maybe_unused]] const ssize_t n = ::write(pipe->write_end.get(), status.data(), status.size());
     pipe->write_end.reset();
@@ -128,7 +125,8 @@ CommandRunner add_mount_command(CLI::App& sub) {
   sub.add_option("source", o->source, "Directory to mirror");
   sub.add_option("mountpoint", o->mountpoint, "Existing empty directory to mount it on");
   sub.add_option("--mode", o->mode,
-                 "auto (passthrough, else splice), passthrough, splice or copy (default auto)");
+                 "auto (passthrough, else splice), passthrough, splice or copy (default auto)")
+      ->check(accepted_by(fs::mount_mode_from_name, kModes));
   sub.add_flag("--foreground,-f", o->foreground, "Stay in the foreground until Ctrl-C");
   sub.add_flag("--allow-other", o->allow_other, "Let other users use the mount");
   sub.add_option("--threads", o->threads, "Worker threads (default 8)")
@@ -138,7 +136,7 @@ CommandRunner add_mount_command(CLI::App& sub) {
   return [o, bench, &sub]() -> CommandResult {
     if (sub.got_subcommand("bench")) return bench();
     if (o->source.empty() || o->mountpoint.empty()) {
-      return fail(Errc::invalid_argument, "zcopy mount", "needs SOURCE and MOUNTPOINT");
+      return usage_error("mount", "needs SOURCE and MOUNTPOINT (zcopy mount SOURCE MOUNTPOINT)");
     }
     auto options = to_mount_options(*o);
     if (!options) return std::unexpected(options.error());

@@ -211,15 +211,11 @@ Result<net::TransferLedger> run_sendfile(int fd, const PerfOptions& o, std::uint
 CommandResult run_client(const PerfOptions& o) {
   auto method = net::send_method_from_name(o.method);
   const bool sendfile = o.method == "sendfile";
-  if (!method && !sendfile) {
-    return fail(Errc::invalid_argument, "perf client", "unknown --method " + o.method);
-  }
+  if (!method && !sendfile) return usage_error("perf client --method " + o.method, "unknown");
   if (o.size == 0 || o.size > o.working_set || o.working_set > kGiB) {
-    return fail(Errc::invalid_argument, "perf client", "need 0 < --size <= --working-set <= 1G");
+    return usage_error("perf client", "need 0 < --size <= --working-set <= 1G");
   }
-  if (sendfile && o.udp) {
-    return fail(Errc::invalid_argument, "perf client", "sendfile is measured over TCP only");
-  }
+  if (sendfile && o.udp) return usage_error("perf client", "sendfile is measured over TCP only");
   const net::Endpoint endpoint{o.host, o.port};
   auto socket =
       o.udp ? udp_connected(endpoint) : net::connect_tcp(endpoint, std::chrono::milliseconds(5000));
@@ -350,7 +346,8 @@ CommandRunner add_perf_command(CLI::App& sub) {
   client->add_option("--seconds", o->seconds, "Seconds to send (default 5)")
       ->check(CLI::Range(0.01, 3600.0));
   client->add_flag("--udp", o->udp, "Send UDP: one UDP_SEGMENT (GSO) batch per send");
-  client->add_option("--segment", o->segment, "Datagram size for --udp (default 1472)");
+  client->add_option("--segment", o->segment, "Datagram size for --udp (default 1472)")
+      ->check(CLI::Range(1, 65507));
   client->add_flag(
       "--no-fixed", o->no_fixed,
       "uring-zc, auto: do not register the working set (SEND_ZC from unregistered memory)");

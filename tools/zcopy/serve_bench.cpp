@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "options.hpp"
 #include "table.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/net/tcp.hpp"
@@ -387,17 +388,13 @@ bool have(const char* program) {
 }  // namespace
 
 void add_serve_bench_options(CLI::App& app, ServeBenchSettings& s) {
-  app.add_option_function<std::string>(
-      "--size",
-      [&s](const std::string& text) {
-        auto n = parse_size(text);
-        if (!n) throw CLI::ValidationError("--size", n.error().message());
-        s.size = *n;
-      },
-      "Size of the large file (default 2G)");
-  app.add_option("--repeats", s.repeats, "Measured runs per server after a warm-up (default 3)");
-  app.add_option("--wrk-seconds", s.wrk_seconds, "Seconds per wrk run (default 5)");
-  app.add_option("--wrk-connections", s.wrk_connections, "wrk connections (default 32)");
+  add_size_option(app, "--size", s.size, "Size of the large file (default 2G)", 1);
+  app.add_option("--repeats", s.repeats, "Measured runs per server after a warm-up (default 3)")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--wrk-seconds", s.wrk_seconds, "Seconds per wrk run (default 5)")
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--wrk-connections", s.wrk_connections, "wrk connections (default 32)")
+      ->check(CLI::Range(1, 10000));
   app.add_flag("--no-wrk", s.skip_wrk, "Skip the 4 KiB requests/s comparison");
   app.add_flag("--veth", s.veth,
                "Run the servers in a network namespace reached over a veth pair (needs root)");

@@ -12,12 +12,15 @@
 #include <string>
 
 #include "command.hpp"
+#include "options.hpp"
 #include "serve_bench.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/http/server.hpp"
 
 namespace zc::cli {
 namespace {
+
+constexpr const char* kMethods = "auto, sendfile, splice, uring or copy";
 
 struct ServeCommandOptions {
   std::string dir;
@@ -46,10 +49,7 @@ std::chrono::milliseconds millis(double seconds) {
 
 CommandResult run_serve(const ServeCommandOptions& o) {
   const auto method = http::send_method_from_name(o.method);
-  if (!method) {
-    std::fprintf(stderr, "zcopy serve: --method must be auto, sendfile, splice, uring or copy\n");
-    return kExitUsage;
-  }
+  if (!method) return usage_error("serve --method " + o.method, kMethods);
   zc::Fd log_file;
   int access_log_fd = STDERR_FILENO;
   if (!o.access_log.empty()) {
@@ -101,24 +101,26 @@ CommandRunner add_serve_command(CLI::App& sub) {
   sub.add_option("dir", o->dir, "Directory to serve")->check(CLI::ExistingDirectory);
   sub.add_option("--bind", o->bind, "Address to listen on (default 127.0.0.1)");
   sub.add_option("--port", o->port, "Port (default 8080; 0 picks a free one)");
-  sub.add_option("--method", o->method, "Body method: auto, sendfile, splice, uring or copy");
-  sub.add_option("--threads", o->threads, "Event loops (default: one per core)");
+  sub.add_option("--method", o->method, std::string("Body method: ") + kMethods)
+      ->check(accepted_by(http::send_method_from_name, kMethods));
+  sub.add_option("--threads", o->threads, "Event loops (default: one per core)")
+      ->check(CLI::Range(0U, 1024U));
   sub.add_option("--max-connections", o->max_connections,
-                 "Open connections before new ones get 503 (default 10000)");
+                 "Open connections before new ones get 503 (default 10000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
   sub.add_option("--header-timeout", o->header_timeout_s,
-                 "Seconds a client may take to send a request head (default 10)");
+                 "Seconds a client may take to send a request head (default 10)")
+      ->check(CLI::Range(0.001, 86400.0));
   sub.add_option("--idle-timeout", o->idle_timeout_s,
-                 "Seconds a connection may sit idle or stall a send (default 60)");
+                 "Seconds a connection may sit idle or stall a send (default 60)")
+      ->check(CLI::Range(0.001, 86400.0));
   sub.add_option("--access-log", o->access_log, "Append the access log here instead of stderr");
   CLI::App* bench_app =
       sub.add_subcommand("bench", "Measure serve against nginx: throughput, CPU s/GB, wrk req/s");
   add_serve_bench_options(*bench_app, *bench);
   return [o, bench, bench_app]() -> CommandResult {
     if (bench_app->parsed()) return run_serve_bench(*bench);
-    if (o->dir.empty()) {
-      std::fprintf(stderr, "zcopy serve: which directory? (zcopy serve DIR)\n");
-      return kExitUsage;
-    }
+    if (o->dir.empty()) return usage_error("serve", "which directory? (zcopy serve DIR)");
     return run_serve(*o);
   };
 }

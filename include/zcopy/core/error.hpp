@@ -29,6 +29,7 @@ enum class Errc : std::uint8_t {
   rejected,            // a peer or input was refused (credentials, bogus index)
   timeout,             // waited as long as allowed
   closed,              // the peer or stream is gone
+  usage,               // a command line asked for what cannot be (a bad value, a missing argument)
 };
 
 std::string_view to_string(Errc code) noexcept;
