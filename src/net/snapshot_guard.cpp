@@ -4,28 +4,63 @@
 
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "zcopy/core/syscall.hpp"
 
 namespace zc::net {
 
 struct SnapshotGuard::State {
+  // One protect() not yet released: its pages, and the sending thread that alone can complete it.
+  struct Hold {
+    std::size_t first = 0;
+    std::size_t last = 0;
+    pid_t thread = 0;
+  };
+
+  // Set once by create(), then read-only.
   std::span<std::byte> region;
   std::size_t page = 4096;
   Mode mode = Mode::userfaultfd;
   std::string detail;
   Fd uffd;
-  std::mutex mutex;
+  Fd stop;                    // eventfd: ends the fault thread
+  std::thread fault_watcher;  // userfaultfd mode: refuses a sending thread's write to its own send
+
+  mutable std::mutex mutex;          // protects the members below
   std::vector<std::uint32_t> holds;  // sends in flight per page
+  std::vector<Hold> in_flight;
   std::uint64_t protected_pages = 0;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  // Stops the fault thread and leaves every page writable: closing the userfaultfd (with `uffd`)
+  // lifts its protection and wakes the writers it held.
+  ~State() {
+    if (fault_watcher.joinable()) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const ssize_t n = ::write(stop.get(), &one, sizeof one);
+      fault_watcher.join();
+    }
+    if (mode == Mode::mprotect && protected_pages > 0) (void)set(0, holds.size(), false);
+  }
 
   // Applies protection (or lifts it) on pages [first, last).
   Result<void> set(std::size_t first, std::size_t last, bool on) {
@@ -77,6 +112,53 @@ struct SnapshotGuard::State {
     if (run != last) return set(run, last, on);
     return {};
   }
+
+  // The fault thread's answer to a write fault by `thread` at `address`: nothing when another
+  // thread's send holds the page (the writer waits for that send's completion); the end of the
+  // process when the writer's own send does, since only the writer could complete it.
+  void on_write_fault(std::uintptr_t address, pid_t thread) const {
+    const auto base = reinterpret_cast<std::uintptr_t>(region.data());
+    if (address < base || address >= base + region.size()) return;
+    const std::size_t p = (address - base) / page;
+    std::lock_guard lock(mutex);
+    for (const Hold& hold : in_flight) {
+      if (hold.thread != thread || p < hold.first || p >= hold.last) continue;
+      char line[256];
+      const int n = std::snprintf(
+          line, sizeof line,
+          "zcopy: SnapshotGuard: thread %d wrote to page %zu of %zu while its own send of it is "
+          "in flight; only that thread can complete the send, so it would wait forever\n",
+          static_cast<int>(thread), p, holds.size());
+      [[maybe_unused]] const ssize_t written =
+          ::write(STDERR_FILENO, line, static_cast<std::size_t>(std::max(n, 0)));
+      std::abort();
+    }
+  }
+
+  // Reads the userfaultfd's write faults until `stop` is signalled. A read does not wake the
+  // writer: it stays blocked until release() lifts the protection.
+  void watch_faults() const {
+    pollfd fds[2] = {{.fd = uffd.get(), .events = POLLIN, .revents = 0},
+                     {.fd = stop.get(), .events = POLLIN, .revents = 0}};
+    for (;;) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents != 0) return;
+      uffd_msg messages[16];
+      const ssize_t n = ::read(uffd.get(), messages, sizeof messages);
+      if (n <= 0) continue;  // EAGAIN: another read took it, or the writer was woken already
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n) / sizeof(uffd_msg); ++i) {
+        const uffd_msg& m = messages[i];
+        if (m.event != UFFD_EVENT_PAGEFAULT ||
+            (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) == 0)
+          continue;
+        on_write_fault(static_cast<std::uintptr_t>(m.arg.pagefault.address),
+                       static_cast<pid_t>(m.arg.pagefault.feat.ptid));
+      }
+    }
+  }
 };
 
 namespace {
@@ -88,7 +170,8 @@ Result<Fd> userfaultfd_for_wp(std::span<std::byte> region) {
   Fd uffd = Fd::adopt(static_cast<int>(*fd));
   uffdio_api api{};
   api.api = UFFD_API;
-  api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+  // THREAD_ID: fault messages name the writer, so the fault thread can tell the sending thread.
+  api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_THREAD_ID;
   if (auto rc = sys_call({"ioctl(UFFDIO_API)", uffd.get()},
                          [&] { return ::ioctl(uffd.get(), UFFDIO_API, &api); });
       !rc) {
@@ -104,6 +187,10 @@ Result<Fd> userfaultfd_for_wp(std::span<std::byte> region) {
     return std::unexpected(rc.error());
   }
   return uffd;
+}
+
+pid_t calling_thread() noexcept {
+  return static_cast<pid_t>(::syscall(SYS_gettid));
 }
 
 }  // namespace
@@ -139,19 +226,25 @@ Result<SnapshotGuard> SnapshotGuard::create(std::span<std::byte> region, Mode mo
     state->mode = Mode::mprotect;
     state->detail = "mprotect (writers fault), as asked";
   }
+  if (state->mode == Mode::userfaultfd) {
+    auto stop = sys_call("eventfd", [] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
+    if (!stop) return std::unexpected(stop.error());
+    state->stop = Fd::adopt(*stop);
+    state->fault_watcher = std::thread([raw = state.get()] { raw->watch_faults(); });
+  }
   return SnapshotGuard(std::move(state));
 }
 
 SnapshotGuard::SnapshotGuard(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
 SnapshotGuard::SnapshotGuard(SnapshotGuard&&) noexcept = default;
-SnapshotGuard& SnapshotGuard::operator=(SnapshotGuard&&) noexcept = default;
+SnapshotGuard::~SnapshotGuard() = default;  // ~State unprotects
 
-SnapshotGuard::~SnapshotGuard() {
-  if (!state_) return;
-  // Leave the memory writable; closing the userfaultfd lifts its protection and wakes writers.
-  if (state_->mode == Mode::mprotect && state_->protected_pages > 0) {
-    (void)state_->set(0, state_->holds.size(), false);
+SnapshotGuard& SnapshotGuard::operator=(SnapshotGuard&& other) noexcept {
+  if (this != &other) {
+    state_.reset();  // our pages become writable before we take over other's
+    state_ = std::move(other.state_);
   }
+  return *this;
 }
 
 Result<void> SnapshotGuard::protect(std::span<const std::byte> buffer) {
@@ -159,11 +252,13 @@ Result<void> SnapshotGuard::protect(std::span<const std::byte> buffer) {
   auto pages = s.pages_of(buffer);
   if (!pages) return std::unexpected(pages.error());
   std::lock_guard lock(s.mutex);
-  return s.update(pages->first, pages->second, true, [&s](std::uint32_t& holds) {
+  auto done = s.update(pages->first, pages->second, true, [&s](std::uint32_t& holds) {
     if (holds++ != 0) return false;
     ++s.protected_pages;
     return true;
   });
+  if (done) s.in_flight.push_back({pages->first, pages->second, calling_thread()});
+  return done;
 }
 
 Result<void> SnapshotGuard::release(std::span<const std::byte> buffer) {
@@ -176,6 +271,22 @@ Result<void> SnapshotGuard::release(std::span<const std::byte> buffer) {
       return fail(Errc::invalid_argument, "SnapshotGuard::release", "page was not protected");
     }
   }
+  // The send that ends: one of these pages, the caller's own first (the sending thread).
+  const pid_t caller = calling_thread();
+  auto same_pages = [&](const State::Hold& h) {
+    return h.first == pages->first && h.last == pages->second;
+  };
+  auto hold = std::find_if(s.in_flight.begin(), s.in_flight.end(), [&](const State::Hold& h) {
+    return same_pages(h) && h.thread == caller;
+  });
+  if (hold == s.in_flight.end()) {
+    hold = std::find_if(s.in_flight.begin(), s.in_flight.end(), same_pages);
+  }
+  if (hold == s.in_flight.end()) {
+    return fail(Errc::invalid_argument, "SnapshotGuard::release",
+                "no protect() of this buffer is in flight");
+  }
+  s.in_flight.erase(hold);
   return s.update(pages->first, pages->second, false, [&s](std::uint32_t& holds) {
     if (--holds != 0) return false;
     --s.protected_pages;

@@ -1,5 +1,7 @@
 // The snapshot guard: a writer thread hammers a buffer during many zero-copy sends of it, and
-// every payload the receiver gets equals the buffer as it was when its send began.
+// every payload the receiver gets equals the buffer as it was when its send began; another
+// thread's write waits for the completion, the sending thread's own is stopped loudly rather
+// than held for ever, and a guard assigned over leaves its pages writable.
 #include "zcopy/net/snapshot_guard.hpp"
 
 #include <gtest/gtest.h>
@@ -7,7 +9,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -15,6 +21,7 @@
 #include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "support/sanitizer.hpp"
+#include "zcopy/core/fd.hpp"
 #include "zcopy/net/zerocopy_sender.hpp"
 
 namespace zc::net {
@@ -182,6 +189,123 @@ TEST(SnapshotGuard, MprotectFallbackMakesTheWriterFault) {
   EXPECT_EQ(code, 128 + SIGSEGV);
 }
 
+// Sends one page from `memory` with the guard protecting it, and returns with the send still in
+// flight (its completion not yet run); false when that could not be set up.
+bool send_one_page_in_flight(SnapshotGuard& guard, ZeroCopySender& sender,
+                             std::span<std::byte> page, std::atomic<bool>& released) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (!guard.protect(page)) return false;
+    auto ticket = sender.send(page, [&guard, page, &released] {
+      released = true;
+      EXPECT_TRUE(guard.release(page));
+    });
+    if (!ticket) return false;
+    // send() may have read this very completion already; then the page is free again: retry.
+    if (!sender.is_complete(*ticket)) return true;
+  }
+  return false;
+}
+
+TEST(SnapshotGuard, TheSendingThreadWritingToItsOwnSendInFlightIsStoppedLoudlyNotHeldForever) {
+  ZC_REQUIRE_CAPABILITY(Capability::msg_zerocopy);
+  ZC_REQUIRE_CAPABILITY(Capability::userfaultfd_wp);
+  auto err = make_pipe();
+  ASSERT_TRUE(err);
+  const pid_t child = zc::test::spawn([&] {
+    ::dup2(err->write_end.get(), STDERR_FILENO);
+    Anonymous memory(4 * kPage);
+    if (memory.data == nullptr) return 2;
+    auto guard = SnapshotGuard::create(memory.bytes(), SnapshotGuard::Mode::userfaultfd);
+    auto pair = test::tcp_pair();
+    if (!guard || !pair) return 3;
+    auto sender = ZeroCopySender::create(
+        pair->sender.get(), {.method = SendMethod::msg_zerocopy, .zerocopy_threshold = 0});
+    std::atomic<bool> released{false};
+    if (!sender || !send_one_page_in_flight(*guard, *sender, memory.bytes().first(kPage), released))
+      return 4;
+    // Only this thread's sender can run the completion that releases the page.
+    std::atomic_ref<std::byte>(memory.data[8]).store(std::byte{1}, std::memory_order_relaxed);
+    return 0;  // the write went through with the send in flight
+  });
+  err->write_end.reset();
+  // Refusing takes milliseconds; 60 s is reached only by a writer held for ever.
+  const std::optional<int> status = zc::test::reap_within(child, std::chrono::seconds(60));
+  std::string message(4096, '\0');
+  const ssize_t n = ::read(err->read_end.get(), message.data(), message.size());
+  message.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  ASSERT_TRUE(status) << "the sending thread still waited for its own send after 60 s";
+  EXPECT_EQ(*status, 128 + SIGABRT) << message;
+  EXPECT_NE(message.find("while its own send of it is in flight"), std::string::npos) << message;
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 1) << message;
+}
+
+TEST(SnapshotGuard, AnotherThreadsWriteWaitsForTheCompletionAndThenGoesThrough) {
+  ZC_REQUIRE_CAPABILITY(Capability::msg_zerocopy);
+  ZC_REQUIRE_CAPABILITY(Capability::userfaultfd_wp);
+  Anonymous memory(4 * kPage);
+  ASSERT_NE(memory.data, nullptr);
+  auto pair = test::tcp_pair();
+  ASSERT_TRUE(pair);
+  std::atomic<bool> wrote{false};
+  std::atomic<bool> released_first{false};
+  std::thread writer;
+  {
+    auto guard = SnapshotGuard::create(memory.bytes(), SnapshotGuard::Mode::userfaultfd);
+    ASSERT_TRUE(guard) << guard.error().message();
+    auto sender = ZeroCopySender::create(
+        pair->sender.get(), {.method = SendMethod::msg_zerocopy, .zerocopy_threshold = 0});
+    ASSERT_TRUE(sender);
+    std::atomic<bool> released{false};
+    ASSERT_TRUE(send_one_page_in_flight(*guard, *sender, memory.bytes().first(kPage), released));
+    writer = std::thread([&] {
+      std::atomic_ref<std::byte>(memory.data[8]).store(std::byte{1}, std::memory_order_relaxed);
+      released_first = released.load();
+      wrote = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(wrote.load()) << "the write went through with the send in flight";
+    EXPECT_TRUE(sender->flush());  // runs the completion, which releases the page
+    // Milliseconds; only a writer nobody wakes reaches 60 s (the guard's end then frees it).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!wrote.load() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_TRUE(wrote.load()) << "the writer was still held 60 s after the completion";
+  }
+  writer.join();
+  EXPECT_TRUE(released_first.load());
+}
+
+// In a child: a guard protecting a page of one region is assigned a guard of another; the first
+// region's page must then take a write at once. A page left protected faults (mprotect) or holds
+// the write for ever (userfaultfd), so the child ends with a signal or is killed after 60 s.
+std::optional<int> write_after_assigning_over_an_active_guard(SnapshotGuard::Mode mode) {
+  const pid_t child = zc::test::spawn([mode] {
+    Anonymous first(2 * kPage);
+    Anonymous second(2 * kPage);
+    if (first.data == nullptr || second.data == nullptr) return 2;
+    auto guard = SnapshotGuard::create(first.bytes(), mode);
+    auto other = SnapshotGuard::create(second.bytes(), mode);
+    if (!guard || !other || !guard->protect(first.bytes().first(kPage))) return 3;
+    *guard = std::move(*other);
+    std::fflush(nullptr);
+    ::signal(SIGSEGV, SIG_DFL);  // the kernel's verdict, not a sanitizer's report
+    first.data[0] = std::byte{1};
+    return guard->pages_protected() == 0 ? 0 : 4;
+  });
+  return zc::test::reap_within(child, std::chrono::seconds(60));
+}
+
+TEST(SnapshotGuard, AssigningOverAnActiveMprotectGuardLeavesItsPagesWritable) {
+  EXPECT_EQ(write_after_assigning_over_an_active_guard(SnapshotGuard::Mode::mprotect),
+            std::optional<int>(0));
+}
+
+TEST(SnapshotGuard, AssigningOverAnActiveUserfaultfdGuardLeavesItsPagesWritable) {
+  ZC_REQUIRE_CAPABILITY(Capability::userfaultfd_wp);
+  EXPECT_EQ(write_after_assigning_over_an_active_guard(SnapshotGuard::Mode::userfaultfd),
+            std::optional<int>(0));
+}
+
 TEST(SnapshotGuard, RefusesUnalignedRegionsAndForeignBuffers) {
   Anonymous memory(2 * kPage);
   EXPECT_FALSE(SnapshotGuard::create(memory.bytes().subspan(1, kPage)));
@@ -189,6 +313,8 @@ TEST(SnapshotGuard, RefusesUnalignedRegionsAndForeignBuffers) {
   ASSERT_TRUE(guard);
   EXPECT_FALSE(guard->protect(memory.bytes().subspan(kPage, 10)));
   EXPECT_FALSE(guard->release(memory.bytes().first(10)));  // never protected
+  ASSERT_TRUE(guard->protect(memory.bytes().first(10)));
+  EXPECT_TRUE(guard->release(memory.bytes().subspan(100, 10)));  // on the same page
 }
 
 }  // namespace

@@ -1,12 +1,14 @@
 #include "support/child_process.hpp"
 
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <thread>
 
 namespace zc::test {
 
@@ -35,6 +37,17 @@ std::optional<int> reap(pid_t pid, bool no_hang) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
+}
+
+std::optional<int> reap_within(pid_t pid, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto status = reap(pid, true)) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  (void)reap(pid);
+  return std::nullopt;
 }
 
 int run_in_child(const std::function<int()>& body) {

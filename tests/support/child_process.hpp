@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 
@@ -26,6 +27,11 @@ pid_t spawn(const std::function<int()>& body);
 // Reaps `pid`: its exit code, 128 + the signal that killed it, or std::nullopt when it is still
 // running (no_hang) or cannot be waited for.
 std::optional<int> reap(pid_t pid, bool no_hang = false);
+
+// Reaps `pid` like reap(), waiting at most `limit`: a child still running then is killed
+// (SIGKILL) and reaped, and the answer is std::nullopt. For children that would hang when the
+// code under test is broken.
+std::optional<int> reap_within(pid_t pid, std::chrono::milliseconds limit);
 
 // Drops `capability` (a CAP_* number) from the effective, permitted and inheritable sets of the
 // calling process. For children that must behave like an unprivileged process. Returns false on
