@@ -86,7 +86,7 @@ TEST_F(GetFromPython, ToolNamesTheFileAfterTheUrlAndSummarisesInOneLine) {
   auto [clash_status, clash_output] =
       run_tool("get -o " + dir_.path() + " " + server_.url("/data.bin") + " " +
                server_.url("/data.bin?again"));
-  EXPECT_EQ(clash_status, 1);
+  EXPECT_EQ(clash_status, 2);
   EXPECT_NE(clash_output.find("name the files apart"), std::string::npos) << clash_output;
 }
 
@@ -114,7 +114,7 @@ TEST_F(GetFromPython, ToolReadsUrlsFromAList) {
 
 TEST(GetTool, FailuresExitWithOneClearLine) {
   auto [https_status, https_output] = run_tool("get https://127.0.0.1/x");
-  EXPECT_EQ(https_status, 1);
+  EXPECT_EQ(https_status, 2);  // what the user typed cannot be fetched: a usage error
   EXPECT_NE(https_output.find("no TLS"), std::string::npos) << https_output;
   const std::uint16_t port = test::free_port();
   auto [refused_status, refused_output] =
@@ -122,7 +122,7 @@ TEST(GetTool, FailuresExitWithOneClearLine) {
   EXPECT_EQ(refused_status, 1);
   EXPECT_NE(refused_output.find("Connection refused"), std::string::npos) << refused_output;
   auto [method_status, method_output] = run_tool("get --method sendfile http://127.0.0.1:1/x");
-  EXPECT_EQ(method_status, 1);
+  EXPECT_EQ(method_status, 2);
   EXPECT_NE(method_output.find("use splice"), std::string::npos) << method_output;
 }
 

@@ -45,6 +45,21 @@ TEST(CliUsageErrors, ServeRefusesBadValuesWithExitTwo) {
   }
 }
 
+TEST(CliUsageErrors, GetRefusesBadValuesWithExitTwo) {
+  ZC_REQUIRE_TOOL();
+  for (const UsageCase& c : {
+           UsageCase{"get", "no URL"},
+           UsageCase{"get --method pigeon http://127.0.0.1:1/x", "pigeon"},
+           UsageCase{"get --method sendfile http://127.0.0.1:1/x", "use splice"},
+           UsageCase{"get ftp://127.0.0.1/x", "ftp"},
+           UsageCase{"get -j 0 http://127.0.0.1:1/x", "--jobs"},
+           UsageCase{"get --timeout 0 http://127.0.0.1:1/x", "--timeout"},
+           UsageCase{"get --bench-size 1Q", "1Q"},
+       }) {
+    expect_usage_error(c);
+  }
+}
+
 TEST(CliUsageErrors, MountChannelInspectPerfDoctorAndDemoRefuseBadValuesWithExitTwo) {
   ZC_REQUIRE_TOOL();
   for (const UsageCase& c : {

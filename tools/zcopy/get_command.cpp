@@ -49,8 +49,7 @@ Result<std::string> local_name(const http::Url& url) {
   if (name.empty()) name = "index.html";
   if (name == "." || name == ".." || name.find('/') != std::string::npos ||
       name.find('\0') != std::string::npos) {
-    return fail(Errc::invalid_argument, "get " + url.str(),
-                "cannot name a local file after the URL; use -o FILE");
+    return usage_error("get " + url.str(), "cannot name a local file after the URL; use -o FILE");
   }
   return name;
 }
@@ -119,16 +118,16 @@ CommandResult run_get(GetCommandOptions& o) {
     o.urls.insert(o.urls.end(), listed->begin(), listed->end());
   }
   if (o.urls.empty()) {
-    return fail(Errc::invalid_argument, "get", "no URL given (see zcopy get --help)");
+    return usage_error("get", "no URL given (see zcopy get --help)");
   }
   std::vector<http::Url> urls;
   for (const std::string& text : o.urls) {
     auto url = http::parse_url(text);
-    if (!url) return std::unexpected(url.error());
+    if (!url) return as_usage(url.error());
     urls.push_back(std::move(*url));
   }
   auto method = http::parse_download_method(o.method);
-  if (!method) return std::unexpected(method.error());
+  if (!method) return as_usage(method.error());
   auto resolved = http::resolve_download_method(*method);
   if (!resolved) return std::unexpected(resolved.error());
   if (!resolved->fallback_note.empty()) {
@@ -161,9 +160,9 @@ CommandResult run_get(GetCommandOptions& o) {
     for (const http::DownloadJob& earlier : jobs) {
       // Two downloads into one .part would interleave their bytes.
       if (earlier.options.output == job.options.output) {
-        return fail(Errc::invalid_argument, "get " + url.str(),
-                    "writes " + job.options.output + " as " + earlier.url.str() +
-                        " does; name the files apart");
+        return usage_error("get " + url.str(), "writes " + job.options.output + " as " +
+                                                   earlier.url.str() +
+                                                   " does; name the files apart");
       }
     }
     jobs.push_back(std::move(job));
@@ -198,7 +197,8 @@ CommandRunner add_get_command(CLI::App& sub) {
       ->check(CLI::Range(1, 64));
   sub.add_flag("-r,--recursive", o->recursive,
                "Mirror a zcopy serve directory URL (ending in '/') under -o");
-  sub.add_option("--method", o->method, "auto, splice, uring or copy (default auto)");
+  sub.add_option("--method", o->method, "auto, splice, uring or copy (default auto)")
+      ->check(accepted_by(http::parse_download_method, "auto, splice, uring or copy"));
   sub.add_flag("--json", o->json, "A JSON record per file on stdout instead of a summary line");
   sub.add_option("--timeout", o->timeout_s, "Seconds to wait for a connection or data (30)")
       ->check(CLI::Range(0.1, 86400.0));
