@@ -6,15 +6,17 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/support/table.hpp"
 #include "demo_process.hpp"
 #include "demo_sections.hpp"
-#include "table.hpp"
 #include "zcopy/core/fd_passing.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/buffer_pool.hpp"
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 constexpr std::size_t kChunkSize = 64 * 1024;
 constexpr std::size_t kChunks = 64;

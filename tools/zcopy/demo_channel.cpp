@@ -8,15 +8,17 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/support/table.hpp"
 #include "demo_process.hpp"
 #include "demo_sections.hpp"
-#include "table.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/units.hpp"
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 using namespace std::chrono_literals;
 

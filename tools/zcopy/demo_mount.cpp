@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/table.hpp"
 #include "demo_process.hpp"
 #include "demo_sections.hpp"
-#include "table.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -19,6 +19,8 @@
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 constexpr std::uint64_t kFileBytes = 64 * kMiB;
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/table.hpp"
 #include "demo_process.hpp"
 #include "demo_sections.hpp"
-#include "table.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -24,6 +24,8 @@
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 // What the server child reports per snapshot: plain numbers, so it can cross a pipe as bytes.
 struct ServerSnapshot {

@@ -1,8 +1,8 @@
 // `zcopy demo` sections 4 and 5: pinned, pre-faulted memory against page-fault jitter, and the
 // physical scatter-gather layout of a pinned buffer on 4 KiB pages and on huge pages.
+#include "bench/support/table.hpp"
 #include "demo_process.hpp"
 #include "demo_sections.hpp"
-#include "table.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/fault_profile.hpp"
@@ -11,6 +11,8 @@
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 std::vector<std::string> fault_row(const char* label, const FaultProfile& profile) {
   return {label,

@@ -4,15 +4,17 @@
 
 #include <cstring>
 
+#include "bench/support/table.hpp"
 #include "demo_process.hpp"
 #include "demo_sections.hpp"
-#include "table.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/region.hpp"
 #include "zcopy/ring/spsc_ring.hpp"
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 // A 64-byte message whose last word checks the others, so a torn read cannot go unnoticed.
 struct DemoMessage {

@@ -8,9 +8,9 @@
 #include <numeric>
 #include <vector>
 
+#include "bench/support/table.hpp"
 #include "demo_process.hpp"
 #include "demo_sections.hpp"
-#include "table.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/fd_passing.hpp"
 #include "zcopy/core/units.hpp"
@@ -18,6 +18,8 @@
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 std::uint64_t checksum(std::span<const std::byte> bytes) {
   std::uint64_t sum = 0;

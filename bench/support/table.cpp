@@ -1,10 +1,10 @@
-#include "table.hpp"
+#include "bench/support/table.hpp"
 
 #include <algorithm>
 
-namespace zc::cli {
+namespace zc::bench {
 
-void Table::print(std::FILE* out) const {
+std::string Table::str() const {
   std::vector<std::size_t> widths(header_.size(), 0);
   auto widen = [&widths](const std::vector<std::string>& row) {
     for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
@@ -13,6 +13,7 @@ void Table::print(std::FILE* out) const {
   widen(header_);
   for (const auto& row : rows_) widen(row);
 
+  std::string text;
   auto print_row = [&](const std::vector<std::string>& row) {
     std::string line;
     for (std::size_t i = 0; i < widths.size(); ++i) {
@@ -21,7 +22,7 @@ void Table::print(std::FILE* out) const {
       if (i + 1 < widths.size()) line += std::string(widths[i] - cell.size() + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::fprintf(out, "  %s\n", line.c_str());
+    text += "  " + line + "\n";
   };
   print_row(header_);
   std::string rule;
@@ -29,8 +30,13 @@ void Table::print(std::FILE* out) const {
     rule += std::string(widths[i], '-');
     if (i + 1 < widths.size()) rule += "  ";
   }
-  std::fprintf(out, "  %s\n", rule.c_str());
+  text += "  " + rule + "\n";
   for (const auto& row : rows_) print_row(row);
+  return text;
+}
+
+void Table::print(std::FILE* out) const {
+  std::fputs(str().c_str(), out);
 }
 
 std::string fixed(double value, int decimals) {
@@ -39,4 +45,4 @@ std::string fixed(double value, int decimals) {
   return text;
 }
 
-}  // namespace zc::cli
+}  // namespace zc::bench

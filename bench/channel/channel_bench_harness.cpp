@@ -1,25 +1,17 @@
-// The shared parts of the channel bench: payload work, clocks, tallies and CPU time.
-#include "channel_bench_harness.hpp"
+// The shared parts of the channel bench: payload work, clocks and tallies.
+#include "bench/channel/channel_bench_harness.hpp"
 
 #include <sys/mman.h>
-#include <sys/resource.h>
 
 #include <cstring>
 #include <new>
 
-namespace zc::cli::bench {
+#include "zcopy/net/transfer_ledger.hpp"
+
+namespace zc::bench {
 
 double now_s() noexcept {
   return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-}
-
-double process_cpu_s() noexcept {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 void fill(std::span<std::byte> payload, std::uint64_t message) noexcept {
@@ -72,7 +64,7 @@ bool SenderClock::next() noexcept {
     const double now = now_s();
     if (!measuring_ && now >= warm_until_s_) {
       measuring_ = true;
-      measured_cpu_start_ = process_cpu_s();
+      measured_cpu_start_ = net::process_cpu_time().total();
       // Release: pairs with the receiver's acquire load; only a count travels, no data.
       tally_.measure_from.store(sent_, std::memory_order_release);
     }
@@ -84,7 +76,7 @@ bool SenderClock::next() noexcept {
 
 void SenderClock::finish() noexcept {
   if (!measuring_) tally_.measure_from.store(sent_, std::memory_order_release);
-  tally_.sender_cpu_s = process_cpu_s() - measured_cpu_start_;
+  tally_.sender_cpu_s = net::process_cpu_time().total() - measured_cpu_start_;
 }
 
 void ReceiverTally::received(std::span<const std::byte> payload) noexcept {
@@ -94,7 +86,7 @@ void ReceiverTally::received(std::span<const std::byte> payload) noexcept {
     measuring_ = true;
     tally_.first = count_;
     tally_.start_s = now_s();
-    if (own_) cpu_start_ = process_cpu_s();
+    if (own_) cpu_start_ = net::process_cpu_time().total();
   }
 }
 
@@ -102,7 +94,7 @@ void ReceiverTally::finish() noexcept {
   tally_.last = count_;
   tally_.end_s = now_s();
   tally_.checksum = checksum_;
-  if (own_) tally_.receiver_cpu_s = process_cpu_s() - cpu_start_;
+  if (own_) tally_.receiver_cpu_s = net::process_cpu_time().total() - cpu_start_;
   if (!measuring_) {
     tally_.first = count_;
     tally_.start_s = tally_.end_s;
@@ -119,4 +111,4 @@ ThroughputFigures figures_of(const Tally& tally, std::uint64_t size) {
   return f;
 }
 
-}  // namespace zc::cli::bench
+}  // namespace zc::bench

@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,34 +12,19 @@
 #include <thread>
 #include <vector>
 
-#include "channel_bench_harness.hpp"
-#include "demo_process.hpp"
+#include "bench/channel/channel_bench_harness.hpp"
+#include "bench/support/process.hpp"
+#include "bench/support/stats.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
 
-namespace zc::cli {
+namespace zc::bench {
 namespace {
 
 constexpr std::size_t kMaxSamples = 4'000'000;  // bounds memory whatever --seconds says
 volatile std::uint64_t g_sink = 0;              // keeps the reads of payloads alive
-
-LatencyFigures percentiles(std::vector<double>& samples) {
-  LatencyFigures f;
-  f.round_trips = samples.size();
-  if (samples.empty()) return f;
-  std::sort(samples.begin(), samples.end());
-  auto at = [&](double q) {
-    const auto i = static_cast<std::size_t>(q * static_cast<double>(samples.size() - 1));
-    return samples[i];
-  };
-  f.p50_ns = at(0.50);
-  f.p99_ns = at(0.99);
-  f.p999_ns = at(0.999);
-  f.max_ns = samples.back();
-  return f;
-}
 
 // Times round trips of `one_round_trip` (which returns false on failure): a warm-up, then until
 // the measured time is up or the sample buffer is full.
@@ -48,22 +32,24 @@ template <class RoundTrip>
 Result<LatencyFigures> time_round_trips(const BenchTiming& timing, RoundTrip one_round_trip) {
   std::vector<double> samples;
   samples.reserve(kMaxSamples);
-  const double warm_until = bench::now_s() + timing.warmup_s;
+  const double warm_until = now_s() + timing.warmup_s;
   std::uint64_t message = 0;
-  while (bench::now_s() < warm_until) {
+  while (now_s() < warm_until) {
     if (!one_round_trip(message++)) return fail(Errc::system, "ping-pong", "warm-up failed");
   }
-  const double stop_at = bench::now_s() + timing.measure_s;
+  const double stop_at = now_s() + timing.measure_s;
   for (;;) {
-    const auto start = bench::Clock::now();
+    const auto start = Clock::now();
     if (!one_round_trip(message++)) return fail(Errc::system, "ping-pong", "round trip failed");
-    const auto end = bench::Clock::now();
+    const auto end = Clock::now();
     samples.push_back(std::chrono::duration<double, std::nano>(end - start).count());
     if (samples.size() == kMaxSamples ||
         std::chrono::duration<double>(end.time_since_epoch()).count() >= stop_at)
       break;
   }
-  return percentiles(samples);
+  const Percentiles p = percentiles(samples);
+  return LatencyFigures{
+      .round_trips = p.count, .p50_ns = p.p50, .p99_ns = p.p99, .p999_ns = p.p999, .max_ns = p.max};
 }
 
 bool write_all(int fd, std::span<const std::byte> bytes) {
@@ -115,16 +101,15 @@ Result<LatencyFigures> floor_ping_pong(std::uint64_t size, const BenchTiming& ti
                                 static_cast<std::size_t>(size));
   };
   constexpr std::uint64_t kStop = UINT64_MAX;
-  auto child = DemoChild::spawn([&] {
+  auto child = Process::fork([&] {
     for (std::uint64_t expected = 1;; ++expected) {
       std::uint64_t seen;
       // SYNC POINT (pairs with the parent's release store of ping->sequence): the ping's payload
       // is complete once its sequence is visible.
-      while ((seen = ping->sequence.load(std::memory_order_acquire)) < expected)
-        bench::spin_pause();
+      while ((seen = ping->sequence.load(std::memory_order_acquire)) < expected) spin_pause();
       if (seen == kStop) return 0;
-      g_sink = g_sink + bench::sum(payload(ping));
-      bench::fill(payload(pong), expected);
+      g_sink = g_sink + sum(payload(ping));
+      fill(payload(pong), expected);
       // SYNC POINT (pairs with the parent's acquire load): publishes the pong's payload.
       pong->sequence.store(expected, std::memory_order_release);
     }
@@ -132,29 +117,30 @@ Result<LatencyFigures> floor_ping_pong(std::uint64_t size, const BenchTiming& ti
   if (!child) return std::unexpected(child.error());
   std::uint64_t sequence = 0;
   auto figures = time_round_trips(timing, [&](std::uint64_t message) {
-    bench::fill(payload(ping), message);
+    fill(payload(ping), message);
     ++sequence;
     ping->sequence.store(sequence, std::memory_order_release);
-    while (pong->sequence.load(std::memory_order_acquire) != sequence) bench::spin_pause();
-    g_sink = g_sink + bench::sum(payload(pong));
+    while (pong->sequence.load(std::memory_order_acquire) != sequence) spin_pause();
+    g_sink = g_sink + sum(payload(pong));
     return true;
   });
   ping->sequence.store(kStop, std::memory_order_release);
-  if (auto waited = child->wait("ping-pong peer"); !waited) return std::unexpected(waited.error());
+  if (auto waited = child->expect_success("ping-pong peer"); !waited)
+    return std::unexpected(waited.error());
   return figures;
 }
 
 // `ping` carries pings to the child (read end, write end), `pong` carries answers back.
 Result<LatencyFigures> over_streams(std::uint64_t size, const BenchTiming& timing, Fd ping_read,
                                     Fd ping_write, Fd pong_read, Fd pong_write) {
-  auto child = DemoChild::spawn([&] {
+  auto child = Process::fork([&] {
     ping_write.reset();
     pong_read.reset();
     std::vector<std::byte> buffer(size);
     for (std::uint64_t message = 0;; ++message) {
       if (!read_all(ping_read.get(), buffer)) return 0;  // the pinger is done
-      g_sink = g_sink + bench::sum(buffer);
-      bench::fill(buffer, message);
+      g_sink = g_sink + sum(buffer);
+      fill(buffer, message);
       if (!write_all(pong_write.get(), buffer)) return 1;
     }
   });
@@ -163,14 +149,15 @@ Result<LatencyFigures> over_streams(std::uint64_t size, const BenchTiming& timin
   pong_write.reset();
   std::vector<std::byte> buffer(size);
   auto figures = time_round_trips(timing, [&](std::uint64_t message) {
-    bench::fill(buffer, message);
+    fill(buffer, message);
     if (!write_all(ping_write.get(), buffer) || !read_all(pong_read.get(), buffer)) return false;
-    g_sink = g_sink + bench::sum(buffer);
+    g_sink = g_sink + sum(buffer);
     return true;
   });
   ping_write.reset();  // end of stream for the peer (both, as a socket pair shares one end)
   pong_read.reset();
-  if (auto waited = child->wait("ping-pong peer"); !waited) return std::unexpected(waited.error());
+  if (auto waited = child->expect_success("ping-pong peer"); !waited)
+    return std::unexpected(waited.error());
   return figures;
 }
 
@@ -213,7 +200,7 @@ Result<Sample> next_message(Subscriber& subscriber, bool busy) {
     auto sample = subscriber.try_receive();
     if (!sample) return std::unexpected(std::move(sample.error()));
     if (*sample) return std::move(**sample);
-    bench::spin_pause();
+    spin_pause();
   }
 }
 
@@ -228,7 +215,7 @@ Result<LatencyFigures> channels(std::uint64_t size, const BenchTiming& timing, b
   const std::string pong_name = base + "-pong";
   const SubscriberOptions sub_options{.spin_count = spin_count};
   const auto wait = std::chrono::seconds(10);
-  auto child = DemoChild::spawn([&] {
+  auto child = Process::fork([&] {
     // Join the pings first (the parent admits us), then offer the pongs.
     auto pings = Subscriber::connect(ping_name, wait, sub_options);
     if (!pings) return 1;
@@ -237,11 +224,11 @@ Result<LatencyFigures> channels(std::uint64_t size, const BenchTiming& timing, b
     for (std::uint64_t message = 0;; ++message) {
       auto ping = next_message(*pings, busy);
       if (!ping) return ping.error().code() == Errc::closed ? 0 : 1;
-      g_sink = g_sink + bench::sum(ping->bytes());
+      g_sink = g_sink + sum(ping->bytes());
       ping->reset();
       auto loan = pongs->loan();
       if (!loan) return 1;
-      bench::fill(loan->bytes().first(static_cast<std::size_t>(size)), message);
+      fill(loan->bytes().first(static_cast<std::size_t>(size)), message);
       if (!pongs->publish(std::move(*loan), static_cast<std::size_t>(size))) return 1;
     }
   });
@@ -255,16 +242,17 @@ Result<LatencyFigures> channels(std::uint64_t size, const BenchTiming& timing, b
   auto figures = time_round_trips(timing, [&](std::uint64_t message) {
     auto loan = pings->loan();
     if (!loan) return false;
-    bench::fill(loan->bytes().first(static_cast<std::size_t>(size)), message);
+    fill(loan->bytes().first(static_cast<std::size_t>(size)), message);
     if (!pings->publish(std::move(*loan), static_cast<std::size_t>(size))) return false;
     auto pong = next_message(*pongs, busy);
     if (!pong) return false;
-    g_sink = g_sink + bench::sum(pong->bytes());
+    g_sink = g_sink + sum(pong->bytes());
     return true;
   });
   pings->close();
   // Keep our pong subscription until the peer has seen the end and left.
-  if (auto waited = child->wait("ping-pong peer"); !waited) return std::unexpected(waited.error());
+  if (auto waited = child->expect_success("ping-pong peer"); !waited)
+    return std::unexpected(waited.error());
   return figures;
 }
 
@@ -286,4 +274,4 @@ Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t 
   return fail(Errc::invalid_argument, "channel bench", "unknown method " + method);
 }
 
-}  // namespace zc::cli
+}  // namespace zc::bench

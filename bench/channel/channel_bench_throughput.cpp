@@ -14,20 +14,15 @@
 #include <thread>
 #include <vector>
 
-#include "channel_bench_harness.hpp"
-#include "demo_process.hpp"
+#include "bench/channel/channel_bench_harness.hpp"
+#include "bench/support/process.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
 
-namespace zc::cli {
+namespace zc::bench {
 namespace {
-
-using bench::ReceiverTally;
-using bench::SenderClock;
-using bench::SharedTally;
-using bench::Tally;
 
 constexpr std::uint64_t kBoostChunk = 64 * 1024;  // a queue message is a bounded copy buffer
 constexpr std::size_t kBoostDepth = 64;
@@ -78,12 +73,13 @@ Result<ThroughputFigures> two_processes(std::uint64_t size,
   auto tally = SharedTally::create();
   if (!tally) return std::unexpected(tally.error());
   Tally& t = **tally;
-  auto child = DemoChild::spawn([&] { return receiver(t); });
+  auto child = Process::fork([&] { return receiver(t); });
   if (!child) return std::unexpected(child.error());
   auto sent = send(t);
   if (!sent) return std::unexpected(sent.error());
-  if (auto waited = child->wait("bench receiver"); !waited) return std::unexpected(waited.error());
-  return bench::figures_of(t, size);
+  if (auto waited = child->expect_success("bench receiver"); !waited)
+    return std::unexpected(waited.error());
+  return figures_of(t, size);
 }
 
 // A socket pair or a pipe: the bytes are copied into the kernel and out again.
@@ -109,7 +105,7 @@ Result<ThroughputFigures> over_stream(std::uint64_t size, const BenchTiming& tim
     std::vector<std::byte> buffer(size);
     SenderClock clock(t, timing);
     while (clock.next()) {
-      bench::fill(buffer, clock.sent());
+      fill(buffer, clock.sent());
       if (auto written = write_all(writer.get(), buffer); !written) return written;
     }
     clock.finish();
@@ -177,7 +173,7 @@ Result<ThroughputFigures> boost_queue(std::uint64_t size, const BenchTiming& tim
       std::vector<std::byte> buffer(size);
       SenderClock clock(t, timing);
       while (clock.next()) {
-        bench::fill(buffer, clock.sent());
+        fill(buffer, clock.sent());
         for (std::uint64_t at = 0; at < size; at += chunk) {
           queue->send(buffer.data() + at, static_cast<std::size_t>(std::min(chunk, size - at)), 0);
         }
@@ -226,7 +222,7 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing)
     while (clock.next()) {
       auto loan = publisher->loan();
       if (!loan) return std::unexpected(loan.error());
-      bench::fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
+      fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
       if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
         return std::unexpected(sent.error());
     }
@@ -264,7 +260,7 @@ Result<ThroughputFigures> ceiling(std::uint64_t size, const BenchTiming& timing)
       // Acquire: pairs with the writer's release of head; the chunk's bytes are visible.
       std::uint64_t available = head.value.load(std::memory_order_acquire);
       if (available == next) {
-        bench::spin_pause();
+        spin_pause();
         continue;
       }
       if (available == UINT64_MAX) break;
@@ -278,15 +274,15 @@ Result<ThroughputFigures> ceiling(std::uint64_t size, const BenchTiming& timing)
   SenderClock clock(t, timing);
   std::uint64_t produced = 0;
   while (clock.next()) {
-    while (produced - tail.value.load(std::memory_order_acquire) >= chunks) bench::spin_pause();
-    bench::fill(chunk(produced), produced);
+    while (produced - tail.value.load(std::memory_order_acquire) >= chunks) spin_pause();
+    fill(chunk(produced), produced);
     head.value.store(++produced, std::memory_order_release);
   }
   clock.finish();
-  while (tail.value.load(std::memory_order_acquire) != produced) bench::spin_pause();
+  while (tail.value.load(std::memory_order_acquire) != produced) spin_pause();
   head.value.store(UINT64_MAX, std::memory_order_release);
   reader.join();
-  return bench::figures_of(t, size);
+  return figures_of(t, size);
 }
 
 }  // namespace
@@ -306,4 +302,4 @@ Result<ThroughputFigures> measure_throughput(const std::string& method, std::uin
   return fail(Errc::invalid_argument, "channel bench", "unknown method " + method);
 }
 
-}  // namespace zc::cli
+}  // namespace zc::bench

@@ -1,6 +1,5 @@
-// tools/zcopy/channel_bench_harness.hpp: what every channel bench method shares: writing and
-// reading a payload, the sender's clock (warm-up, then measure), the receiver's tally, and CPU
-// time.
+// bench/channel/channel_bench_harness.hpp: what every channel bench method shares: writing and
+// reading a payload, the sender's clock (warm-up, then measure) and the receiver's tally.
 #pragma once
 
 #include <atomic>
@@ -9,10 +8,10 @@
 #include <cstdint>
 #include <span>
 
-#include "channel_bench.hpp"
+#include "bench/channel/channel_bench.hpp"
 #include "zcopy/core/error.hpp"
 
-namespace zc::cli::bench {
+namespace zc::bench {
 
 using Clock = std::chrono::steady_clock;
 
@@ -26,9 +25,6 @@ inline void spin_pause() noexcept {
   asm volatile("yield");
 #endif
 }
-
-// User + system CPU seconds of this process (all its threads).
-double process_cpu_s() noexcept;
 
 // The sender's work: every byte of the payload written.
 void fill(std::span<std::byte> payload, std::uint64_t message) noexcept;
@@ -101,4 +97,4 @@ class ReceiverTally {
 // What a finished run yields.
 ThroughputFigures figures_of(const Tally& tally, std::uint64_t size);
 
-}  // namespace zc::cli::bench
+}  // namespace zc::bench

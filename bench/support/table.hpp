@@ -1,4 +1,4 @@
-// tools/zcopy/table.hpp: a plain-text table with aligned columns, for human-readable output.
+// bench/support/table.hpp: a plain-text table with aligned columns, for figures people read.
 //
 //   Table t({"facility", "status", "detail"});
 //   t.add_row({"io_uring", "ok", "kernel 6.18"});
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace zc::cli {
+namespace zc::bench {
 
 // `value` with `decimals` digits after the point, for a table cell: fixed(0.4381, 3) is "0.438".
 std::string fixed(double value, int decimals);
@@ -18,6 +18,8 @@ class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
   void add_row(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  // The header, a rule and the rows, each line indented by two spaces.
+  std::string str() const;
   void print(std::FILE* out) const;
 
  private:
@@ -25,4 +27,4 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-}  // namespace zc::cli
+}  // namespace zc::bench
