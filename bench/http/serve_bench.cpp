@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <thread>
 
 #include "bench/support/cpu_accounting.hpp"
 #include "bench/support/data.hpp"
@@ -20,8 +21,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// What every step needs: the scratch directory, where servers run and where
-// they are pinned.
+// What every step needs: the scratch directory, where servers run and where they are pinned.
 struct Context {
   const ServeBenchConfig& config;
   std::string work;
@@ -34,21 +34,20 @@ struct Context {
   }
 };
 
-// A server under test: ours, which reports its own ledger, or nginx, which does
-// not.
+// A server under test: ours, which reports its own ledger, or nginx, which does not.
 struct Server {
   std::string label;
   std::optional<ServeProcess> zcopy;
   PeerServer nginx;
   std::string url;
-  std::string method;  // the body method it was started with
+  std::string reported_method;  // the body method our server says it used
 };
 
 Result<Server> start_zcopy(const Context& c, const std::string& method) {
-  Server s{.label = "serve " + method, .zcopy = {}, .nginx = {}, .url = {}, .method = method};
+  Server s{.label = "serve " + method, .zcopy = {}, .nginx = {}, .url = {}, .reported_method = {}};
   s.zcopy.emplace(
       c.argv({c.config.tool, "serve", c.work + "/www", "--bind", c.host, "--port", "0", "--method",
-              method, "--access-log", c.work + "/access-" + method + ".log"}),
+              method, "--access-log", c.work + "/access-" + method + ".log", "--ledger-json", "-"}),
       ServeProcess::Options{.stderr_path = c.work + "/serve-" + method + ".err",
                             .cpu = c.cpus.server,
                             .start_limit = std::chrono::seconds(10)});
@@ -60,32 +59,54 @@ Result<Server> start_zcopy(const Context& c, const std::string& method) {
 }
 
 Result<Server> start_nginx_server(const Context& c) {
-  NginxConfig config{.dir = c.work,
-                     .root = c.work + "/www",
-                     .host = c.host,
-                     // Probed here: a fresh namespace has every port free, and its address
-                     // cannot be bound here.
-                     .port = free_port(),
-                     .workers = 2,
-                     .worker_connections = 4096,
-                     .access_log = c.work + "/nginx-access.log common buffer=64k flush=1s",
-                     .http_extra =
-                         "  log_format common '$remote_addr - $remote_user [$time_local] "
-                         "\"$request\" "
-                         "$status $body_bytes_sent';\n  tcp_nopush on;\n  tcp_nodelay on;\n"
-                         "  keepalive_requests 1000000;\n",
-                     .server_extra = {},
-                     .exec_prefix = c.exec_prefix,
-                     .cpu = c.cpus.server};
+  NginxConfig config{
+      .dir = c.work,
+      .root = c.work + "/www",
+      .host = c.host,
+      // Probed here: a fresh namespace has every port free, and its address cannot be bound here.
+      .port = free_port(),
+      .workers = 2,
+      .worker_connections = 4096,
+      .access_log = c.work + "/nginx-access.log common buffer=64k flush=1s",
+      .http_extra =
+          "  log_format common '$remote_addr - $remote_user [$time_local] \"$request\" "
+          "$status $body_bytes_sent';\n  tcp_nopush on;\n  tcp_nodelay on;\n"
+          "  keepalive_requests 1000000;\n",
+      .server_extra = {},
+      .exec_prefix = c.exec_prefix,
+      .cpu = c.cpus.server};
   auto nginx = start_nginx(config);
   if (!nginx) return std::unexpected(nginx.error());
   Server s{.label = "nginx",
            .zcopy = {},
            .nginx = std::move(*nginx),
            .url = {},
-           .method = "nginx-sendfile"};
+           .reported_method = "nginx-sendfile"};
   s.url = s.nginx.url();
   return s;
+}
+
+// After `before`, until the server has counted the whole download: the last send's bytes may be
+// added a moment after curl has them all.
+Result<net::TransferLedger> ledger_after(ServeProcess& serve, const net::TransferLedger& before,
+                                         std::uint64_t size) {
+  for (int attempt = 0;; ++attempt) {
+    auto after = serve.ledger();
+    if (!after || after->bytes - before.bytes >= size || attempt == 100) return after;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+net::TransferLedger difference(const net::TransferLedger& after,
+                               const net::TransferLedger& before) {
+  return {.method = after.method,
+          .bytes = after.bytes - before.bytes,
+          .bytes_zero_copy = after.bytes_zero_copy - before.bytes_zero_copy,
+          .bytes_copied_user = after.bytes_copied_user - before.bytes_copied_user,
+          .bytes_copied_kernel = after.bytes_copied_kernel - before.bytes_copied_kernel,
+          .wall_s = 0,
+          .cpu_user_s = after.cpu_user_s - before.cpu_user_s,
+          .cpu_system_s = after.cpu_system_s - before.cpu_system_s};
 }
 
 struct Download {
@@ -93,12 +114,16 @@ struct Download {
   double softirq_s = 0;  // on the server's CPU during the download
 };
 
-// One curl download to /dev/null: the server's ledger for it (CPU from /proc,
-// wall from curl).
+// One curl download to /dev/null: the server's ledger for it, and wall time from curl.
 Result<Download> download(Server& s, const Context& c) {
   const std::uint64_t size = c.config.size;
-  const pid_t pid = s.zcopy ? s.zcopy->pid() : s.nginx.pid();
-  const net::CpuTime before = process_tree_cpu(pid);
+  net::TransferLedger before;
+  if (s.zcopy) {
+    auto reported = s.zcopy->ledger();
+    if (!reported) return std::unexpected(reported.error());
+    before = *reported;
+  }
+  const net::CpuTime nginx_before = s.zcopy ? net::CpuTime{} : process_tree_cpu(s.nginx.pid());
   const double softirq_before = softirq_seconds(c.cpus.server);
   const auto start = Clock::now();
   const std::string log = c.work + "/curl.out";
@@ -110,19 +135,25 @@ Result<Download> download(Server& s, const Context& c) {
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
   if (code != 0) return fail(Errc::rejected, "curl " + s.url + "big.bin", read_text(log));
   const double softirq = softirq_seconds(c.cpus.server) - softirq_before;
-  const net::CpuTime after = process_tree_cpu(pid);
-  const bool zero_copy = s.method != "copy";
-  return Download{.ledger = net::TransferLedger{.method = s.method,
-                                                .bytes = size,
-                                                .bytes_zero_copy = zero_copy ? size : 0,
-                                                .bytes_copied_user = 0,
-                                                // read + send for copy; curl's copy is curl's
-                                                // (transfer_ledger.hpp)
-                                                .bytes_copied_kernel = zero_copy ? 0 : 2 * size,
-                                                .wall_s = wall,
-                                                .cpu_user_s = after.user_s - before.user_s,
-                                                .cpu_system_s = after.system_s - before.system_s},
-                  .softirq_s = softirq};
+  net::TransferLedger ledger;
+  if (s.zcopy) {
+    auto after = ledger_after(*s.zcopy, before, size);
+    if (!after) return std::unexpected(after.error());
+    ledger = difference(*after, before);
+    s.reported_method = after->method;
+  } else {
+    const net::CpuTime used = process_tree_cpu(s.nginx.pid());
+    ledger = {.method = s.reported_method,
+              .bytes = size,
+              .bytes_zero_copy = size,
+              .bytes_copied_user = 0,
+              .bytes_copied_kernel = 0,
+              .wall_s = 0,
+              .cpu_user_s = used.user_s - nginx_before.user_s,
+              .cpu_system_s = used.system_s - nginx_before.system_s};
+  }
+  ledger.wall_s = wall;
+  return Download{.ledger = ledger, .softirq_s = softirq};
 }
 
 // The median download of one server's measured runs.
@@ -142,8 +173,7 @@ ServerFigures summarize(const std::string& label, const std::vector<Download>& r
   m.cpu_user_s = cpu * share;
   m.cpu_system_s = cpu - m.cpu_user_s;
   const double softirq_per_gb = median(softirqs) / (static_cast<double>(size) * 1e-9);
-  // Softirq that ran while the CPU was otherwise idle is not the server's:
-  // never below zero.
+  // Softirq that ran while the CPU was otherwise idle is not the server's: never below zero.
   return ServerFigures{.label = label,
                        .ledger = m,
                        .softirq_s_per_gb = softirq_per_gb,
@@ -183,7 +213,8 @@ Result<std::vector<WrkFigures>> compare_requests(const Server& ours, const Serve
       b_rates.push_back(*b);
     }
   }
-  return std::vector<WrkFigures>{{"serve auto", median(a_rates)}, {nginx.label, median(b_rates)}};
+  return std::vector<WrkFigures>{{"serve " + ours.reported_method, median(a_rates)},
+                                 {nginx.label, median(b_rates)}};
 }
 
 }  // namespace
@@ -211,9 +242,9 @@ Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
   if (config.veth) {
     veth.emplace("b", 202);
     if (!veth->ok())
-      return fail(Errc::capability_missing, "serve bench --veth",
-                  "could not create a namespace and a veth pair (needs "
-                  "CAP_NET_ADMIN and iproute2)");
+      return fail(
+          Errc::capability_missing, "serve bench --veth",
+          "could not create a namespace and a veth pair (needs CAP_NET_ADMIN and iproute2)");
     c.host = veth->inner_ip();
     c.exec_prefix = veth->exec({});
   }
@@ -227,9 +258,8 @@ Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
   if (!nginx) return std::unexpected(nginx.error());
   servers.push_back(std::move(*nginx));
 
-  // Interleaved rounds (a warm-up, then the measured ones), so machine noise
-  // hits every server alike; each round starts with a different server, so none
-  // always follows the same one.
+  // Interleaved rounds (a warm-up, then the measured ones), so machine noise hits every server
+  // alike; each round starts with a different server, so none always follows the same one.
   std::vector<std::vector<Download>> runs(servers.size());
   for (int round = 0; round <= config.repeats; ++round) {
     for (std::size_t k = 0; k < servers.size(); ++k) {

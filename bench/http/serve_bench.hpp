@@ -1,16 +1,16 @@
-// bench/http/serve_bench.hpp: `zcopy serve` against nginx on loopback (or over
-// a veth pair), in one run, with the same clients.
+// bench/http/serve_bench.hpp: `zcopy serve` against nginx on loopback (or over a veth pair), in
+// one run, with the same clients.
 //
-// Throughput: curl downloads one cached file (2 GiB by default) to /dev/null
-// from each server: ours with every body method, and nginx with sendfile on and
-// tcp_nopush on; we time curl and read each server's CPU time (user + system,
-// every thread and nginx worker) from /proc around the download. Servers run on
-// CPU 0 and curl on CPU 1, so that CPU 0's softirq time, the receive-side work
-// the kernel runs inline in the sender, can be told apart from the server's
-// own. Requests/s: wrk with keep-alive fetches a 4 KiB file from our sendfile
-// server and from nginx. Every figure is the median of `repeats` runs after one
-// warm-up, in interleaved rounds. Both servers log every request to a file,
-// buffered (ours per event loop, nginx with buffer=64k), and run two workers.
+// Throughput: curl downloads one cached file (2 GiB by default) to /dev/null from each server:
+// ours with every body method, and nginx with sendfile on and tcp_nopush on. Each of our servers
+// reports its own ledger (bytes, copies, CPU of its process; `zcopy serve --ledger-json`), asked
+// for before and after every download; nginx reports none, so its CPU (master and workers) is read
+// from /proc and its bytes count as sent by sendfile. Servers run on CPU 0 and curl on CPU 1, so
+// that CPU 0's softirq time, the receive-side work the kernel runs inline in the sender, can be
+// told apart from the server's own. Requests/s: wrk with keep-alive fetches a 4 KiB file from our
+// sendfile server and from nginx. Every figure is the median of `repeats` runs after one warm-up,
+// in interleaved rounds. Both servers log every request to a file, buffered (ours per event loop,
+// nginx with buffer=64k), and run two workers.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +30,7 @@ struct ServeBenchConfig {
   int wrk_seconds = 5;
   int wrk_connections = 32;
   bool wrk = true;
-  bool veth = false;  // servers in a network namespace of their own, reached
-                      // over a veth pair
+  bool veth = false;  // servers in a network namespace of their own, reached over a veth pair
 };
 
 struct ServerFigures {
@@ -43,7 +42,7 @@ struct ServerFigures {
 };
 
 struct WrkFigures {
-  std::string label{};  // "serve auto", "nginx"
+  std::string label{};  // the server and the body method it reported using
   double requests_per_s = 0;
 };
 
@@ -53,13 +52,11 @@ struct ServeBenchReport {
   bool pinned = false;                   // servers on CPU 0, clients on CPU 1
 };
 
-// Needs curl, nginx and wrk (capability_missing otherwise), and root for
-// --veth.
+// Needs curl, nginx and wrk (capability_missing otherwise), and root for --veth.
 Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config);
 
-// The records (serve-loopback or serve-veth per server, serve-wrk-4k per wrk
-// row) and the table, each server also against nginx and against our copy
-// server (serve_bench_report.cpp).
+// The records (serve-loopback or serve-veth per server, serve-wrk-4k per wrk row) and the table,
+// each server also against nginx and against our copy server (serve_bench_report.cpp).
 Report describe(const ServeBenchReport& report, const ServeBenchConfig& config);
 
 }  // namespace zc::bench

@@ -1,5 +1,5 @@
-// What `zcopy serve bench` shows: each server's figures, and each against nginx
-// and against our copy server.
+// What `zcopy serve bench` shows: each server's figures, and each against nginx and against our
+// copy server.
 #include "bench/http/serve_bench.hpp"
 #include "bench/support/table.hpp"
 #include "zcopy/core/units.hpp"
@@ -51,16 +51,14 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
                format_bytes(m.bytes_zero_copy), format_bytes(m.bytes_copied_kernel)});
   }
   out.text = format_text(
-      "zcopy serve bench: %s cached file over %s, curl to "
-      "/dev/null, median of %d after a "
+      "zcopy serve bench: %s cached file over %s, curl to /dev/null, median of %d after a "
       "warm-up (shared machine: figures are noisy)\n",
       format_bytes(c.size).c_str(), c.veth ? "a veth pair" : "loopback", c.repeats);
   out.text += t.str();
   out.text += format_text(
-      "  CPU: the server's user+sys; softirq: receive-side "
-      "TCP work on the server's CPU during "
-      "the download, which the kernel charges to the "
-      "sender; own: CPU minus softirq%s\n",
+      "  CPU: the server's user+sys (ours: its own ledger); softirq: receive-side TCP work on the "
+      "server's CPU during the download, which the kernel charges to the sender; own: CPU minus "
+      "softirq%s\n",
       r.pinned ? " (servers on CPU 0, curl on CPU 1)" : " (one CPU: not separable)");
   for (const WrkFigures& w : r.wrk) {
     JsonRecord record = bench_record(c.veth ? "serve-wrk-4k-veth" : "serve-wrk-4k", w.label, 4096);
@@ -71,8 +69,7 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
   }
   if (r.wrk.size() == 2) {
     out.text += format_text(
-        "wrk 4 KiB keep-alive, %d connections, %d s: %s %.0f req/s, nginx %.0f "
-        "req/s (%.2fx)\n",
+        "wrk 4 KiB keep-alive, %d connections, %d s: %s %.0f req/s, nginx %.0f req/s (%.2fx)\n",
         c.wrk_connections, c.wrk_seconds, r.wrk[0].label.c_str(), r.wrk[0].requests_per_s,
         r.wrk[1].requests_per_s, ratio_or_zero(r.wrk[0].requests_per_s, r.wrk[1].requests_per_s));
   }
