@@ -1,23 +1,24 @@
 // `zcopy demo` section 8: a directory mirrored through FUSE, read through the mount in the best
 // mode the machine allows and natively, with the daemon's own count of the reads it served.
+#include "zcopy/fs/mount.hpp"
+
 #include <fcntl.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "bench/support/data.hpp"
 #include "bench/support/table.hpp"
-#include "demo_process.hpp"
-#include "demo_sections.hpp"
+#include "examples/demo/sections.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/fs/mount.hpp"
+#include "zcopy/net/transfer_ledger.hpp"
 
-namespace zc::cli {
+namespace zc::demo {
 namespace {
 
 using bench::Table;
@@ -28,7 +29,7 @@ constexpr std::uint64_t kFileBytes = 64 * kMiB;
 Result<double> timed_read(const std::string& path, std::vector<char>& buffer) {
   auto fd = Fd::open(path, O_RDONLY);
   if (!fd) return std::unexpected(fd.error());
-  Stopwatch clock;
+  const net::CpuStopwatch clock;
   std::uint64_t total = 0;
   for (;;) {
     auto n = sys_call({"read", fd->get()},
@@ -44,7 +45,7 @@ Result<double> timed_read(const std::string& path, std::vector<char>& buffer) {
     total += static_cast<std::uint64_t>(*n);
   }
   if (total != kFileBytes) return fail(Errc::corrupt, "read " + path, "short read");
-  return static_cast<double>(kFileBytes) / (clock.elapsed_ns() / 1e9);
+  return static_cast<double>(kFileBytes) / (clock.wall_s());
 }
 
 }  // namespace
@@ -61,17 +62,10 @@ Result<void> demo_mount(const DemoSettings& /*settings*/) {
       return {};
     }
   }
-  std::string scratch = "/tmp/zcopy-demo-mount.XXXXXX";
-  if (::mkdtemp(scratch.data()) == nullptr) return fail_errno(errno, "mkdtemp(" + scratch + ")");
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  } cleanup{scratch};
-  const std::string source = scratch + "/src";
-  const std::string mountpoint = scratch + "/mnt";
+  auto scratch = bench::TempDir::create("zcopy-demo-mount");
+  if (!scratch) return std::unexpected(scratch.error());
+  const std::string source = *scratch / "src";
+  const std::string mountpoint = *scratch / "mnt";
   std::filesystem::create_directory(source);
   std::filesystem::create_directory(mountpoint);
   {
@@ -114,4 +108,4 @@ Result<void> demo_mount(const DemoSettings& /*settings*/) {
   return {};
 }
 
-}  // namespace zc::cli
+}  // namespace zc::demo

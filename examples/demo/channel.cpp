@@ -8,14 +8,15 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/support/process.hpp"
 #include "bench/support/table.hpp"
-#include "demo_process.hpp"
-#include "demo_sections.hpp"
+#include "examples/demo/sections.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/units.hpp"
+#include "zcopy/net/transfer_ledger.hpp"
 
-namespace zc::cli {
+namespace zc::demo {
 namespace {
 
 using bench::Table;
@@ -76,16 +77,16 @@ Result<void> demo_channel(const DemoSettings& settings) {
   auto publisher = Publisher::create(name, options);
   if (!publisher) return std::unexpected(publisher.error());
 
-  std::vector<DemoChild> subscribers;
+  std::vector<bench::Process> subscribers;
   for (std::size_t i = 0; i < kSubscribers; ++i) {
-    auto child = DemoChild::spawn([&] { return subscribe(name, count); });
+    auto child = bench::Process::fork([&] { return subscribe(name, count); });
     if (!child) return std::unexpected(child.error());
     subscribers.push_back(std::move(*child));
   }
   if (auto joined = publisher->wait_for_subscribers(kSubscribers, 5000ms); !joined)
     return std::unexpected(joined.error());
 
-  Stopwatch clock;
+  const net::CpuStopwatch clock;
   for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
     if (sequence == count / 3) subscribers.back().kill();
     auto loan = publisher->loan();
@@ -96,10 +97,10 @@ Result<void> demo_channel(const DemoSettings& settings) {
   }
   publisher->close();
   for (std::size_t i = 0; i + 1 < kSubscribers; ++i) {
-    if (auto done = subscribers[i].wait("channel subscriber"); !done)
+    if (auto done = subscribers[i].expect_success("channel subscriber"); !done)
       return std::unexpected(done.error());
   }
-  const double elapsed_ns = clock.elapsed_ns();
+  const double elapsed_ns = clock.wall_s() * 1e9;
   // Let the publisher notice the killed subscriber and take its chunks back.
   const auto deadline = std::chrono::steady_clock::now() + 2s;
   while (publisher->pool().stats().loaned != 0 && std::chrono::steady_clock::now() < deadline) {
@@ -128,4 +129,4 @@ Result<void> demo_channel(const DemoSettings& settings) {
   return {};
 }
 
-}  // namespace zc::cli
+}  // namespace zc::demo

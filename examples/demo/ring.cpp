@@ -4,14 +4,15 @@
 
 #include <cstring>
 
+#include "bench/support/process.hpp"
 #include "bench/support/table.hpp"
-#include "demo_process.hpp"
-#include "demo_sections.hpp"
+#include "examples/demo/sections.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/region.hpp"
+#include "zcopy/net/transfer_ledger.hpp"
 #include "zcopy/ring/spsc_ring.hpp"
 
-namespace zc::cli {
+namespace zc::demo {
 namespace {
 
 using bench::Table;
@@ -56,8 +57,8 @@ Result<void> demo_ring(const DemoSettings& settings) {
   auto consumer = SpscRing<DemoMessage>::create_in(region->bytes(), kRingSlots);
   if (!consumer) return std::unexpected(consumer.error());
 
-  Stopwatch ring_clock;
-  auto producer = DemoChild::spawn([&] {
+  const net::CpuStopwatch ring_clock;
+  auto producer = bench::Process::fork([&] {
     auto ring = SpscRing<DemoMessage>::attach(region->bytes());
     if (!ring) return 2;
     for (std::uint64_t next = 0; next < count;) {
@@ -77,13 +78,14 @@ Result<void> demo_ring(const DemoSettings& settings) {
     consumer->consume(ready.size());
     if (consumer->consumer_faulted()) return fail(Errc::corrupt, "ring demo", "the ring faulted");
   }
-  const double ring_ns = ring_clock.elapsed_ns();
-  if (auto done = producer->wait("ring producer"); !done) return std::unexpected(done.error());
+  const double ring_ns = ring_clock.wall_s() * 1e9;
+  if (auto done = producer->expect_success("ring producer"); !done)
+    return std::unexpected(done.error());
 
   auto pipe = make_pipe();
   if (!pipe) return std::unexpected(pipe.error());
-  Stopwatch pipe_clock;
-  auto writer = DemoChild::spawn([&] {
+  const net::CpuStopwatch pipe_clock;
+  auto writer = bench::Process::fork([&] {
     pipe->read_end.reset();
     for (std::uint64_t next = 0; next < count; ++next) {
       const DemoMessage m = DemoMessage::make(next);
@@ -102,8 +104,9 @@ Result<void> demo_ring(const DemoSettings& settings) {
       return fail(Errc::closed, "pipe demo", "short read");
     pipe_damaged += m.intact(piped++) ? 0U : 1U;
   }
-  const double pipe_ns = pipe_clock.elapsed_ns();
-  if (auto done = writer->wait("pipe writer"); !done) return std::unexpected(done.error());
+  const double pipe_ns = pipe_clock.wall_s() * 1e9;
+  if (auto done = writer->expect_success("pipe writer"); !done)
+    return std::unexpected(done.error());
 
   auto rate = [&](double ns) {
     char text[32];
@@ -122,4 +125,4 @@ Result<void> demo_ring(const DemoSettings& settings) {
   return {};
 }
 
-}  // namespace zc::cli
+}  // namespace zc::demo

@@ -5,16 +5,16 @@
 // The server runs in a child process so that each side's CPU time is its own: the parent asks the
 // child for a ledger snapshot before and after every transfer over a pipe and shows the difference.
 #include <fcntl.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "bench/support/data.hpp"
+#include "bench/support/process.hpp"
 #include "bench/support/table.hpp"
-#include "demo_process.hpp"
-#include "demo_sections.hpp"
+#include "examples/demo/sections.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -22,7 +22,7 @@
 #include "zcopy/http/download.hpp"
 #include "zcopy/http/server.hpp"
 
-namespace zc::cli {
+namespace zc::demo {
 namespace {
 
 using bench::Table;
@@ -113,29 +113,6 @@ Result<std::uint64_t> file_hash(const std::string& path, std::vector<std::uint64
   return h ^ total;
 }
 
-Result<void> generate(const std::string& path, std::uint64_t size) {
-  auto fd = Fd::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (!fd) return std::unexpected(fd.error());
-  std::vector<std::uint64_t> block(kMiB / sizeof(std::uint64_t));
-  std::uint64_t x = 0x2545F4914F6CDD1DULL;
-  for (std::uint64_t done = 0; done < size;) {
-    for (std::uint64_t& w : block) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      w = x;
-    }
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kMiB, size - done));
-    if (auto w =
-            sys_call({"write", fd->get()}, [&] { return ::write(fd->get(), block.data(), n); });
-        !w) {
-      return std::unexpected(w.error());
-    }
-    done += n;
-  }
-  return {};
-}
-
 std::string gb_figure(double cpu_s, std::uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.2f",
@@ -170,18 +147,11 @@ Result<void> demo_network(const DemoSettings& settings) {
   // Whole MiB (the hash reads words), at least one.
   const std::uint64_t size = std::max<std::uint64_t>(kMiB, settings.size_bytes / kMiB * kMiB);
 
-  std::string scratch = "/tmp/zcopy-demo-network.XXXXXX";
-  if (::mkdtemp(scratch.data()) == nullptr) return fail_errno(errno, "mkdtemp(" + scratch + ")");
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);
-    }
-  } cleanup{scratch};
-  const std::string root = scratch + "/www";
+  auto scratch = bench::TempDir::create("zcopy-demo-network");
+  if (!scratch) return std::unexpected(scratch.error());
+  const std::string root = *scratch / "www";
   std::filesystem::create_directory(root);
-  if (auto made = generate(root + "/data.bin", size); !made) return made;
+  if (auto made = bench::write_random_file(root + "/data.bin", size); !made) return made;
   std::vector<std::uint64_t> buffer(kMiB / sizeof(std::uint64_t));
   auto original = file_hash(root + "/data.bin", buffer);
   if (!original) return std::unexpected(original.error());
@@ -214,7 +184,7 @@ Result<void> demo_network(const DemoSettings& settings) {
     }
     Fd command_read = Fd::adopt(to_child[0]), command_write = Fd::adopt(to_child[1]);
     Fd reply_read = Fd::adopt(from_child[0]), reply_write = Fd::adopt(from_child[1]);
-    auto child = DemoChild::spawn([&] {
+    auto child = bench::Process::fork([&] {
       command_write.reset();
       reply_read.reset();
       return serve_child(root, server_method, command_read.get(), reply_write.get());
@@ -244,7 +214,7 @@ Result<void> demo_network(const DemoSettings& settings) {
     };
     for (; i < transfers.size() && transfers[i].server == server_method; ++i) {
       const http::DownloadMethod client_method = transfers[i].client;
-      const std::string output = scratch + "/got-" + std::string(name(server_method)) + "-" +
+      const std::string output = *scratch / "got-" + std::string(name(server_method)) + "-" +
                                  std::string(http::to_string(client_method));
       http::DownloadOptions options;
       options.output = output;
@@ -278,7 +248,7 @@ Result<void> demo_network(const DemoSettings& settings) {
            copies(l.bytes_zero_copy, l.bytes_copied_user, l.bytes_copied_kernel)});
     }
     command_write.reset();  // the child stops its server and exits
-    if (auto done = child->wait("zcopy serve child"); !done) return done;
+    if (auto done = child->expect_success("zcopy serve child"); !done) return done;
   }
   table.print(stdout);
   if (!uring) {
@@ -295,4 +265,4 @@ Result<void> demo_network(const DemoSettings& settings) {
   return {};
 }
 
-}  // namespace zc::cli
+}  // namespace zc::demo

@@ -1,5 +1,6 @@
-// `zcopy demo` sections 1 and 2: what the machine supports, and memory shared between two
-// processes against the same bytes pushed through a pipe.
+// `zcopy demo` section 2: memory shared between two processes against the same bytes pushed
+// through a pipe. The peer gets a read-only descriptor of a sealed memfd and tries, as a hostile
+// peer would, to map it writable and to shrink it.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -8,15 +9,15 @@
 #include <numeric>
 #include <vector>
 
+#include "bench/support/process.hpp"
 #include "bench/support/table.hpp"
-#include "demo_process.hpp"
-#include "demo_sections.hpp"
-#include "zcopy/core/capabilities.hpp"
+#include "examples/demo/sections.hpp"
 #include "zcopy/core/fd_passing.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/region.hpp"
+#include "zcopy/net/transfer_ledger.hpp"
 
-namespace zc::cli {
+namespace zc::demo {
 namespace {
 
 using bench::Table;
@@ -88,23 +89,6 @@ std::string errno_name(int value) {
 
 }  // namespace
 
-Result<void> demo_machine(const DemoSettings&) {
-  demo_heading(1, "What this machine supports",
-               "Each kernel facility zcopy uses, probed for real ('zcopy doctor' shows why).");
-  std::vector<std::string> missing;
-  std::size_t available = 0;
-  for (const Probe& p : probe_all()) {
-    if (p.available) {
-      ++available;
-    } else {
-      missing.push_back(std::string(name(p.capability)) + ": " + p.detail);
-    }
-  }
-  std::printf("   %zu of %zu facilities available\n", available, available + missing.size());
-  for (const std::string& line : missing) std::printf("   missing %s\n", line.c_str());
-  return {};
-}
-
 Result<void> demo_shared_region(const DemoSettings& settings) {
   const std::size_t size = settings.size_bytes;
   demo_heading(2, "Memory shared between processes",
@@ -118,8 +102,8 @@ Result<void> demo_shared_region(const DemoSettings& settings) {
   // Zero-copy: only a descriptor crosses the process boundary.
   auto sockets = UnixSocket::pair();
   if (!sockets) return std::unexpected(sockets.error());
-  Stopwatch shared_clock;
-  auto child = DemoChild::spawn([&] { return peer_reads_shared_region(sockets->second); });
+  const net::CpuStopwatch shared_clock;
+  auto child = bench::Process::fork([&] { return peer_reads_shared_region(sockets->second); });
   if (!child) return std::unexpected(child.error());
   auto fd = region->share(Access::read_only);
   if (!fd) return std::unexpected(fd.error());
@@ -127,8 +111,9 @@ Result<void> demo_shared_region(const DemoSettings& settings) {
   if (auto sent = sockets->first.send({}, fds); !sent) return std::unexpected(sent.error());
   auto reply = sockets->first.receive(PeerPolicy{});
   if (!reply) return std::unexpected(reply.error());
-  const double shared_ns = shared_clock.elapsed_ns();
-  if (auto done = child->wait("shared-region peer"); !done) return std::unexpected(done.error());
+  const double shared_ns = shared_clock.wall_s() * 1e9;
+  if (auto done = child->expect_success("shared-region peer"); !done)
+    return std::unexpected(done.error());
   PeerReport report{};
   if (reply->payload.size() != sizeof report)
     return fail(Errc::corrupt, "shared-region peer", "reply has the wrong size");
@@ -138,8 +123,8 @@ Result<void> demo_shared_region(const DemoSettings& settings) {
   auto data_pipe = make_pipe();
   auto reply_pipe = make_pipe();
   if (!data_pipe || !reply_pipe) return fail(Errc::system, "pipe", "cannot create pipes");
-  Stopwatch pipe_clock;
-  auto pipe_child = DemoChild::spawn([&] {
+  const net::CpuStopwatch pipe_clock;
+  auto pipe_child = bench::Process::fork([&] {
     data_pipe->write_end.reset();
     return peer_reads_pipe(data_pipe->read_end.get(), reply_pipe->write_end.get(), size);
   });
@@ -153,8 +138,9 @@ Result<void> demo_shared_region(const DemoSettings& settings) {
   std::uint64_t pipe_sum = 0;
   if (::read(reply_pipe->read_end.get(), &pipe_sum, sizeof pipe_sum) != sizeof pipe_sum)
     return fail(Errc::closed, "pipe peer", "no checksum came back");
-  const double pipe_ns = pipe_clock.elapsed_ns();
-  if (auto done = pipe_child->wait("pipe peer"); !done) return std::unexpected(done.error());
+  const double pipe_ns = pipe_clock.wall_s() * 1e9;
+  if (auto done = pipe_child->expect_success("pipe peer"); !done)
+    return std::unexpected(done.error());
 
   if (report.checksum != expected || pipe_sum != expected)
     return fail(Errc::corrupt, "shared-region demo",
@@ -176,4 +162,4 @@ Result<void> demo_shared_region(const DemoSettings& settings) {
   return {};
 }
 
-}  // namespace zc::cli
+}  // namespace zc::demo

@@ -1,19 +1,20 @@
 // `zcopy demo` section 3: one buffer pool used by two processes. A child loans every chunk,
 // writes in place and hands over only indices; the parent reads the chunks in place and gives
 // them back; bogus returns are refused and counted.
+#include "zcopy/mem/buffer_pool.hpp"
+
 #include <unistd.h>
 
 #include <cstring>
 #include <vector>
 
+#include "bench/support/process.hpp"
 #include "bench/support/table.hpp"
-#include "demo_process.hpp"
-#include "demo_sections.hpp"
+#include "examples/demo/sections.hpp"
 #include "zcopy/core/fd_passing.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/mem/buffer_pool.hpp"
 
-namespace zc::cli {
+namespace zc::demo {
 namespace {
 
 using bench::Table;
@@ -63,7 +64,7 @@ Result<void> demo_buffer_pool(const DemoSettings&) {
 
   auto sockets = UnixSocket::pair();
   if (!sockets) return std::unexpected(sockets.error());
-  auto child = DemoChild::spawn([&] { return child_loans_everything(sockets->second); });
+  auto child = bench::Process::fork([&] { return child_loans_everything(sockets->second); });
   if (!child) return std::unexpected(child.error());
   auto fd = pool->share();
   if (!fd) return std::unexpected(fd.error());
@@ -71,7 +72,7 @@ Result<void> demo_buffer_pool(const DemoSettings&) {
   if (auto sent = sockets->first.send({}, fds); !sent) return std::unexpected(sent.error());
   auto reply = sockets->first.receive(PeerPolicy{}, kChunks * sizeof(std::uint32_t));
   if (!reply) return std::unexpected(reply.error());
-  if (auto done = child->wait("pool child"); !done) return std::unexpected(done.error());
+  if (auto done = child->expect_success("pool child"); !done) return std::unexpected(done.error());
   table.add_row(stats_row("child loaned until exhausted", pool->stats()));
 
   std::vector<std::uint32_t> indices(reply->payload.size() / sizeof(std::uint32_t));
@@ -100,4 +101,4 @@ Result<void> demo_buffer_pool(const DemoSettings&) {
   return {};
 }
 
-}  // namespace zc::cli
+}  // namespace zc::demo
