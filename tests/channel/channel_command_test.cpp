@@ -5,10 +5,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <random>
 #include <string>
 
+#include "bench/support/data.hpp"
 #include "channel/channel_test_support.hpp"
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
@@ -32,21 +31,13 @@ class ChannelCommand : public ::testing::Test {
  protected:
   void SetUp() override {
     ZC_REQUIRE_TOOL();
-    dir_ = "/tmp/zcopy-channel-tool-" + std::to_string(::getpid());
-    ASSERT_EQ(std::system(("mkdir -p '" + dir_ + "'").c_str()), 0);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) (void)std::system(("rm -rf '" + dir_ + "'").c_str());
+    ASSERT_FALSE(dir_.path().empty());
   }
 
   // Writes `size` pseudo-random bytes (not a multiple of any chunk size) to a file.
   std::string generate(std::size_t size) {
-    const std::string path = dir_ + "/input.bin";
-    std::ofstream out(path, std::ios::binary);
-    std::mt19937_64 random(42);
-    std::string block(size, '\0');
-    for (char& c : block) c = static_cast<char>(random() & 0xff);
-    out.write(block.data(), static_cast<std::streamsize>(block.size()));
+    const std::string path = dir_ / "input.bin";
+    EXPECT_TRUE(zc::bench::write_random_file(path, size, {.seed = 42}));
     return path;
   }
 
@@ -57,7 +48,7 @@ class ChannelCommand : public ::testing::Test {
     const std::string name = zc::test::unique_channel("tool");
     std::string script = "codes=''; pids='';";
     for (int i = 0; i < subscribers; ++i) {
-      script += "'" + tool() + "' channel sub " + name + " > '" + dir_ + "/out" +
+      script += "'" + tool() + "' channel sub " + name + " > '" + dir_.path() + "/out" +
                 std::to_string(i) + ".bin' 2>/dev/null & pids=\"$pids $!\";";
     }
     script += "'" + tool() + "' channel pub " + name + " --subscribers " +
@@ -73,7 +64,7 @@ class ChannelCommand : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  zc::bench::TempDir dir_{"zcopy-channel-tool"};
 };
 
 TEST_F(ChannelCommand, AFilePipedThroughArrivesByteExactAtEverySubscriber) {
@@ -81,14 +72,14 @@ TEST_F(ChannelCommand, AFilePipedThroughArrivesByteExactAtEverySubscriber) {
   EXPECT_EQ(pipe_through(input, "--chunk-size 4K --chunks 16 --depth 8", 2), "0,0,0");
   const std::string expected = sha256_of(input);
   ASSERT_EQ(expected.size(), 64U);
-  EXPECT_EQ(sha256_of(dir_ + "/out0.bin"), expected);
-  EXPECT_EQ(sha256_of(dir_ + "/out1.bin"), expected);
+  EXPECT_EQ(sha256_of(dir_ / "out0.bin"), expected);
+  EXPECT_EQ(sha256_of(dir_ / "out1.bin"), expected);
 }
 
 TEST_F(ChannelCommand, AnEmptyInputIsAnEmptyStream) {
   const std::string input = generate(0);
   EXPECT_EQ(pipe_through(input, "", 1), "0,0");
-  EXPECT_EQ(sha256_of(dir_ + "/out0.bin"), sha256_of(input));
+  EXPECT_EQ(sha256_of(dir_ / "out0.bin"), sha256_of(input));
 }
 
 TEST_F(ChannelCommand, ABadChannelNameIsARuntimeErrorWithOneLine) {

@@ -19,6 +19,8 @@
 #include <ostream>
 #include <string>
 
+#include "bench/support/data.hpp"
+#include "bench/support/process.hpp"
 #include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "zcopy/fs/mount.hpp"
@@ -44,35 +46,13 @@ struct Shell {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `command` under /bin/sh and collects its output.
+// Runs `command` under /bin/sh (a command line as a user types it) and collects its output.
 inline Shell sh(const std::string& command) {
-  Shell result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char chunk[4096];
-  while (std::size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) result.output.append(chunk, n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  bench::RunResult run = bench::run({"/bin/sh", "-c", command});
+  return {run.exit_code, std::move(run.output)};
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/zcopy-fs-test.XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using bench::TempDir;
 
 class MountFixture {
  public:
