@@ -179,7 +179,8 @@ inline bool exists(const std::string& path) {
 // format of `zcopy serve` for `Accept: application/json`. Query words change one answer:
 // ?rate=N sends at N bytes/s, ?trickle one byte every half second, ?novalidator drops ETag and
 // Last-Modified, ?badtotal lies about the total in Content-Range, ?badreason answers 404 with
-// C1 controls in the reason phrase. `--no-validators` drops them for every answer.
+// C1 controls in the reason phrase. `--no-validators` drops them for every answer. Files whose
+// name starts with "slow" are sent at 64 KiB/s.
 inline constexpr const char* kRangeServer = R"(import email.utils, json, os, sys, time, urllib.parse
 import http.server
 root, port = sys.argv[1], int(sys.argv[-1])
@@ -196,6 +197,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         words = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         name = urllib.parse.unquote(url.path, errors='surrogateescape')
+        if os.path.basename(name).startswith('slow'):
+            words.setdefault('rate', '65536')
         local = os.path.join(os.fsencode(root), os.fsencode(name.lstrip('/')))
         if 'badreason' in words:
             self.send_response(404, '31mgoneÂ2J')
