@@ -236,8 +236,9 @@ CommandResult run_get(GetCommandOptions& o) {
   }
   auto results = http::download_all(jobs, o.jobs);
   if (g_stop.load()) {
-    for (const auto& r : results) {
-      if (r) report(o, jobs[static_cast<std::size_t>(&r - results.data())].options.output, *r);
+    // Files that finished before the stop are complete; say so before the interruption.
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (results[i]) report(o, jobs[i].options.output, *results[i]);
     }
     return interrupted_exit();
   }
