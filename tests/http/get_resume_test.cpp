@@ -104,7 +104,9 @@ TEST_F(GetResume, SigintAndSigtermStopCleanlyAndContinueFinishes) {
       interrupt({"--parallel-ranges", ranges}, signal, "rate=262144");
       const std::uint64_t kept = recorded(output());
       EXPECT_GT(kept, 0u) << "the stop saved no progress";
-      auto again = run_get("--continue --json --parallel-ranges " + std::string(ranges) + " -o " +
+      // Both spellings of the flag resume.
+      const std::string resume = signal == SIGINT ? "--continue" : "-c";
+      auto again = run_get(resume + " --json --parallel-ranges " + std::string(ranges) + " -o " +
                            output() + " " + url());
       EXPECT_EQ(again.exit_code, 0) << again.output;
       EXPECT_NE(again.output.find("\"resumed_from\":" + std::to_string(kept)), std::string::npos)

@@ -263,7 +263,7 @@ CommandRunner add_get_command(CLI::App& sub) {
   sub.add_option("-i,--input", o->input_list, "Read more URLs from FILE, one per line");
   sub.add_option("-o,--output", o->output,
                  "Output file (one URL) or directory (several URLs, or -r; default .)");
-  sub.add_flag("-c,--continue{yes}", o->resume,
+  sub.add_flag("-c{yes},--continue{yes}", o->resume,
                "Resume FILE.part where its record FILE.part.zcopy says, each range from its own "
                "offset, with If-Range: a file that changed on the server starts over. "
                "--continue=force also resumes a .part that has no record (its bytes are trusted "
