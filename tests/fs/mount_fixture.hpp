@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -87,6 +88,9 @@ class MountFixture {
   // Scratch space beside SRC and MNT, outside the mount.
   const std::string& dir() const { return dir_.path(); }
 
+  // Lets other users walk to SRC and MNT: the scratch directory is created private to its owner.
+  bool open_to_other_users() const { return ::chmod(dir_.path().c_str(), 0755) == 0; }
+
   // Mounts SRC at MNT; false (with the reason in `error`) when it cannot.
   bool mount(fs::MountMode mode, double cache_seconds = 1) {
     fs::MountOptions options;
@@ -106,6 +110,13 @@ class MountFixture {
   // request could never be woken; a crashed child instead closes /dev/fuse and the test sees
   // ENOTCONN.
   bool mount_in_child(fs::MountMode mode) {
+    fs::MountOptions options;
+    options.mode = mode;
+    return mount_in_child(options);
+  }
+
+  // The same with every option chosen (e.g. allow_other, for tests that act as another user).
+  bool mount_in_child(const fs::MountOptions& options) {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) return false;
     daemon_ = spawn([&] {
@@ -114,8 +125,6 @@ class MountFixture {
       sigemptyset(&set);
       sigaddset(&set, SIGTERM);
       ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-      fs::MountOptions options;
-      options.mode = mode;
       auto started = fs::Mount::start(src, mnt, options);
       const std::string status =
           started ? std::string(fs::to_string(started->active_mode())) : started.error().message();
@@ -134,7 +143,7 @@ class MountFixture {
       status.append(chunk, static_cast<std::size_t>(n));
     }
     ::close(ends[0]);
-    if (status != fs::to_string(mode)) {
+    if (status != fs::to_string(options.mode)) {
       error = status.empty() ? "the daemon died" : status;
       return false;
     }
