@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 
 #include "mirror.hpp"
@@ -127,9 +128,13 @@ void release(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* fi) {
 }
 
 void flush(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* fi) {
-  // Closing a duplicate runs the source filesystem's flush, as the caller's close would.
+  // Closing a duplicate runs the source filesystem's flush, as the caller's close would, and
+  // the caller's close gets what it reports (NFS and FUSE sources report lost writes there).
   auto dup = file_of(fi).fd.duplicate();
-  fuse_reply_err(req, dup ? 0 : dup.error().sys_errno());
+  if (!dup) return reply_error(req, dup.error());
+  // Not retried on EINTR: the descriptor is released either way.
+  const int rc = ::close(dup->release());
+  fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 
 void fsync(fuse_req_t req, fuse_ino_t /*ino*/, int datasync, struct fuse_file_info* fi) {
