@@ -120,12 +120,15 @@ MountStats Mirror::stats() const noexcept {
 }
 
 NameKind classify_name(std::string_view name) noexcept {
-  if (name.empty() || name.size() > NAME_MAX || name.find('/') != std::string_view::npos) {
-    return NameKind::invalid;
-  }
+  if (name.empty() || name.find('/') != std::string_view::npos) return NameKind::invalid;
+  if (name.size() > NAME_MAX) return NameKind::too_long;
   if (name == ".") return NameKind::dot;
   if (name == "..") return NameKind::dot_dot;
   return NameKind::plain;
+}
+
+int unusable_name_errno(NameKind kind) noexcept {
+  return kind == NameKind::too_long ? ENAMETOOLONG : EINVAL;
 }
 
 std::string fd_path(int fd) {
@@ -157,9 +160,10 @@ Result<struct stat> stat_inode(const Inode& inode) {
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name) {
   InodeTable& table = mirror.inodes();
   Fd fd;
-  switch (classify_name(name)) {
+  switch (const NameKind kind = classify_name(name)) {
+    case NameKind::too_long:
     case NameKind::invalid:
-      return fail_errno(EINVAL, "lookup");
+      return fail_errno(unusable_name_errno(kind), "lookup");
     case NameKind::dot: {
       auto dup = parent.fd.duplicate();
       if (!dup) return std::unexpected(dup.error());

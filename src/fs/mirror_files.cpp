@@ -90,7 +90,9 @@ void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 void create(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode,
             struct fuse_file_info* fi) {
-  if (classify_name(name) != NameKind::plain) return (void)fuse_reply_err(req, EINVAL);
+  if (const NameKind kind = classify_name(name); kind != NameKind::plain) {
+    return (void)fuse_reply_err(req, unusable_name_errno(kind));
+  }
   prepare_worker_thread();
   Mirror& mirror = mirror_of(req);
   Inode& parent = mirror.inodes().get(parent_id);

@@ -12,8 +12,10 @@ namespace zc::fs::ops {
 namespace {
 
 bool valid_name(fuse_req_t req, const char* name) {
-  if (classify_name(name) == NameKind::plain) return true;
-  fuse_reply_err(req, classify_name(name) == NameKind::invalid ? EINVAL : EEXIST);
+  const NameKind kind = classify_name(name);
+  if (kind == NameKind::plain) return true;
+  const bool dots = kind == NameKind::dot || kind == NameKind::dot_dot;
+  fuse_reply_err(req, dots ? EEXIST : unusable_name_errno(kind));
   return false;
 }
 

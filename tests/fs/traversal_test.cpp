@@ -34,7 +34,8 @@ TEST(Traversal, NamesAreSingleComponents) {
   EXPECT_EQ(fs::classify_name("../etc"), fs::NameKind::invalid);
   EXPECT_EQ(fs::classify_name("a/b"), fs::NameKind::invalid);
   EXPECT_EQ(fs::classify_name(""), fs::NameKind::invalid);
-  EXPECT_EQ(fs::classify_name(std::string(NAME_MAX + 1, 'a')), fs::NameKind::invalid);
+  EXPECT_EQ(fs::classify_name(std::string(NAME_MAX, 'a')), fs::NameKind::plain);
+  EXPECT_EQ(fs::classify_name(std::string(NAME_MAX + 1, 'a')), fs::NameKind::too_long);
 }
 
 TEST(Traversal, DotDotAtTheRootIsTheRoot) {
