@@ -158,7 +158,6 @@ Result<struct stat> stat_inode(const Inode& inode) {
 }
 
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name) {
-  InodeTable& table = mirror.inodes();
   Fd fd;
   switch (const NameKind kind = classify_name(name)) {
     case NameKind::too_long:
@@ -171,7 +170,7 @@ Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char*
       break;
     }
     case NameKind::dot_dot:
-      if (&parent == &table.root()) {  // `..` at the root stays at the root
+      if (&parent == &mirror.inodes().root()) {  // `..` at the root stays at the root
         auto dup = parent.fd.duplicate();
         if (!dup) return std::unexpected(dup.error());
         fd = std::move(*dup);
@@ -185,12 +184,17 @@ Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char*
       break;
     }
   }
+  return remember_entry(mirror, std::move(fd));
+}
+
+Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path) {
   struct stat st {};
-  auto rc = sys_call({"fstatat", fd.get()}, [&] {
-    return ::fstatat(fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+  auto rc = sys_call({"fstatat", path.get()}, [&] {
+    return ::fstatat(path.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   });
   if (!rc) return std::unexpected(rc.error());
-  Inode& inode = table.remember(std::move(fd), st);
+  InodeTable& table = mirror.inodes();
+  Inode& inode = table.remember(std::move(path), st);
   fuse_entry_param entry{};
   entry.ino = table.id_of(inode);
   entry.attr = st;

@@ -91,6 +91,8 @@ void prepare_worker_thread() noexcept;
 
 // Looks `name` up under `parent`, adding one kernel lookup to the inode found.
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name);
+// The entry for the inode `path` (an O_PATH descriptor) holds, adding one kernel lookup to it.
+Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path);
 
 // stat of the inode itself (never following a symlink).
 Result<struct stat> stat_inode(const Inode& inode);
