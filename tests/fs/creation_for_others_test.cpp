@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,19 +47,6 @@ int open_write_close(const std::string& path, int flags) {
   return wrote ? 0 : write_errno;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-struct stat lstat_of(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
-  return st;
-}
-
 fs::MountOptions shared_splice_mount() {
   fs::MountOptions options;
   options.mode = fs::MountMode::splice;
@@ -68,11 +54,19 @@ fs::MountOptions shared_splice_mount() {
   return options;
 }
 
-TEST(CreationForOthers, NeverWritesThroughASymlinkPlantedAfterTheLookup) {
-  ZC_REQUIRE_FUSE_MOUNT();
-  ZC_REQUIRE_ROOT("to create as uid 65534 through a mount served by root");
+// A mount served by root that uid 65534 may use.
+class CreationForOthers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ZC_REQUIRE_FUSE_MOUNT();
+    ZC_REQUIRE_ROOT("to create as uid 65534 through a mount served by root");
+    ASSERT_TRUE(f.open_to_other_users());
+  }
+
   MountFixture f;
-  ASSERT_TRUE(f.open_to_other_users());
+};
+
+TEST_F(CreationForOthers, NeverWritesThroughASymlinkPlantedAfterTheLookup) {
   const std::string target = f.dir() + "/roots-file";  // outside SRC, nobody may not write it
   std::ofstream(target) << "root's data";
   ASSERT_EQ(::chmod(target.c_str(), 0644), 0);
@@ -96,11 +90,7 @@ TEST(CreationForOthers, NeverWritesThroughASymlinkPlantedAfterTheLookup) {
   f.unmount();
 }
 
-TEST(CreationForOthers, OpensAFilePlantedAfterTheLookupOnlyAsTheCallerMayAndNeverChownsIt) {
-  ZC_REQUIRE_FUSE_MOUNT();
-  ZC_REQUIRE_ROOT("to create as uid 65534 through a mount served by root");
-  MountFixture f;
-  ASSERT_TRUE(f.open_to_other_users());
+TEST_F(CreationForOthers, OpensAFilePlantedAfterTheLookupOnlyAsTheCallerMayAndNeverChownsIt) {
   ScriptedSource source(
       f.src,
       {scripted_file("private", 0644, true), scripted_file("shared", 0666, true),
@@ -132,11 +122,7 @@ TEST(CreationForOthers, OpensAFilePlantedAfterTheLookupOnlyAsTheCallerMayAndNeve
   f.unmount();
 }
 
-TEST(CreationForOthers, NewEntriesAreBornTheCallersWithoutAChown) {
-  ZC_REQUIRE_FUSE_MOUNT();
-  ZC_REQUIRE_ROOT("to create as uid 65534 through a mount served by root");
-  MountFixture f;
-  ASSERT_TRUE(f.open_to_other_users());
+TEST_F(CreationForOthers, NewEntriesAreBornTheCallersWithoutAChown) {
   ScriptedSource source(f.src, {});
   ASSERT_TRUE(source.mounted()) << source.error();
   ASSERT_TRUE(f.mount_in_child(shared_splice_mount())) << f.error;
@@ -179,11 +165,7 @@ std::string create_all_as_nobody(const std::string& root) {
   return text;
 }
 
-TEST(CreationForOthers, NewEntriesOnARealSourceGetTheOwnerAndGroupANativeCreationGives) {
-  ZC_REQUIRE_FUSE_MOUNT();
-  ZC_REQUIRE_ROOT("to create as uid 65534 through a mount served by root");
-  MountFixture f;
-  ASSERT_TRUE(f.open_to_other_users());
+TEST_F(CreationForOthers, NewEntriesOnARealSourceGetTheOwnerAndGroupANativeCreationGives) {
   const std::string native = f.dir() + "/native";
   ASSERT_EQ(::mkdir(native.c_str(), 0755), 0);
   for (const std::string& root : {native, f.src}) {

@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <optional>
@@ -55,6 +56,32 @@ inline Shell sh(const std::string& command) {
   const int status = ::pclose(pipe);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+// Everything left to read from `fd`, up to end of file.
+inline std::string read_to_end(int fd) {
+  std::string text;
+  char chunk[4096];
+  for (ssize_t n; (n = ::read(fd, chunk, sizeof chunk)) > 0;) {
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+// The contents of the file at `path` ("" when there is none).
+inline std::string slurp(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string text = read_to_end(fd);
+  ::close(fd);
+  return text;
+}
+
+// lstat(2) of `path`; a test failure when there is nothing there.
+inline struct stat lstat_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st;
 }
 
 class TempDir {
@@ -137,11 +164,7 @@ class MountFixture {
       return 0;
     });
     ::close(ends[1]);
-    std::string status;
-    char chunk[256];
-    for (ssize_t n; (n = ::read(ends[0], chunk, sizeof chunk)) > 0;) {
-      status.append(chunk, static_cast<std::size_t>(n));
-    }
+    const std::string status = read_to_end(ends[0]);
     ::close(ends[0]);
     if (status != fs::to_string(options.mode)) {
       error = status.empty() ? "the daemon died" : status;

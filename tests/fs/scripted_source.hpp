@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "mount_fixture.hpp"
 #include "support/child_process.hpp"
 
 namespace zc::test {
@@ -256,11 +257,7 @@ class ScriptedSource {
       return 0;
     });
     ::close(ends[1]);
-    std::string status;
-    char chunk[256];
-    for (ssize_t n; (n = ::read(ends[0], chunk, sizeof chunk)) > 0;) {
-      status.append(chunk, static_cast<std::size_t>(n));
-    }
+    const std::string status = read_to_end(ends[0]);
     ::close(ends[0]);
     if (status != "ok") error_ = status.empty() ? "the scripted source died" : status;
   }

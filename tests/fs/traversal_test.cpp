@@ -20,12 +20,6 @@
 namespace zc::test {
 namespace {
 
-struct stat lstat_of(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
-  return st;
-}
-
 TEST(Traversal, NamesAreSingleComponents) {
   EXPECT_EQ(fs::classify_name("file"), fs::NameKind::plain);
   EXPECT_EQ(fs::classify_name("..."), fs::NameKind::plain);
