@@ -16,7 +16,6 @@
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/net/channel_bridge.hpp"
 #include "zcopy/net/endpoint.hpp"
 #include "zcopy/net/tcp.hpp"
 #include "zcopy/net/zerocopy_sender.hpp"
@@ -129,7 +128,11 @@ CommandResult run_sub_to_network(const ChannelCommandOptions& o, Subscriber& sub
       if (error.code() == Errc::closed && error.detail() == "publisher closed") break;
       return std::unexpected(error);
     }
-    if (auto sent = net::send_sample(*sender, std::move(*sample)); !sent) {
+    // The sample's chunk stays loaned until the kernel is done with its pages: the release
+    // function holds it, and the sender calls that only on the send's completion. (Shared,
+    // because the function must be copyable; it is the only owner in practice.)
+    auto held = std::make_shared<Sample>(std::move(*sample));
+    if (auto sent = sender->send(held->bytes(), [held] { held->reset(); }); !sent) {
       return std::unexpected(sent.error());
     }
   }
