@@ -27,10 +27,6 @@ namespace zc::test {
 
 using namespace std::chrono_literals;
 
-// How soon a peer's death must be noticed: the channel's promise is 100 ms. Sanitizers slow every
-// step of the kill-and-reap loop around the detection 5-20x, so there the bound is 500 ms.
-inline constexpr std::chrono::milliseconds kDetectionBound = kSanitized ? 500ms : 100ms;
-
 // A channel name no other test (or test run) uses.
 inline std::string unique_channel(const char* what) {
   static std::atomic<int> counter{0};

@@ -1,5 +1,5 @@
-// `zcopy channel bench`: runs every method at every size and prints a table per section, or one
-// JSON record per line (zcopy/core/json_record.hpp).
+// `zcopy channel bench`: runs every method at every size and prints a table per section (and
+// the death-detection figures), or one JSON record per line (zcopy/core/json_record.hpp).
 #include "channel_bench.hpp"
 
 #include <algorithm>
@@ -92,6 +92,28 @@ CommandResult run_channel_bench(const ChannelBenchSettings& settings) {
   if (!settings.json) {
     std::printf("\nRound trip, two processes ping-ponging (zcopy: two channels, one each way)\n");
     latency.print(stdout);
+  }
+
+  Table death({"method", "p50", "p99", "max", "kills"});
+  for (const std::string& method : death_methods()) {
+    auto f = measure_death_detection(method, timing);
+    if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench " + method));
+    if (settings.json) {
+      JsonRecord r = bench_record("channel-death", method, 0);
+      r.add("latency_p50_ns", f->p50_ns)
+          .add("latency_p99_ns", f->p99_ns)
+          .add("latency_max_ns", f->max_ns)
+          .add("kills", f->round_trips);
+      std::puts(r.str().c_str());
+      std::fflush(stdout);
+    } else {
+      death.add_row({method, format_nanos(f->p50_ns), format_nanos(f->p99_ns),
+                     format_nanos(f->max_ns), std::to_string(f->round_trips)});
+    }
+  }
+  if (!settings.json) {
+    std::printf("\nDeath detection, SIGKILL of one end until the other knows\n");
+    death.print(stdout);
   }
   return kExitOk;
 }

@@ -4,7 +4,8 @@
 // Every method does the same work per message: the sender writes the whole payload and the
 // receiver reads all of it (sums its words), so only the way the bytes travel differs.
 // Throughput runs the sender and receiver in two processes (the ceiling: two threads of one);
-// latency is a ping-pong between two processes, timed per round trip.
+// latency is a ping-pong between two processes, timed per round trip; death detection times
+// how long after a SIGKILL the other end of a channel knows.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +50,12 @@ Result<ThroughputFigures> measure_throughput(const std::string& method, std::uin
 const std::vector<std::string>& latency_methods();
 Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
                                        const BenchTiming& timing);
+
+// Death detection: subscriber-killed (the publisher notices), publisher-killed (the subscriber
+// does). Each sample is one SIGKILL, timed until it is noticed (round_trips counts the kills).
+const std::vector<std::string>& death_methods();
+Result<LatencyFigures> measure_death_detection(const std::string& method,
+                                               const BenchTiming& timing);
 
 CommandResult run_channel_bench(const ChannelBenchSettings& settings);
 

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -116,6 +117,22 @@ ThroughputFigures figures_of(const Tally& tally, std::uint64_t size) {
   f.seconds = tally.end_s - tally.start_s;
   f.cpu_seconds = tally.sender_cpu_s + tally.receiver_cpu_s;
   f.chunk_bytes = size;
+  return f;
+}
+
+LatencyFigures percentiles(std::vector<double>& samples) {
+  LatencyFigures f;
+  f.round_trips = samples.size();
+  if (samples.empty()) return f;
+  std::sort(samples.begin(), samples.end());
+  auto at = [&](double q) {
+    const auto i = static_cast<std::size_t>(q * static_cast<double>(samples.size() - 1));
+    return samples[i];
+  };
+  f.p50_ns = at(0.50);
+  f.p99_ns = at(0.99);
+  f.p999_ns = at(0.999);
+  f.max_ns = samples.back();
   return f;
 }
 

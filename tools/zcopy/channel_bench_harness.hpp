@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "channel_bench.hpp"
 #include "zcopy/core/error.hpp"
@@ -100,5 +101,8 @@ class ReceiverTally {
 
 // What a finished run yields.
 ThroughputFigures figures_of(const Tally& tally, std::uint64_t size);
+
+// The median, 99th and 99.9th percentiles and maximum of `samples` (nanoseconds), which it sorts.
+LatencyFigures percentiles(std::vector<double>& samples);
 
 }  // namespace zc::cli::bench

@@ -26,22 +26,6 @@ namespace {
 constexpr std::size_t kMaxSamples = 4'000'000;  // bounds memory whatever --seconds says
 volatile std::uint64_t g_sink = 0;              // keeps the reads of payloads alive
 
-LatencyFigures percentiles(std::vector<double>& samples) {
-  LatencyFigures f;
-  f.round_trips = samples.size();
-  if (samples.empty()) return f;
-  std::sort(samples.begin(), samples.end());
-  auto at = [&](double q) {
-    const auto i = static_cast<std::size_t>(q * static_cast<double>(samples.size() - 1));
-    return samples[i];
-  };
-  f.p50_ns = at(0.50);
-  f.p99_ns = at(0.99);
-  f.p999_ns = at(0.999);
-  f.max_ns = samples.back();
-  return f;
-}
-
 // Times round trips of `one_round_trip` (which returns false on failure): a warm-up, then until
 // the measured time is up or the sample buffer is full.
 template <class RoundTrip>
@@ -63,7 +47,7 @@ Result<LatencyFigures> time_round_trips(const BenchTiming& timing, RoundTrip one
         std::chrono::duration<double>(end.time_since_epoch()).count() >= stop_at)
       break;
   }
-  return percentiles(samples);
+  return bench::percentiles(samples);
 }
 
 bool write_all(int fd, std::span<const std::byte> bytes) {
