@@ -4,10 +4,8 @@
 // read-only chunks: the bytes are copied by the kernel at the two ends and never in between.
 // The publisher sends what each read brings (a live stream goes out as it is written) and
 // services the channel while stdin is quiet, so subscribers may join at any time.
-#include <poll.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -15,6 +13,7 @@
 
 #include "channel_bench.hpp"
 #include "command.hpp"
+#include "live_input.hpp"
 #include "options.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
@@ -44,49 +43,6 @@ std::chrono::milliseconds millis(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
 }
 
-// True when a read of stdin would not block: data, end of input or an error is there. Waits up
-// to `timeout_ms` (-1: for ever).
-Result<bool> stdin_ready(int timeout_ms) {
-  pollfd in{STDIN_FILENO, POLLIN, 0};
-  auto ready = sys_call({"poll", STDIN_FILENO}, [&] { return ::poll(&in, 1, timeout_ms); });
-  if (!ready) return std::unexpected(ready.error());
-  return *ready > 0;
-}
-
-// Fills `chunk` with what stdin has now: one read, which waits for nothing (stdin was just found
-// ready), then more reads while more is already there, so a bulk input still fills whole
-// chunks while a live one goes out line by line. Returns the bytes read; 0 at end of input.
-Result<std::size_t> read_available(std::span<std::byte> chunk) {
-  std::size_t filled = 0;
-  while (filled < chunk.size()) {
-    auto n = sys_call({"read", STDIN_FILENO}, [&] {
-      return ::read(STDIN_FILENO, chunk.data() + filled, chunk.size() - filled);
-    });
-    if (!n) return std::unexpected(n.error());
-    if (*n == 0) break;
-    filled += static_cast<std::size_t>(*n);
-    if (filled == chunk.size()) break;
-    auto more = stdin_ready(0);
-    if (!more) return std::unexpected(more.error());
-    if (!*more) break;
-  }
-  return filled;
-}
-
-// Sleeps until stdin is ready, servicing the channel meanwhile: subscribers join and leave (or
-// die) while the input is quiet.
-Result<void> serve_until_stdin_ready(Publisher& publisher) {
-  for (;;) {
-    std::array<pollfd, 2> fds{pollfd{STDIN_FILENO, POLLIN, 0}, pollfd{publisher.fd(), POLLIN, 0}};
-    auto ready =
-        sys_call({"poll", STDIN_FILENO}, [&] { return ::poll(fds.data(), fds.size(), -1); });
-    if (!ready) return std::unexpected(ready.error());
-    if (fds[1].revents != 0) publisher.service();
-    // POLLHUP (a writer that went away) and POLLERR are ready too: the read reports them.
-    if (fds[0].revents != 0) return {};
-  }
-}
-
 Result<void> write_all(std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
     auto n = sys_call({"write", STDOUT_FILENO},
@@ -111,15 +67,18 @@ CommandResult run_pub(const ChannelCommandOptions& o) {
       return std::unexpected(joined.error());
     }
   }
+  // Never blocked in read() while the input is quiet: a subscriber that joins then is admitted
+  // at once, and what each read brings is published as it comes. A chunk is taken only once
+  // there is input, so no loan() waits for a free chunk while there is nothing to send.
+  LiveInput input(STDIN_FILENO);
   std::uint64_t bytes = 0;
   for (;;) {
-    // Never block in read(): a subscriber joining meanwhile would wait for the next chunk.
-    if (auto ready = serve_until_stdin_ready(*publisher); !ready) {
+    if (auto ready = input.wait(publisher->fd(), [&] { publisher->service(); }); !ready) {
       return std::unexpected(ready.error());
     }
     auto loan = publisher->loan();
     if (!loan) return std::unexpected(loan.error());
-    auto n = read_available(loan->bytes());
+    auto n = input.fill(loan->bytes());
     if (!n) return std::unexpected(n.error());
     if (*n == 0) break;
     auto sent = publisher->publish(std::move(*loan), *n);
