@@ -69,6 +69,18 @@ int subscribe_for_one_message(const std::string& name) {
   return !end && end.error().code() == zc::Errc::closed ? 0 : 13;
 }
 
+// Waits for `subscribers`, publishes message 0 to them, ends the stream and serves until they
+// have all left. 0 when all went well.
+int publish_one_and_close(zc::Publisher& publisher, std::size_t subscribers) {
+  if (!publisher.wait_for_subscribers(subscribers, 60s)) return 20;
+  if (!publish_message(publisher)) return 21;
+  publisher.close();
+  return serve_until(
+             publisher, [&] { return publisher.stats().subscribers == 0; }, 60s)
+             ? 0
+             : 22;
+}
+
 TEST(DescriptorExhaustion, ASubscriberGetsInPastFifteenHundredIdleConnections) {
   if (!allow_descriptors(4 * kIdleConnections)) {
     ZC_SKIP_BECAUSE("needs RLIMIT_NOFILE of " + std::to_string(4 * kIdleConnections));
@@ -80,13 +92,7 @@ TEST(DescriptorExhaustion, ASubscriberGetsInPastFifteenHundredIdleConnections) {
     auto publisher = zc::Publisher::create(name, {.chunk_size = 64, .chunk_count = 4});
     if (!publisher) return 1;
     if (!leave_descriptor_room(12)) return 2;
-    if (!publisher->wait_for_subscribers(1, 60s)) return 3;
-    if (!publish_message(*publisher)) return 4;
-    publisher->close();
-    return serve_until(
-               *publisher, [&] { return publisher->stats().subscribers == 0; }, 60s)
-               ? 0
-               : 5;
+    return publish_one_and_close(*publisher, 1);
   });
   ASSERT_GT(publisher_pid, 0);
 
@@ -133,13 +139,7 @@ TEST(DescriptorExhaustion, AConnectionThePublisherHasNoDescriptorForIsToldAndLat
     if (::read(release[0], &byte, 1) != 1) return 6;
     hog.clear();
     if (::write(hogging[1], "f", 1) != 1) return 10;
-    if (!publisher->wait_for_subscribers(2, 60s)) return 7;
-    if (!publish_message(*publisher)) return 8;
-    publisher->close();
-    return serve_until(
-               *publisher, [&] { return publisher->stats().subscribers == 0; }, 60s)
-               ? 0
-               : 9;
+    return publish_one_and_close(*publisher, 2);
   });
   ASSERT_GT(publisher_pid, 0);
   const pid_t first = spawn([&] { return subscribe_for_one_message(name); });
