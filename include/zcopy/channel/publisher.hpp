@@ -100,7 +100,7 @@ class Publisher {
   Result<void> wait_for_subscribers(std::size_t count, std::chrono::milliseconds timeout);
 
   // An epoll descriptor that becomes readable when service() has work: a connection, a
-  // departure, or a wake-up from a subscriber. Borrowed.
+  // departure, a wake-up from a subscriber, or a silent connection's deadline. Borrowed.
   int fd() const noexcept;
 
   PublisherStats stats() const noexcept;
