@@ -50,7 +50,6 @@
 #include <utility>
 
 #include "zcopy/core/error.hpp"
-#include "zcopy/mem/region.hpp"
 
 namespace zc {
 
@@ -112,11 +111,15 @@ class SpscRing {
   // power of two.
   static Result<SpscRing> create(std::size_t capacity) {
     if (auto ok = check_capacity(capacity); !ok) return std::unexpected(ok.error());
-    auto region = Region::create_anonymous(bytes_for(capacity));
-    if (!region) return std::unexpected(std::move(region.error()).with_context("SpscRing::create"));
-    auto memory = region->bytes();
-    SpscRing ring(memory, capacity);
-    ring.region_ = std::make_unique<Region>(std::move(*region));
+    const std::size_t bytes = bytes_for(capacity);
+    OwnedMemory owned(static_cast<std::byte*>(::operator new(bytes, kAlignment, std::nothrow)));
+    if (!owned) {
+      return fail(Errc::limit_exceeded, "SpscRing::create",
+                  "cannot allocate " + std::to_string(bytes) + " bytes");
+    }
+    std::fill_n(owned.get(), bytes, std::byte{0});
+    SpscRing ring(std::span<std::byte>(owned.get(), bytes), capacity);
+    ring.owned_ = std::move(owned);
     return ring;
   }
 
@@ -161,7 +164,7 @@ class SpscRing {
       : header_(std::exchange(other.header_, nullptr)),
         slots_(other.slots_),
         mask_(other.mask_),
-        region_(std::move(other.region_)),
+        owned_(std::move(other.owned_)),
         producer_(other.producer_),
         consumer_(other.consumer_) {}
   SpscRing& operator=(SpscRing&&) = delete;
@@ -171,7 +174,7 @@ class SpscRing {
   ~SpscRing() {
     // Only a ring that owns its memory destroys what is still queued; shared rings hold trivially
     // copyable elements that need no destruction.
-    if (header_ == nullptr || !region_) return;
+    if (header_ == nullptr || !owned_) return;
     if constexpr (!std::is_trivially_destructible_v<T>) {
       const std::uint64_t head = header_->head.load(std::memory_order_acquire);
       for (std::uint64_t i = header_->tail.load(std::memory_order_relaxed); i != head; ++i)
@@ -403,7 +406,13 @@ class SpscRing {
   SpscRingHeader* header_ = nullptr;
   T* slots_ = nullptr;
   std::uint64_t mask_;
-  std::unique_ptr<Region> region_;  // set when the ring owns its memory
+  // The memory of a ring made by create(): plain heap memory, aligned as the header asks.
+  static constexpr std::align_val_t kAlignment{alignof(SpscRingHeader)};
+  struct FreeAligned {
+    void operator()(std::byte* memory) const noexcept { ::operator delete(memory, kAlignment); }
+  };
+  using OwnedMemory = std::unique_ptr<std::byte, FreeAligned>;
+  OwnedMemory owned_;  // set when the ring owns its memory
 
   // Private to each side and 128 bytes apart, so that in-process use does not bounce a line
   // between the producer and consumer threads: not through false sharing, and not through the
