@@ -4,7 +4,8 @@
 // Every method does the same work per message: the sender writes the whole payload and the
 // receiver reads all of it (sums its words), so only the way the bytes travel differs.
 // Throughput runs the sender and receiver in two processes (the ceiling: two threads of one);
-// latency is a ping-pong between two processes, timed per round trip.
+// latency is a ping-pong between two processes, timed per round trip; death detection times
+// how long after a SIGKILL the other end of a channel knows.
 #pragma once
 
 #include <cstdint>
@@ -46,11 +47,18 @@ const std::vector<std::string>& latency_methods();
 Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
                                        const BenchTiming& timing);
 
+// Death detection: subscriber-killed (the publisher notices), publisher-killed (the subscriber
+// does). Each sample is one SIGKILL, timed until it is noticed (round_trips counts the kills).
+const std::vector<std::string>& death_methods();
+Result<LatencyFigures> measure_death_detection(const std::string& method,
+                                               const BenchTiming& timing);
+
 struct ChannelBenchConfig {
   std::vector<std::uint64_t> sizes{};  // message sizes; latency uses those <= 4 KiB
   double seconds = 1.0;                // measured time per method and size, after a warm-up
 };
-// Every method at every size: a channel-throughput or channel-latency record per measurement,
+// Every method at every size: a channel-throughput, channel-latency or channel-death record per
+// measurement,
 // handed to `measured` as soon as it is taken (a long run shows its progress), and a table per
 // section (channel_bench_report.cpp).
 Result<Report> run_channel_bench(const ChannelBenchConfig& config,

@@ -84,6 +84,21 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
   }
   out.text += "\nRound trip, two processes ping-ponging (zcopy: two channels, one each way)\n" +
               latency.str();
+
+  Table death({"method", "p50", "p99", "max", "kills"});
+  for (const std::string& method : death_methods()) {
+    auto f = measure_death_detection(method, timing);
+    if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench " + method));
+    JsonRecord r = bench_record("channel-death", method, 0);
+    r.add("latency_p50_ns", f->p50_ns)
+        .add("latency_p99_ns", f->p99_ns)
+        .add("latency_max_ns", f->max_ns)
+        .add("kills", f->round_trips);
+    add(r);
+    death.add_row({method, format_nanos(f->p50_ns), format_nanos(f->p99_ns),
+                   format_nanos(f->max_ns), std::to_string(f->round_trips)});
+  }
+  out.text += "\nDeath detection, SIGKILL of one end until the other knows\n" + death.str();
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "support/child_process.hpp"
 #include "support/sanitizer.hpp"
+#include "zcopy/mem/region.hpp"
 #include "zcopy/ring/spsc_ring.hpp"
 
 namespace zc {

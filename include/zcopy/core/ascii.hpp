@@ -1,4 +1,4 @@
-// src/core/ascii.hpp: ASCII text helpers for parsing names and suffixes typed by users.
+// zcopy/core/ascii.hpp: ASCII text helpers for parsing names, suffixes and protocol tokens.
 #pragma once
 
 #include <cctype>
