@@ -40,7 +40,6 @@
 #include "zcopy/mem/fault_profile.hpp"
 #include "zcopy/mem/physical_layout.hpp"
 #include "zcopy/mem/region.hpp"
-#include "zcopy/net/channel_bridge.hpp"
 #include "zcopy/net/completion_tracker.hpp"
 #include "zcopy/net/endpoint.hpp"
 #include "zcopy/net/io_chain.hpp"

@@ -65,6 +65,12 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
   if (options.max_subscribers == 0 || options.max_subscribers > 4096) {
     return bad_options("max subscribers must be in [1, 4096]");
   }
+  if (options.max_pending == 0 || options.max_pending > 65536) {
+    return bad_options("max pending connections must be in [1, 65536]");
+  }
+  if (options.hello_timeout <= std::chrono::milliseconds::zero()) {
+    return bad_options("the hello timeout must be positive");
+  }
   const std::string op = "Publisher::create(" + std::string(name) + ")";
   auto pool =
       BufferPool::create(options.chunk_size, options.chunk_count,
@@ -81,19 +87,31 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
   state->links.resize(options.max_subscribers);
   state->refs.assign(options.chunk_count, 0);
   state->freed.reserve(options.chunk_count);
+  // Non-blocking: the listener is drained until EAGAIN (see publisher_pending.cpp).
+  const int listener_fd = state->listener.fd();
+  auto nonblocking = sys_call({"fcntl(F_SETFL, O_NONBLOCK)", listener_fd}, [&] {
+    return ::fcntl(listener_fd, F_SETFL, ::fcntl(listener_fd, F_GETFL) | O_NONBLOCK);
+  });
+  if (!nonblocking) return std::unexpected(std::move(nonblocking.error()).with_context(op));
   auto readonly = share_pool_read_only(state->pool);
   auto epoll = detail::make_epoll();
   auto wake = detail::make_eventfd();
+  auto timer = detail::make_timerfd();
+  auto reserve = Fd::open("/dev/null", O_RDONLY);
   for (Error* error : {readonly ? nullptr : &readonly.error(), epoll ? nullptr : &epoll.error(),
-                       wake ? nullptr : &wake.error()}) {
+                       wake ? nullptr : &wake.error(), timer ? nullptr : &timer.error(),
+                       reserve ? nullptr : &reserve.error()}) {
     if (error != nullptr) return std::unexpected(std::move(*error).with_context(op));
   }
   state->pool_readonly = std::move(*readonly);
   state->epoll = std::move(*epoll);
   state->wake = std::move(*wake);
+  state->timer = std::move(*timer);
+  state->reserve = std::move(*reserve);
   using detail::EventKind;
   for (auto [fd, kind] : {std::pair{state->listener.fd(), EventKind::listener},
-                          std::pair{state->wake.get(), EventKind::wake}}) {
+                          std::pair{state->wake.get(), EventKind::wake},
+                          std::pair{state->timer.get(), EventKind::timer}}) {
     auto added = detail::epoll_add(state->epoll.get(), fd, EPOLLIN, detail::event_data(kind, 0, 0));
     if (!added) return std::unexpected(std::move(added.error()).with_context(op));
   }

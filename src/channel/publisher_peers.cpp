@@ -12,9 +12,26 @@
 namespace zc::detail {
 namespace {
 
-void refuse(UnixSocket& socket, const std::string& reason) {
-  const std::string text = std::string(kRefusedPrefix) + reason;
-  (void)socket.send(std::as_bytes(std::span(text.data(), text.size())));
+// What one subscriber costs in descriptors, made before anything is sent to it.
+struct SubscriberResources {
+  Region control;  // its control region
+  Fd shared;       // a read-write descriptor of `control`, to send
+  Fd pidfd;        // its process
+  Fd wake;         // its eventfd
+};
+
+Result<SubscriberResources> open_resources(const std::string& name, const ChannelGeometry& g,
+                                           pid_t pid) {
+  auto control = Region::create_shared(g.total_bytes, {.name = "zcopy-channel-" + name});
+  if (!control) return std::unexpected(std::move(control.error()));
+  auto shared = control->share(Access::read_write);
+  if (!shared) return std::unexpected(std::move(shared.error()));
+  auto pidfd = open_pidfd(pid);
+  if (!pidfd) return std::unexpected(std::move(pidfd.error()));
+  auto wake = make_eventfd();
+  if (!wake) return std::unexpected(std::move(wake.error()));
+  return SubscriberResources{std::move(*control), std::move(*shared), std::move(*pidfd),
+                             std::move(*wake)};
 }
 
 }  // namespace
@@ -32,7 +49,10 @@ void PublisherState::handle_events(int timeout_ms) {
     const auto generation = static_cast<std::uint32_t>(data >> 32);
     switch (kind) {
       case EventKind::listener:
-        accept_one();
+        accept_ready();
+        break;
+      case EventKind::timer:
+        timer_fired();
         break;
       case EventKind::wake:
         drain_eventfd(wake.get());
@@ -51,43 +71,6 @@ void PublisherState::handle_events(int timeout_ms) {
   }
 }
 
-void PublisherState::accept_one() {
-  auto socket = listener.accept();
-  if (!socket) return;
-  const std::uint64_t token = next_token++ & 0xff'ffff'ffff'ffff;
-  if (!epoll_add(epoll.get(), socket->fd(), EPOLLIN | EPOLLRDHUP,
-                 static_cast<std::uint64_t>(EventKind::pending) | token << 8)) {
-    return;
-  }
-  pending.emplace(token, std::move(*socket));
-}
-
-void PublisherState::read_hello(std::uint64_t token) {
-  auto found = pending.find(token);
-  if (found == pending.end()) return;
-  UnixSocket socket = std::move(found->second);
-  pending.erase(found);
-  // Dropping `socket` (on every path but admission) closes it, which removes it from epoll.
-  (void)epoll_ctl(epoll.get(), EPOLL_CTL_DEL, socket.fd(), nullptr);
-  const PeerPolicy policy{.uid = ::geteuid(), .gid = options.allowed_group};
-  auto hello = socket.receive(policy, 256);
-  if (!hello) {
-    if (hello.error().code() == Errc::rejected) {
-      ++counters.refused;
-      refuse(socket, hello.error().message() + "; admitted: " + policy.describe());
-    }
-    return;
-  }
-  const std::string_view text(reinterpret_cast<const char*>(hello->payload.data()),
-                              hello->payload.size());
-  if (text != kHello || !hello->fds.empty()) {
-    ++counters.refused;
-    refuse(socket, "unexpected hello");
-    return;
-  }
-  if (auto admitted = admit(std::move(socket), hello->sender.pid); !admitted) ++counters.refused;
-}
-
 Result<void> PublisherState::admit(UnixSocket socket, pid_t pid) {
   std::size_t slot = 0;
   while (slot < links.size() && links[slot]) ++slot;
@@ -99,38 +82,33 @@ Result<void> PublisherState::admit(UnixSocket socket, pid_t pid) {
   const std::string op = "admit subscriber pid " + std::to_string(pid);
   ChannelGeometry g = geometry;
   g.subscriber_id = static_cast<std::uint32_t>(slot);
-  auto control = Region::create_shared(g.total_bytes, {.name = "zcopy-channel-" + name});
-  if (!control) {
-    refuse(socket, control.error().message());
-    return std::unexpected(std::move(control.error()).with_context(op));
+  // Silent connections give way to a subscriber that has spoken, one descriptor at a time.
+  auto resources = open_resources(name, g, pid);
+  while (!resources && out_of_descriptors(resources.error().sys_errno()) && drop_oldest_pending()) {
+    resources = open_resources(name, g, pid);
   }
-  initialise_channel_region(control->bytes(), g);
-  auto shared = control->share(Access::read_write);
-  auto pidfd = open_pidfd(pid);
-  auto subscriber_wake = make_eventfd();
-  for (Error* error : {shared ? nullptr : &shared.error(), pidfd ? nullptr : &pidfd.error(),
-                       subscriber_wake ? nullptr : &subscriber_wake.error()}) {
-    if (error == nullptr) continue;
-    refuse(socket, error->message());
-    return std::unexpected(std::move(*error).with_context(op));
+  if (!resources) {
+    refuse(socket, resources.error().message());
+    return std::unexpected(std::move(resources.error()).with_context(op));
   }
-  auto link = std::make_unique<SubscriberLink>(std::move(socket), std::move(*control));
+  initialise_channel_region(resources->control.bytes(), g);
+  auto link = std::make_unique<SubscriberLink>(std::move(socket), std::move(resources->control));
   std::byte* base = link->control.data();
   link->ctl = std::launder(reinterpret_cast<ChannelControl*>(base + g.control_offset));
   link->slots = std::launder(reinterpret_cast<DescriptorSlot*>(base + g.descriptor_offset));
   auto releases = SpscRing<std::uint32_t>::attach(link->control.bytes().subspan(g.release_offset));
   if (!releases) return std::unexpected(std::move(releases.error()).with_context(op));
   link->releases.emplace(std::move(*releases));
-  link->pidfd = std::move(*pidfd);
-  link->wake = std::move(*subscriber_wake);
+  link->pidfd = std::move(resources->pidfd);
+  link->wake = std::move(resources->wake);
   link->pid = pid;
   link->generation = next_generation++;
   link->sent.assign(g.queue_depth, 0);
   link->held.assign(g.chunk_count, 0);
   if (closed) link->ctl->closed.store(1, std::memory_order_release);
 
-  const std::array<int, kWelcomeFdCount> fds{pool_readonly.get(), shared->get(), link->wake.get(),
-                                             wake.get()};
+  const std::array<int, kWelcomeFdCount> fds{pool_readonly.get(), resources->shared.get(),
+                                             link->wake.get(), wake.get()};
   if (auto sent =
           link->socket.send(std::as_bytes(std::span(kWelcome.data(), kWelcome.size())), fds);
       !sent) {
@@ -176,7 +154,10 @@ void PublisherState::remove(std::size_t slot, Departure why) {
       ++counters.faulted;
       break;
   }
-  // Closing the socket and the pidfd (as `link` goes) takes them out of the epoll set.
+  // Closing the socket and the pidfd (as `link` goes) takes them out of the epoll set, and
+  // frees descriptors for new connections.
+  link.reset();
+  resume_accepting();
 }
 
 }  // namespace zc::detail

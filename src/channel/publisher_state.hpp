@@ -7,6 +7,7 @@
 
 #include <sys/epoll.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -45,13 +46,35 @@ struct SubscriberLink {
   std::vector<std::uint8_t> held;   // per chunk: 1 while this subscriber holds a reference
 };
 
+// A connection whose hello has not been read yet.
+struct PendingPeer {
+  UnixSocket socket;
+  Clock::time_point deadline;  // closed (counted silent) if no hello has come by then
+  bool refused = false;        // refused at connect: its hello is only read away, then it closes
+};
+
 // What epoll_wait hands back: the kind of descriptor, a link slot and its generation.
-enum class EventKind : std::uint64_t { listener = 1, wake = 2, pending = 3, socket = 4, pidfd = 5 };
+enum class EventKind : std::uint64_t {
+  listener = 1,
+  wake = 2,
+  pending = 3,
+  socket = 4,
+  pidfd = 5,
+  timer = 6,
+};
 inline std::uint64_t event_data(EventKind kind, std::uint64_t slot, std::uint32_t generation) {
   return static_cast<std::uint64_t>(kind) | slot << 8 | std::uint64_t{generation} << 32;
 }
 
 enum class Departure { left, died, faulted };
+
+// EMFILE or ENFILE: this process, or the whole system, has no descriptor left.
+inline bool out_of_descriptors(int errno_value) {
+  return errno_value == EMFILE || errno_value == ENFILE;
+}
+
+// Sends `reason` behind the refusal prefix (handshake.hpp); a vanished peer is ignored.
+void refuse(UnixSocket& socket, const std::string& reason);
 
 struct PublisherState {
   PublisherState(std::string channel_name, const ChannelOptions& channel_options,
@@ -76,10 +99,27 @@ struct PublisherState {
   void drain_all_releases();
   void close();
 
+  // ---- connections before their hello (publisher_pending.cpp) ----
+  PeerPolicy admission_policy() const;
+  // Takes what the listener has, a batch at a time, making room when descriptors run out.
+  void accept_ready();
+  // A new connection: checked by its connect credentials, answered at once if its hello is
+  // there, otherwise held as pending (pushing out the oldest beyond max_pending).
+  void take_connection(UnixSocket socket);
+  void read_hello(std::uint64_t token);
+  void answer_hello(UnixSocket socket);
+  // Closes the oldest pending connection; false when there is none.
+  bool drop_oldest_pending();
+  // Gives up the spare descriptor to take one connection and tell it we have none for it.
+  bool refuse_without_descriptor();
+  void pause_accepting();
+  void resume_accepting();
+  void timer_fired();
+  // Sets the timer for the oldest pending deadline or the end of a pause, whichever is first.
+  void arm_timer();
+
   // ---- peers and events (publisher_peers.cpp) ----
   void handle_events(int timeout_ms);
-  void accept_one();
-  void read_hello(std::uint64_t token);
   Result<void> admit(UnixSocket socket, pid_t pid);
   void remove(std::size_t slot, Departure why);
   // Sleeps (epoll) until `ready()` holds or `deadline`, handling events meanwhile. The
@@ -95,9 +135,13 @@ struct PublisherState {
   Fd pool_readonly;  // the sealed read-only descriptor every subscriber gets
   UnixListener listener;
   Fd epoll;
-  Fd wake;  // our eventfd, signalled by subscribers when we announced that we wait
+  Fd wake;     // our eventfd, signalled by subscribers when we announced that we wait
+  Fd timer;    // a timerfd: the oldest pending deadline, or the end of a pause in accepting
+  Fd reserve;  // a spare descriptor, given up to refuse a connection when we have no other
   std::vector<std::unique_ptr<SubscriberLink>> links;  // max_subscribers slots, null when free
-  std::map<std::uint64_t, UnixSocket> pending;         // connected, hello not yet read
+  std::map<std::uint64_t, PendingPeer> pending;        // by token, so the oldest comes first
+  std::optional<Clock::time_point> timer_at;           // when `timer` fires, if armed
+  std::optional<Clock::time_point> accept_paused_until;
   std::uint64_t next_token = 1;
   std::uint32_t next_generation = 1;
   std::vector<std::uint32_t> refs;  // per chunk: references held by subscribers (and by publish)

@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <string>
@@ -42,6 +43,24 @@ bool pidfd_exited(int pidfd) noexcept {
   pollfd p{pidfd, POLLIN, 0};
   auto ready = sys_call({"poll(pidfd)", pidfd}, [&] { return ::poll(&p, 1, 0); });
   return ready && *ready > 0;
+}
+
+Result<Fd> make_timerfd() {
+  auto fd = sys_call("timerfd_create(CLOCK_MONOTONIC)",
+                     [] { return ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); });
+  if (!fd) return std::unexpected(fd.error());
+  return Fd::adopt(*fd);
+}
+
+void set_timerfd(int fd, Clock::time_point when) noexcept {
+  // steady_clock is CLOCK_MONOTONIC, so its time since epoch is an absolute expiry.
+  const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch());
+  itimerspec spec{};
+  spec.it_value.tv_sec = static_cast<time_t>(since.count() / 1'000'000'000);
+  spec.it_value.tv_nsec = static_cast<long>(since.count() % 1'000'000'000);
+  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+  (void)sys_call({"timerfd_settime", fd},
+                 [&] { return ::timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, nullptr); });
 }
 
 Result<Fd> make_epoll() {

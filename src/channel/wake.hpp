@@ -27,6 +27,11 @@ Result<Fd> open_pidfd(pid_t pid);
 // True once the process behind `pidfd` has exited.
 bool pidfd_exited(int pidfd) noexcept;
 
+// A non-blocking, close-on-exec timerfd on CLOCK_MONOTONIC (the steady clock), disarmed.
+Result<Fd> make_timerfd();
+// Arms `fd` to fire once at `when`.
+void set_timerfd(int fd, Clock::time_point when) noexcept;
+
 Result<Fd> make_epoll();
 // Registers `fd` for `events` with `data` handed back by epoll_wait.
 Result<void> epoll_add(int epoll_fd, int fd, std::uint32_t events, std::uint64_t data);

@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <mutex>
 
-#include "ascii.hpp"
 #include "probe_support.hpp"
+#include "zcopy/core/ascii.hpp"
 
 namespace zc {
 namespace {

@@ -1,13 +1,17 @@
-// io_uring probes: can a ring be set up, which operations does the kernel know, do registered
-// buffers work.
-#include <liburing.h>
+// io_uring probes: can a ring be set up, which operations does the kernel know, can buffers be
+// registered. They ask the kernel directly (io_uring_setup and io_uring_register), so core needs
+// no liburing: a program that links only zcopy::core builds where liburing-dev is missing. The
+// modules that submit work through io_uring use liburing.
+#include <linux/io_uring.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstring>
-#include <memory>
 #include <string>
+#include <vector>
 
 #include "probe_support.hpp"
 
@@ -16,30 +20,27 @@ namespace {
 
 constexpr unsigned kProbeRingEntries = 4;
 
-// An io_uring instance that exists only for the probe. liburing reports failure as -errno.
-class ProbeRing {
- public:
-  ProbeRing() = default;
-  ProbeRing(const ProbeRing&) = delete;
-  ProbeRing& operator=(const ProbeRing&) = delete;
-  ~ProbeRing() {
-    if (active_) ::io_uring_queue_exit(&ring_);
-  }
+// A ring that exists only for the probe: the descriptor io_uring_setup returns. Nothing is
+// submitted, so its queues are never mapped.
+struct ProbeRing {
+  Fd fd;
+  io_uring_params params{};
 
   // 0 on success, -errno on failure.
   int set_up() {
-    const int rc = ::io_uring_queue_init(kProbeRingEntries, &ring_, 0);
-    active_ = rc == 0;
-    return rc;
+    const long rc = ::syscall(__NR_io_uring_setup, kProbeRingEntries, &params);
+    if (rc < 0) return -errno;
+    fd = Fd::adopt(static_cast<int>(rc));
+    return 0;
   }
-  ::io_uring* get() noexcept { return &ring_; }
-
- private:
-  ::io_uring ring_{};
-  bool active_ = false;
+  // io_uring_register(2); 0 or a non-negative result on success, -errno on failure.
+  int register_(unsigned opcode, void* argument, unsigned count) const {
+    const long rc = ::syscall(__NR_io_uring_register, fd.get(), opcode, argument, count);
+    return rc < 0 ? -errno : static_cast<int>(rc);
+  }
 };
 
-// Why io_uring_queue_init failed, naming the switch that turned it off when there is one.
+// Why io_uring_setup failed, naming the switch that turned it off when there is one.
 std::string setup_failure(int errno_value) {
   if (errno_value == ENOSYS) {
     return "kernel built without io_uring (CONFIG_IO_URING): io_uring_setup " +
@@ -61,7 +62,7 @@ std::string setup_failure(int errno_value) {
     return "io_uring_setup refused " + errno_text(errno_value) +
            " and kernel.io_uring_disabled is unreadable: " + value.error().message();
   }
-  return "io_uring_queue_init: " + errno_text(errno_value);
+  return "io_uring_setup: " + errno_text(errno_value);
 }
 
 struct OpcodeInfo {
@@ -81,7 +82,14 @@ OpcodeInfo opcode_info(Capability capability) {
   }
 }
 
-using OpcodeTable = std::unique_ptr<io_uring_probe, decltype(&::io_uring_free_probe)>;
+// The kernel's table of the operations it knows (IORING_REGISTER_PROBE), or empty before 5.6.
+std::vector<io_uring_probe_op> known_operations(const ProbeRing& ring) {
+  constexpr unsigned kOps = 256;
+  std::vector<std::byte> table(sizeof(io_uring_probe) + kOps * sizeof(io_uring_probe_op));
+  auto* probe = reinterpret_cast<io_uring_probe*>(table.data());
+  if (ring.register_(IORING_REGISTER_PROBE, probe, kOps) < 0) return {};
+  return {probe->ops, probe->ops + std::min<unsigned>(probe->ops_len, kOps)};
+}
 
 }  // namespace
 
@@ -91,7 +99,7 @@ Finding io_uring() {
   auto kernel = kernel_version();
   char features[16];
   const auto printed =
-      std::to_chars(features, features + sizeof features, ring.get()->features, 16);
+      std::to_chars(features, features + sizeof features, ring.params.features, 16);
   return found("ring set up (kernel " + (kernel ? kernel->release : std::string("?")) +
                ", features 0x" + std::string(features, printed.ptr) + ")");
 }
@@ -100,9 +108,10 @@ Finding io_uring_opcode(Capability capability) {
   const OpcodeInfo info = opcode_info(capability);
   ProbeRing ring;
   if (const int rc = ring.set_up(); rc < 0) return lacking("needs io_uring: " + setup_failure(-rc));
-  OpcodeTable table(::io_uring_get_probe_ring(ring.get()), &::io_uring_free_probe);
-  if (!table) return lacking("IORING_REGISTER_PROBE failed: kernel older than 5.6");
-  if (!::io_uring_opcode_supported(table.get(), info.opcode)) {
+  const std::vector<io_uring_probe_op> known = known_operations(ring);
+  if (known.empty()) return lacking("IORING_REGISTER_PROBE failed: kernel older than 5.6");
+  const auto opcode = static_cast<std::size_t>(info.opcode);
+  if (opcode >= known.size() || (known[opcode].flags & IO_URING_OP_SUPPORTED) == 0) {
     return lacking(std::string("kernel does not support ") + info.name + " (added in Linux " +
                    info.since + ")");
   }
@@ -115,40 +124,18 @@ Finding io_uring_fixed_buffers() {
   const std::size_t length = page_size();
   auto page = ScratchMapping::create(length);
   if (!page) return lacking(page.error().message());
-  std::memset(page->data(), 0x5a, length);
-
-  const iovec buffer{page->data(), length};
-  if (const int rc = ::io_uring_register_buffers(ring.get(), &buffer, 1); rc < 0) {
-    std::string why = "io_uring_register_buffers(1 page): " + errno_text(-rc);
+  // Registration pins the page and charges it to RLIMIT_MEMLOCK: the step that fails where fixed
+  // buffers cannot be used. The senders that submit with them fall back on their own errors.
+  iovec buffer{page->data(), length};
+  if (const int rc = ring.register_(IORING_REGISTER_BUFFERS, &buffer, 1); rc < 0) {
+    std::string why = "IORING_REGISTER_BUFFERS(1 page): " + errno_text(-rc);
     if (rc == -ENOMEM) why += " (pinned pages count against RLIMIT_MEMLOCK)";
     return lacking(why);
   }
-
-  // Registration alone proves little; write the registered page to a file with WRITE_FIXED.
-  auto file = make_memfd("zcopy-probe-fixed");
-  if (!file) return lacking(file.error().message());
-  io_uring_sqe* sqe = ::io_uring_get_sqe(ring.get());
-  if (sqe == nullptr) return lacking("io_uring_get_sqe: submission queue full");
-  ::io_uring_prep_write_fixed(sqe, file->get(), page->data(), static_cast<unsigned>(length), 0, 0);
-  if (const int rc = ::io_uring_submit_and_wait(ring.get(), 1); rc < 0) {
-    return lacking("io_uring_submit_and_wait(WRITE_FIXED): " + errno_text(-rc));
+  if (const int rc = ring.register_(IORING_UNREGISTER_BUFFERS, nullptr, 0); rc < 0) {
+    return lacking("IORING_UNREGISTER_BUFFERS: " + errno_text(-rc));
   }
-  io_uring_cqe* cqe = nullptr;
-  if (const int rc = ::io_uring_wait_cqe(ring.get(), &cqe); rc < 0) {
-    return lacking("io_uring_wait_cqe(WRITE_FIXED): " + errno_text(-rc));
-  }
-  const int result = cqe->res;
-  ::io_uring_cqe_seen(ring.get(), cqe);
-  if (result < 0) return lacking("IORING_OP_WRITE_FIXED: " + errno_text(-result));
-  if (static_cast<std::size_t>(result) != length) {
-    return lacking("IORING_OP_WRITE_FIXED wrote " + std::to_string(result) + " of " +
-                   std::to_string(length) + " bytes");
-  }
-  unsigned char check = 0;
-  if (::pread(file->get(), &check, 1, static_cast<off_t>(length - 1)) != 1 || check != 0x5a) {
-    return lacking("IORING_OP_WRITE_FIXED completed but the file does not hold the page");
-  }
-  return found("registered a page and wrote it with IORING_OP_WRITE_FIXED");
+  return found("registered and unregistered a page (IORING_REGISTER_BUFFERS)");
 }
 
 }  // namespace zc::probes

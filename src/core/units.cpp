@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <limits>
 
-#include "ascii.hpp"
+#include "zcopy/core/ascii.hpp"
 
 namespace zc {
 namespace {

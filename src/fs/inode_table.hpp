@@ -25,7 +25,7 @@
 namespace zc::fs {
 
 struct Inode {
-  Fd fd;  // O_PATH | O_NOFOLLOW, opened relative to the parent: never a path outside SRC
+  Fd fd;  // O_PATH, reached from the parent with O_NOFOLLOW: never a path outside SRC
   dev_t dev = 0;
   ino_t ino = 0;
   mode_t type = 0;            // S_IFMT bits; fixed for the life of the inode

@@ -120,12 +120,15 @@ MountStats Mirror::stats() const noexcept {
 }
 
 NameKind classify_name(std::string_view name) noexcept {
-  if (name.empty() || name.size() > NAME_MAX || name.find('/') != std::string_view::npos) {
-    return NameKind::invalid;
-  }
+  if (name.empty() || name.find('/') != std::string_view::npos) return NameKind::invalid;
+  if (name.size() > NAME_MAX) return NameKind::too_long;
   if (name == ".") return NameKind::dot;
   if (name == "..") return NameKind::dot_dot;
   return NameKind::plain;
+}
+
+int unusable_name_errno(NameKind kind) noexcept {
+  return kind == NameKind::too_long ? ENAMETOOLONG : EINVAL;
 }
 
 std::string fd_path(int fd) {
@@ -155,11 +158,11 @@ Result<struct stat> stat_inode(const Inode& inode) {
 }
 
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name) {
-  InodeTable& table = mirror.inodes();
   Fd fd;
-  switch (classify_name(name)) {
+  switch (const NameKind kind = classify_name(name)) {
+    case NameKind::too_long:
     case NameKind::invalid:
-      return fail_errno(EINVAL, "lookup");
+      return fail_errno(unusable_name_errno(kind), "lookup");
     case NameKind::dot: {
       auto dup = parent.fd.duplicate();
       if (!dup) return std::unexpected(dup.error());
@@ -167,7 +170,7 @@ Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char*
       break;
     }
     case NameKind::dot_dot:
-      if (&parent == &table.root()) {  // `..` at the root stays at the root
+      if (&parent == &mirror.inodes().root()) {  // `..` at the root stays at the root
         auto dup = parent.fd.duplicate();
         if (!dup) return std::unexpected(dup.error());
         fd = std::move(*dup);
@@ -181,12 +184,17 @@ Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char*
       break;
     }
   }
+  return remember_entry(mirror, std::move(fd));
+}
+
+Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path) {
   struct stat st {};
-  auto rc = sys_call({"fstatat", fd.get()}, [&] {
-    return ::fstatat(fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+  auto rc = sys_call({"fstatat", path.get()}, [&] {
+    return ::fstatat(path.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   });
   if (!rc) return std::unexpected(rc.error());
-  Inode& inode = table.remember(std::move(fd), st);
+  InodeTable& table = mirror.inodes();
+  Inode& inode = table.remember(std::move(path), st);
   fuse_entry_param entry{};
   entry.ino = table.id_of(inode);
   entry.attr = st;

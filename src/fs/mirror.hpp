@@ -73,8 +73,11 @@ inline Mirror& mirror_of(fuse_req_t req) {
 }
 
 // How a name from the kernel is treated. Names never contain '/', but the daemon checks anyway.
-enum class NameKind { plain, dot, dot_dot, invalid };
+// The kernel passes names of up to 1024 bytes; past NAME_MAX they are too long, as on ext4.
+enum class NameKind { plain, dot, dot_dot, too_long, invalid };
 NameKind classify_name(std::string_view name) noexcept;
+// The errno for a name that cannot be used: ENAMETOOLONG for a long one, EINVAL otherwise.
+int unusable_name_errno(NameKind kind) noexcept;
 
 // "/proc/self/fd/N": reaches the inode an O_PATH descriptor holds, never a path by name.
 std::string fd_path(int fd);
@@ -88,6 +91,8 @@ void prepare_worker_thread() noexcept;
 
 // Looks `name` up under `parent`, adding one kernel lookup to the inode found.
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name);
+// The entry for the inode `path` (an O_PATH descriptor) holds, adding one kernel lookup to it.
+Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path);
 
 // stat of the inode itself (never following a symlink).
 Result<struct stat> stat_inode(const Inode& inode);

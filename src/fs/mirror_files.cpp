@@ -1,11 +1,15 @@
 // Callbacks that open and close files: open, create, release, flush, fsync. In passthrough mode
-// open registers the inode's backing file with the kernel and release unregisters it.
+// open registers the inode's backing file with the kernel and release unregisters it. create
+// never follows a symlink and never hands over a file it did not create (see caller.hpp).
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 
+#include "caller.hpp"
 #include "mirror.hpp"
 #include "zcopy/core/syscall.hpp"
 
@@ -64,6 +68,62 @@ Result<std::int32_t> adopt_handle(Mirror& mirror, std::unique_ptr<FileHandle> ha
   return *backing;
 }
 
+// A file for create: our descriptor with the caller's flags, and an O_PATH one for the inode.
+struct CreatedFile {
+  Fd file;
+  Fd path;
+};
+
+// The regular file a non-exclusive create found under `name`: it appeared after the kernel's
+// lookup, nobody checked the caller's access to it, and this request did not create it, so it is
+// opened only as the caller could open it and keeps its owner.
+Result<CreatedFile> open_existing(fuse_req_t req, const Inode& parent, const char* name,
+                                  int flags) {
+  auto path = Fd::open_at(parent.fd.get(), name, O_PATH | O_NOFOLLOW);
+  if (!path) return std::unexpected(path.error());
+  struct stat st {};
+  if (auto rc = sys_call({"fstat", path->get()}, [&] { return ::fstat(path->get(), &st); }); !rc) {
+    return std::unexpected(rc.error());
+  }
+  if (S_ISLNK(st.st_mode)) return fail_errno(ELOOP, "create(symlink)");  // what O_NOFOLLOW says
+  if (S_ISDIR(st.st_mode)) return fail_errno(EISDIR, "create(directory)");
+  if (!S_ISREG(st.st_mode)) return fail_errno(EEXIST, "create(special file)");
+  if (!caller_may_open(req, st, flags)) return fail_errno(EACCES, "create(existing file)");
+  // The inode checked, not whatever the name refers to by now.
+  auto file = Fd::open(fd_path(path->get()), own_flags(flags));
+  if (!file) return std::unexpected(file.error());
+  return CreatedFile{std::move(*file), std::move(*path)};
+}
+
+// How often a name may appear and vanish again under one create before it gives up.
+constexpr int kCreateAttempts = 4;
+
+// Creates `name` for the caller, never following a symlink. Only when the caller did not ask for
+// O_EXCL and the name exists by now is the file there opened instead (open_existing).
+Result<CreatedFile> create_or_open(fuse_req_t req, const Inode& parent, const char* name,
+                                   mode_t mode, int flags) {
+  Error last = Error::from_errno(EEXIST, "create");
+  for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
+    Result<Fd> created = [&] {
+      const CreateAsCaller as_caller(req);
+      return Fd::open_at(parent.fd.get(), name, own_flags(flags) | O_CREAT | O_EXCL | O_NOFOLLOW,
+                         mode);
+    }();
+    if (created) {
+      auto path = Fd::open(fd_path(created->get()), O_PATH);
+      if (!path) return std::unexpected(path.error());
+      return CreatedFile{std::move(*created), std::move(*path)};
+    }
+    if (created.error().sys_errno() != EEXIST || (flags & O_EXCL) != 0) {
+      return std::unexpected(created.error());
+    }
+    auto existing = open_existing(req, parent, name, flags);
+    if (existing || existing.error().sys_errno() != ENOENT) return existing;
+    last = existing.error();  // gone again: create it after all
+  }
+  return std::unexpected(last);
+}
+
 }  // namespace
 
 void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
@@ -89,22 +149,20 @@ void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 void create(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode,
             struct fuse_file_info* fi) {
-  if (classify_name(name) != NameKind::plain) return (void)fuse_reply_err(req, EINVAL);
+  if (const NameKind kind = classify_name(name); kind != NameKind::plain) {
+    return (void)fuse_reply_err(req, unusable_name_errno(kind));
+  }
   prepare_worker_thread();
   Mirror& mirror = mirror_of(req);
   Inode& parent = mirror.inodes().get(parent_id);
-  auto fd =
-      Fd::open_at(parent.fd.get(), name, (fi->flags | O_CREAT) & ~(O_NOFOLLOW | O_NOCTTY), mode);
-  if (!fd) return reply_error(req, fd.error());
-  const fuse_ctx* ctx = fuse_req_ctx(req);
-  if (ctx != nullptr && ctx->uid != ::geteuid()) {
-    [[maybe_unused]] const int rc = ::fchown(fd->get(), ctx->uid, ctx->gid);
-  }
-  auto entry = lookup_entry(mirror, parent, name);
+  auto opened = create_or_open(req, parent, name, mode, fi->flags);
+  if (!opened) return reply_error(req, opened.error());
+  // The entry is the inode opened, whatever the name refers to by now.
+  auto entry = remember_entry(mirror, std::move(opened->path));
   if (!entry) return reply_error(req, entry.error());
   auto handle = std::make_unique<FileHandle>();
   handle->inode = &mirror.inodes().get(entry->ino);
-  handle->fd = std::move(*fd);
+  handle->fd = std::move(opened->file);
   auto backing = adopt_handle(mirror, std::move(handle), fi);
   if (!backing) {
     mirror.inodes().forget(mirror.inodes().get(entry->ino), 1);
@@ -127,9 +185,13 @@ void release(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* fi) {
 }
 
 void flush(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* fi) {
-  // Closing a duplicate runs the source filesystem's flush, as the caller's close would.
+  // Closing a duplicate runs the source filesystem's flush, as the caller's close would, and
+  // the caller's close gets what it reports (NFS and FUSE sources report lost writes there).
   auto dup = file_of(fi).fd.duplicate();
-  fuse_reply_err(req, dup ? 0 : dup.error().sys_errno());
+  if (!dup) return reply_error(req, dup.error());
+  // Not retried on EINTR: the descriptor is released either way.
+  const int rc = ::close(dup->release());
+  fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 
 void fsync(fuse_req_t req, fuse_ino_t /*ino*/, int datasync, struct fuse_file_info* fi) {

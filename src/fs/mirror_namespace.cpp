@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caller.hpp"
 #include "mirror.hpp"
 #include "zcopy/core/syscall.hpp"
 
@@ -12,23 +13,23 @@ namespace zc::fs::ops {
 namespace {
 
 bool valid_name(fuse_req_t req, const char* name) {
-  if (classify_name(name) == NameKind::plain) return true;
-  fuse_reply_err(req, classify_name(name) == NameKind::invalid ? EINVAL : EEXIST);
+  const NameKind kind = classify_name(name);
+  if (kind == NameKind::plain) return true;
+  const bool dots = kind == NameKind::dot || kind == NameKind::dot_dot;
+  fuse_reply_err(req, dots ? EEXIST : unusable_name_errno(kind));
   return false;
 }
 
-// The new entry belongs to the caller, as if the caller had created it (the daemon may run as
-// another user).
-void give_to_caller(fuse_req_t req, int parent_fd, const char* name) {
-  const fuse_ctx* ctx = fuse_req_ctx(req);
-  if (ctx == nullptr || ctx->uid == ::geteuid()) return;
-  [[maybe_unused]] const int rc =
-      ::fchownat(parent_fd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW);
+// Runs `make` (a call that creates one entry) with the caller's file system ids, so the entry is
+// born the caller's and is never chowned by a name that could have been swapped since.
+template <class Make>
+Result<int> create_as_caller(fuse_req_t req, Make make) {
+  const CreateAsCaller as_caller(req);
+  return make();
 }
 
 // After a successful creation: answer with the entry.
 void reply_created(fuse_req_t req, Mirror& mirror, Inode& parent, const char* name) {
-  give_to_caller(req, parent.fd.get(), name);
   auto entry = lookup_entry(mirror, parent, name);
   if (!entry) return reply_error(req, entry.error());
   fuse_reply_entry(req, &*entry);
@@ -41,8 +42,10 @@ void mknod(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode, 
   prepare_worker_thread();
   Mirror& mirror = mirror_of(req);
   Inode& parent = mirror.inodes().get(parent_id);
-  auto rc = sys_call({"mknodat", parent.fd.get()},
-                     [&] { return ::mknodat(parent.fd.get(), name, mode, rdev); });
+  auto rc = create_as_caller(req, [&] {
+    return sys_call({"mknodat", parent.fd.get()},
+                    [&] { return ::mknodat(parent.fd.get(), name, mode, rdev); });
+  });
   if (!rc) return reply_error(req, rc.error());
   reply_created(req, mirror, parent, name);
 }
@@ -52,8 +55,10 @@ void mkdir(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode) 
   prepare_worker_thread();
   Mirror& mirror = mirror_of(req);
   Inode& parent = mirror.inodes().get(parent_id);
-  auto rc = sys_call({"mkdirat", parent.fd.get()},
-                     [&] { return ::mkdirat(parent.fd.get(), name, mode); });
+  auto rc = create_as_caller(req, [&] {
+    return sys_call({"mkdirat", parent.fd.get()},
+                    [&] { return ::mkdirat(parent.fd.get(), name, mode); });
+  });
   if (!rc) return reply_error(req, rc.error());
   reply_created(req, mirror, parent, name);
 }
@@ -63,8 +68,10 @@ void symlink(fuse_req_t req, const char* link, fuse_ino_t parent_id, const char*
   Mirror& mirror = mirror_of(req);
   Inode& parent = mirror.inodes().get(parent_id);
   // The target is stored as text and never resolved by the daemon.
-  auto rc = sys_call({"symlinkat", parent.fd.get()},
-                     [&] { return ::symlinkat(link, parent.fd.get(), name); });
+  auto rc = create_as_caller(req, [&] {
+    return sys_call({"symlinkat", parent.fd.get()},
+                    [&] { return ::symlinkat(link, parent.fd.get(), name); });
+  });
   if (!rc) return reply_error(req, rc.error());
   reply_created(req, mirror, parent, name);
 }

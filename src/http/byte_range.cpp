@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "core/ascii.hpp"
+#include "zcopy/core/ascii.hpp"
 
 namespace zc::http {
 namespace {

@@ -4,8 +4,10 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "stall_watch.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/net/tcp.hpp"
 #include "zcopy/version.hpp"
@@ -13,14 +15,18 @@
 namespace zc::http {
 namespace {
 
+timeval to_timeval(std::chrono::milliseconds t) {
+  return {.tv_sec = static_cast<time_t>(t.count() / 1000),
+          .tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+}
+
+// Sends wait up to the timeout; receives only a slice, so readers can judge progress themselves.
 Result<void> set_timeouts(int fd, std::chrono::milliseconds timeout) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  for (int option : {SO_RCVTIMEO, SO_SNDTIMEO}) {
-    if (::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv)) != 0) {
-      return fail_errno(errno, "setsockopt(fd " + std::to_string(fd) + ", SO_*TIMEO)");
-    }
+  const timeval send = to_timeval(timeout);
+  const timeval receive = to_timeval(std::min(timeout, detail::kReadSlice));
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send, sizeof(send)) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive, sizeof(receive)) != 0) {
+    return fail_errno(errno, "setsockopt(fd " + std::to_string(fd) + ", SO_*TIMEO)");
   }
   return {};
 }
@@ -50,13 +56,23 @@ std::unexpected<Error> timed_out_or(const Error& error, const std::chrono::milli
 }
 
 // Reads the head without consuming a byte of the body: peek, and consume only through the blank
-// line once it is in sight.
+// line once it is in sight. The whole head must arrive within the timeout.
 Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std::string& what) {
   std::string head;
   std::string peeked(16 * 1024, '\0');
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   for (;;) {
+    if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
+      return fail(Errc::closed, what, "interrupted");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return fail(
+          Errc::timeout, what,
+          "no complete response head within " + std::to_string(options.timeout.count()) + " ms");
+    }
     auto n = sys_call({"recv(MSG_PEEK)", fd},
                       [&] { return ::recv(fd, peeked.data(), peeked.size(), MSG_PEEK); });
+    if (!n && detail::slice_passed(n.error())) continue;
     if (!n) return timed_out_or(n.error(), options.timeout, what);
     if (*n == 0) {
       return fail(Errc::closed, what,
@@ -88,6 +104,10 @@ std::string format_request(const Url& url, const RequestOptions& options) {
     request += "Range: bytes=" + std::to_string(*options.range_from) + "-";
     if (options.range_to) request += std::to_string(*options.range_to);
     request += "\r\n";
+    if (!options.if_range.empty()) request += "If-Range: " + options.if_range + "\r\n";
+  }
+  if (!options.if_none_match.empty()) {
+    request += "If-None-Match: " + options.if_none_match + "\r\n";
   }
   // Bodies must arrive as they are on disk: no content coding, which could not be spliced.
   request += "Accept-Encoding: identity\r\nConnection: close\r\n\r\n";

@@ -1,108 +1,181 @@
 #include "zcopy/http/download.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <cstdio>
 
 #include "download_body.hpp"
 #include "download_steps.hpp"
-#include "zcopy/core/syscall.hpp"
+#include "part_progress.hpp"
 
 namespace zc::http {
 namespace detail {
 namespace {
 
-bool is_redirect(int status) {
-  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+void add_note(std::string& notes, const std::string& note) {
+  if (!note.empty()) notes += notes.empty() ? note : "; " + note;
 }
 
-std::string directory_of(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
+// The record of a whole body that starts now: its size, validators and one range.
+PartRecord fresh_record(const Url& url, const ResponseHead& head,
+                        std::optional<std::uint64_t> size) {
+  PartRecord record;
+  record.url = url.str();
+  record.size = size;
+  take_validators(head, record);
+  if (size && *size > 0) record.ranges.push_back({.first = 0, .last = *size - 1, .done = 0});
+  return record;
+}
+
+std::string unverified_note(const ResumePlan& plan, std::uint64_t offset) {
+  if (plan.forced) {
+    return "resumed at byte " + std::to_string(offset) +
+           " of a .part without a record (--continue=force): the origin could not be verified";
+  }
+  return "resumed at byte " + std::to_string(offset) +
+         " by size alone: the server sends no ETag or Last-Modified, so the origin could not be "
+         "verified";
 }
 
 }  // namespace
 
-Result<Fetched> fetch_following(const Url& url, const DownloadOptions& options,
-                                const RequestOptions& request) {
-  Url current = url;
-  for (int hops = 0;; ++hops) {
-    auto response = send_request(current, request);
-    if (!response) return std::unexpected(response.error());
-    if (!is_redirect(response->head.status)) return Fetched{std::move(*response), current};
-    const std::string* location = response->head.header("Location");
-    if (location == nullptr) {
-      return fail(Errc::corrupt, std::string(request.method) + " " + current.str(),
-                  "HTTP " + std::to_string(response->head.status) + " without a Location header");
-    }
-    if (hops >= options.max_redirects) {
-      return fail(Errc::limit_exceeded, std::string(request.method) + " " + url.str(),
-                  "too many redirects (more than " + std::to_string(options.max_redirects) +
-                      "), the last to '" + *location + "'");
-    }
-    auto next = resolve_location(current, *location);
-    if (!next) return std::unexpected(std::move(next.error()).with_context("follow redirect"));
-    current = std::move(*next);
+Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& options,
+                                       DownloadMethod method, const OutputPlace& place,
+                                       const ResumePlan& plan) {
+  net::CpuStopwatch watch(net::CpuStopwatch::Scope::thread);
+  DownloadResult result;
+  std::uint64_t offset = 0;
+  if (plan.record && plan.record->ranges.size() == 1) {
+    offset = std::min(plan.record->ranges[0].done, plan.part_size);
+  } else if (plan.forced) {
+    offset = plan.part_size;
   }
-}
+  RequestOptions request;
+  if (offset > 0) {
+    request.range_from = offset;
+    if (plan.record) request.if_range = plan.record->if_range();
+  }
+  request.if_none_match = options.if_none_match;
+  auto fetched = fetch_following(url, options, request);
+  if (!fetched) return std::unexpected(fetched.error());
+  result.final_url = fetched->url;
+  const ResponseHead& head = fetched->response.head;
+  const std::string what = "GET " + fetched->url.str();
 
-std::unexpected<Error> http_status_error(const Fetched& fetched) {
-  const ResponseHead& head = fetched.response.head;
-  return fail(Errc::rejected, "GET " + fetched.url.str(),
-              "HTTP " + std::to_string(head.status) + " " + head.reason);
-}
-
-Result<Fd> open_part(const std::string& part, bool truncate) {
-  const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | (truncate ? O_TRUNC : 0);
-  return Fd::open(part, flags, 0644);
-}
-
-void account(net::TransferLedger& ledger, DownloadMethod method, bool chunked,
-             std::uint64_t bytes) {
-  ledger.bytes += bytes;
-  if (chunked || method == DownloadMethod::copy) {
-    // recv() copies out of the socket buffer, pwrite() copies into the page cache.
-    ledger.bytes_copied_kernel += 2 * bytes;
+  PartRecord record;
+  bool already_complete = false;
+  if (head.status == 304 && !options.if_none_match.empty()) {
+    result.not_modified = true;
+    result.note = "not modified";
+    return result;
+  }
+  if (offset > 0 && (head.status == 206 || head.status == 416)) {
+    // The .part goes on: everything the server says must fit what the record knows.
+    std::optional<std::uint64_t> expected;
+    if (plan.record) expected = plan.record->size;
+    if (head.status == 206) {
+      const ContentRange& range = *head.content_range;
+      const std::uint64_t total = range.total.value_or(0);
+      if (!range.total || range.first != offset || range.last + 1 != total ||
+          (expected && total != *expected)) {
+        return fail(Errc::corrupt, what,
+                    "asked for bytes " + std::to_string(offset) + "- of " +
+                        (expected ? std::to_string(*expected) : std::string("?")) + ", got bytes " +
+                        std::to_string(range.first) + "-" + std::to_string(range.last) + "/" +
+                        (range.total ? std::to_string(*range.total) : std::string("*")));
+      }
+    } else if (!head.range_total || *head.range_total != offset ||
+               (expected && *expected != offset)) {
+      return fail(Errc::corrupt, what,
+                  "HTTP 416: the server has " +
+                      (head.range_total ? std::to_string(*head.range_total) : std::string("?")) +
+                      " bytes, the partial download " + std::to_string(offset) + "; remove " +
+                      place.shown_part + " to start over");
+    } else {
+      already_complete = true;  // the .part holds the whole file; it only missed its rename
+    }
+    if (plan.record) {
+      record = *plan.record;
+      if (const std::string why = validator_mismatch(head, record); !why.empty()) {
+        return fail(Errc::corrupt, what, "answered a resume with " + why);
+      }
+    } else {
+      const std::uint64_t total = head.status == 206 ? *head.content_range->total : offset;
+      record = fresh_record(fetched->url, head, total);
+    }
+    record.ranges[0].done = offset;
+    result.origin_verified = plan.record && plan.record->has_validator();
+    if (!result.origin_verified) add_note(result.note, unverified_note(plan, offset));
+  } else if (head.status == 200) {
+    if (offset > 0) {
+      add_note(result.note,
+               "the server sent the whole file (it ignored the Range request, or the file "
+               "changed); starting over");
+    }
+    offset = 0;
+    record = fresh_record(fetched->url, head, head.chunked ? std::nullopt : head.content_length);
   } else {
-    // Page references move from the socket into the pipe; the pipe-to-file splice copies them
-    // into the page cache once.
-    ledger.bytes_zero_copy += bytes;
-    ledger.bytes_copied_kernel += bytes;
+    return http_status_error(*fetched);
   }
-}
 
-Result<void> finish_part(Fd file, const std::string& part, const DownloadOptions& options,
-                         std::uint64_t expected_size) {
-  struct stat st {};
-  if (::fstat(file.get(), &st) != 0) return fail_errno(errno, "fstat(" + part + ")");
-  if (static_cast<std::uint64_t>(st.st_size) != expected_size) {
-    return fail(Errc::corrupt, "finish " + part,
-                "file holds " + std::to_string(st.st_size) + " bytes, expected " +
-                    std::to_string(expected_size));
-  }
-  if (options.mtime) {
-    const timespec times[2] = {{.tv_sec = 0, .tv_nsec = UTIME_OMIT},
-                               {.tv_sec = static_cast<time_t>(*options.mtime), .tv_nsec = 0}};
-    if (::futimens(file.get(), times) != 0) return fail_errno(errno, "futimens(" + part + ")");
-  }
-  if (options.sync) {
-    if (auto r = sys_call({"fsync", file.get()}, [&] { return ::fsync(file.get()); }); !r) {
-      return std::unexpected(std::move(r.error()).with_context(part));
+  const int dir = place.directory.get();
+  if (offset == 0) remove_part_record(dir, place.record);
+  auto file = open_part(place, offset == 0);
+  if (!file) return std::unexpected(file.error());
+  // The record exists before the first byte does, so even a SIGKILL leaves a .part to resume.
+  if (offset == 0) {
+    if (auto r = store_part_record(dir, place.record, record, options.sync); !r) {
+      return std::unexpected(r.error());
     }
   }
-  file.reset();
-  if (::rename(part.c_str(), options.output.c_str()) != 0) {
-    return fail_errno(errno, "rename(" + part + ", " + options.output + ")");
+  result.resumed_from = offset;
+  const std::uint64_t size = record.size.value_or(0);
+  std::uint64_t received = 0;
+  if (!already_complete && !head.bodiless()) {
+    if (options.progress) {
+      options.progress->bytes_done.fetch_add(offset, std::memory_order_relaxed);
+      if (head.content_length) {
+        options.progress->bytes_expected.fetch_add(offset + *head.content_length,
+                                                   std::memory_order_relaxed);
+      }
+    }
+    PartProgress progress(dir, place.record, file->get(), record, options.sync);
+    BodyTransfer transfer{
+        .socket = fetched->response.socket.get(),
+        .file = file->get(),
+        .offset = offset,
+        .length = head.content_length,
+        .chunked = head.chunked,
+        .method = method,
+        .timeout = options.timeout,
+        .stop = options.stop,
+        .progress = options.progress ? &options.progress->bytes_done : nullptr,
+        .part = &progress,
+        .range = 0,
+        .file_name = place.shown_part,
+    };
+    auto moved = receive_body(transfer);
+    if (!moved) {
+      (void)progress.save();  // whatever arrived can be resumed
+      if (options.stop && options.stop->load(std::memory_order_relaxed)) {
+        return std::unexpected(interrupted(place));
+      }
+      return std::unexpected(moved.error());
+    }
+    received = *moved;
+    if (head.chunked && method != DownloadMethod::copy) {
+      add_note(result.note, "chunked body: decoded in user space, not spliced");
+    }
   }
-  if (options.sync) {
-    // The rename is durable only once the directory is.
-    auto dir = Fd::open(directory_of(options.output), O_RDONLY | O_DIRECTORY);
-    if (dir) (void)::fsync(dir->get());
+  const std::uint64_t final_size = record.size ? size : offset + received;
+  const Stamp stamp{.verified = result.origin_verified, .validator = origin_of(record)};
+  if (auto r = finish_part(std::move(*file), place, options, final_size, stamp); !r) {
+    return std::unexpected(r.error());
   }
-  return {};
+  result.file_size = final_size;
+  result.ledger.method = std::string(to_string(method));
+  if (head.chunked) result.ledger.method += " (chunked)";
+  account(result.ledger, method, head.chunked, received);
+  watch.stop_into(result.ledger);
+  return result;
 }
 
 }  // namespace detail
@@ -118,91 +191,24 @@ Result<DownloadResult> download(const Url& url, const DownloadOptions& options) 
   }
   auto method = resolve_download_method(options.method);
   if (!method) return std::unexpected(method.error());
-  const std::string part = part_path(options.output);
-  std::uint64_t offset = 0;
-  struct stat st {};
-  if (options.resume && ::lstat(part.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    offset = static_cast<std::uint64_t>(st.st_size);
+  auto place = open_output_place(options);
+  if (!place) return std::unexpected(place.error());
+  auto plan = plan_resume(*place, options);
+  if (!plan) return std::unexpected(plan.error());
+  if (plan->record && !plan->record->size) {
+    plan->record.reset();
+    plan->note = "the size of the partial download was never known; starting over";
   }
-  if (options.parallel_ranges > 1 && offset == 0) {
-    auto ranged = download_ranges(url, options, method->method);
-    if (ranged && !method->fallback_note.empty()) {
-      ranged->note = method->fallback_note + (ranged->note.empty() ? "" : "; " + ranged->note);
-    }
-    return ranged;
+  const bool ranged =
+      plan->record ? plan->record->ranges.size() > 1 : options.parallel_ranges > 1 && !plan->forced;
+  auto result = ranged ? download_ranges(url, options, method->method, *place, *plan)
+                       : download_stream(url, options, method->method, *place, *plan);
+  if (result) {
+    std::string notes = method->fallback_note;
+    add_note(notes, plan->note);
+    add_note(notes, result->note);
+    result->note = std::move(notes);
   }
-
-  net::CpuStopwatch watch;
-  DownloadResult result;
-  result.note = method->fallback_note;
-  RequestOptions request;
-  request.timeout = options.timeout;
-  if (offset > 0) request.range_from = offset;
-  auto fetched = fetch_following(url, options, request);
-  if (!fetched) return std::unexpected(fetched.error());
-  result.final_url = fetched->url;
-  const ResponseHead& head = fetched->response.head;
-
-  bool already_complete = false;
-  if (head.status == 416 && offset > 0 && head.range_total == offset) {
-    already_complete = true;  // the .part holds the whole file; it only missed its rename
-  } else if (head.status == 206 && offset > 0) {
-    if (head.content_range->first != offset) {
-      return fail(Errc::corrupt, "GET " + fetched->url.str(),
-                  "asked for bytes from " + std::to_string(offset) + ", got a range from " +
-                      std::to_string(head.content_range->first));
-    }
-  } else if (head.status == 200) {
-    if (offset > 0) {
-      const std::string note = "the server ignored the Range request; starting over";
-      result.note += result.note.empty() ? note : "; " + note;
-      offset = 0;
-    }
-  } else {
-    return http_status_error(*fetched);
-  }
-
-  auto file = open_part(part, offset == 0);
-  if (!file) return std::unexpected(file.error());
-  result.resumed_from = offset;
-  std::uint64_t received = 0;
-  if (!already_complete && !head.bodiless()) {
-    if (options.progress) {
-      options.progress->bytes_done.fetch_add(offset, std::memory_order_relaxed);
-      if (head.content_length) {
-        options.progress->bytes_expected.fetch_add(offset + *head.content_length,
-                                                   std::memory_order_relaxed);
-      }
-    }
-    detail::BodyTransfer transfer{
-        .socket = fetched->response.socket.get(),
-        .file = file->get(),
-        .offset = offset,
-        .length = head.content_length,
-        .chunked = head.chunked,
-        .method = method->method,
-        .timeout = options.timeout,
-        .progress = options.progress ? &options.progress->bytes_done : nullptr,
-        .range_progress = nullptr,
-        .file_name = part,
-    };
-    auto moved = receive_body(transfer);
-    if (!moved) return std::unexpected(moved.error());
-    received = *moved;
-    if (head.chunked && method->method != DownloadMethod::copy) {
-      const std::string note = "chunked body: decoded in user space, not spliced";
-      result.note += result.note.empty() ? note : "; " + note;
-    }
-  }
-  const std::uint64_t size = already_complete ? offset : offset + received;
-  if (auto r = finish_part(std::move(*file), part, options, size); !r) {
-    return std::unexpected(r.error());
-  }
-  result.file_size = size;
-  result.ledger.method = std::string(to_string(method->method));
-  if (head.chunked) result.ledger.method += " (chunked)";
-  account(result.ledger, method->method, head.chunked, received);
-  watch.stop_into(result.ledger);
   return result;
 }
 

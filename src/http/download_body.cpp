@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "part_progress.hpp"
+#include "stall_watch.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/http/response_chunked.hpp"
@@ -31,14 +33,22 @@ bool finished(const BodyTransfer& t, std::uint64_t done) {
 
 void count(const BodyTransfer& t, std::uint64_t n) {
   if (t.progress) t.progress->fetch_add(n, std::memory_order_relaxed);
-  if (t.range_progress) t.range_progress->fetch_add(n, std::memory_order_relaxed);
+  if (t.part) t.part->advance(t.range, n);
+}
+
+StallWatch watch_for(const BodyTransfer& t) {
+  return StallWatch(t.timeout, t.stop, "receive body for " + t.file_name);
+}
+
+// After every read: `got` bytes arrived (0 when a slice passed). Applies the stall rule and the
+// stop flag, and brings the record up to date now and then.
+Result<void> after_read(const BodyTransfer& t, StallWatch& watch, std::uint64_t got) {
+  if (auto r = watch.update(got); !r) return r;
+  if (t.part && got > 0) return t.part->maybe_save();
+  return {};
 }
 
 std::unexpected<Error> socket_error(const BodyTransfer& t, const Error& error) {
-  if (error.sys_errno() == EAGAIN || error.sys_errno() == EWOULDBLOCK) {
-    return fail(Errc::timeout, "receive body for " + t.file_name,
-                "no data from the server for " + std::to_string(t.timeout.count()) + " ms");
-  }
   return std::unexpected(Error(error).with_context("receive body for " + t.file_name));
 }
 
@@ -88,6 +98,7 @@ Result<std::uint64_t> receive_spliced(const BodyTransfer& t) {
   auto pipe = sized_pipe();
   if (!pipe) return std::unexpected(pipe.error());
   const std::size_t capacity = pipe_capacity(*pipe);
+  StallWatch watch = watch_for(t);
   std::uint64_t done = 0;
   while (!finished(t, done)) {
     const auto ask = static_cast<std::size_t>(wanted(t, done, capacity));
@@ -95,11 +106,12 @@ Result<std::uint64_t> receive_spliced(const BodyTransfer& t) {
       return ::splice(t.socket, nullptr, pipe->write_end.get(), nullptr, ask,
                       SPLICE_F_MOVE | SPLICE_F_MORE);
     });
-    if (!n) return socket_error(t, n.error());
-    if (*n == 0) break;
-    const auto got = static_cast<std::size_t>(*n);
+    if (!n && !slice_passed(n.error())) return socket_error(t, n.error());
+    if (n && *n == 0) break;
+    const auto got = n ? static_cast<std::size_t>(*n) : 0;
     if (auto r = drain_pipe(t, *pipe, got, t.offset + done); !r) return std::unexpected(r.error());
     done += got;
+    if (auto r = after_read(t, watch, got); !r) return std::unexpected(r.error());
   }
   return end_of_stream(t, done);
 }
@@ -125,6 +137,7 @@ Result<std::uint64_t> receive_uring(const BodyTransfer& t) {
     return fail_errno(-rc, "io_uring_queue_init(4)");
   }
   RingGuard guard{&ring};
+  StallWatch watch = watch_for(t);
   std::uint64_t received = 0;  // socket -> pipe
   std::uint64_t written = 0;   // pipe -> file
   bool end_of_stream_seen = false;
@@ -153,6 +166,7 @@ Result<std::uint64_t> receive_uring(const BodyTransfer& t) {
       return fail_errno(-rc, "io_uring_submit_and_wait");
     }
     std::optional<Error> failure;
+    const std::uint64_t written_before = written;
     for (unsigned i = 0; i < submitted; ++i) {
       io_uring_cqe* cqe = nullptr;
       if (const int rc = io_uring_wait_cqe(&ring, &cqe); rc < 0) {
@@ -162,7 +176,9 @@ Result<std::uint64_t> receive_uring(const BodyTransfer& t) {
       const std::uint64_t which = io_uring_cqe_get_data64(cqe);
       io_uring_cqe_seen(&ring, cqe);
       if (which == kFromSocket) {
-        if (res < 0 && !failure) {
+        if (res == -EAGAIN || res == -EWOULDBLOCK) {
+          // The receive slice passed without data; the stall rule below decides.
+        } else if (res < 0 && !failure) {
           failure =
               socket_error(t, Error::from_errno(-res, "io_uring splice(socket to pipe)")).error();
         } else if (res == 0) {
@@ -178,6 +194,9 @@ Result<std::uint64_t> receive_uring(const BodyTransfer& t) {
       }
     }
     if (failure) return std::unexpected(std::move(*failure));
+    if (auto r = after_read(t, watch, written - written_before); !r) {
+      return std::unexpected(r.error());
+    }
   }
   return end_of_stream(t, written);
 }
@@ -197,17 +216,19 @@ Result<void> pwrite_all(const BodyTransfer& t, std::string_view data, std::uint6
 
 Result<std::uint64_t> receive_copied(const BodyTransfer& t) {
   std::vector<char> buffer(kCopyBuffer);
+  StallWatch watch = watch_for(t);
   std::uint64_t done = 0;
   while (!finished(t, done)) {
     const auto ask = static_cast<std::size_t>(wanted(t, done, buffer.size()));
     auto n = sys_call({"recv", t.socket}, [&] { return ::recv(t.socket, buffer.data(), ask, 0); });
-    if (!n) return socket_error(t, n.error());
-    if (*n == 0) break;
-    const auto got = static_cast<std::size_t>(*n);
+    if (!n && !slice_passed(n.error())) return socket_error(t, n.error());
+    if (n && *n == 0) break;
+    const auto got = n ? static_cast<std::size_t>(*n) : 0;
     if (auto r = pwrite_all(t, {buffer.data(), got}, t.offset + done); !r) {
       return std::unexpected(r.error());
     }
     done += got;
+    if (auto r = after_read(t, watch, got); !r) return std::unexpected(r.error());
   }
   return end_of_stream(t, done);
 }
@@ -221,10 +242,15 @@ Result<std::uint64_t> receive_chunked(const BodyTransfer& t) {
     written += data.size();
     return {};
   };
+  StallWatch watch = watch_for(t);
   while (!decoder.done()) {
     auto n = sys_call({"recv", t.socket},
                       [&] { return ::recv(t.socket, buffer.data(), buffer.size(), 0); });
-    if (!n) return socket_error(t, n.error());
+    if (!n && !slice_passed(n.error())) return socket_error(t, n.error());
+    if (auto r = watch.update(n ? static_cast<std::uint64_t>(*n) : 0); !r) {
+      return std::unexpected(r.error());
+    }
+    if (!n) continue;
     if (*n == 0) {
       return fail(Errc::closed, "receive body for " + t.file_name,
                   "truncated chunked body: the server closed the connection after " +

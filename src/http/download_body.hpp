@@ -3,7 +3,9 @@
 // With splice and uring the bytes go socket -> pipe -> file and never enter user memory. The pipe
 // is the only buffer: we read from the socket only when the pipe has been drained into the file,
 // so a slow disk leaves data in the socket, TCP's window closes and the server waits. A chunked
-// body is decoded in user space (recv, decode, pwrite), whatever the method.
+// body is decoded in user space (recv, decode, pwrite), whatever the method. Progress is judged by
+// the stall rule (stall_watch.hpp), and a range's bytes are reported to its PartProgress, which
+// saves the record as they arrive.
 #pragma once
 
 #include <atomic>
@@ -17,6 +19,8 @@
 
 namespace zc::http::detail {
 
+class PartProgress;
+
 struct BodyTransfer {
   int socket = -1;
   int file = -1;
@@ -24,10 +28,12 @@ struct BodyTransfer {
   std::optional<std::uint64_t> length;  // exact size; empty: until the server closes
   bool chunked = false;
   DownloadMethod method = DownloadMethod::splice;  // splice, uring or copy (never automatic)
-  std::chrono::milliseconds timeout{30000};
-  std::atomic<std::uint64_t>* progress = nullptr;        // bytes written so far, for a progress bar
-  std::atomic<std::uint64_t>* range_progress = nullptr;  // the same, for this body alone
-  std::string file_name;                                 // for error messages
+  std::chrono::milliseconds timeout{30000};        // the stall window
+  const std::atomic<bool>* stop = nullptr;         // set to end the transfer early ("interrupted")
+  std::atomic<std::uint64_t>* progress = nullptr;  // bytes written so far, for a progress bar
+  PartProgress* part = nullptr;                    // told of every byte written, by range
+  std::size_t range = 0;                           // this body's range in `part`
+  std::string file_name;                           // for error messages
 };
 
 // Returns the body bytes written. A body that ends before `length` is an error (Errc::closed)

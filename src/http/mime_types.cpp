@@ -3,7 +3,7 @@
 #include <array>
 #include <utility>
 
-#include "core/ascii.hpp"
+#include "zcopy/core/ascii.hpp"
 
 namespace zc::http {
 namespace {

@@ -11,10 +11,11 @@
 
 namespace zc::http {
 
-Result<Fd> open_beneath(int root_fd, const std::string& relative, int flags) {
+Result<Fd> open_beneath(int root_fd, const std::string& relative, int flags,
+                        std::uint64_t extra_resolve) {
   open_how how{};
   how.flags = static_cast<__u64>(static_cast<unsigned>(flags | O_CLOEXEC));
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | extra_resolve;
   auto fd = sys_call("openat2", [&] {
     return static_cast<int>(::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how));
   });

@@ -1,7 +1,7 @@
 #include "zcopy/http/request_parser.hpp"
 
-#include "core/ascii.hpp"
 #include "token_char.hpp"
+#include "zcopy/core/ascii.hpp"
 
 namespace zc::http {
 namespace {

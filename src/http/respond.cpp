@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "core/ascii.hpp"
+#include "zcopy/core/ascii.hpp"
 #include "zcopy/http/byte_range.hpp"
 #include "zcopy/http/directory_listing.hpp"
 #include "zcopy/http/http_date.hpp"

@@ -2,8 +2,8 @@
 
 #include <charconv>
 
-#include "core/ascii.hpp"
 #include "token_char.hpp"
+#include "zcopy/core/ascii.hpp"
 
 namespace zc::http {
 namespace {

@@ -1,3 +1,4 @@
+// Copying a ring header out of shared memory once, and validating the copy as untrusted input.
 #include <cstdio>
 #include <string>
 
@@ -12,9 +13,31 @@ std::string hex(std::uint64_t value) {
   return text;
 }
 
+// One read that the compiler may neither repeat nor drop: a plain read of memory another
+// process writes could legally be done twice (the optimiser assumes nobody else writes it).
+template <class T>
+T read_once(const T& field) noexcept {
+  return *static_cast<const volatile T*>(&field);
+}
+
 }  // namespace
 
-Result<void> validate_spsc_ring_header(const SpscRingHeader& header, std::size_t memory_bytes,
+SpscRingHeaderCopy copy_spsc_ring_header(const SpscRingHeader& shared) noexcept {
+  SpscRingHeaderCopy copy;
+  copy.magic = read_once(shared.magic);
+  copy.layout_version = read_once(shared.layout_version);
+  copy.element_size = read_once(shared.element_size);
+  copy.capacity = read_once(shared.capacity);
+  copy.slots_offset = read_once(shared.slots_offset);
+  // SYNC POINT (pairs with the release store of tail when the ring was laid out, and with the
+  // release stores of head and tail in publish() and release()): the slots below head were
+  // written, and those below tail read, before we take over either role.
+  copy.head = shared.head.load(std::memory_order_acquire);
+  copy.tail = shared.tail.load(std::memory_order_acquire);
+  return copy;
+}
+
+Result<void> validate_spsc_ring_header(const SpscRingHeaderCopy& header, std::size_t memory_bytes,
                                        std::size_t element_size) {
   const auto corrupt = [](std::string detail) {
     return fail(Errc::corrupt, "ring header", std::move(detail));
@@ -38,11 +61,9 @@ Result<void> validate_spsc_ring_header(const SpscRingHeader& header, std::size_t
     return corrupt("ring of " + std::to_string(capacity) + " slots needs " +
                    std::to_string(header.slots_offset + slot_bytes) + " bytes, memory has " +
                    std::to_string(memory_bytes));
-  const std::uint64_t head = header.head.load(std::memory_order_acquire);
-  const std::uint64_t tail = header.tail.load(std::memory_order_acquire);
-  if (head - tail > capacity)
-    return corrupt("head " + std::to_string(head) + " and tail " + std::to_string(tail) +
-                   " are more than the capacity apart");
+  if (header.head - header.tail > capacity)
+    return corrupt("head " + std::to_string(header.head) + " and tail " +
+                   std::to_string(header.tail) + " are more than the capacity apart");
   return {};
 }
 

@@ -65,6 +65,7 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
 
   std::set<std::string> throughput;
   std::set<std::string> latency;
+  std::set<std::string> death;
   std::istringstream lines(result.output);
   std::string line;
   while (std::getline(lines, line)) {
@@ -72,6 +73,12 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
     const std::string bench = string_field(line, "bench");
     const std::string method = string_field(line, "method");
     EXPECT_FALSE(method.empty()) << line;
+    if (bench == "channel-death") {
+      death.insert(method);
+      for (const char* key : {"latency_p50_ns", "latency_p99_ns", "latency_max_ns", "kills"})
+        EXPECT_NE(line.find(std::string("\"") + key + "\":"), std::string::npos) << key;
+      continue;
+    }
     EXPECT_NE(line.find("\"size_bytes\":4096"), std::string::npos) << line;
     if (bench == "channel-throughput") {
       throughput.insert(method);
@@ -89,6 +96,7 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
   }
   EXPECT_EQ(throughput, (std::set<std::string>{"zcopy", "ceiling", "unix", "pipe", "boost-mq"}));
   EXPECT_EQ(latency, (std::set<std::string>{"floor", "zcopy-busy", "zcopy-wake", "unix", "pipe"}));
+  EXPECT_EQ(death, (std::set<std::string>{"subscriber-killed", "publisher-killed"}));
 }
 
 TEST(ChannelBenchCommand, ABadSizeListIsAUsageError) {

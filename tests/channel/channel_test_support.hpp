@@ -2,6 +2,7 @@
 // peers and in-process connects.
 #pragma once
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,10 +26,6 @@
 namespace zc::test {
 
 using namespace std::chrono_literals;
-
-// How soon a peer's death must be noticed: the channel's promise is 100 ms. Sanitizers slow every
-// step of the kill-and-reap loop around the detection 5-20x, so there the bound is 500 ms.
-inline constexpr std::chrono::milliseconds kDetectionBound = kSanitized ? 500ms : 100ms;
 
 // A channel name no other test (or test run) uses.
 inline std::string unique_channel(const char* what) {
@@ -73,6 +70,20 @@ inline Result<std::uint64_t> publish_message(Publisher& publisher) {
   if (!loan) return std::unexpected(loan.error());
   const std::size_t length = write_message(loan->bytes(), publisher.stats().published);
   return publisher.publish(std::move(*loan), length);
+}
+
+// Services the publisher, sleeping on its fd between rounds, until `done()` holds (true) or
+// `limit` has passed (false).
+inline bool serve_until(Publisher& publisher, const std::function<bool()>& done,
+                        std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    publisher.service();
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    pollfd p{publisher.fd(), POLLIN, 0};
+    (void)::poll(&p, 1, 5);
+  }
 }
 
 // Connects a subscriber from a thread while this thread services the publisher, so that both ends

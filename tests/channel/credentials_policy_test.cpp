@@ -2,9 +2,11 @@
 // user is refused unless the publisher named its group.
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include "channel/channel_test_support.hpp"
 #include "support/capability_gate.hpp"
+#include "zcopy/core/fd_passing.hpp"
 
 namespace {
 
@@ -24,14 +26,16 @@ pid_t subscribe_as_nobody(const std::string& name, gid_t gid) {
   });
 }
 
-int run_against_publisher(zc::Publisher& publisher, pid_t child) {
-  for (int i = 0; i < 5000; ++i) {
-    publisher.service();
-    if (auto status = reap(child, true)) return *status;
-    std::this_thread::sleep_for(1ms);
+// Services the publisher until `child` exits (its status) or `limit` passes (killed: 128 + 9).
+int run_against_publisher(zc::Publisher& publisher, pid_t child,
+                          std::chrono::milliseconds limit = 5s) {
+  std::optional<int> status;
+  if (!serve_until(
+          publisher, [&] { return (status = reap(child, true)).has_value(); }, limit)) {
+    ::kill(child, SIGKILL);
+    return *reap(child);
   }
-  ::kill(child, SIGKILL);
-  return *reap(child);
+  return *status;
 }
 
 TEST(CredentialsPolicy, AnotherUserIsRefusedUnlessItsGroupIsAllowed) {
@@ -54,6 +58,29 @@ TEST(CredentialsPolicy, WithoutAGroupOnlyTheCreatingUserIsAdmitted) {
   EXPECT_EQ(run_against_publisher(*publisher, subscribe_as_nobody(name, kAllowedGroup)), 1);
   auto own = connect_in_process(*publisher, name);
   EXPECT_TRUE(own) << own.error().message();
+}
+
+TEST(CredentialsPolicy, AStrangerIsRefusedAsSoonAsItConnectsBeforeItSaysAnything) {
+  ZC_REQUIRE_ROOT("to connect as uid 65534");
+  const std::string name = unique_channel("stranger");
+  auto publisher = zc::Publisher::create(name, {.chunk_size = 64, .chunk_count = 4});
+  ASSERT_TRUE(publisher);
+  // Exit 0 when the refusal arrives without a hello having been sent.
+  const pid_t child = spawn([name] {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) return 3;
+    auto socket = zc::UnixSocket::connect(zc::channel_address(name));
+    if (!socket) return 4;
+    pollfd p{socket->fd(), POLLIN, 0};
+    if (::poll(&p, 1, 30'000) != 1) return 1;
+    auto answer = socket->receive({.uid = 0, .gid = std::nullopt});
+    if (!answer) return 2;
+    const std::string text(reinterpret_cast<const char*>(answer->payload.data()),
+                           answer->payload.size());
+    return text.starts_with("refused: ") && answer->fds.empty() ? 0 : 5;
+  });
+  EXPECT_EQ(run_against_publisher(*publisher, child, 30s), 0);
+  EXPECT_EQ(publisher->stats().refused, 1U);
+  EXPECT_EQ(publisher->stats().subscribers, 0U);
 }
 
 TEST(CredentialsPolicy, ASubscriberRefusesAPublisherOfAnotherUser) {

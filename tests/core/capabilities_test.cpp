@@ -263,7 +263,7 @@ TEST(Capabilities, IoUringOperationProbesFollowTheRingProbe) {
       {Capability::io_uring_splice, "IORING_OP_SPLICE"},
       {Capability::io_uring_send_zc, "IORING_OP_SEND_ZC"},
       {Capability::io_uring_sendmsg_zc, "IORING_OP_SENDMSG_ZC"},
-      {Capability::io_uring_fixed_buffers, "WRITE_FIXED"},
+      {Capability::io_uring_fixed_buffers, "IORING_REGISTER_BUFFERS"},
   };
   for (const auto& [op, opcode] : ops) {
     const Probe& p = probe(op);

@@ -1,12 +1,8 @@
 // `zcopy doctor`, run as the built binary (ZCOPY_TOOL) the way a user or a script runs it.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -15,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/process.hpp"
 #include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "zcopy/core/capabilities.hpp"
@@ -37,44 +34,22 @@ std::optional<ToolRun> run_tool(const std::vector<std::string>& arguments,
                                 RunOptions options = {}) {
   const char* tool = std::getenv("ZCOPY_TOOL");
   if (tool == nullptr || *tool == '\0') return std::nullopt;
-  std::vector<std::string> words{tool};
-  words.insert(words.end(), arguments.begin(), arguments.end());
-  std::vector<char*> argv;
-  for (std::string& word : words) argv.push_back(word.data());
-  argv.push_back(nullptr);
-
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return std::nullopt;
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (options.drop_capability >= 0) {
-      // Out of the bounding set too, or exec as root would grant it again.
-      ::prctl(PR_CAPBSET_DROP, options.drop_capability, 0, 0, 0);
-      test::drop_capability(options.drop_capability);
-    }
-    ::dup2(out[1], STDOUT_FILENO);
-    if (options.with_stderr) {
-      ::dup2(out[1], STDERR_FILENO);
-    } else {
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, STDERR_FILENO);
-    }
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
+  std::vector<std::string> argv{tool};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  const int capability = options.drop_capability;
+  auto child = bench::Process::spawn(
+      argv, {.out = bench::Output::pipe,
+             .err = options.with_stderr ? bench::Output::pipe : bench::Output::null,
+             .before_exec = [capability] {
+               if (capability < 0) return;
+               // Out of the bounding set too, or exec as root would grant it again.
+               ::prctl(PR_CAPBSET_DROP, capability, 0, 0, 0);
+               test::drop_capability(capability);
+             }});
+  if (!child) return std::nullopt;
   ToolRun run;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    run.output.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return std::nullopt;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.output = child->read_all();
+  run.exit_code = child->wait().code;
   return run;
 }
 

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/support/data.hpp"
 #include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 
@@ -326,9 +327,9 @@ TEST(FdPassing, APeerThatClosesEndsTheConversation) {
 }
 
 TEST(FdPassing, AFilesystemListenerRemovesItsSocketFileWhenDestroyed) {
-  char directory[] = "/tmp/zcopy-fd-passing-XXXXXX";
-  ASSERT_NE(::mkdtemp(directory), nullptr);
-  const std::string path = std::string(directory) + "/channel.sock";
+  const bench::TempDir directory("zcopy-fd-passing");
+  ASSERT_FALSE(directory.path().empty());
+  const std::string path = directory / "channel.sock";
   {
     auto listener = UnixListener::listen(path);
     ASSERT_TRUE(listener.has_value()) << listener.error().message();
@@ -350,7 +351,6 @@ TEST(FdPassing, AFilesystemListenerRemovesItsSocketFileWhenDestroyed) {
     EXPECT_EQ(message->sender.pid, ::getpid());
   }
   EXPECT_NE(::access(path.c_str(), F_OK), 0) << path << " was left behind";
-  ::rmdir(directory);
 }
 
 TEST(FdPassing, BadAddressesAreRefusedWithTheReason) {

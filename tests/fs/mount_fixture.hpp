@@ -12,13 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <optional>
 #include <ostream>
 #include <string>
 
+#include "bench/support/data.hpp"
+#include "bench/support/process.hpp"
 #include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "zcopy/fs/mount.hpp"
@@ -44,35 +48,39 @@ struct Shell {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `command` under /bin/sh and collects its output.
+// Runs `command` under /bin/sh (a command line as a user types it) and collects its output.
 inline Shell sh(const std::string& command) {
-  Shell result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char chunk[4096];
-  while (std::size_t n = std::fread(chunk, 1, sizeof chunk, pipe)) result.output.append(chunk, n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  bench::RunResult run = bench::run({"/bin/sh", "-c", command});
+  return {run.exit_code, std::move(run.output)};
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/zcopy-fs-test.XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+// Everything left to read from `fd`, up to end of file.
+inline std::string read_to_end(int fd) {
+  std::string text;
+  char chunk[4096];
+  for (ssize_t n; (n = ::read(fd, chunk, sizeof chunk)) > 0;) {
+    text.append(chunk, static_cast<std::size_t>(n));
   }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
+  return text;
+}
 
- private:
-  std::string path_;
-};
+// The contents of the file at `path` ("" when there is none).
+inline std::string slurp(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string text = read_to_end(fd);
+  ::close(fd);
+  return text;
+}
+
+// lstat(2) of `path`; a test failure when there is nothing there.
+inline struct stat lstat_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st;
+}
+
+using bench::TempDir;
 
 class MountFixture {
  public:
@@ -86,6 +94,9 @@ class MountFixture {
 
   // Scratch space beside SRC and MNT, outside the mount.
   const std::string& dir() const { return dir_.path(); }
+
+  // Lets other users walk to SRC and MNT: the scratch directory is created private to its owner.
+  bool open_to_other_users() const { return ::chmod(dir_.path().c_str(), 0755) == 0; }
 
   // Mounts SRC at MNT; false (with the reason in `error`) when it cannot.
   bool mount(fs::MountMode mode, double cache_seconds = 1) {
@@ -106,6 +117,13 @@ class MountFixture {
   // request could never be woken; a crashed child instead closes /dev/fuse and the test sees
   // ENOTCONN.
   bool mount_in_child(fs::MountMode mode) {
+    fs::MountOptions options;
+    options.mode = mode;
+    return mount_in_child(options);
+  }
+
+  // The same with every option chosen (e.g. allow_other, for tests that act as another user).
+  bool mount_in_child(const fs::MountOptions& options) {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) return false;
     daemon_ = spawn([&] {
@@ -114,8 +132,6 @@ class MountFixture {
       sigemptyset(&set);
       sigaddset(&set, SIGTERM);
       ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-      fs::MountOptions options;
-      options.mode = mode;
       auto started = fs::Mount::start(src, mnt, options);
       const std::string status =
           started ? std::string(fs::to_string(started->active_mode())) : started.error().message();
@@ -128,13 +144,9 @@ class MountFixture {
       return 0;
     });
     ::close(ends[1]);
-    std::string status;
-    char chunk[256];
-    for (ssize_t n; (n = ::read(ends[0], chunk, sizeof chunk)) > 0;) {
-      status.append(chunk, static_cast<std::size_t>(n));
-    }
+    const std::string status = read_to_end(ends[0]);
     ::close(ends[0]);
-    if (status != fs::to_string(mode)) {
+    if (status != fs::to_string(options.mode)) {
       error = status.empty() ? "the daemon died" : status;
       return false;
     }

@@ -44,28 +44,19 @@ bool eventually(Condition condition) {
 class ForegroundDaemon {
  public:
   ForegroundDaemon(const MountFixture& f, const std::string& mode) {
-    const std::string program = tool();
-    pid_ = spawn([&] {
-      ::execl(program.c_str(), program.c_str(), "mount", f.src.c_str(), f.mnt.c_str(),
-              "--foreground", "--mode", mode.c_str(), static_cast<char*>(nullptr));
-      return 127;
-    });
+    auto child =
+        bench::Process::spawn({tool(), "mount", f.src, f.mnt, "--foreground", "--mode", mode},
+                              {.out = bench::Output::inherit, .err = bench::Output::inherit});
+    if (child) process_ = std::move(*child);
   }
-  ~ForegroundDaemon() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      (void)reap(pid_);
-    }
-  }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
   std::optional<int> wait() {
-    reaped_ = true;
-    return reap(pid_);
+    if (!process_.running()) return std::nullopt;
+    return process_.wait().code;
   }
 
  private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
+  bench::Process process_;
 };
 
 TEST(MountLifecycle, SigkillLeavesEnotconnThatUmountClears) {

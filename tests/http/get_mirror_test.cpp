@@ -6,8 +6,11 @@
 #include <utime.h>
 
 #include "client_test_servers.hpp"
+#include "get_tool_process.hpp"
+#include "support/capability_gate.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/http/mirror.hpp"
+#include "zcopy/http/part_record.hpp"
 
 namespace zc::http {
 namespace {
@@ -148,6 +151,111 @@ TEST_F(GetMirror, ANonDirectoryUrlIsRefused) {
   auto r = run("/a.txt");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("must end in '/'"), std::string::npos);
+}
+
+// The tool mirrors from a server that sends one file slowly; while it does, the output's
+// subdirectory is swapped for a symlink to a directory outside. Nothing may land there.
+TEST(GetMirrorRace, ADirectorySwappedForASymlinkMidRunWritesNothingOutside) {
+  ZC_REQUIRE_TOOL();
+  TempDir dir;
+  std::filesystem::create_directories(dir / "www/sub");
+  std::filesystem::create_directories(dir / "outside");
+  test::write_random_file(dir / "www/slow-first.bin", 128 * 1024, 51);  // two seconds
+  test::write_random_file(dir / "www/sub/b.bin", 1000, 52);
+  test::write_random_file(dir / "www/sub/slow-c.bin", 128 * 1024, 53);
+  auto server = test::start_range_server(dir.path(), dir / "www");
+  ASSERT_TRUE(server.running()) << "the range server did not start; see " << dir / "python.log";
+  const std::string out = dir / "out";
+  // One file at a time, the root's first: the tree exists before any file is fetched.
+  test::ToolProcess get({"get", "-r", "-j", "1", "-o", out, server.url("/")}, dir.path());
+  ASSERT_TRUE(test::eventually([&] { return test::exists(out + "/slow-first.bin.part"); }))
+      << get.stderr_text();
+  std::filesystem::rename(out + "/sub", out + "/sub.moved");
+  std::filesystem::create_directory_symlink(dir / "outside", out + "/sub");
+  const int code = get.wait(std::chrono::seconds(60));
+  EXPECT_EQ(code, 1) << "the files under the swapped directory must fail: " << get.stderr_text();
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "outside")) << get.stderr_text();
+  EXPECT_TRUE(test::exists(out + "/slow-first.bin"));
+}
+
+// A directory swapped while its file is being written: the write stays in the directory that was
+// opened, which is still inside the output tree.
+TEST(GetMirrorRace, ADirectorySwappedWhileItsFileIsWrittenKeepsTheFileInside) {
+  ZC_REQUIRE_TOOL();
+  TempDir dir;
+  std::filesystem::create_directories(dir / "www/sub");
+  std::filesystem::create_directories(dir / "outside");
+  test::write_random_file(dir / "www/sub/slow-c.bin", 128 * 1024, 54);
+  auto server = test::start_range_server(dir.path(), dir / "www");
+  ASSERT_TRUE(server.running()) << "the range server did not start; see " << dir / "python.log";
+  const std::string out = dir / "out";
+  test::ToolProcess get({"get", "-r", "-o", out, server.url("/")}, dir.path());
+  ASSERT_TRUE(test::eventually([&] { return test::exists(out + "/sub/slow-c.bin.part"); }))
+      << get.stderr_text();
+  std::filesystem::rename(out + "/sub", out + "/sub.moved");
+  std::filesystem::create_directory_symlink(dir / "outside", out + "/sub");
+  EXPECT_EQ(get.wait(std::chrono::seconds(60)), 0) << get.stderr_text();
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "outside")) << get.stderr_text();
+  EXPECT_EQ(test::read_file(out + "/sub.moved/slow-c.bin"),
+            test::read_file(dir / "www/sub/slow-c.bin"));
+}
+
+// A .part resumed from a server that sends no validator is complete but unverified: it must not
+// get the listed mtime, so the next run fetches it again instead of trusting it.
+TEST(GetMirrorResume, AFileResumedWithoutAValidatorIsNotTakenAsComplete) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "www");
+  std::filesystem::create_directories(dir / "out");
+  const std::size_t size = 1 * kMiB;
+  test::write_random_file(dir / "www/f.bin", size, 55);
+  auto server = test::start_range_server(dir.path(), dir / "www", {"--no-validators"});
+  ASSERT_TRUE(server.running()) << "the range server did not start; see " << dir / "python.log";
+  // What an interrupted mirror left: half the file and its record, without a validator.
+  const std::string whole = test::read_file(dir / "www/f.bin");
+  test::write_file_bytes(dir / "out/f.bin.part", whole.substr(0, size / 2));
+  PartRecord record;
+  record.size = size;
+  record.ranges.push_back({.first = 0, .last = size - 1, .done = size / 2});
+  test::write_file_bytes(dir / "out/f.bin.part.zcopy", format_part_record(record));
+
+  MirrorOptions o;
+  o.output_dir = dir / "out";
+  o.download.timeout = std::chrono::seconds(10);
+  auto first = mirror(*parse_url(server.url("/")), o);
+  ASSERT_TRUE(first) << first.error().message();
+  ASSERT_TRUE(first->failures.empty()) << first->failures[0].message();
+  EXPECT_EQ(first->files_downloaded, 1u);
+  EXPECT_EQ(test::read_file(dir / "out/f.bin"), whole);
+
+  auto again = mirror(*parse_url(server.url("/")), o);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->files_downloaded, 1u) << "an unverified resume was taken as complete";
+  EXPECT_EQ(again->files_skipped, 0u);
+
+  // Fetched whole this time, it is verified by being whole: the third run skips it.
+  auto third = mirror(*parse_url(server.url("/")), o);
+  ASSERT_TRUE(third) << third.error().message();
+  EXPECT_EQ(third->files_skipped, 1u);
+}
+
+// Two listed files where one is the other's download name would share a .part.
+TEST(GetMirrorResume, AFileNamedAfterAnotherFilesPartIsNotMirrored) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "www");
+  test::write_random_file(dir / "www/a", 5000, 56);
+  test::write_random_file(dir / "www/a.part", 7000, 57);
+  auto server = test::start_range_server(dir.path(), dir / "www");
+  ASSERT_TRUE(server.running()) << "the range server did not start; see " << dir / "python.log";
+  MirrorOptions o;
+  o.output_dir = dir / "out";
+  o.parallel = 2;
+  o.download.timeout = std::chrono::seconds(10);
+  auto r = mirror(*parse_url(server.url("/")), o);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->failures.size(), 1u);
+  EXPECT_NE(r->failures[0].message().find("a.part is the name another file"), std::string::npos)
+      << r->failures[0].message();
+  EXPECT_EQ(test::read_file(dir / "out/a"), test::read_file(dir / "www/a"));
 }
 
 }  // namespace

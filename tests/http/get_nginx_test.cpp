@@ -95,6 +95,7 @@ TEST_F(GetFromNginx, ContinueResumesAPartWithARangeRequest) {
       .write(whole.data(), static_cast<long>(have));
   DownloadOptions o = options("out.bin", DownloadMethod::automatic);
   o.resume = true;
+  o.force_resume = true;  // a hand-made .part has no record
   auto r = download(url("/data.bin"), o);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->resumed_from, have);
@@ -106,6 +107,7 @@ TEST_F(GetFromNginx, ContinueOfACompletePartOnlyRenamesIt) {
   std::filesystem::copy_file(dir_ / "www/data.bin", dir_ / "out.bin.part");
   DownloadOptions o = options("out.bin", DownloadMethod::automatic);
   o.resume = true;
+  o.force_resume = true;
   auto r = download(url("/data.bin"), o);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->ledger.bytes, 0u);

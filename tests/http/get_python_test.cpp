@@ -8,6 +8,7 @@
 
 #include "client_test_servers.hpp"
 #include "support/sanitizer.hpp"
+#include "support/shell_command.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/http/download.hpp"
 
@@ -36,13 +37,8 @@ class GetFromPython : public ::testing::Test {
 std::pair<int, std::string> run_tool(const std::string& args) {
   const char* tool = std::getenv("ZCOPY_TOOL");
   if (tool == nullptr) return {-1, "ZCOPY_TOOL is not set"};
-  FILE* pipe = ::popen((std::string(tool) + " " + args + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  auto run = test::run_command(std::string(tool) + " " + args + " 2>&1");
+  return {run.exit_code, std::move(run.output)};
 }
 
 TEST_F(GetFromPython, DownloadIsByteExact) {
@@ -58,6 +54,7 @@ TEST_F(GetFromPython, ContinueAgainstAServerWithoutRangesStartsOverAndSaysSo) {
   DownloadOptions o;
   o.output = dir_ / "out.bin";
   o.resume = true;
+  o.force_resume = true;
   auto r = download(*parse_url(server_.url("/data.bin")), o);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->resumed_from, 0u);

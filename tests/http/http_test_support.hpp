@@ -1,10 +1,10 @@
 // tests/http/http_test_support.hpp: what the server tests share: a temporary served tree,
 // generated files and their checksums, a bare HTTP client over one socket for what curl would
-// normalise away, and running real programs (curl, wget) with their output captured.
+// normalise away, and running real programs (curl, wget) with their output captured (the
+// directories, data and processes are bench/support's).
 #pragma once
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/data.hpp"
+#include "bench/support/process.hpp"
 #include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "zcopy/core/fd.hpp"
@@ -26,39 +28,11 @@
 namespace zc::test {
 
 // A directory under /tmp removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/zcopy-http-XXXXXX";
-    path_ = ::mkdtemp(pattern) ? pattern : "";
-  }
-  ~TempDir() {
-    if (path_.empty()) return;
-    ::nftw(
-        path_.c_str(), [](const char* p, const struct stat*, int, FTW*) { return ::remove(p); }, 16,
-        FTW_DEPTH | FTW_PHYS);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using bench::TempDir;
 
 // Deterministic pseudo-random bytes (xorshift), so every file differs from its neighbours.
 inline std::string generated_bytes(std::size_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
-  for (std::size_t i = 0; i < size; i += 8) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    for (std::size_t b = 0; b < 8 && i + b < size; ++b)
-      out[i + b] = static_cast<char>(x >> (8 * b));
-  }
-  return out;
+  return bench::random_bytes(size, seed);
 }
 
 inline bool write_file(const std::string& path, const std::string& bytes) {
@@ -75,17 +49,7 @@ inline bool write_file(const std::string& path, const std::string& bytes) {
 }
 
 inline std::string read_file(const std::string& path) {
-  std::string out;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n <= 0) break;
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
+  return bench::read_text(path);
 }
 
 // FNV-1a, enough to tell two byte strings apart in a test.
@@ -210,26 +174,12 @@ struct ProgramResult {
 
 // Runs `argv` to completion with stdout and stderr captured.
 inline ProgramResult run_program(const std::vector<std::string>& argv) {
-  TempDir dir;
-  const std::string out_path = dir / "out";
-  const pid_t pid = spawn([&] {
-    const int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    return 127;
-  });
-  ProgramResult result;
-  result.exit_code = pid < 0 ? -1 : reap(pid).value_or(-1);
-  result.out = read_file(out_path);
-  return result;
+  bench::RunResult run = bench::run(argv);
+  return {run.exit_code, std::move(run.output)};
 }
 
 inline bool have_program(const std::string& name) {
-  return run_program({"sh", "-c", "command -v " + name}).exit_code == 0;
+  return bench::have_program(name);
 }
 
 }  // namespace zc::test

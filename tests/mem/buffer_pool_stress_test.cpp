@@ -5,7 +5,6 @@
 // holder's complete write (missing acquire/release) shows up as a mixed chunk, and under
 // ThreadSanitizer as a data race on the chunk bytes.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -137,22 +136,19 @@ TEST(BufferPoolStress, TwoProcessesShareOnePoolWithoutLosingChunks) {
   ASSERT_TRUE(fd) << fd.error().message();
   const auto run_time = kRunTime / 2;
 
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  const pid_t pid = zc::test::spawn([&] {
     auto peer = zc::BufferPool::attach(std::move(*fd));
-    if (!peer) ::_exit(2);
+    if (!peer) return 2;
     const WorkerResult r =
         hammer(*peer, std::byte{0x77}, std::chrono::steady_clock::now() + run_time);
-    ::_exit(r.torn != 0 ? 3 : r.stolen != 0 ? 4 : r.errors != 0 ? 5 : r.loans == 0 ? 6 : 0);
-  }
+    return r.torn != 0 ? 3 : r.stolen != 0 ? 4 : r.errors != 0 ? 5 : r.loans == 0 ? 6 : 0;
+  });
+  ASSERT_GE(pid, 0);
   const WorkerResult mine =
       hammer(*pool, std::byte{0x11}, std::chrono::steady_clock::now() + run_time);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "child check " << WEXITSTATUS(status) << " failed";
+  const auto child = zc::test::reap(pid);
+  ASSERT_TRUE(child.has_value());
+  EXPECT_EQ(*child, 0) << "child check " << *child << " failed";
   EXPECT_EQ(mine.torn, 0U);
   EXPECT_EQ(mine.stolen, 0U);
   EXPECT_EQ(mine.errors, 0U);

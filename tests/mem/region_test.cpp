@@ -7,7 +7,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,15 +80,6 @@ void restore_default_segv() {
   ::syscall(SYS_rt_sigaction, SIGSEGV, &action, nullptr, sizeof action.mask);
 }
 
-int exit_code(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
 }  // namespace
 
 TEST(Region, AnonymousRegionIsZeroedWritableAndNotShareable) {
@@ -135,21 +125,19 @@ TEST(Region, SharedRegionWritesAreSeenAcrossProcessesBothWays) {
   zc::Fd child_end = zc::Fd::adopt(sockets[1]);
 
   // Forked before the region exists: the child can only reach it through the passed descriptor.
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  const pid_t pid = zc::test::spawn([&] {
     parent_end.reset();
     const int fd = receive_fd(child_end.get());
-    if (fd < 0) ::_exit(2);
+    if (fd < 0) return 2;
     auto view = zc::Region::attach(zc::Fd::adopt(fd), zc::Access::read_write);
-    if (!view) ::_exit(3);
-    if (!holds(view->bytes(), 0, kFromParent)) ::_exit(4);
+    if (!view) return 3;
+    if (!holds(view->bytes(), 0, kFromParent)) return 4;
     put(view->bytes(), 8192, kFromChild);
     char done = 'D';
-    if (::write(child_end.get(), &done, 1) != 1) ::_exit(5);
-    ::_exit(0);
-  }
+    if (::write(child_end.get(), &done, 1) != 1) return 5;
+    return 0;
+  });
+  ASSERT_GE(pid, 0);
   child_end.reset();
 
   auto region = zc::Region::create_shared(64 * zc::kKiB, {.name = "region-test"});
@@ -161,7 +149,7 @@ TEST(Region, SharedRegionWritesAreSeenAcrossProcessesBothWays) {
   char done = 0;
   ASSERT_EQ(::read(parent_end.get(), &done, 1), 1);
   EXPECT_TRUE(holds(region->bytes(), 8192, kFromChild));
-  EXPECT_EQ(exit_code(pid), 0);
+  EXPECT_EQ(zc::test::reap(pid), 0);
 }
 
 TEST(Region, SealsRefuseTruncationThroughCreatorAndPeerDescriptors) {

@@ -5,13 +5,14 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <string>
 #include <thread>
 
+#include "bench/support/data.hpp"
 #include "send_test_support.hpp"
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
+#include "support/shell_command.hpp"
 
 namespace zc::net {
 namespace {
@@ -19,12 +20,10 @@ namespace {
 TEST(ChannelBridgeCommand, SubToSendsTheChannelToATcpServer) {
   ZC_REQUIRE_TOOL();
   const std::string tool = zc::test::zcopy_tool();
-  const std::string dir = "/tmp/zcopy-bridge-" + std::to_string(::getpid());
-  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
-  const std::string input = dir + "/input.bin";
-  std::string data(zc::test::scaled(20'000'000) + 12345, '\0');
-  std::mt19937_64 random(7);
-  for (char& c : data) c = static_cast<char>(random() & 0xff);
+  const bench::TempDir dir("zcopy-bridge");
+  ASSERT_FALSE(dir.path().empty());
+  const std::string input = dir / "input.bin";
+  const std::string data = bench::random_bytes(zc::test::scaled(20'000'000) + 12345, 7);
   std::ofstream(input, std::ios::binary)
       .write(data.data(), static_cast<std::streamsize>(data.size()));
 
@@ -44,10 +43,9 @@ TEST(ChannelBridgeCommand, SubToSendsTheChannelToATcpServer) {
                               " --subscribers 1 < " + input + " & '" + tool + "' channel sub " +
                               name + " --to 127.0.0.1:" + std::to_string(port) +
                               "; rc=$?; wait; exit $rc";
-  const int rc = std::system(command.c_str());
+  const int rc = zc::test::run_command(command).exit_code;
   if (rc != 0) ::shutdown(server->get(), SHUT_RDWR);  // wakes an accept that will never succeed
   receiver.join();
-  (void)std::system(("rm -rf " + dir).c_str());
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(bytes, data.size());
   EXPECT_EQ(hash, test::fnv1a(std::as_bytes(std::span(data.data(), data.size()))));

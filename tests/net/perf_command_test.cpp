@@ -1,8 +1,6 @@
 // `zcopy perf server|client` run as a user would, on loopback: every method delivers and reports
 // its ledger as one JSON record.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -10,10 +8,10 @@
 #include <string>
 #include <thread>
 
+#include "bench/support/peer_server.hpp"
+#include "bench/support/process.hpp"
 #include "support/capability_gate.hpp"
-#include "support/child_process.hpp"
 #include "support/shell_command.hpp"
-#include "zcopy/net/tcp.hpp"
 
 namespace {
 
@@ -23,30 +21,14 @@ std::string tool() {
   return zc::test::zcopy_tool();
 }
 
-std::uint16_t free_port() {
-  auto probe = zc::net::listen_tcp(zc::net::Endpoint{"127.0.0.1", 0});
-  return probe ? zc::net::local_address(probe->get())->port() : std::uint16_t{0};
-}
-
 // A `zcopy perf server --once` in a child process, killed and reaped if still running at the end.
 class PerfServer {
  public:
   explicit PerfServer(std::uint16_t port) : port_(port) {
-    const std::string bin = tool();
-    const std::string port_text = std::to_string(port);
-    pid_ = zc::test::spawn([&] {
-      ::execl(bin.c_str(), bin.c_str(), "perf", "server", "--port", port_text.c_str(), "--once",
-              static_cast<char*>(nullptr));
-      return 127;
-    });
-  }
-  PerfServer(const PerfServer&) = delete;
-  PerfServer& operator=(const PerfServer&) = delete;
-  ~PerfServer() {
-    if (pid_ > 0 && !zc::test::reap(pid_, true)) {
-      ::kill(pid_, SIGKILL);
-      zc::test::reap(pid_);
-    }
+    auto child = zc::bench::Process::spawn(
+        {tool(), "perf", "server", "--port", std::to_string(port), "--once"},
+        {.out = zc::bench::Output::inherit, .err = zc::bench::Output::inherit});
+    if (child) process_ = std::move(*child);
   }
   // Waits until the port listens (without connecting: the server serves one connection).
   bool ready() const {
@@ -57,21 +39,20 @@ class PerfServer {
     return false;
   }
   std::optional<int> wait() {
-    const auto code = zc::test::reap(pid_);
-    pid_ = -1;
-    return code;
+    if (!process_.running()) return std::nullopt;
+    return process_.wait().code;
   }
 
  private:
   std::uint16_t port_;
-  pid_t pid_ = -1;
+  zc::bench::Process process_;
 };
 
 class PerfCommand : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PerfCommand, ClientReportsTheLedgerAsJson) {
   ZC_REQUIRE_TOOL();
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = zc::bench::free_port();
   ASSERT_NE(port, 0);
   PerfServer server(port);
   ASSERT_TRUE(server.ready());
@@ -99,7 +80,8 @@ INSTANTIATE_TEST_SUITE_P(Methods, PerfCommand,
 TEST(PerfCommandUsage, RejectsAnUnknownMethodAndBadSizes) {
   ZC_REQUIRE_TOOL();
   EXPECT_NE(
-      std::system((tool() + " perf client --port 1 --method carrier-pigeon 2>/dev/null").c_str()),
+      zc::test::run_command(tool() + " perf client --port 1 --method carrier-pigeon 2>/dev/null")
+          .exit_code,
       0);
   const std::string out =
       output_of(tool() + " perf client --port 1 --size 2M --working-set 1M 2>&1; echo rc=$?");

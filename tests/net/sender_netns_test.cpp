@@ -76,10 +76,11 @@ TEST(SenderNetns, EnobufsUnderLowOptmemFallsBackWithoutFailing) {
 // A veth whose peer is down and a permanent neighbour entry: packets reach the device and are
 // dropped there, never delivered locally, so the kernel has no reason to copy them.
 bool make_transmit_sink() {
-  return test::shell("ip link add zcsink0 type veth peer name zcsink1") &&
-         test::shell("ip addr add 10.203.0.1/24 dev zcsink0") &&
-         test::shell("ip link set zcsink0 up") &&
-         test::shell("ip neigh add 10.203.0.2 lladdr 02:00:00:00:00:02 dev zcsink0 nud permanent");
+  return test::ip({"link", "add", "zcsink0", "type", "veth", "peer", "name", "zcsink1"}) &&
+         test::ip({"addr", "add", "10.203.0.1/24", "dev", "zcsink0"}) &&
+         test::ip({"link", "set", "zcsink0", "up"}) &&
+         test::ip({"neigh", "add", "10.203.0.2", "lladdr", "02:00:00:00:00:02", "dev", "zcsink0",
+                   "nud", "permanent"});
 }
 
 int send_into_sink(SendMethod method) {

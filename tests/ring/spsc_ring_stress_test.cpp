@@ -1,7 +1,6 @@
 // Two threads, then two processes, hammer one ring and check every element arrives once, in
 // order, intact. The threaded test is the one ThreadSanitizer checks in CI.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -9,6 +8,7 @@
 
 #include "support/child_process.hpp"
 #include "support/sanitizer.hpp"
+#include "zcopy/mem/region.hpp"
 #include "zcopy/ring/spsc_ring.hpp"
 
 namespace zc {
@@ -107,18 +107,16 @@ TEST(SpscRingStress, TwoProcessesShareARingWithIntactPayloads) {
   auto consumer = SpscRing<Message>::create_in(region->bytes(), 512);
   ASSERT_TRUE(consumer.has_value());
 
-  std::fflush(nullptr);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
+  const pid_t child = test::spawn([&] {
     // The producer process attaches by validating the header, as an unrelated process would.
     auto producer = SpscRing<Message>::attach(region->bytes());
-    if (!producer) ::_exit(2);
+    if (!producer) return 2;
     for (std::uint64_t next = 0; next < count;) {
       if (producer->try_push(Message::make(next))) ++next;
     }
-    ::_exit(0);
-  }
+    return 0;
+  });
+  ASSERT_GE(child, 0);
 
   std::uint64_t expected = 0;
   std::uint64_t bad = 0;
@@ -129,10 +127,7 @@ TEST(SpscRingStress, TwoProcessesShareARingWithIntactPayloads) {
     consumer->pop();
     ++expected;
   }
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "producer process failed: " << status;
+  EXPECT_EQ(test::reap(child), 0) << "producer process failed";
   EXPECT_EQ(bad, 0U);
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "zcopy/mem/region.hpp"
+
 namespace zc {
 namespace {
 

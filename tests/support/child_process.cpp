@@ -3,41 +3,12 @@
 #include <linux/capability.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
+#include <chrono>
 #include <thread>
 
 namespace zc::test {
-
-pid_t spawn(const std::function<int()>& body) {
-  std::fflush(nullptr);  // do not let the child flush the parent's buffered output a second time
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = body();
-    } catch (...) {
-      code = 98;
-    }
-    ::_exit(code);
-  }
-  return pid;
-}
-
-std::optional<int> reap(pid_t pid, bool no_hang) {
-  int status = 0;
-  pid_t done = 0;
-  do {
-    done = ::waitpid(pid, &status, no_hang ? WNOHANG : 0);
-  } while (done < 0 && errno == EINTR);
-  if (done <= 0) return std::nullopt;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
 
 std::optional<int> reap_within(pid_t pid, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -48,12 +19,6 @@ std::optional<int> reap_within(pid_t pid, std::chrono::milliseconds limit) {
   ::kill(pid, SIGKILL);
   (void)reap(pid);
   return std::nullopt;
-}
-
-int run_in_child(const std::function<int()>& body) {
-  const pid_t pid = spawn(body);
-  if (pid < 0) return -1;
-  return reap(pid).value_or(-1);
 }
 
 bool drop_capability(int capability) {

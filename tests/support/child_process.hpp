@@ -8,6 +8,7 @@
 //
 // The child never returns into GoogleTest: it _exit()s with the function's value, so gtest
 // assertions must not be used inside it. A child killed by a signal yields 128 + signal number.
+// The forking and reaping are bench/support/process.hpp's, which programs run as peers use too.
 #pragma once
 
 #include <sys/types.h>
@@ -16,17 +17,21 @@
 #include <functional>
 #include <optional>
 
+#include "bench/support/process.hpp"
+
 namespace zc::test {
 
-int run_in_child(const std::function<int()>& body);
+using bench::run_in_child;
 
-// Forks a child that runs `body` and _exit()s with its value (99 if it throws), without waiting
+// Forks a child that runs `body` and _exit()s with its value (98 if it throws), without waiting
 // for it. -1 when fork fails.
-pid_t spawn(const std::function<int()>& body);
+inline pid_t spawn(const std::function<int()>& body) {
+  return bench::fork_call(body);
+}
 
 // Reaps `pid`: its exit code, 128 + the signal that killed it, or std::nullopt when it is still
 // running (no_hang) or cannot be waited for.
-std::optional<int> reap(pid_t pid, bool no_hang = false);
+using bench::reap;
 
 // Reaps `pid` like reap(), waiting at most `limit`: a child still running then is killed
 // (SIGKILL) and reaped, and the answer is std::nullopt. For children that would hang when the

@@ -1,23 +1,16 @@
 #include "support/shell_command.hpp"
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <cstdlib>
+
+#include "bench/support/process.hpp"
 
 namespace zc::test {
 
 CommandResult run_command(const std::string& command) {
-  CommandResult result;
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (status == -1) return result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  // The shell is the point here: these are command lines as a user types them, pipes and
+  // redirections included.
+  const bench::RunResult run = bench::run({"/bin/sh", "-c", command}, false);
+  return {run.exit_code, run.output};
 }
 
 std::string output_of(const std::string& command) {

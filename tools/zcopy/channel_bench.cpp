@@ -1,98 +1,20 @@
-// `zcopy channel bench`: runs every method at every size and prints a table per section, or one
-// JSON record per line (zcopy/core/json_record.hpp).
 #include "channel_bench.hpp"
 
-#include <algorithm>
 #include <cstdio>
-#include <string>
 
-#include "table.hpp"
-#include "zcopy/core/json_record.hpp"
-#include "zcopy/core/units.hpp"
+#include "bench/channel/channel_bench.hpp"
 
 namespace zc::cli {
-namespace {
-
-constexpr std::uint64_t kLatencyMaxSize = 4 * 1024;
-
-// What each method copies with a CPU, per payload byte moved.
-std::uint64_t copies_per_byte(const std::string& method) {
-  return method == "unix" || method == "pipe" || method == "boost-mq" ? 2 : 0;
-}
-
-}  // namespace
 
 CommandResult run_channel_bench(const ChannelBenchSettings& settings) {
-  const BenchTiming timing{.warmup_s = std::min(0.25, settings.seconds / 2),
-                           .measure_s = settings.seconds};
-  Table throughput({"size", "method", "rate", "msg/s", "CPU s/GB", "vs ceiling", "copied/msg"});
-  for (const std::uint64_t size : settings.sizes) {
-    double ceiling_rate = 0;
-    for (const std::string& method : throughput_methods()) {
-      auto f = measure_throughput(method, size, timing);
-      if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench " + method));
-      const double rate = f->seconds > 0 ? static_cast<double>(f->bytes) / f->seconds : 0;
-      const double ops = f->seconds > 0 ? static_cast<double>(f->messages) / f->seconds : 0;
-      const double gb = static_cast<double>(f->bytes) / 1e9;
-      const double cpu_per_gb = gb > 0 ? f->cpu_seconds / gb : 0;
-      if (method == "ceiling") ceiling_rate = rate;
-      const std::uint64_t copied = copies_per_byte(method) * f->bytes;
-      if (settings.json) {
-        JsonRecord r = bench_record("channel-throughput", method, size);
-        r.add("bytes_per_s", rate)
-            .add("ops_per_s", ops)
-            .add("cpu_s_per_gb", cpu_per_gb)
-            .add("bytes_zero_copy", copied == 0 ? f->bytes : std::uint64_t{0})
-            .add("bytes_copied", copied)
-            .add("messages", f->messages)
-            .add("seconds", f->seconds);
-        if (method == "boost-mq") {
-          r.add("chunk_bytes", f->chunk_bytes).add("chunked", f->chunk_bytes < size);
-        }
-        std::puts(r.str().c_str());
-        std::fflush(stdout);
-      } else {
-        std::string note = format_bytes(copies_per_byte(method) * size);
-        if (method == "boost-mq" && f->chunk_bytes < size)
-          note += " (in " + format_bytes(f->chunk_bytes) + " chunks)";
-        throughput.add_row({format_bytes(size), method, format_rate(rate), fixed(ops, 0),
-                            fixed(cpu_per_gb, 3),
-                            ceiling_rate > 0 ? fixed(rate / ceiling_rate, 2) + "x" : "-", note});
-      }
-    }
-  }
-  if (!settings.json) {
-    std::printf("Throughput (publisher and subscriber in two processes; ceiling: two threads)\n");
-    throughput.print(stdout);
-  }
-
-  Table latency({"size", "method", "p50", "p99", "p99.9", "max", "round trips"});
-  for (const std::uint64_t size : settings.sizes) {
-    if (size > kLatencyMaxSize) continue;
-    for (const std::string& method : latency_methods()) {
-      auto f = measure_latency(method, size, timing);
-      if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench " + method));
-      if (settings.json) {
-        JsonRecord r = bench_record("channel-latency", method, size);
-        r.add("latency_p50_ns", f->p50_ns)
-            .add("latency_p99_ns", f->p99_ns)
-            .add("latency_p999_ns", f->p999_ns)
-            .add("latency_max_ns", f->max_ns)
-            .add("ops_per_s", static_cast<double>(f->round_trips) / timing.measure_s)
-            .add("round_trips", f->round_trips);
-        std::puts(r.str().c_str());
-        std::fflush(stdout);
-      } else {
-        latency.add_row({format_bytes(size), method, format_nanos(f->p50_ns),
-                         format_nanos(f->p99_ns), format_nanos(f->p999_ns), format_nanos(f->max_ns),
-                         std::to_string(f->round_trips)});
-      }
-    }
-  }
-  if (!settings.json) {
-    std::printf("\nRound trip, two processes ping-ponging (zcopy: two channels, one each way)\n");
-    latency.print(stdout);
-  }
+  auto report = bench::run_channel_bench({.sizes = settings.sizes, .seconds = settings.seconds},
+                                         [&](const JsonRecord& record) {
+                                           if (!settings.json) return;
+                                           std::puts(record.str().c_str());
+                                           std::fflush(stdout);
+                                         });
+  if (!report) return std::unexpected(report.error());
+  if (!settings.json) std::fputs(report->text.c_str(), stdout);
   return kExitOk;
 }
 

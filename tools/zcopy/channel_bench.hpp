@@ -1,14 +1,9 @@
 // tools/zcopy/channel_bench.hpp: `zcopy channel bench`, the channel measured side by side with a
-// Unix socket, a pipe, a Boost.Interprocess message_queue and a no-channel ceiling.
-//
-// Every method does the same work per message: the sender writes the whole payload and the
-// receiver reads all of it (sums its words), so only the way the bytes travel differs.
-// Throughput runs the sender and receiver in two processes (the ceiling: two threads of one);
-// latency is a ping-pong between two processes, timed per round trip.
+// Unix socket, a pipe, a Boost.Interprocess message_queue and a no-channel ceiling: every method at
+// every size, printed (the measuring is bench/channel/channel_bench.hpp).
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "command.hpp"
@@ -20,35 +15,6 @@ struct ChannelBenchSettings {
   std::vector<std::uint64_t> sizes;  // message sizes; latency uses those <= 4 KiB
   double seconds = 1.0;              // measured time per method and size, after a warm-up
 };
-
-// Timing of one measurement: a warm-up (the VM backs memory lazily) and then the measured part.
-struct BenchTiming {
-  double warmup_s = 0.25;
-  double measure_s = 1.0;
-};
-
-struct ThroughputFigures {
-  std::uint64_t messages = 0;
-  std::uint64_t bytes = 0;
-  double seconds = 0;
-  double cpu_seconds = 0;         // user + sys of sender and receiver over the measured part
-  std::uint64_t chunk_bytes = 0;  // the largest unit the method moves (boost-mq chunks)
-};
-
-struct LatencyFigures {
-  std::uint64_t round_trips = 0;
-  double p50_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;
-};
-
-// The five throughput methods, in table order: ceiling, zcopy, unix, pipe, boost-mq.
-const std::vector<std::string>& throughput_methods();
-Result<ThroughputFigures> measure_throughput(const std::string& method, std::uint64_t size,
-                                             const BenchTiming& timing);
-
-// The latency methods: zcopy-busy, zcopy-wake, unix, pipe.
-const std::vector<std::string>& latency_methods();
-Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
-                                       const BenchTiming& timing);
 
 CommandResult run_channel_bench(const ChannelBenchSettings& settings);
 

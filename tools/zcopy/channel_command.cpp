@@ -2,6 +2,8 @@
 // `zcopy channel bench`, in channel_bench.cpp). The publisher
 // reads stdin straight into loaned chunks and subscribers write straight from the shared,
 // read-only chunks: the bytes are copied by the kernel at the two ends and never in between.
+// The publisher sends what each read brings (a live stream goes out as it is written) and
+// services the channel while stdin is quiet, so subscribers may join at any time.
 #include <unistd.h>
 
 #include <chrono>
@@ -11,12 +13,12 @@
 
 #include "channel_bench.hpp"
 #include "command.hpp"
+#include "live_input.hpp"
 #include "options.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/net/channel_bridge.hpp"
 #include "zcopy/net/endpoint.hpp"
 #include "zcopy/net/tcp.hpp"
 #include "zcopy/net/zerocopy_sender.hpp"
@@ -39,20 +41,6 @@ struct ChannelCommandOptions {
 
 std::chrono::milliseconds millis(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
-}
-
-// Fills `chunk` from stdin until it is full or at end of input; returns the bytes read.
-Result<std::size_t> read_chunk(std::span<std::byte> chunk) {
-  std::size_t filled = 0;
-  while (filled < chunk.size()) {
-    auto n = sys_call({"read", STDIN_FILENO}, [&] {
-      return ::read(STDIN_FILENO, chunk.data() + filled, chunk.size() - filled);
-    });
-    if (!n) return std::unexpected(n.error());
-    if (*n == 0) break;
-    filled += static_cast<std::size_t>(*n);
-  }
-  return filled;
 }
 
 Result<void> write_all(std::span<const std::byte> bytes) {
@@ -79,11 +67,18 @@ CommandResult run_pub(const ChannelCommandOptions& o) {
       return std::unexpected(joined.error());
     }
   }
+  // Never blocked in read() while the input is quiet: a subscriber that joins then is admitted
+  // at once, and what each read brings is published as it comes. A chunk is taken only once
+  // there is input, so no loan() waits for a free chunk while there is nothing to send.
+  LiveInput input(STDIN_FILENO);
   std::uint64_t bytes = 0;
   for (;;) {
+    if (auto ready = input.wait(publisher->fd(), [&] { publisher->service(); }); !ready) {
+      return std::unexpected(ready.error());
+    }
     auto loan = publisher->loan();
     if (!loan) return std::unexpected(loan.error());
-    auto n = read_chunk(loan->bytes());
+    auto n = input.fill(loan->bytes());
     if (!n) return std::unexpected(n.error());
     if (*n == 0) break;
     auto sent = publisher->publish(std::move(*loan), *n);
@@ -129,7 +124,11 @@ CommandResult run_sub_to_network(const ChannelCommandOptions& o, Subscriber& sub
       if (error.code() == Errc::closed && error.detail() == "publisher closed") break;
       return std::unexpected(error);
     }
-    if (auto sent = net::send_sample(*sender, std::move(*sample)); !sent) {
+    // The sample's chunk stays loaned until the kernel is done with its pages: the release
+    // function holds it, and the sender calls that only on the send's completion. (Shared,
+    // because the function must be copyable; it is the only owner in practice.)
+    auto held = std::make_shared<Sample>(std::move(*sample));
+    if (auto sent = sender->send(held->bytes(), [held] { held->reset(); }); !sent) {
       return std::unexpected(sent.error());
     }
   }
@@ -180,7 +179,8 @@ CommandRunner add_channel_command(CLI::App& sub) {
   const CLI::Range kSeconds(0.0, 86400.0);
   auto o = std::make_shared<ChannelCommandOptions>();
   sub.require_subcommand(1);
-  CLI::App* pub = sub.add_subcommand("pub", "Publish stdin in chunks; close the channel at EOF");
+  CLI::App* pub = sub.add_subcommand(
+      "pub", "Publish stdin as it arrives, up to a chunk a message; close the channel at EOF");
   add_common(*pub, *o);
   add_size_option(*pub, "--chunk-size", o->chunk_size, "Bytes per chunk (default 64K)");
   pub->add_option("--chunks", o->chunks, "Chunks in the pool (default 64)");

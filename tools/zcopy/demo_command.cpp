@@ -1,20 +1,16 @@
-// `zcopy demo`: the tour a newcomer runs first, on built-in defaults. Each module adds a section.
+// `zcopy demo`: the tour a newcomer runs first, on built-in defaults. Each section is an example
+// of its own under examples/demo/; this runs them in order.
 #include <cstdio>
 
 #include "command.hpp"
-#include "demo_sections.hpp"
+#include "examples/demo/sections.hpp"
 #include "options.hpp"
 #include "zcopy/version.hpp"
 
 namespace zc::cli {
 
-void demo_heading(int number, const char* title, const char* why) {
-  std::printf("\n%d. %s\n   %s\n\n", number, title, why);
-  std::fflush(stdout);
-}
-
 CommandRunner add_demo_command(CLI::App& sub) {
-  auto settings = std::make_shared<DemoSettings>();
+  auto settings = std::make_shared<demo::DemoSettings>();
   add_size_option(sub, "--size", settings->size_bytes,
                   "Buffer size for the memory sections and the network section's file", 1)
       ->default_str("64M");
@@ -23,10 +19,11 @@ CommandRunner add_demo_command(CLI::App& sub) {
       ->check(CLI::Range(1ULL, 1ULL << 32));
   return [settings]() -> CommandResult {
     std::printf("zcopy %s demo: data moved exactly once, measured on this machine\n", kVersion);
-    using Section = Result<void> (*)(const DemoSettings&);
+    using Section = Result<void> (*)(const demo::DemoSettings&);
     for (const Section section :
-         {&demo_machine, &demo_shared_region, &demo_buffer_pool, &demo_pinning,
-          &demo_physical_layout, &demo_ring, &demo_channel, &demo_mount, &demo_network}) {
+         {&demo::demo_machine, &demo::demo_shared_region, &demo::demo_buffer_pool,
+          &demo::demo_pinning, &demo::demo_physical_layout, &demo::demo_ring, &demo::demo_channel,
+          &demo::demo_mount, &demo::demo_network}) {
       if (auto done = section(*settings); !done) return std::unexpected(done.error());
     }
     std::printf(

@@ -4,13 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/table.hpp"
 #include "command.hpp"
-#include "table.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/json_record.hpp"
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 struct DoctorOptions {
   bool json = false;

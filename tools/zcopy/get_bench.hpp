@@ -1,5 +1,5 @@
 // tools/zcopy/get_bench.hpp: `zcopy get --bench`: get into a file against curl, same nginx, same
-// run.
+// run. The measuring is bench/http/get_bench.hpp; this prints it.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +17,7 @@ struct GetBenchSettings {
   bool json = false;
 };
 
-// Starts Debian's nginx (sendfile on) on a free loopback port serving a generated file, warms the
-// page cache, then fetches the file `repeats` times by splice, uring, copy and with curl,
-// interleaved, and prints the medians: throughput and CPU seconds per GB of the client (ours from
-// getrusage of this process, curl's from getrusage of its child).
+// Medians of throughput and client CPU seconds per GB: splice, uring, copy and curl.
 CommandResult run_get_bench(const GetBenchSettings& settings);
 
 }  // namespace zc::cli

@@ -1,11 +1,18 @@
 // zcopy get URL...: download over HTTP/1.1 with the body spliced socket -> pipe -> file, never
-// through user memory. Writes FILE.part and renames it only when complete; --continue resumes a
-// .part; -j fetches several URLs at once; --parallel-ranges splits one file over connections;
-// -r mirrors a `zcopy serve` directory tree. `zcopy get --bench` compares us with curl.
+// through user memory. Writes FILE.part (and its record FILE.part.zcopy) and renames it only when
+// complete; --continue resumes a .part as its record says; -j fetches several URLs at once;
+// --parallel-ranges splits one file over connections; -r mirrors a `zcopy serve` directory tree.
+// SIGINT and SIGTERM stop the transfers cleanly and leave them resumable. Everything a server
+// chose (names, reasons, types) is printed through printable(). `zcopy get --bench` compares us
+// with curl.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -18,6 +25,8 @@
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/http/download_batch.hpp"
 #include "zcopy/http/mirror.hpp"
+#include "zcopy/http/part_record.hpp"
+#include "zcopy/http/printable.hpp"
 
 namespace zc::cli {
 namespace {
@@ -26,7 +35,7 @@ struct GetCommandOptions {
   std::vector<std::string> urls;
   std::string input_list;  // -i FILE: one URL per line
   std::string output;
-  bool resume = false;
+  std::string resume;  // "" (no), "yes" (-c, --continue) or "force" (--continue=force)
   unsigned jobs = 1;
   unsigned parallel_ranges = 1;
   bool recursive = false;
@@ -37,6 +46,31 @@ struct GetCommandOptions {
   bool bench = false;
   GetBenchSettings bench_settings;
 };
+
+// Set by the first SIGINT or SIGTERM; a second one takes the default action and ends the process.
+std::atomic<bool> g_stop{false};
+volatile sig_atomic_t g_signal = 0;
+static_assert(std::atomic<bool>::is_always_lock_free);  // stored from a signal handler
+
+void on_stop_signal(int signal) {
+  g_signal = signal;
+  g_stop.store(true, std::memory_order_relaxed);
+}
+
+void catch_stop_signals() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  // Not SA_RESTART: blocked reads return and see the flag.
+  action.sa_flags = static_cast<int>(SA_RESETHAND);
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+// One line on stderr, with whatever came from a server made harmless to the terminal.
+void say(const std::string& line) {
+  std::fprintf(stderr, "zcopy get: %s\n", http::printable(line).c_str());
+}
 
 bool is_directory(const std::string& path) {
   struct stat st {};
@@ -66,15 +100,36 @@ Result<std::vector<std::string>> read_url_list(const std::string& path) {
 }
 
 void report(const GetCommandOptions& o, const std::string& file, const http::DownloadResult& r) {
-  if (!r.note.empty()) std::fprintf(stderr, "zcopy get: %s: %s\n", file.c_str(), r.note.c_str());
+  if (!r.note.empty()) say(file + ": " + r.note);
   if (o.json) {
     JsonRecord record = r.ledger.record("get");
-    record.add("url", r.final_url.str()).add("file", file).add("resumed_from", r.resumed_from);
+    record.add("url", http::printable(r.final_url.str()))
+        .add("file", http::printable(file))
+        .add("resumed_from", r.resumed_from)
+        .add("origin_verified", r.origin_verified)
+        .add("cpu_s", r.ledger.cpu_s());
     std::printf("%s\n", record.str().c_str());
     std::fflush(stdout);
   } else {
-    std::fprintf(stderr, "zcopy get: %s: %s\n", file.c_str(), r.ledger.summary().c_str());
+    say(file + ": " + r.ledger.summary());
   }
+}
+
+// The paths a download to `output` writes: the file, its .part and the .part's record.
+std::vector<std::filesystem::path> claimed_paths(const std::string& output) {
+  std::vector<std::filesystem::path> paths;
+  for (const std::string& p : {output, http::part_path(output), http::record_path(output),
+                               http::record_path(output) + ".new"}) {
+    paths.push_back(std::filesystem::absolute(p).lexically_normal());
+  }
+  return paths;
+}
+
+// The exit code after a stop signal, saying so.
+int interrupted_exit() {
+  say(std::string("interrupted by ") + (g_signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+      "; partial downloads are kept: run the same command with --continue to resume");
+  return kExitRuntimeError;
 }
 
 CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url>& urls,
@@ -86,10 +141,9 @@ CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url
     options.download = base;
     options.parallel = o.jobs;
     auto result = http::mirror(url, options);
+    if (!result && g_stop.load()) return interrupted_exit();
     if (!result) return std::unexpected(result.error());
-    for (const Error& e : result->failures) {
-      std::fprintf(stderr, "zcopy get: %s\n", e.message().c_str());
-    }
+    for (const Error& e : result->failures) say(e.message());
     failed = failed || !result->failures.empty();
     if (o.json) {
       JsonRecord record = result->ledger.record("get-mirror");
@@ -102,10 +156,12 @@ CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url
     } else {
       std::fprintf(
           stderr, "zcopy get -r %s: %llu files fetched, %llu already complete, %llu dirs; %s\n",
-          url.str().c_str(), static_cast<unsigned long long>(result->files_downloaded),
+          http::printable(url.str()).c_str(),
+          static_cast<unsigned long long>(result->files_downloaded),
           static_cast<unsigned long long>(result->files_skipped),
           static_cast<unsigned long long>(result->directories), result->ledger.summary().c_str());
     }
+    if (g_stop.load()) return interrupted_exit();
   }
   return failed ? kExitRuntimeError : kExitOk;
 }
@@ -130,18 +186,23 @@ CommandResult run_get(GetCommandOptions& o) {
   if (!method) return as_usage(method.error());
   auto resolved = http::resolve_download_method(*method);
   if (!resolved) return std::unexpected(resolved.error());
-  if (!resolved->fallback_note.empty()) {
-    std::fprintf(stderr, "zcopy get: %s\n", resolved->fallback_note.c_str());
+  if (!resolved->fallback_note.empty()) say(resolved->fallback_note);
+  if (!o.resume.empty() && o.resume != "yes" && o.resume != "force") {
+    return usage_error("get --continue=" + http::printable(o.resume),
+                       "expected --continue or --continue=force");
   }
 
   http::DownloadProgress progress;
   http::DownloadOptions base;
   base.method = resolved->method;
-  base.resume = o.resume;
+  base.resume = !o.resume.empty();
+  base.force_resume = o.resume == "force";
+  base.stop = &g_stop;
   base.parallel_ranges = o.parallel_ranges;
   base.max_redirects = o.max_redirects;
   base.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
   base.progress = &progress;
+  catch_stop_signals();
   ProgressBar bar(progress);
   if (o.recursive) return run_mirror(o, urls, base);
 
@@ -157,24 +218,36 @@ CommandResult run_get(GetCommandOptions& o) {
       if (!name) return std::unexpected(name.error());
       job.options.output = (o.output.empty() ? std::string(".") : o.output) + "/" + *name;
     }
+    const auto claimed = claimed_paths(job.options.output);
     for (const http::DownloadJob& earlier : jobs) {
-      // Two downloads into one .part would interleave their bytes.
-      if (earlier.options.output == job.options.output) {
-        return usage_error("get " + url.str(), "writes " + job.options.output + " as " +
-                                                   earlier.url.str() +
-                                                   " does; name the files apart");
+      // Two downloads sharing a file, a .part or a record would interleave their bytes.
+      const auto other = claimed_paths(earlier.options.output);
+      const bool clash = std::ranges::any_of(
+          claimed, [&](const auto& p) { return std::ranges::find(other, p) != other.end(); });
+      if (clash) {
+        return usage_error("get " + url.str(),
+                           "it and " + earlier.url.str() + " would both write " +
+                               job.options.output +
+                               " or its .part; name the files apart (one URL per -o FILE)");
       }
     }
     jobs.push_back(std::move(job));
   }
   auto results = http::download_all(jobs, o.jobs);
+  if (g_stop.load()) {
+    // Files that finished before the stop are complete; say so before the interruption.
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (results[i]) report(o, jobs[i].options.output, *results[i]);
+    }
+    return interrupted_exit();
+  }
   if (results.size() == 1 && !results[0]) return std::unexpected(std::move(results[0].error()));
   bool failed = false;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i]) {
       report(o, jobs[i].options.output, *results[i]);
     } else {
-      std::fprintf(stderr, "zcopy get: %s\n", results[i].error().message().c_str());
+      say(results[i].error().message());
       failed = true;
     }
   }
@@ -189,7 +262,11 @@ CommandRunner add_get_command(CLI::App& sub) {
   sub.add_option("-i,--input", o->input_list, "Read more URLs from FILE, one per line");
   sub.add_option("-o,--output", o->output,
                  "Output file (one URL) or directory (several URLs, or -r; default .)");
-  sub.add_flag("-c,--continue", o->resume, "Resume FILE.part with a Range request");
+  sub.add_flag("-c{yes},--continue{yes}", o->resume,
+               "Resume FILE.part where its record FILE.part.zcopy says, each range from its own "
+               "offset, with If-Range: a file that changed on the server starts over. "
+               "--continue=force also resumes a .part that has no record (its bytes are trusted "
+               "as a prefix of the file)");
   sub.add_option("-j,--jobs", o->jobs, "Download this many files at once (default 1)")
       ->check(CLI::Range(1, 256));
   sub.add_option("--parallel-ranges", o->parallel_ranges,
@@ -200,7 +277,9 @@ CommandRunner add_get_command(CLI::App& sub) {
   sub.add_option("--method", o->method, "auto, splice, uring or copy (default auto)")
       ->check(accepted_by(http::parse_download_method, "auto, splice, uring or copy"));
   sub.add_flag("--json", o->json, "A JSON record per file on stdout instead of a summary line");
-  sub.add_option("--timeout", o->timeout_s, "Seconds to wait for a connection or data (30)")
+  sub.add_option("--timeout", o->timeout_s,
+                 "Seconds allowed for a connection or a response head, and the stall window: "
+                 "fewer than 1 KiB of body in that many seconds fails the transfer (30)")
       ->check(CLI::Range(0.1, 86400.0));
   sub.add_option("--max-redirects", o->max_redirects, "Redirects followed at most (5)")
       ->check(CLI::Range(0, 50));

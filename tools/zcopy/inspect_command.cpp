@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "bench/support/table.hpp"
 #include "command.hpp"
 #include "options.hpp"
-#include "table.hpp"
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/fault_profile.hpp"
@@ -18,6 +18,8 @@
 
 namespace zc::cli {
 namespace {
+
+using bench::Table;
 
 // Many block and network devices cap one scatter-gather entry at 64 KiB; shown as an example.
 constexpr std::size_t kExampleDeviceMaxSegment = 64 * kKiB;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "command.hpp"
+#include "zcopy/http/printable.hpp"
 #include "zcopy/version.hpp"
 
 int main(int argc, char** argv) {
@@ -39,7 +40,8 @@ int main(int argc, char** argv) {
   }
   const zc::cli::CommandResult result = selected();
   if (!result) {
-    std::fprintf(stderr, "zcopy: %s\n", result.error().message().c_str());
+    // Messages may quote a server's words; none of its control bytes reach the terminal.
+    std::fprintf(stderr, "zcopy: %s\n", zc::http::printable(result.error().message()).c_str());
     return zc::cli::exit_code_for(result.error());
   }
   return *result;

@@ -1,5 +1,5 @@
 // tools/zcopy/mount_bench.hpp: `zcopy mount bench`, the mirror's modes against the native
-// filesystem in one run.
+// filesystem in one run: its options and its table (the measuring is bench/fs/mount_bench.hpp).
 #pragma once
 
 #include "command.hpp"

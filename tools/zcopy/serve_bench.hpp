@@ -1,21 +1,18 @@
-// tools/zcopy/serve_bench.hpp: `zcopy serve bench`, serve against nginx in the same run.
+// tools/zcopy/serve_bench.hpp: `zcopy serve bench`, serve against nginx in the same run: its
+// options and its output; the measuring is bench/http/serve_bench.hpp.
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <cstdint>
 
+#include "bench/http/serve_bench.hpp"
 #include "command.hpp"
 
 namespace zc::cli {
 
 struct ServeBenchSettings {
-  std::uint64_t size = 2ULL << 30;  // the large cached file
-  int repeats = 3;                  // after one warm-up each
-  int wrk_seconds = 5;
-  int wrk_connections = 32;
-  bool json = false;
+  bench::ServeBenchConfig config;
   bool skip_wrk = false;
-  bool veth = false;  // servers in a network namespace of their own, reached over a veth pair
+  bool json = false;
 };
 
 void add_serve_bench_options(CLI::App& app, ServeBenchSettings& settings);

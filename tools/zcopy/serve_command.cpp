@@ -1,7 +1,8 @@
 // zcopy serve DIR: serve a directory over HTTP/1.1, bodies by sendfile, splice, io_uring or copy
 // (and `zcopy serve bench`, in serve_bench.cpp). The first stdout line names the URL, so scripts
 // can start it on --port 0 and read where it listens. SIGINT or SIGTERM stop it, and it prints
-// the copy ledger of everything it sent.
+// the copy ledger of everything it sent. With --ledger-json it also writes that ledger as a JSON
+// line, at the stop and whenever SIGUSR1 asks, so a benchmark reads what the server measured.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -15,6 +16,7 @@
 #include "options.hpp"
 #include "serve_bench.hpp"
 #include "zcopy/core/fd.hpp"
+#include "zcopy/core/json_record.hpp"
 #include "zcopy/http/server.hpp"
 
 namespace zc::cli {
@@ -32,6 +34,7 @@ struct ServeCommandOptions {
   double header_timeout_s = 10;
   double idle_timeout_s = 60;
   std::string access_log;
+  std::string ledger_json;  // FILE, or "-" for stdout
 };
 
 // Serving thousands of connections needs more descriptors than the usual soft limit of 1024.
@@ -41,6 +44,15 @@ void raise_descriptor_limit() {
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
   }
+}
+
+// One JSON line: the ledger so far (its CPU is the whole process's since start) and the counts.
+void report_ledger(const http::Server& server, std::FILE* out) {
+  JsonRecord record = server.ledger().record("serve");
+  const http::ServerStats stats = server.stats();
+  record.add("requests", stats.requests).add("connections", stats.connections_accepted);
+  std::fprintf(out, "%s\n", record.str().c_str());
+  std::fflush(out);
 }
 
 std::chrono::milliseconds millis(double seconds) {
@@ -58,12 +70,22 @@ CommandResult run_serve(const ServeCommandOptions& o) {
     log_file = std::move(*f);
     access_log_fd = log_file.get();
   }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> ledger_file(nullptr, &std::fclose);
+  std::FILE* ledger_out = nullptr;
+  if (o.ledger_json == "-") {
+    ledger_out = stdout;
+  } else if (!o.ledger_json.empty()) {
+    ledger_file.reset(std::fopen(o.ledger_json.c_str(), "ae"));
+    if (!ledger_file) return fail_errno(errno, "open(" + o.ledger_json + ")");
+    ledger_out = ledger_file.get();
+  }
   raise_descriptor_limit();
   // Blocked before the loops start, so they inherit the mask and only sigwait() sees these.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  if (ledger_out != nullptr) sigaddset(&stop_signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   http::ServerOptions options{.root = o.dir};
@@ -82,7 +104,8 @@ CommandResult run_serve(const ServeCommandOptions& o) {
     std::fprintf(stderr, "%s\n", (*server)->method_note().c_str());
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGUSR1)
+    report_ledger(**server, ledger_out);
   (*server)->stop();
   const http::ServerStats stats = (*server)->stats();
   std::fprintf(stderr, "zcopy serve: stopped by %s after %llu requests on %llu connections\n",
@@ -90,6 +113,7 @@ CommandResult run_serve(const ServeCommandOptions& o) {
                static_cast<unsigned long long>(stats.requests),
                static_cast<unsigned long long>(stats.connections_accepted));
   std::fprintf(stderr, "zcopy serve: %s\n", (*server)->ledger().summary().c_str());
+  if (ledger_out != nullptr) report_ledger(**server, ledger_out);
   return kExitOk;
 }
 
@@ -115,6 +139,9 @@ CommandRunner add_serve_command(CLI::App& sub) {
                  "Seconds a connection may sit idle or stall a send (default 60)")
       ->check(CLI::Range(0.001, 86400.0));
   sub.add_option("--access-log", o->access_log, "Append the access log here instead of stderr");
+  sub.add_option("--ledger-json", o->ledger_json,
+                 "Append the copy ledger as a JSON line to FILE ('-': stdout) at the stop and on "
+                 "each SIGUSR1");
   CLI::App* bench_app =
       sub.add_subcommand("bench", "Measure serve against nginx: throughput, CPU s/GB, wrk req/s");
   add_serve_bench_options(*bench_app, *bench);

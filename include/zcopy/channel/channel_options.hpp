@@ -33,10 +33,15 @@ struct ChannelOptions {
   Backpressure backpressure = Backpressure::block;
   // How long a blocking loan() or publish() waits before Errc::timeout.
   std::chrono::milliseconds timeout{1000};
-  // Besides the creating user, subscribers whose (real) gid is this one are admitted.
+  // Besides the creating user, subscribers whose gid is this one are admitted.
   std::optional<gid_t> allowed_group{};
   // Pin the payload pool in RAM.
   bool pin = false;
+  // Connections whose hello has not arrived yet, at most; a newer one pushes out the oldest. In
+  // [1, 65536].
+  std::size_t max_pending = 64;
+  // How long a connection may stay silent before its hello; then it is closed.
+  std::chrono::milliseconds hello_timeout{2000};
 };
 
 struct SubscriberOptions {

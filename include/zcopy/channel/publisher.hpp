@@ -11,9 +11,16 @@
 //
 // Admission. Subscribers connect to the abstract socket "@zcopy/channel/<name>" and send a hello;
 // the kernel-stamped credentials of that message must match the creating user or
-// ChannelOptions::allowed_group. An admitted subscriber receives four descriptors: the payload
-// pool (read-only, sealed so nobody can ever map it writable again), its own control region
-// (channel_layout.hpp), its wake eventfd and the publisher's wake eventfd.
+// ChannelOptions::allowed_group. The credentials the kernel recorded at connect (SO_PEERCRED)
+// are checked first, so a stranger is refused before anything is made for it. An admitted
+// subscriber receives four descriptors: the payload pool (read-only, sealed so nobody can ever
+// map it writable again), its own control region (channel_layout.hpp), its wake eventfd and the
+// publisher's wake eventfd.
+//
+// Silent connections. At most ChannelOptions::max_pending connections wait for their hello, each
+// for at most hello_timeout; a newer one pushes out the oldest (stats().silent counts both).
+// When descriptors run out (EMFILE, ENFILE), silent connections make room, and a connection that
+// cannot get one is refused; the publisher never spins on its listener.
 //
 // Ownership of chunks. A published chunk is referenced once per subscriber it went to; the
 // counts, and which chunk each subscriber holds, live in this object's private memory, never in
@@ -49,11 +56,12 @@ struct PublisherStats {
   std::uint64_t published = 0;         // messages published (the next sequence number)
   std::uint64_t dropped = 0;           // queue entries taken back by drop_oldest
   std::uint64_t rejected_returns = 0;  // returned indices that were bogus or repeated
-  std::uint64_t refused = 0;           // connections refused (credentials, full, bad hello)
-  std::uint64_t left = 0;              // subscribers that closed their socket
-  std::uint64_t died = 0;              // subscribers whose process died
-  std::uint64_t faulted = 0;           // subscribers cut off for corrupting their queue
-  std::uint64_t reclaimed = 0;         // chunk references taken back from departed subscribers
+  std::uint64_t refused = 0;  // connections refused (credentials, full, bad hello, no descriptors)
+  std::uint64_t silent = 0;   // connections closed before their hello: too late or crowded out
+  std::uint64_t left = 0;     // subscribers that closed their socket
+  std::uint64_t died = 0;     // subscribers whose process died
+  std::uint64_t faulted = 0;  // subscribers cut off for corrupting their queue
+  std::uint64_t reclaimed = 0;  // chunk references taken back from departed subscribers
 };
 
 namespace detail {
@@ -92,7 +100,7 @@ class Publisher {
   Result<void> wait_for_subscribers(std::size_t count, std::chrono::milliseconds timeout);
 
   // An epoll descriptor that becomes readable when service() has work: a connection, a
-  // departure, or a wake-up from a subscriber. Borrowed.
+  // departure, a wake-up from a subscriber, or a silent connection's deadline. Borrowed.
   int fd() const noexcept;
 
   PublisherStats stats() const noexcept;

@@ -22,7 +22,7 @@ enum class Capability {
   io_uring_splice,         // IORING_OP_SPLICE
   io_uring_send_zc,        // IORING_OP_SEND_ZC
   io_uring_sendmsg_zc,     // IORING_OP_SENDMSG_ZC
-  io_uring_fixed_buffers,  // registered buffers (IORING_REGISTER_BUFFERS) and READ/WRITE_FIXED
+  io_uring_fixed_buffers,  // registered buffers (IORING_REGISTER_BUFFERS)
   splice,                  // splice(2) between a file, a pipe and a socket
   sendfile,                // sendfile(2) from a file to a socket
   msg_zerocopy,            // SO_ZEROCOPY on a TCP socket

@@ -18,7 +18,10 @@
 //
 // Nothing outside SRC is reachable through the daemon: every inode is held as an O_PATH
 // descriptor opened relative to its parent with O_NOFOLLOW, symlinks are returned as links, and
-// `..` at the root is the root.
+// `..` at the root is the root. With allow_other, what another user creates is created with that
+// user's file system ids, so it is theirs from birth and nothing is chowned afterwards; a create
+// never follows a symlink planted in SRC and opens a file that appeared there meanwhile only if
+// the caller may.
 //
 // Synchronization: start(), stop(), wait() and the destructor are for one owning thread;
 // active_mode(), fallback_reason(), running() and stats() may be called from any thread.

@@ -6,10 +6,12 @@
 //
 // The head is read with MSG_PEEK and only its own bytes are consumed, so the whole body is still
 // in the socket when this returns and can be spliced from there without passing through user
-// memory. The socket is blocking with SO_RCVTIMEO/SO_SNDTIMEO set to the timeout, so a silent
-// server turns into a timeout error rather than a hang.
+// memory. The socket is blocking; a send waits at most the timeout, a receive at most a short
+// slice (detail::kReadSlice) so that callers can apply the stall rule and see a stop request. The
+// whole head must arrive within the timeout: a server that trickles it byte by byte fails too.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -27,7 +29,10 @@ struct RequestOptions {
   std::optional<std::uint64_t> range_from;
   std::optional<std::uint64_t> range_to;
   const char* accept = nullptr;  // an Accept header value, e.g. "application/json"
+  std::string if_range;          // with a Range: the validator the bytes must still match
+  std::string if_none_match;     // an ETag: answer 304 if the file still has it
   std::chrono::milliseconds timeout{30000};
+  const std::atomic<bool>* stop = nullptr;  // set (by a signal handler) to give up waiting
 };
 
 struct ClientResponse {

@@ -6,10 +6,16 @@
 //
 // Listings come from the server's JSON answer to `Accept: application/json`. The tree is
 // recreated under output_dir and nothing is ever written outside it: every name must be a plain
-// path component (see check_entry_name), directories we descend into must be real directories
-// (not symlinks), and files are written through OUTPUT.part opened without following symlinks.
-// A file whose local copy has the listed size and mtime is skipped, so re-running finishes an
-// interrupted mirror; downloaded files get the listed mtime.
+// path component (see check_entry_name), and every directory is opened from the output root by
+// openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) and held open while its files are written, so a
+// directory swapped for a symlink during the run makes that file fail instead of leading out.
+// A file named like another listed file's .part (or record) is not mirrored: two downloads would
+// share it. A file whose local copy has the listed size and mtime and a verified origin (its
+// user.zcopy.validator xattr) is skipped; when that origin is an ETag it is first re-checked with
+// If-None-Match, which notices a change the listing's whole-second mtime cannot. Re-running
+// finishes an interrupted mirror (each .part resumes as its record says); downloaded files get
+// the listed mtime only when verified, so a resume the server could not vouch for is fetched
+// again next time.
 #pragma once
 
 #include <cstdint>

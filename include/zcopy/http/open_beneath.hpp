@@ -8,13 +8,17 @@
 // when it names a place inside the directory: the kernel cannot tell without leaving it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "zcopy/core/fd.hpp"
 
 namespace zc::http {
 
-Result<Fd> open_beneath(int root_fd, const std::string& relative, int flags);
+// `extra_resolve` adds RESOLVE_* flags, e.g. RESOLVE_NO_SYMLINKS where no symlink may be crossed
+// at all (a mirror writing its own tree).
+Result<Fd> open_beneath(int root_fd, const std::string& relative, int flags,
+                        std::uint64_t extra_resolve = 0);
 
 // The HTTP status an open_beneath failure deserves: 404 for missing or escaping paths (the
 // client learns nothing about what lies outside), 403 for permission, 500 otherwise.

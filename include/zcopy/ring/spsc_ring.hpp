@@ -50,7 +50,6 @@
 #include <utility>
 
 #include "zcopy/core/error.hpp"
-#include "zcopy/mem/region.hpp"
 
 namespace zc {
 
@@ -75,9 +74,27 @@ static_assert(sizeof(SpscRingHeader) == 3 * kCacheLine);
 static_assert(offsetof(SpscRingHeader, head) == kCacheLine);
 static_assert(offsetof(SpscRingHeader, tail) == 2 * kCacheLine);
 
-// Validates a ring header found in memory of `memory_bytes` bytes, for elements of
+// A private copy of a ring header, each field read once from the (possibly shared) memory. A peer
+// can rewrite the shared header at any moment, also between the check of a field and its use;
+// checking this copy and building the ring from it alone closes that gap.
+struct SpscRingHeaderCopy {
+  std::uint64_t magic = 0;
+  std::uint32_t layout_version = 0;
+  std::uint32_t element_size = 0;
+  std::uint64_t capacity = 0;
+  std::uint64_t slots_offset = 0;
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+};
+static_assert(std::is_trivially_copyable_v<SpscRingHeaderCopy>);
+
+// Reads every field of `shared` exactly once (head and tail with acquire, see the SYNC POINT in
+// the ring's constructor).
+SpscRingHeaderCopy copy_spsc_ring_header(const SpscRingHeader& shared) noexcept;
+
+// Validates a ring header copied out of memory of `memory_bytes` bytes, for elements of
 // `element_size` bytes. Errc::corrupt with the reason when anything is off.
-Result<void> validate_spsc_ring_header(const SpscRingHeader& header, std::size_t memory_bytes,
+Result<void> validate_spsc_ring_header(const SpscRingHeaderCopy& header, std::size_t memory_bytes,
                                        std::size_t element_size);
 
 template <class T>
@@ -94,11 +111,15 @@ class SpscRing {
   // power of two.
   static Result<SpscRing> create(std::size_t capacity) {
     if (auto ok = check_capacity(capacity); !ok) return std::unexpected(ok.error());
-    auto region = Region::create_anonymous(bytes_for(capacity));
-    if (!region) return std::unexpected(std::move(region.error()).with_context("SpscRing::create"));
-    auto memory = region->bytes();
-    SpscRing ring(memory, capacity, true);
-    ring.region_ = std::make_unique<Region>(std::move(*region));
+    const std::size_t bytes = bytes_for(capacity);
+    OwnedMemory owned(static_cast<std::byte*>(::operator new(bytes, kAlignment, std::nothrow)));
+    if (!owned) {
+      return fail(Errc::limit_exceeded, "SpscRing::create",
+                  "cannot allocate " + std::to_string(bytes) + " bytes");
+    }
+    std::fill_n(owned.get(), bytes, std::byte{0});
+    SpscRing ring(std::span<std::byte>(owned.get(), bytes), capacity);
+    ring.owned_ = std::move(owned);
     return ring;
   }
 
@@ -112,33 +133,38 @@ class SpscRing {
       return fail(Errc::invalid_argument, "SpscRing::create_in",
                   "memory must be 64-byte aligned and hold " + std::to_string(bytes_for(capacity)) +
                       " bytes");
-    return SpscRing(memory, capacity, true);
+    return SpscRing(memory, capacity);
   }
 
-  // Joins a ring another process laid out in `memory` with create_in. The header is validated as
-  // untrusted input.
+  // Joins a ring another process laid out in `memory` with create_in. The header is copied once
+  // and the copy validated as untrusted input.
   static Result<SpscRing> attach(
       std::span<std::byte> memory) requires std::is_trivially_copyable_v<T> {
-    if (memory.size() < sizeof(SpscRingHeader) ||
-        reinterpret_cast<std::uintptr_t>(memory.data()) % kCacheLine != 0)
-      return fail(
-          Errc::corrupt, "SpscRing::attach",
-          "memory of " + std::to_string(memory.size()) + " bytes cannot hold a ring header");
-    auto* header = std::launder(reinterpret_cast<SpscRingHeader*>(memory.data()));
-    if (auto ok = validate_spsc_ring_header(*header, memory.size(), sizeof(T)); !ok)
+    if (auto ok = check_attach_memory(memory); !ok) return std::unexpected(ok.error());
+    return attach(memory, copy_spsc_ring_header(*std::launder(
+                              reinterpret_cast<const SpscRingHeader*>(memory.data()))));
+  }
+
+  // Joins with a header copied earlier by copy_spsc_ring_header(): validates that copy and builds
+  // the ring from it alone, whatever the header in `memory` says by now.
+  static Result<SpscRing> attach(
+      std::span<std::byte> memory,
+      const SpscRingHeaderCopy& header) requires std::is_trivially_copyable_v<T> {
+    if (auto ok = check_attach_memory(memory); !ok) return std::unexpected(ok.error());
+    if (auto ok = validate_spsc_ring_header(header, memory.size(), sizeof(T)); !ok)
       return std::unexpected(ok.error());
-    if (header->slots_offset != slots_offset())
+    if (header.slots_offset != slots_offset())
       return fail(Errc::corrupt, "ring header",
-                  "slots offset " + std::to_string(header->slots_offset) + ", expected " +
+                  "slots offset " + std::to_string(header.slots_offset) + ", expected " +
                       std::to_string(slots_offset()) + " for this element type");
-    return SpscRing(memory, static_cast<std::size_t>(header->capacity), false);
+    return SpscRing(memory, header);
   }
 
   SpscRing(SpscRing&& other) noexcept
       : header_(std::exchange(other.header_, nullptr)),
         slots_(other.slots_),
         mask_(other.mask_),
-        region_(std::move(other.region_)),
+        owned_(std::move(other.owned_)),
         producer_(other.producer_),
         consumer_(other.consumer_) {}
   SpscRing& operator=(SpscRing&&) = delete;
@@ -148,7 +174,7 @@ class SpscRing {
   ~SpscRing() {
     // Only a ring that owns its memory destroys what is still queued; shared rings hold trivially
     // copyable elements that need no destruction.
-    if (header_ == nullptr || !region_) return;
+    if (header_ == nullptr || !owned_) return;
     if constexpr (!std::is_trivially_destructible_v<T>) {
       const std::uint64_t head = header_->head.load(std::memory_order_acquire);
       for (std::uint64_t i = header_->tail.load(std::memory_order_relaxed); i != head; ++i)
@@ -265,30 +291,43 @@ class SpscRing {
     return {};
   }
 
-  SpscRing(std::span<std::byte> memory, std::size_t capacity, bool initialise) noexcept
-      : mask_(capacity - 1) {
-    if (initialise) {
-      header_ = ::new (static_cast<void*>(memory.data())) SpscRingHeader{};
-      header_->magic = SpscRingHeader::kMagic;
-      header_->layout_version = SpscRingHeader::kLayoutVersion;
-      header_->element_size = static_cast<std::uint32_t>(sizeof(T));
-      header_->capacity = capacity;
-      header_->slots_offset = slots_offset();
-      header_->head.store(0, std::memory_order_relaxed);
-      // SYNC POINT: the release store of tail publishes the initialised header to a peer that
-      // attaches later and reads tail with acquire (through the cross-process handoff of the fd,
-      // which is itself a synchronising system call).
-      header_->tail.store(0, std::memory_order_release);
-    } else {
-      header_ = std::launder(reinterpret_cast<SpscRingHeader*>(memory.data()));
-    }
+  static Result<void> check_attach_memory(std::span<std::byte> memory) {
+    if (memory.size() < sizeof(SpscRingHeader) ||
+        reinterpret_cast<std::uintptr_t>(memory.data()) % kCacheLine != 0)
+      return fail(
+          Errc::corrupt, "SpscRing::attach",
+          "memory of " + std::to_string(memory.size()) + " bytes cannot hold a ring header");
+    return {};
+  }
+
+  // Lays out a new, empty ring.
+  SpscRing(std::span<std::byte> memory, std::size_t capacity) noexcept : mask_(capacity - 1) {
+    header_ = ::new (static_cast<void*>(memory.data())) SpscRingHeader{};
+    header_->magic = SpscRingHeader::kMagic;
+    header_->layout_version = SpscRingHeader::kLayoutVersion;
+    header_->element_size = static_cast<std::uint32_t>(sizeof(T));
+    header_->capacity = capacity;
+    header_->slots_offset = slots_offset();
+    header_->head.store(0, std::memory_order_relaxed);
+    // SYNC POINT: the release store of tail publishes the initialised header to a peer that
+    // attaches later and reads tail with acquire in copy_spsc_ring_header() (through the
+    // cross-process handoff of the fd, which is itself a synchronising system call).
+    header_->tail.store(0, std::memory_order_release);
     slots_ = reinterpret_cast<T*>(memory.data() + slots_offset());
-    // Each side starts from the shared indices as they are now, so a process can take over the
-    // producer or consumer role of a ring that already carries traffic.
-    producer_.head = header_->head.load(std::memory_order_acquire);
-    producer_.cached_tail = header_->tail.load(std::memory_order_acquire);
-    consumer_.tail = producer_.cached_tail;
-    consumer_.cached_head = producer_.head;
+  }
+
+  // Joins an existing ring, from a validated copy of its header: nothing is read back from the
+  // shared header, so a peer rewriting it now changes nothing. Each side starts from the indices
+  // as they were copied, so a process can take over the producer or consumer role of a ring that
+  // already carries traffic.
+  SpscRing(std::span<std::byte> memory, const SpscRingHeaderCopy& header) noexcept
+      : header_(std::launder(reinterpret_cast<SpscRingHeader*>(memory.data()))),
+        slots_(reinterpret_cast<T*>(memory.data() + slots_offset())),
+        mask_(header.capacity - 1) {
+    producer_.head = header.head;
+    producer_.cached_tail = header.tail;
+    consumer_.tail = header.tail;
+    consumer_.cached_head = header.head;
   }
 
   T* slot(std::uint64_t index) const noexcept { return slots_ + (index & mask_); }
@@ -367,7 +406,13 @@ class SpscRing {
   SpscRingHeader* header_ = nullptr;
   T* slots_ = nullptr;
   std::uint64_t mask_;
-  std::unique_ptr<Region> region_;  // set when the ring owns its memory
+  // The memory of a ring made by create(): plain heap memory, aligned as the header asks.
+  static constexpr std::align_val_t kAlignment{alignof(SpscRingHeader)};
+  struct FreeAligned {
+    void operator()(std::byte* memory) const noexcept { ::operator delete(memory, kAlignment); }
+  };
+  using OwnedMemory = std::unique_ptr<std::byte, FreeAligned>;
+  OwnedMemory owned_;  // set when the ring owns its memory
 
   // Private to each side and 128 bytes apart, so that in-process use does not bounce a line
   // between the producer and consumer threads: not through false sharing, and not through the

@@ -1,0 +1,100 @@
+// bench/channel/channel_bench_harness.hpp: what every channel bench method shares: writing and
+// reading a payload, the sender's clock (warm-up, then measure) and the receiver's tally.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "bench/channel/channel_bench.hpp"
+#include "zcopy/core/error.hpp"
+
+namespace zc::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// Seconds on the monotonic clock, which every process of the machine shares.
+double now_s() noexcept;
+// Tells the CPU we are spinning, as the channel's own polling does.
+inline void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// The sender's work: every byte of the payload written.
+void fill(std::span<std::byte> payload, std::uint64_t message) noexcept;
+// The receiver's work: every byte read (its 8-byte words summed).
+std::uint64_t sum(std::span<const std::byte> payload) noexcept;
+
+// Lives in memory shared by sender and receiver (MAP_SHARED before the fork): the sender says
+// from which message on it measures; the receiver times those messages as they arrive, so the
+// rate is the one at which bytes were actually consumed.
+struct Tally {
+  std::atomic<std::uint64_t> measure_from{UINT64_MAX};  // messages sent before the measured part
+  std::uint64_t first = 0, last = 0;                    // receiver: message counts at start, end
+  double start_s = 0, end_s = 0;
+  double receiver_cpu_s = 0;  // 0 when the receiver is a thread (the sender counts the process)
+  double sender_cpu_s = 0;
+  std::uint64_t checksum = 0;
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+// An anonymous shared mapping holding one Tally; unmapped on destruction.
+class SharedTally {
+ public:
+  static Result<SharedTally> create();
+  SharedTally(SharedTally&& other) noexcept : tally_(other.tally_) { other.tally_ = nullptr; }
+  SharedTally(const SharedTally&) = delete;
+  SharedTally& operator=(const SharedTally&) = delete;
+  SharedTally& operator=(SharedTally&&) = delete;
+  ~SharedTally();
+  Tally& operator*() const noexcept { return *tally_; }
+  Tally* operator->() const noexcept { return tally_; }
+
+ private:
+  explicit SharedTally(Tally* tally) noexcept : tally_(tally) {}
+  Tally* tally_;
+};
+
+// The sender's side: call next() before each message; false once the measured time is over.
+class SenderClock {
+ public:
+  SenderClock(Tally& tally, const BenchTiming& timing) noexcept;
+  bool next() noexcept;
+  std::uint64_t sent() const noexcept { return sent_; }
+  // After the end of stream was sent.
+  void finish() noexcept;
+
+ private:
+  Tally& tally_;
+  double warm_until_s_, stop_at_s_;
+  double measured_cpu_start_ = 0;
+  bool measuring_ = false;
+  std::uint64_t sent_ = 0;
+};
+
+// The receiver's side: received() after reading each message, finish() at end of stream.
+class ReceiverTally {
+ public:
+  ReceiverTally(Tally& tally, bool own_process) noexcept : tally_(tally), own_(own_process) {}
+  void received(std::span<const std::byte> payload) noexcept;
+  void finish() noexcept;
+
+ private:
+  Tally& tally_;
+  bool own_;
+  bool measuring_ = false;
+  std::uint64_t count_ = 0;
+  std::uint64_t checksum_ = 0;
+  double cpu_start_ = 0;
+};
+
+// What a finished run yields.
+ThroughputFigures figures_of(const Tally& tally, std::uint64_t size);
+
+}  // namespace zc::bench

@@ -1,0 +1,277 @@
+// Round-trip latency between two processes: a ping of `size` bytes written in full, read in full
+// by the other side, which answers with a pong of the same size. Each round trip is timed whole.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/channel/channel_bench_harness.hpp"
+#include "bench/support/process.hpp"
+#include "bench/support/stats.hpp"
+#include "zcopy/channel/publisher.hpp"
+#include "zcopy/channel/subscriber.hpp"
+#include "zcopy/core/fd.hpp"
+#include "zcopy/core/syscall.hpp"
+
+namespace zc::bench {
+namespace {
+
+constexpr std::size_t kMaxSamples = 4'000'000;  // bounds memory whatever --seconds says
+volatile std::uint64_t g_sink = 0;              // keeps the reads of payloads alive
+
+// Times round trips of `one_round_trip` (which returns false on failure): a warm-up, then until
+// the measured time is up or the sample buffer is full.
+template <class RoundTrip>
+Result<LatencyFigures> time_round_trips(const BenchTiming& timing, RoundTrip one_round_trip) {
+  std::vector<double> samples;
+  samples.reserve(kMaxSamples);
+  const double warm_until = now_s() + timing.warmup_s;
+  std::uint64_t message = 0;
+  while (now_s() < warm_until) {
+    if (!one_round_trip(message++)) return fail(Errc::system, "ping-pong", "warm-up failed");
+  }
+  const double stop_at = now_s() + timing.measure_s;
+  for (;;) {
+    const auto start = Clock::now();
+    if (!one_round_trip(message++)) return fail(Errc::system, "ping-pong", "round trip failed");
+    const auto end = Clock::now();
+    samples.push_back(std::chrono::duration<double, std::nano>(end - start).count());
+    if (samples.size() == kMaxSamples ||
+        std::chrono::duration<double>(end.time_since_epoch()).count() >= stop_at)
+      break;
+  }
+  const Percentiles p = percentiles(samples);
+  return LatencyFigures{
+      .round_trips = p.count, .p50_ns = p.p50, .p99_ns = p.p99, .p999_ns = p.p999, .max_ns = p.max};
+}
+
+bool write_all(int fd, std::span<const std::byte> bytes) {
+  while (!bytes.empty()) {
+    auto n = sys_call({"write", fd}, [&] { return ::write(fd, bytes.data(), bytes.size()); });
+    if (!n) return false;
+    bytes = bytes.subspan(static_cast<std::size_t>(*n));
+  }
+  return true;
+}
+
+bool read_all(int fd, std::span<std::byte> bytes) {
+  std::size_t filled = 0;
+  while (filled < bytes.size()) {
+    auto n = sys_call({"read", fd},
+                      [&] { return ::read(fd, bytes.data() + filled, bytes.size() - filled); });
+    if (!n || *n == 0) return false;
+    filled += static_cast<std::size_t>(*n);
+  }
+  return true;
+}
+
+// The floor under any shared-memory channel: per direction one shared buffer whose first word is
+// a sequence number and whose payload follows it on the same cache line, as in a log-buffer
+// design. The writer fills the payload, then stores the sequence with release; the reader spins
+// on the sequence with acquire, then reads the payload. A 64-byte message moves one cache line
+// per hop and nothing else, so no channel with descriptors, pools or releases can beat this.
+struct FloorSlot {
+  alignas(64) std::atomic<std::uint64_t> sequence;
+  // payload bytes follow
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+Result<LatencyFigures> floor_ping_pong(std::uint64_t size, const BenchTiming& timing) {
+  const std::size_t slot_bytes = (sizeof(std::uint64_t) + size + 127) / 128 * 128;
+  void* memory =
+      ::mmap(nullptr, 2 * slot_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return fail_errno(errno, "mmap(floor ping-pong)");
+  struct Unmap {
+    void* memory;
+    std::size_t bytes;
+    ~Unmap() { ::munmap(memory, bytes); }
+  } unmap{memory, 2 * slot_bytes};
+  auto* bytes = static_cast<std::byte*>(memory);
+  auto* ping = ::new (bytes) FloorSlot{};
+  auto* pong = ::new (bytes + slot_bytes) FloorSlot{};
+  auto payload = [&](FloorSlot* slot) {
+    return std::span<std::byte>(reinterpret_cast<std::byte*>(slot) + sizeof(std::uint64_t),
+                                static_cast<std::size_t>(size));
+  };
+  constexpr std::uint64_t kStop = UINT64_MAX;
+  auto child = Process::fork([&] {
+    for (std::uint64_t expected = 1;; ++expected) {
+      std::uint64_t seen;
+      // SYNC POINT (pairs with the parent's release store of ping->sequence): the ping's payload
+      // is complete once its sequence is visible.
+      while ((seen = ping->sequence.load(std::memory_order_acquire)) < expected) spin_pause();
+      if (seen == kStop) return 0;
+      g_sink = g_sink + sum(payload(ping));
+      fill(payload(pong), expected);
+      // SYNC POINT (pairs with the parent's acquire load): publishes the pong's payload.
+      pong->sequence.store(expected, std::memory_order_release);
+    }
+  });
+  if (!child) return std::unexpected(child.error());
+  std::uint64_t sequence = 0;
+  auto figures = time_round_trips(timing, [&](std::uint64_t message) {
+    fill(payload(ping), message);
+    ++sequence;
+    ping->sequence.store(sequence, std::memory_order_release);
+    while (pong->sequence.load(std::memory_order_acquire) != sequence) spin_pause();
+    g_sink = g_sink + sum(payload(pong));
+    return true;
+  });
+  ping->sequence.store(kStop, std::memory_order_release);
+  if (auto waited = child->expect_success("ping-pong peer"); !waited)
+    return std::unexpected(waited.error());
+  return figures;
+}
+
+// `ping` carries pings to the child (read end, write end), `pong` carries answers back.
+Result<LatencyFigures> over_streams(std::uint64_t size, const BenchTiming& timing, Fd ping_read,
+                                    Fd ping_write, Fd pong_read, Fd pong_write) {
+  auto child = Process::fork([&] {
+    ping_write.reset();
+    pong_read.reset();
+    std::vector<std::byte> buffer(size);
+    for (std::uint64_t message = 0;; ++message) {
+      if (!read_all(ping_read.get(), buffer)) return 0;  // the pinger is done
+      g_sink = g_sink + sum(buffer);
+      fill(buffer, message);
+      if (!write_all(pong_write.get(), buffer)) return 1;
+    }
+  });
+  if (!child) return std::unexpected(child.error());
+  ping_read.reset();
+  pong_write.reset();
+  std::vector<std::byte> buffer(size);
+  auto figures = time_round_trips(timing, [&](std::uint64_t message) {
+    fill(buffer, message);
+    if (!write_all(ping_write.get(), buffer) || !read_all(pong_read.get(), buffer)) return false;
+    g_sink = g_sink + sum(buffer);
+    return true;
+  });
+  ping_write.reset();  // end of stream for the peer (both, as a socket pair shares one end)
+  pong_read.reset();
+  if (auto waited = child->expect_success("ping-pong peer"); !waited)
+    return std::unexpected(waited.error());
+  return figures;
+}
+
+Result<LatencyFigures> unix_sockets(std::uint64_t size, const BenchTiming& timing) {
+  int a[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a) != 0)
+    return fail_errno(errno, "socketpair");
+  // One bidirectional pair: each end is both the read end of one direction and the write end of
+  // the other, so dup them to hand each role its own descriptor.
+  const int a0 = ::dup(a[0]);
+  const int a1 = ::dup(a[1]);
+  if (a0 < 0 || a1 < 0) return fail_errno(errno, "dup");
+  return over_streams(size, timing, Fd::adopt(a[1]), Fd::adopt(a[0]), Fd::adopt(a0), Fd::adopt(a1));
+}
+
+Result<LatencyFigures> pipes(std::uint64_t size, const BenchTiming& timing) {
+  int ping[2];
+  int pong[2];
+  if (::pipe2(ping, O_CLOEXEC) != 0 || ::pipe2(pong, O_CLOEXEC) != 0)
+    return fail_errno(errno, "pipe2");
+  return over_streams(size, timing, Fd::adopt(ping[0]), Fd::adopt(ping[1]), Fd::adopt(pong[0]),
+                      Fd::adopt(pong[1]));
+}
+
+ChannelOptions ping_pong_options(std::uint64_t size) {
+  ChannelOptions options;
+  options.chunk_size = static_cast<std::size_t>(size);
+  options.chunk_count = 8;
+  options.queue_depth = 4;
+  options.timeout = std::chrono::seconds(10);
+  return options;
+}
+
+// The next message. Busy-poll calls try_receive() until one is there (so the end of the stream is
+// seen at once, which a receive() with an endless spin count would not); otherwise receive()
+// sleeps on the eventfd after the subscriber's spin count.
+Result<Sample> next_message(Subscriber& subscriber, bool busy) {
+  if (!busy) return subscriber.receive(std::chrono::seconds(10));
+  for (;;) {
+    auto sample = subscriber.try_receive();
+    if (!sample) return std::unexpected(std::move(sample.error()));
+    if (*sample) return std::move(**sample);
+    spin_pause();
+  }
+}
+
+// Two channels, one each way. Busy: both sides poll; otherwise the subscribers' spin count is 0,
+// so every message is a sleep on the eventfd and a wake-up by the publisher.
+Result<LatencyFigures> channels(std::uint64_t size, const BenchTiming& timing, bool busy) {
+  const std::uint32_t spin_count = 0;
+  static int counter = 0;
+  const std::string base =
+      "zcopy-bench-lat-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  const std::string ping_name = base + "-ping";
+  const std::string pong_name = base + "-pong";
+  const SubscriberOptions sub_options{.spin_count = spin_count};
+  const auto wait = std::chrono::seconds(10);
+  auto child = Process::fork([&] {
+    // Join the pings first (the parent admits us), then offer the pongs.
+    auto pings = Subscriber::connect(ping_name, wait, sub_options);
+    if (!pings) return 1;
+    auto pongs = Publisher::create(pong_name, ping_pong_options(size));
+    if (!pongs || !pongs->wait_for_subscribers(1, wait)) return 1;
+    for (std::uint64_t message = 0;; ++message) {
+      auto ping = next_message(*pings, busy);
+      if (!ping) return ping.error().code() == Errc::closed ? 0 : 1;
+      g_sink = g_sink + sum(ping->bytes());
+      ping->reset();
+      auto loan = pongs->loan();
+      if (!loan) return 1;
+      fill(loan->bytes().first(static_cast<std::size_t>(size)), message);
+      if (!pongs->publish(std::move(*loan), static_cast<std::size_t>(size))) return 1;
+    }
+  });
+  if (!child) return std::unexpected(child.error());
+  auto pings = Publisher::create(ping_name, ping_pong_options(size));
+  if (!pings) return std::unexpected(pings.error());
+  if (auto joined = pings->wait_for_subscribers(1, wait); !joined)
+    return std::unexpected(joined.error());
+  auto pongs = Subscriber::connect(pong_name, wait, sub_options);
+  if (!pongs) return std::unexpected(pongs.error());
+  auto figures = time_round_trips(timing, [&](std::uint64_t message) {
+    auto loan = pings->loan();
+    if (!loan) return false;
+    fill(loan->bytes().first(static_cast<std::size_t>(size)), message);
+    if (!pings->publish(std::move(*loan), static_cast<std::size_t>(size))) return false;
+    auto pong = next_message(*pongs, busy);
+    if (!pong) return false;
+    g_sink = g_sink + sum(pong->bytes());
+    return true;
+  });
+  pings->close();
+  // Keep our pong subscription until the peer has seen the end and left.
+  if (auto waited = child->expect_success("ping-pong peer"); !waited)
+    return std::unexpected(waited.error());
+  return figures;
+}
+
+}  // namespace
+
+const std::vector<std::string>& latency_methods() {
+  static const std::vector<std::string> methods{"floor", "zcopy-busy", "zcopy-wake", "unix",
+                                                "pipe"};
+  return methods;
+}
+
+Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
+                                       const BenchTiming& timing) {
+  if (method == "floor") return floor_ping_pong(size, timing);
+  if (method == "zcopy-busy") return channels(size, timing, true);
+  if (method == "zcopy-wake") return channels(size, timing, false);
+  if (method == "unix") return unix_sockets(size, timing);
+  if (method == "pipe") return pipes(size, timing);
+  return fail(Errc::invalid_argument, "channel bench", "unknown method " + method);
+}
+
+}  // namespace zc::bench

@@ -1,0 +1,284 @@
+#include "bench/http/serve_bench.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <thread>
+
+#include "bench/support/cpu_accounting.hpp"
+#include "bench/support/data.hpp"
+#include "bench/support/netns.hpp"
+#include "bench/support/peer_server.hpp"
+#include "bench/support/process.hpp"
+#include "bench/support/serve_process.hpp"
+#include "bench/support/stats.hpp"
+
+namespace zc::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What every step needs: the scratch directory, where servers run and where they are pinned.
+struct Context {
+  const ServeBenchConfig& config;
+  std::string work;
+  std::string host = "127.0.0.1";
+  std::vector<std::string> exec_prefix;  // ip netns exec NS, or nothing
+  CpuPlan cpus;
+  std::vector<std::string> argv(std::vector<std::string> command) const {
+    command.insert(command.begin(), exec_prefix.begin(), exec_prefix.end());
+    return command;
+  }
+};
+
+// A server under test: ours, which reports its own ledger, or nginx, which does not.
+struct Server {
+  std::string label;
+  std::optional<ServeProcess> zcopy;
+  PeerServer nginx;
+  std::string url;
+  std::string reported_method;  // the body method our server says it used
+};
+
+Result<Server> start_zcopy(const Context& c, const std::string& method) {
+  Server s{.label = "serve " + method, .zcopy = {}, .nginx = {}, .url = {}, .reported_method = {}};
+  s.zcopy.emplace(
+      c.argv({c.config.tool, "serve", c.work + "/www", "--bind", c.host, "--port", "0", "--method",
+              method, "--access-log", c.work + "/access-" + method + ".log", "--ledger-json", "-"}),
+      ServeProcess::Options{.stderr_path = c.work + "/serve-" + method + ".err",
+                            .cpu = c.cpus.server,
+                            .start_limit = std::chrono::seconds(10)});
+  if (s.zcopy->url().empty())
+    return fail(Errc::rejected, "zcopy serve --method " + method,
+                "did not start: " + s.zcopy->stderr_text());
+  s.url = s.zcopy->url();
+  return s;
+}
+
+Result<Server> start_nginx_server(const Context& c) {
+  NginxConfig config{
+      .dir = c.work,
+      .root = c.work + "/www",
+      .host = c.host,
+      // Probed here: a fresh namespace has every port free, and its address cannot be bound here.
+      .port = free_port(),
+      .workers = 2,
+      .worker_connections = 4096,
+      .access_log = c.work + "/nginx-access.log common buffer=64k flush=1s",
+      .http_extra =
+          "  log_format common '$remote_addr - $remote_user [$time_local] \"$request\" "
+          "$status $body_bytes_sent';\n  tcp_nopush on;\n  tcp_nodelay on;\n"
+          "  keepalive_requests 1000000;\n",
+      .server_extra = {},
+      .exec_prefix = c.exec_prefix,
+      .cpu = c.cpus.server};
+  auto nginx = start_nginx(config);
+  if (!nginx) return std::unexpected(nginx.error());
+  Server s{.label = "nginx",
+           .zcopy = {},
+           .nginx = std::move(*nginx),
+           .url = {},
+           .reported_method = "nginx-sendfile"};
+  s.url = s.nginx.url();
+  return s;
+}
+
+// After `before`, until the server has counted the whole download: the last send's bytes may be
+// added a moment after curl has them all.
+Result<net::TransferLedger> ledger_after(ServeProcess& serve, const net::TransferLedger& before,
+                                         std::uint64_t size) {
+  for (int attempt = 0;; ++attempt) {
+    auto after = serve.ledger();
+    if (!after || after->bytes - before.bytes >= size || attempt == 100) return after;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+net::TransferLedger difference(const net::TransferLedger& after,
+                               const net::TransferLedger& before) {
+  return {.method = after.method,
+          .bytes = after.bytes - before.bytes,
+          .bytes_zero_copy = after.bytes_zero_copy - before.bytes_zero_copy,
+          .bytes_copied_user = after.bytes_copied_user - before.bytes_copied_user,
+          .bytes_copied_kernel = after.bytes_copied_kernel - before.bytes_copied_kernel,
+          .wall_s = 0,
+          .cpu_user_s = after.cpu_user_s - before.cpu_user_s,
+          .cpu_system_s = after.cpu_system_s - before.cpu_system_s};
+}
+
+struct Download {
+  net::TransferLedger ledger;
+  double softirq_s = 0;  // on the server's CPU during the download
+};
+
+// One curl download to /dev/null: the server's ledger for it, and wall time from curl.
+Result<Download> download(Server& s, const Context& c) {
+  const std::uint64_t size = c.config.size;
+  net::TransferLedger before;
+  if (s.zcopy) {
+    auto reported = s.zcopy->ledger();
+    if (!reported) return std::unexpected(reported.error());
+    before = *reported;
+  }
+  const net::CpuTime nginx_before = s.zcopy ? net::CpuTime{} : process_tree_cpu(s.nginx.pid());
+  const double softirq_before = softirq_seconds(c.cpus.server);
+  const auto start = Clock::now();
+  const std::string log = c.work + "/curl.out";
+  auto curl =
+      Process::spawn({"curl", "-sS", "-o", "/dev/null", s.url + "big.bin"},
+                     {.out = Output::file, .err = Output::file, .file = log, .cpu = c.cpus.client});
+  if (!curl) return std::unexpected(curl.error());
+  const int code = curl->wait().code;
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  if (code != 0) return fail(Errc::rejected, "curl " + s.url + "big.bin", read_text(log));
+  const double softirq = softirq_seconds(c.cpus.server) - softirq_before;
+  net::TransferLedger ledger;
+  if (s.zcopy) {
+    auto after = ledger_after(*s.zcopy, before, size);
+    if (!after) return std::unexpected(after.error());
+    ledger = difference(*after, before);
+    s.reported_method = after->method;
+  } else {
+    const net::CpuTime used = process_tree_cpu(s.nginx.pid());
+    ledger = {.method = s.reported_method,
+              .bytes = size,
+              .bytes_zero_copy = size,
+              .bytes_copied_user = 0,
+              .bytes_copied_kernel = 0,
+              .wall_s = 0,
+              .cpu_user_s = used.user_s - nginx_before.user_s,
+              .cpu_system_s = used.system_s - nginx_before.system_s};
+  }
+  ledger.wall_s = wall;
+  return Download{.ledger = ledger, .softirq_s = softirq};
+}
+
+// The median download of one server's measured runs.
+ServerFigures summarize(const std::string& label, const std::vector<Download>& runs,
+                        std::uint64_t size) {
+  std::vector<double> walls, cpus, softirqs, rates;
+  for (const Download& d : runs) {
+    walls.push_back(d.ledger.wall_s);
+    cpus.push_back(d.ledger.cpu_s());
+    softirqs.push_back(d.softirq_s);
+    rates.push_back(d.ledger.bytes_per_s());
+  }
+  net::TransferLedger m = runs.front().ledger;
+  m.wall_s = median(walls);
+  const double cpu = median(cpus);
+  const double share = m.cpu_s() > 0 ? m.cpu_user_s / m.cpu_s() : 0;
+  m.cpu_user_s = cpu * share;
+  m.cpu_system_s = cpu - m.cpu_user_s;
+  const double softirq_per_gb = median(softirqs) / (static_cast<double>(size) * 1e-9);
+  // Softirq that ran while the CPU was otherwise idle is not the server's: never below zero.
+  return ServerFigures{.label = label,
+                       .ledger = m,
+                       .softirq_s_per_gb = softirq_per_gb,
+                       .own_cpu_s_per_gb = std::max(0.0, m.cpu_s_per_gb() - softirq_per_gb),
+                       .throughput_spread = spread(rates)};
+}
+
+std::optional<double> wrk_requests_per_s(const Server& s, const Context& c) {
+  const std::string log = c.work + "/wrk.out";
+  auto wrk =
+      Process::spawn({"wrk", "-t1", "-c" + std::to_string(c.config.wrk_connections),
+                      "-d" + std::to_string(c.config.wrk_seconds) + "s", s.url + "small.bin"},
+                     {.out = Output::file, .err = Output::file, .file = log});
+  if (!wrk || wrk->wait().code != 0) return std::nullopt;
+  const std::string out = read_text(log);
+  const std::size_t at = out.find("Requests/sec:");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(out.c_str() + at + 13, nullptr);
+}
+
+// Our sendfile server against nginx, alternating who goes first.
+Result<std::vector<WrkFigures>> compare_requests(const Server& ours, const Server& nginx,
+                                                 const Context& c) {
+  std::vector<double> a_rates, b_rates;
+  for (int round = 0; round <= c.config.repeats; ++round) {
+    std::optional<double> a, b;
+    if (round % 2 == 0) {
+      a = wrk_requests_per_s(ours, c);
+      b = wrk_requests_per_s(nginx, c);
+    } else {
+      b = wrk_requests_per_s(nginx, c);
+      a = wrk_requests_per_s(ours, c);
+    }
+    if (!a || !b) return fail(Errc::rejected, "wrk", read_text(c.work + "/wrk.out"));
+    if (round > 0) {
+      a_rates.push_back(*a);
+      b_rates.push_back(*b);
+    }
+  }
+  return std::vector<WrkFigures>{{"serve " + ours.reported_method, median(a_rates)},
+                                 {nginx.label, median(b_rates)}};
+}
+
+}  // namespace
+
+Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
+  if (config.repeats < 1) return fail(Errc::usage, "serve bench --repeats", "must be at least 1");
+  std::vector<const char*> needed{"curl", "nginx"};
+  if (config.wrk) needed.push_back("wrk");
+  for (const char* program : needed) {
+    if (!have_program(program))
+      return fail(Errc::capability_missing, "zcopy serve bench",
+                  std::string("needs ") + program + " (scripts/install-deps.sh installs it)");
+  }
+  auto work = TempDir::create("zcopy-serve-bench");
+  if (!work) return std::unexpected(work.error());
+  Context c{
+      .config = config, .work = work->path(), .exec_prefix = {}, .cpus = server_client_cpus()};
+  ::mkdir((c.work + "/www").c_str(), 0755);
+  if (auto made = write_random_file(c.work + "/www/big.bin", config.size, {.warm = true}); !made)
+    return std::unexpected(made.error());
+  if (auto made = write_random_file(c.work + "/www/small.bin", 4096, {.warm = true}); !made)
+    return std::unexpected(made.error());
+
+  std::optional<VethNamespace> veth;
+  if (config.veth) {
+    veth.emplace("b", 202);
+    if (!veth->ok())
+      return fail(
+          Errc::capability_missing, "serve bench --veth",
+          "could not create a namespace and a veth pair (needs CAP_NET_ADMIN and iproute2)");
+    c.host = veth->inner_ip();
+    c.exec_prefix = veth->exec({});
+  }
+  std::vector<Server> servers;
+  for (const char* method : {"sendfile", "splice", "uring", "copy"}) {
+    auto s = start_zcopy(c, method);
+    if (!s) return std::unexpected(s.error());
+    servers.push_back(std::move(*s));
+  }
+  auto nginx = start_nginx_server(c);
+  if (!nginx) return std::unexpected(nginx.error());
+  servers.push_back(std::move(*nginx));
+
+  // Interleaved rounds (a warm-up, then the measured ones), so machine noise hits every server
+  // alike; each round starts with a different server, so none always follows the same one.
+  std::vector<std::vector<Download>> runs(servers.size());
+  for (int round = 0; round <= config.repeats; ++round) {
+    for (std::size_t k = 0; k < servers.size(); ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(round)) % servers.size();
+      auto d = download(servers[i], c);
+      if (!d) return std::unexpected(d.error());
+      if (round > 0) runs[i].push_back(*d);
+    }
+  }
+  ServeBenchReport report;
+  report.pinned = c.cpus.pinned();
+  for (std::size_t i = 0; i < servers.size(); ++i)
+    report.servers.push_back(summarize(servers[i].label, runs[i], config.size));
+  if (config.wrk) {
+    auto wrk = compare_requests(servers.front(), servers.back(), c);
+    if (!wrk) return std::unexpected(wrk.error());
+    report.wrk = std::move(*wrk);
+  }
+  return report;
+}
+
+}  // namespace zc::bench

@@ -1,0 +1,1 @@
+#include "zcopy/net/tcp.hpp"

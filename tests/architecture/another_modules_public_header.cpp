@@ -1,0 +1,1 @@
+#include "zcopy/fs/mount.hpp"

@@ -1,0 +1,1 @@
+#include "zcopy/channel/publisher.hpp"

@@ -1,0 +1,1 @@
+#include "net/method_trial.hpp"

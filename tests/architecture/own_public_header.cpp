@@ -1,0 +1,1 @@
+#include "zcopy/core/error.hpp"

@@ -1,0 +1,106 @@
+// bench/support/process.hpp: programs started with their argv, forked functions, waiting with a
+// timeout, signals to a whole group, and captured output.
+#include "bench/support/process.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+#include "bench/support/data.hpp"
+
+namespace zc::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Process, CapturesOutputAndTheExitCodeOfAProgram) {
+  const RunResult shell = run({"sh", "-c", "echo out; echo err >&2; exit 3"});
+  EXPECT_EQ(shell.exit_code, 3);
+  EXPECT_EQ(shell.output, "out\nerr\n");
+  EXPECT_EQ(run({"printf", "%s|", "a b", "'c'"}).output, "a b|'c'|")
+      << "arguments reach the program as given, never through a shell";
+}
+
+TEST(Process, AProgramThatCannotRunIsAnErrorNamingIt) {
+  auto child = Process::spawn({"zcopy-no-such-program-anywhere"});
+  ASSERT_FALSE(child);
+  EXPECT_EQ(child.error().sys_errno(), ENOENT);
+  EXPECT_NE(child.error().message().find("zcopy-no-such-program-anywhere"), std::string::npos)
+      << child.error().message();
+  EXPECT_EQ(run({"zcopy-no-such-program-anywhere"}).exit_code, 127);
+}
+
+TEST(Process, WaitForGivesUpOnARunningChildAndStopReapsIt) {
+  auto child = Process::spawn({"sleep", "600"});
+  ASSERT_TRUE(child) << child.error().message();
+  EXPECT_FALSE(child->wait_for(50ms).has_value());
+  EXPECT_TRUE(child->running());
+  EXPECT_EQ(child->stop(SIGTERM).code, 128 + SIGTERM);
+  EXPECT_FALSE(child->running());
+}
+
+TEST(Process, ReadsStdoutLineByLineAndKeepsStderrInAFile) {
+  TempDir dir;
+  auto child = Process::spawn({"sh", "-c", "echo first; echo oops >&2; echo second"},
+                              {.out = Output::pipe, .err = Output::file, .file = dir / "err"});
+  ASSERT_TRUE(child) << child.error().message();
+  EXPECT_EQ(child->read_line(10s), "first");
+  EXPECT_EQ(child->read_line(10s), "second");
+  EXPECT_EQ(child->read_line(10s), std::nullopt) << "end of output";
+  EXPECT_TRUE(child->wait().ok());
+  EXPECT_EQ(read_text(dir / "err"), "oops\n");
+}
+
+TEST(Process, KillingAGroupTakesItsChildrenDownToo) {
+  TempDir dir;
+  // The shell starts a grandchild and reports its pid; both must die with the group.
+  auto child = Process::spawn({"sh", "-c", "sleep 600 & echo $!; wait"},
+                              {.out = Output::pipe, .own_group = true});
+  ASSERT_TRUE(child) << child.error().message();
+  const auto line = child->read_line(10s);
+  ASSERT_TRUE(line);
+  const pid_t grandchild = std::stoi(*line);
+  child->kill();
+  // The grandchild is reparented and reaped by init; until then it is a zombie at most.
+  bool gone = false;
+  for (int i = 0; i < 1000 && !gone; ++i) {
+    const std::string state = read_text("/proc/" + std::to_string(grandchild) + "/stat");
+    gone = state.empty() || state.find(") Z") != std::string::npos;
+    if (!gone) ::usleep(10'000);
+  }
+  EXPECT_TRUE(gone) << "the grandchild survived its group's SIGKILL";
+}
+
+TEST(Process, AForkedFunctionReportsItsValueAndAThrowIs98) {
+  auto ok = Process::fork([] { return 0; });
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(ok->expect_success("zero"));
+  auto failed = Process::fork([] { return 7; });
+  ASSERT_TRUE(failed);
+  const auto verdict = failed->expect_success("seven");
+  ASSERT_FALSE(verdict);
+  EXPECT_NE(verdict.error().message().find("exited with 7"), std::string::npos)
+      << verdict.error().message();
+  EXPECT_EQ(run_in_child([]() -> int { throw 1; }), 98);
+}
+
+TEST(Process, ReapsAChildAndReportsItsCpuTime) {
+  auto child = Process::spawn({"sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"});
+  ASSERT_TRUE(child);
+  const Exit done = child->wait();
+  EXPECT_TRUE(done.ok());
+  EXPECT_GT(done.cpu.total(), 0) << "wait4's rusage of the child";
+}
+
+TEST(Process, FindsProgramsInThePathOnly) {
+  EXPECT_TRUE(have_program("sh"));
+  EXPECT_TRUE(have_program("/bin/sh"));
+  EXPECT_FALSE(have_program("zcopy-no-such-program-anywhere"));
+  EXPECT_FALSE(have_program(""));
+}
+
+}  // namespace
+}  // namespace zc::bench
