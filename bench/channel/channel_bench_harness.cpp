@@ -6,7 +6,7 @@
 #include <cstring>
 #include <new>
 
-#include "zcopy/net/transfer_ledger.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 
 namespace zc::bench {
 
@@ -64,7 +64,7 @@ bool SenderClock::next() noexcept {
     const double now = now_s();
     if (!measuring_ && now >= warm_until_s_) {
       measuring_ = true;
-      measured_cpu_start_ = net::process_cpu_time().total();
+      measured_cpu_start_ = process_cpu_time().total();
       // Release: pairs with the receiver's acquire load; only a count travels, no data.
       tally_.measure_from.store(sent_, std::memory_order_release);
     }
@@ -76,7 +76,7 @@ bool SenderClock::next() noexcept {
 
 void SenderClock::finish() noexcept {
   if (!measuring_) tally_.measure_from.store(sent_, std::memory_order_release);
-  tally_.sender_cpu_s = net::process_cpu_time().total() - measured_cpu_start_;
+  tally_.sender_cpu_s = process_cpu_time().total() - measured_cpu_start_;
 }
 
 void ReceiverTally::received(std::span<const std::byte> payload) noexcept {
@@ -86,7 +86,7 @@ void ReceiverTally::received(std::span<const std::byte> payload) noexcept {
     measuring_ = true;
     tally_.first = count_;
     tally_.start_s = now_s();
-    if (own_) cpu_start_ = net::process_cpu_time().total();
+    if (own_) cpu_start_ = process_cpu_time().total();
   }
 }
 
@@ -94,7 +94,7 @@ void ReceiverTally::finish() noexcept {
   tally_.last = count_;
   tally_.end_s = now_s();
   tally_.checksum = checksum_;
-  if (own_) tally_.receiver_cpu_s = net::process_cpu_time().total() - cpu_start_;
+  if (own_) tally_.receiver_cpu_s = process_cpu_time().total() - cpu_start_;
   if (!measuring_) {
     tally_.first = count_;
     tally_.start_s = tally_.end_s;

@@ -13,8 +13,8 @@
 #include "bench/support/table.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/fs/mount.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 
 namespace zc::bench {
 namespace {
@@ -38,7 +38,7 @@ Result<MountFigures> sequential(const std::string& path, std::uint64_t size, uns
   if (auto warm = read_through(path, buffer); !warm) return std::unexpected(warm.error());
   std::vector<double> rates, cpu;
   for (unsigned i = 0; i < repeats; ++i) {
-    const net::CpuStopwatch watch;
+    const CpuStopwatch watch;
     auto n = read_through(path, buffer);
     if (!n) return std::unexpected(n.error());
     if (*n != size) return fail(Errc::corrupt, "read " + path, "short file");

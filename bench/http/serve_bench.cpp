@@ -88,8 +88,8 @@ Result<Server> start_nginx_server(const Context& c) {
 
 // After `before`, until the server has counted the whole download: the last send's bytes may be
 // added a moment after curl has them all.
-Result<net::TransferLedger> ledger_after(ServeProcess& serve, const net::TransferLedger& before,
-                                         std::uint64_t size) {
+Result<TransferLedger> ledger_after(ServeProcess& serve, const TransferLedger& before,
+                                    std::uint64_t size) {
   for (int attempt = 0;; ++attempt) {
     auto after = serve.ledger();
     if (!after || after->bytes - before.bytes >= size || attempt == 100) return after;
@@ -97,8 +97,7 @@ Result<net::TransferLedger> ledger_after(ServeProcess& serve, const net::Transfe
   }
 }
 
-net::TransferLedger difference(const net::TransferLedger& after,
-                               const net::TransferLedger& before) {
+TransferLedger difference(const TransferLedger& after, const TransferLedger& before) {
   return {.method = after.method,
           .bytes = after.bytes - before.bytes,
           .bytes_zero_copy = after.bytes_zero_copy - before.bytes_zero_copy,
@@ -110,20 +109,20 @@ net::TransferLedger difference(const net::TransferLedger& after,
 }
 
 struct Download {
-  net::TransferLedger ledger;
+  TransferLedger ledger;
   double softirq_s = 0;  // on the server's CPU during the download
 };
 
 // One curl download to /dev/null: the server's ledger for it, and wall time from curl.
 Result<Download> download(Server& s, const Context& c) {
   const std::uint64_t size = c.config.size;
-  net::TransferLedger before;
+  TransferLedger before;
   if (s.zcopy) {
     auto reported = s.zcopy->ledger();
     if (!reported) return std::unexpected(reported.error());
     before = *reported;
   }
-  const net::CpuTime nginx_before = s.zcopy ? net::CpuTime{} : process_tree_cpu(s.nginx.pid());
+  const CpuTime nginx_before = s.zcopy ? CpuTime{} : process_tree_cpu(s.nginx.pid());
   const double softirq_before = softirq_seconds(c.cpus.server);
   const auto start = Clock::now();
   const std::string log = c.work + "/curl.out";
@@ -135,14 +134,14 @@ Result<Download> download(Server& s, const Context& c) {
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
   if (code != 0) return fail(Errc::rejected, "curl " + s.url + "big.bin", read_text(log));
   const double softirq = softirq_seconds(c.cpus.server) - softirq_before;
-  net::TransferLedger ledger;
+  TransferLedger ledger;
   if (s.zcopy) {
     auto after = ledger_after(*s.zcopy, before, size);
     if (!after) return std::unexpected(after.error());
     ledger = difference(*after, before);
     s.reported_method = after->method;
   } else {
-    const net::CpuTime used = process_tree_cpu(s.nginx.pid());
+    const CpuTime used = process_tree_cpu(s.nginx.pid());
     ledger = {.method = s.reported_method,
               .bytes = size,
               .bytes_zero_copy = size,
@@ -166,7 +165,7 @@ ServerFigures summarize(const std::string& label, const std::vector<Download>& r
     softirqs.push_back(d.softirq_s);
     rates.push_back(d.ledger.bytes_per_s());
   }
-  net::TransferLedger m = runs.front().ledger;
+  TransferLedger m = runs.front().ledger;
   m.wall_s = median(walls);
   const double cpu = median(cpus);
   const double share = m.cpu_s() > 0 ? m.cpu_user_s / m.cpu_s() : 0;

@@ -19,7 +19,7 @@
 
 #include "bench/support/report.hpp"
 #include "zcopy/core/error.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 
 namespace zc::bench {
 
@@ -35,7 +35,7 @@ struct ServeBenchConfig {
 
 struct ServerFigures {
   std::string label{};           // "serve sendfile", "nginx"
-  net::TransferLedger ledger{};  // one download, medians of wall and CPU
+  TransferLedger ledger{};       // one download, medians of wall and CPU
   double softirq_s_per_gb = 0;   // receive-side work on the server's CPU during the download
   double own_cpu_s_per_gb = 0;   // CPU less that softirq, never below zero
   double throughput_spread = 0;  // of the measured runs (stats.hpp)

@@ -33,7 +33,7 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
            "own vs copy", "zero-copy", "copied (kernel)"});
   for (const ServerFigures& s : r.servers) {
     const Versus v = versus(r, s);
-    const net::TransferLedger& m = s.ledger;
+    const TransferLedger& m = s.ledger;
     JsonRecord record = m.record(c.veth ? "serve-veth" : "serve-loopback");
     record.add("server", s.label)
         .add("vs_nginx_throughput", v.nginx_throughput)

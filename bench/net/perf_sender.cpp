@@ -87,7 +87,7 @@ Result<PerfSendReport> by_sendfile(int fd, const PerfSendConfig& o) {
   }
   PerfSendReport report{
       .ledger = {.method = "sendfile"}, .stats = {}, .calls = 0, .sendfile = true};
-  net::CpuStopwatch watch;
+  CpuStopwatch watch;
   const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
   std::uint64_t at = 0;
   while (Clock::now() < end) {
@@ -130,7 +130,7 @@ Result<PerfSendReport> by_sender(int fd, const PerfSendConfig& o, net::SendMetho
   }
   PerfSendReport report;
   report.ledger.method = std::string(net::to_string(method));
-  net::CpuStopwatch watch;
+  CpuStopwatch watch;
   const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
   std::uint64_t at = 0;
   while (Clock::now() < end) {

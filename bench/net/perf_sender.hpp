@@ -9,8 +9,8 @@
 #include <string>
 
 #include "zcopy/core/error.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 #include "zcopy/net/zerocopy_sender.hpp"
 
 namespace zc::bench {
@@ -31,7 +31,7 @@ struct PerfSendConfig {
 };
 
 struct PerfSendReport {
-  net::TransferLedger ledger{};
+  TransferLedger ledger{};
   net::SenderStats stats{};  // empty for sendfile
   std::uint64_t calls = 0;   // zero-copy (or sendfile) calls made
   bool sendfile = false;

@@ -16,7 +16,7 @@ double ticks_per_second() {
 
 }  // namespace
 
-net::CpuTime process_cpu(pid_t pid) {
+CpuTime process_cpu(pid_t pid) {
   const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
   // The command name may hold spaces and parentheses: the fields start after the last ')'.
   const std::size_t close = stat.rfind(')');
@@ -30,12 +30,12 @@ net::CpuTime process_cpu(pid_t pid) {
   return {.user_s = utime / ticks_per_second(), .system_s = stime / ticks_per_second()};
 }
 
-net::CpuTime process_tree_cpu(pid_t pid) {
-  net::CpuTime total = process_cpu(pid);
+CpuTime process_tree_cpu(pid_t pid) {
+  CpuTime total = process_cpu(pid);
   const std::string id = std::to_string(pid);
   std::istringstream children(read_text("/proc/" + id + "/task/" + id + "/children"));
   for (pid_t child = 0; children >> child;) {
-    const net::CpuTime c = process_cpu(child);
+    const CpuTime c = process_cpu(child);
     total.user_s += c.user_s;
     total.system_s += c.system_s;
   }

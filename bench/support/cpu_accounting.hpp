@@ -1,6 +1,6 @@
 // bench/support/cpu_accounting.hpp: whose CPU a benchmark counts, and where things run.
 //
-// Our own process measures itself (net::process_cpu_time, getrusage); a child we reap reports its
+// Our own process measures itself (process_cpu_time, getrusage); a child we reap reports its
 // CPU through wait4 (Exit::cpu). A peer that keeps running, such as nginx and its workers, is read
 // from /proc/PID/stat in clock ticks. Softirq time, the receive-side network work the kernel runs
 // on whichever CPU sends, comes from /proc/stat per CPU.
@@ -11,15 +11,15 @@
 
 #include <sys/types.h>
 
-#include "zcopy/net/transfer_ledger.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 
 namespace zc::bench {
 
 // User and system time of another process (all its threads) from /proc/PID/stat; zero when it
 // cannot be read.
-net::CpuTime process_cpu(pid_t pid);
+CpuTime process_cpu(pid_t pid);
 // The same for a process and its children (a server's master and workers).
-net::CpuTime process_tree_cpu(pid_t pid);
+CpuTime process_tree_cpu(pid_t pid);
 
 // Seconds of softirq time on `cpu` (on all CPUs for -1) since boot, from /proc/stat.
 double softirq_seconds(int cpu);

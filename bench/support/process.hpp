@@ -24,7 +24,7 @@
 
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/fd.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 
 namespace zc::bench {
 
@@ -32,7 +32,7 @@ namespace zc::bench {
 // time it and the descendants it reaped used (wait4's rusage).
 struct Exit {
   int code = -1;
-  net::CpuTime cpu{};
+  CpuTime cpu{};
   bool ok() const noexcept { return code == 0; }
 };
 

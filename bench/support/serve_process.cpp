@@ -20,7 +20,7 @@ ServeProcess::ServeProcess(const std::vector<std::string>& argv, const Options& 
     url_ = first_line_.substr(space + 1);
 }
 
-Result<net::TransferLedger> ServeProcess::ledger(std::chrono::milliseconds limit) {
+Result<TransferLedger> ServeProcess::ledger(std::chrono::milliseconds limit) {
   if (!process_.running()) return fail(Errc::closed, "zcopy serve ledger", "the server is gone");
   process_.signal(SIGUSR1);
   auto line = process_.read_line(limit);
@@ -34,7 +34,7 @@ int ServeProcess::stop(int signal) {
   return process_.stop(signal).code;
 }
 
-Result<net::TransferLedger> ledger_from_record(std::string_view line) {
+Result<TransferLedger> ledger_from_record(std::string_view line) {
   auto number = [&](std::string_view key) { return number_field(line, key); };
   const auto method = string_field(line, "method");
   const auto bytes = number("size_bytes");
@@ -47,14 +47,14 @@ Result<net::TransferLedger> ledger_from_record(std::string_view line) {
   if (!method || !bytes || !zero_copy || !user || !kernel || !wall || !cpu_user || !cpu_system)
     return fail(Errc::corrupt, "ledger record", "not a ledger: " + std::string(line));
   auto count = [](double value) { return static_cast<std::uint64_t>(value); };
-  return net::TransferLedger{.method = *method,
-                             .bytes = count(*bytes),
-                             .bytes_zero_copy = count(*zero_copy),
-                             .bytes_copied_user = count(*user),
-                             .bytes_copied_kernel = count(*kernel),
-                             .wall_s = *wall,
-                             .cpu_user_s = *cpu_user,
-                             .cpu_system_s = *cpu_system};
+  return TransferLedger{.method = *method,
+                        .bytes = count(*bytes),
+                        .bytes_zero_copy = count(*zero_copy),
+                        .bytes_copied_user = count(*user),
+                        .bytes_copied_kernel = count(*kernel),
+                        .wall_s = *wall,
+                        .cpu_user_s = *cpu_user,
+                        .cpu_system_s = *cpu_system};
 }
 
 }  // namespace zc::bench

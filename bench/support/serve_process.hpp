@@ -20,7 +20,7 @@
 
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 
 namespace zc::bench {
 
@@ -42,7 +42,7 @@ class ServeProcess {
   std::string stderr_text() const { return read_text(stderr_path_); }
 
   // The server's ledger so far, as it reports it on SIGUSR1 (needs --ledger-json -).
-  Result<net::TransferLedger> ledger(std::chrono::milliseconds limit = std::chrono::seconds(10));
+  Result<TransferLedger> ledger(std::chrono::milliseconds limit = std::chrono::seconds(10));
 
   // Sends `signal` and returns the exit code (or 128 + the signal).
   int stop(int signal = SIGTERM);
@@ -56,6 +56,6 @@ class ServeProcess {
 };
 
 // A ledger from the JSON line `zcopy serve --ledger-json` writes (TransferLedger::record).
-Result<net::TransferLedger> ledger_from_record(std::string_view line);
+Result<TransferLedger> ledger_from_record(std::string_view line);
 
 }  // namespace zc::bench

@@ -13,8 +13,8 @@
 #include "examples/demo/sections.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 
 namespace zc::demo {
 namespace {
@@ -86,7 +86,7 @@ Result<void> demo_channel(const DemoSettings& settings) {
   if (auto joined = publisher->wait_for_subscribers(kSubscribers, 5000ms); !joined)
     return std::unexpected(joined.error());
 
-  const net::CpuStopwatch clock;
+  const CpuStopwatch clock;
   for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
     if (sequence == count / 3) subscribers.back().kill();
     auto loan = publisher->loan();

@@ -15,8 +15,8 @@
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 
 namespace zc::demo {
 namespace {
@@ -29,7 +29,7 @@ constexpr std::uint64_t kFileBytes = 64 * kMiB;
 Result<double> timed_read(const std::string& path, std::vector<char>& buffer) {
   auto fd = Fd::open(path, O_RDONLY);
   if (!fd) return std::unexpected(fd.error());
-  const net::CpuStopwatch clock;
+  const CpuStopwatch clock;
   std::uint64_t total = 0;
   for (;;) {
     auto n = sys_call({"read", fd->get()},

@@ -83,7 +83,7 @@ int serve_child(const std::string& root, http::SendMethod method, int commands, 
   if (!write_all(replies, &port, sizeof port)) return 1;
   char command = 0;
   while (read_all(commands, &command, 1) && command == 's') {
-    const net::TransferLedger l = (*server)->ledger();
+    const TransferLedger l = (*server)->ledger();
     const ServerSnapshot s{
         l.bytes,      l.bytes_zero_copy, l.bytes_copied_user, l.bytes_copied_kernel,
         l.cpu_user_s, l.cpu_system_s};
@@ -239,7 +239,7 @@ Result<void> demo_network(const DemoSettings& settings) {
       const std::uint64_t served = after->bytes - before->bytes;
       const double server_cpu =
           (after->cpu_user_s + after->cpu_system_s) - (before->cpu_user_s + before->cpu_system_s);
-      const net::TransferLedger& l = got->ledger;
+      const TransferLedger& l = got->ledger;
       table.add_row(
           {label, format_rate(l.bytes_per_s()), gb_figure(server_cpu, served),
            copies(after->zero_copy - before->zero_copy, after->copied_user - before->copied_user,

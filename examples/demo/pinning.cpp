@@ -2,10 +2,10 @@
 // buffer faults on every page, a pinned one never does.
 #include "bench/support/table.hpp"
 #include "examples/demo/sections.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/fault_profile.hpp"
 #include "zcopy/mem/region.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 
 namespace zc::demo {
 namespace {
@@ -34,7 +34,7 @@ Result<void> demo_pinning(const DemoSettings& settings) {
 
   auto pinned = Region::create_anonymous(settings.size_bytes);
   if (!pinned) return std::unexpected(pinned.error());
-  const net::CpuStopwatch pin_clock;
+  const CpuStopwatch pin_clock;
   if (auto ok = pinned->pin(); !ok) return std::unexpected(ok.error());
   const double pin_ns = pin_clock.wall_s() * 1e9;
   auto pinned_profile = profile_first_touch(pinned->bytes());

@@ -7,9 +7,9 @@
 #include "bench/support/process.hpp"
 #include "bench/support/table.hpp"
 #include "examples/demo/sections.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/region.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 #include "zcopy/ring/spsc_ring.hpp"
 
 namespace zc::demo {
@@ -57,7 +57,7 @@ Result<void> demo_ring(const DemoSettings& settings) {
   auto consumer = SpscRing<DemoMessage>::create_in(region->bytes(), kRingSlots);
   if (!consumer) return std::unexpected(consumer.error());
 
-  const net::CpuStopwatch ring_clock;
+  const CpuStopwatch ring_clock;
   auto producer = bench::Process::fork([&] {
     auto ring = SpscRing<DemoMessage>::attach(region->bytes());
     if (!ring) return 2;
@@ -84,7 +84,7 @@ Result<void> demo_ring(const DemoSettings& settings) {
 
   auto pipe = make_pipe();
   if (!pipe) return std::unexpected(pipe.error());
-  const net::CpuStopwatch pipe_clock;
+  const CpuStopwatch pipe_clock;
   auto writer = bench::Process::fork([&] {
     pipe->read_end.reset();
     for (std::uint64_t next = 0; next < count; ++next) {

@@ -13,9 +13,9 @@
 #include "bench/support/table.hpp"
 #include "examples/demo/sections.hpp"
 #include "zcopy/core/fd_passing.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/mem/region.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 
 namespace zc::demo {
 namespace {
@@ -102,7 +102,7 @@ Result<void> demo_shared_region(const DemoSettings& settings) {
   // Zero-copy: only a descriptor crosses the process boundary.
   auto sockets = UnixSocket::pair();
   if (!sockets) return std::unexpected(sockets.error());
-  const net::CpuStopwatch shared_clock;
+  const CpuStopwatch shared_clock;
   auto child = bench::Process::fork([&] { return peer_reads_shared_region(sockets->second); });
   if (!child) return std::unexpected(child.error());
   auto fd = region->share(Access::read_only);
@@ -123,7 +123,7 @@ Result<void> demo_shared_region(const DemoSettings& settings) {
   auto data_pipe = make_pipe();
   auto reply_pipe = make_pipe();
   if (!data_pipe || !reply_pipe) return fail(Errc::system, "pipe", "cannot create pipes");
-  const net::CpuStopwatch pipe_clock;
+  const CpuStopwatch pipe_clock;
   auto pipe_child = bench::Process::fork([&] {
     data_pipe->write_end.reset();
     return peer_reads_pipe(data_pipe->read_end.get(), reply_pipe->write_end.get(), size);

@@ -40,7 +40,7 @@ std::string unverified_note(const ResumePlan& plan, std::uint64_t offset) {
 Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& options,
                                        DownloadMethod method, const OutputPlace& place,
                                        const ResumePlan& plan) {
-  net::CpuStopwatch watch(net::CpuStopwatch::Scope::thread);
+  CpuStopwatch watch(CpuStopwatch::Scope::thread);
   DownloadResult result;
   std::uint64_t offset = 0;
   if (plan.record && plan.record->ranges.size() == 1) {

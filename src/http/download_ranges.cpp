@@ -25,7 +25,7 @@ constexpr std::uint64_t kMinRangeBytes = 1 << 20;
 
 struct RangeSlot {
   std::optional<Error> error;
-  net::CpuTime cpu;  // this range's thread
+  CpuTime cpu;  // this range's thread
 };
 
 Result<void> fetch_range(const Url& url, const DownloadOptions& options, DownloadMethod method,
@@ -97,7 +97,7 @@ std::vector<PartRange> split(std::uint64_t size, unsigned count) {
 Result<DownloadResult> download_ranges(const Url& url, const DownloadOptions& options,
                                        DownloadMethod method, const OutputPlace& place,
                                        const ResumePlan& plan) {
-  net::CpuStopwatch watch(net::CpuStopwatch::Scope::thread);
+  CpuStopwatch watch(CpuStopwatch::Scope::thread);
   RequestOptions head_request;
   head_request.method = "HEAD";
   auto probed = fetch_following(url, options, head_request);
@@ -184,7 +184,7 @@ Result<DownloadResult> download_ranges(const Url& url, const DownloadOptions& op
     for (std::size_t i = 0; i < count; ++i) {
       if (record->ranges[i].done == record->ranges[i].length()) continue;
       workers.emplace_back([&, i, fd = file->get()] {
-        const net::CpuStopwatch own(net::CpuStopwatch::Scope::thread);
+        const CpuStopwatch own(CpuStopwatch::Scope::thread);
         auto r = fetch_range(probed->url, options, method, place, fd, progress, i);
         if (!r) slots[i].error = r.error();
         slots[i].cpu = own.cpu();

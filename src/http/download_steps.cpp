@@ -155,8 +155,7 @@ Result<Fd> open_part(const OutputPlace& place, bool truncate) {
   return file;
 }
 
-void account(net::TransferLedger& ledger, DownloadMethod method, bool chunked,
-             std::uint64_t bytes) {
+void account(TransferLedger& ledger, DownloadMethod method, bool chunked, std::uint64_t bytes) {
   ledger.bytes += bytes;
   if (chunked || method == DownloadMethod::copy) {
     // recv() copies out of the socket buffer, pwrite() copies into the page cache.

@@ -60,7 +60,7 @@ std::string validator_mismatch(const ResponseHead& head, const PartRecord& recor
 Result<Fd> open_part(const OutputPlace& place, bool truncate);
 
 // Adds `bytes` moved by `method` to the ledger, counting copies as the kernel makes them.
-void account(net::TransferLedger& ledger, DownloadMethod method, bool chunked, std::uint64_t bytes);
+void account(TransferLedger& ledger, DownloadMethod method, bool chunked, std::uint64_t bytes);
 
 // What finish_part stamps on a complete file.
 struct Stamp {

@@ -237,7 +237,7 @@ Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options) 
       jobs.push_back(std::move(job));
     }
   }
-  net::CpuStopwatch watch;
+  CpuStopwatch watch;
   auto results = download_all(jobs, options.parallel);
   result.ledger.method = std::string(to_string(options.download.method));
   for (auto& r : results) {

@@ -23,7 +23,7 @@ struct Server::State {
   SharedState shared;
   net::SocketAddress address;
   std::string method_note;
-  net::CpuStopwatch stopwatch;
+  CpuStopwatch stopwatch;
   std::vector<std::unique_ptr<EventLoop>> loops;
   std::vector<std::thread> threads;
   bool stopped = false;
@@ -66,7 +66,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
     if (!loop) return std::unexpected(loop.error());
     state->loops.push_back(std::move(*loop));
   }
-  state->stopwatch = net::CpuStopwatch();
+  state->stopwatch = CpuStopwatch();
   for (auto& loop : state->loops) {
     state->threads.emplace_back([raw = loop.get()] { raw->run(); });
   }
@@ -108,14 +108,14 @@ ServerStats Server::stats() const noexcept {
           .truncated_files = s.truncated.load(relaxed)};
 }
 
-net::TransferLedger Server::ledger() const {
+TransferLedger Server::ledger() const {
   const LedgerCounters& l = state_->shared.ledger;
   constexpr auto relaxed = std::memory_order_relaxed;
-  net::TransferLedger ledger{.method = std::string(name(state_->shared.method)),
-                             .bytes = l.bytes.load(relaxed),
-                             .bytes_zero_copy = l.zero_copy.load(relaxed),
-                             .bytes_copied_user = l.copied_user.load(relaxed),
-                             .bytes_copied_kernel = l.copied_kernel.load(relaxed)};
+  TransferLedger ledger{.method = std::string(name(state_->shared.method)),
+                        .bytes = l.bytes.load(relaxed),
+                        .bytes_zero_copy = l.zero_copy.load(relaxed),
+                        .bytes_copied_user = l.copied_user.load(relaxed),
+                        .bytes_copied_kernel = l.copied_kernel.load(relaxed)};
   state_->stopwatch.stop_into(ledger);
   return ledger;
 }

@@ -83,7 +83,7 @@ TEST(ServeLedger, AnswersOnStdoutWithADashAndEachTransferShowsAsTheDifference) {
         run_program({"curl", "-sS", "-o", "/dev/null", serve.url() + "f.bin"});
     ASSERT_EQ(curl.exit_code, 0) << curl.out;
   }
-  Result<net::TransferLedger> after = before;
+  Result<TransferLedger> after = before;
   for (int i = 0; i < 1000 && after && after->bytes < 2 * kFileBytes; ++i) after = serve.ledger();
   ASSERT_TRUE(after) << after.error().message();
   EXPECT_EQ(after->method, "copy");

@@ -93,7 +93,7 @@ TEST_F(ServerTest, EveryMethodSendsTheFileByteExactAndKeepsAnHonestLedger) {
     ASSERT_EQ(r->body.size(), size);
     EXPECT_EQ(test::checksum(r->body), test::checksum(bytes));
     server_->stop();
-    const net::TransferLedger ledger = server_->ledger();
+    const TransferLedger ledger = server_->ledger();
     EXPECT_EQ(ledger.method, name(method));
     EXPECT_EQ(ledger.bytes, size);
     EXPECT_EQ(ledger.bytes_copied_user, 0U);

@@ -46,7 +46,7 @@ CommandResult run_client(PerfOptions o) {
   o.client.fixed = !o.no_fixed;
   auto report = bench::run_perf_sender(o.client);
   if (!report) return std::unexpected(report.error());
-  const net::TransferLedger& ledger = report->ledger;
+  const TransferLedger& ledger = report->ledger;
   const net::SenderStats& stats = report->stats;
   const std::uint64_t calls = report->calls;
   const bool sendfile = report->sendfile;

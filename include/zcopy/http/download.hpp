@@ -29,9 +29,9 @@
 #include <optional>
 #include <string>
 
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/http/download_method.hpp"
 #include "zcopy/http/url.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 
 namespace zc::http {
 
@@ -65,7 +65,7 @@ struct DownloadOptions {
 };
 
 struct DownloadResult {
-  net::TransferLedger ledger;      // this transfer's bytes, copies, wall and CPU time
+  TransferLedger ledger;           // this transfer's bytes, copies, wall and CPU time
   std::uint64_t file_size = 0;     // the final file's size
   std::uint64_t resumed_from = 0;  // bytes already in OUTPUT.part that were kept
   std::string note;  // one line on a fallback (auto method, chunked body, resume), if any

@@ -37,7 +37,7 @@ struct MirrorResult {
   std::uint64_t files_downloaded = 0;
   std::uint64_t files_skipped = 0;
   std::uint64_t directories = 0;
-  net::TransferLedger ledger;   // the downloaded files' ledgers merged
+  TransferLedger ledger;        // the downloaded files' ledgers merged
   std::vector<Error> failures;  // files that could not be fetched (the others still were)
 };
 

@@ -38,9 +38,9 @@
 #include <string>
 
 #include "zcopy/core/error.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/http/send_method.hpp"
 #include "zcopy/net/endpoint.hpp"
-#include "zcopy/net/transfer_ledger.hpp"
 
 namespace zc::http {
 
@@ -86,7 +86,7 @@ class Server {
   void stop();
   ServerStats stats() const noexcept;
   // File body bytes sent and what they cost: CPU time of the whole process since start().
-  net::TransferLedger ledger() const;
+  TransferLedger ledger() const;
 
   struct State;
 

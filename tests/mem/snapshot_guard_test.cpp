@@ -2,7 +2,7 @@
 // every payload the receiver gets equals the buffer as it was when its send began; another
 // thread's write waits for the completion, the sending thread's own is stopped loudly rather
 // than held for ever, and a guard assigned over leaves its pages writable.
-#include "zcopy/net/snapshot_guard.hpp"
+#include "zcopy/mem/snapshot_guard.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "send_test_support.hpp"
+#include "net/send_test_support.hpp"
 #include "support/capability_gate.hpp"
 #include "support/child_process.hpp"
 #include "support/sanitizer.hpp"

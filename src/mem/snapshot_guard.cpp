@@ -1,6 +1,6 @@
 // Write-protection of buffers while zero-copy sends of them are in flight (see
 // snapshot_guard.hpp).
-#include "zcopy/net/snapshot_guard.hpp"
+#include "zcopy/mem/snapshot_guard.hpp"
 
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -23,7 +23,7 @@
 
 #include "zcopy/core/syscall.hpp"
 
-namespace zc::net {
+namespace zc {
 
 struct SnapshotGuard::State {
   // One protect() not yet released: its pages, and the sending thread that alone can complete it.
@@ -305,4 +305,4 @@ std::uint64_t SnapshotGuard::pages_protected() const noexcept {
   return state_->protected_pages;
 }
 
-}  // namespace zc::net
+}  // namespace zc

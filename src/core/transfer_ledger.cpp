@@ -1,4 +1,4 @@
-#include "zcopy/net/transfer_ledger.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 
 #include <sys/resource.h>
 
@@ -7,7 +7,7 @@
 
 #include "zcopy/core/units.hpp"
 
-namespace zc::net {
+namespace zc {
 namespace {
 
 CpuTime cpu_time(int who) noexcept {
@@ -92,4 +92,4 @@ void CpuStopwatch::stop_into(TransferLedger& ledger) const noexcept {
   ledger.cpu_system_s = used.system_s;
 }
 
-}  // namespace zc::net
+}  // namespace zc

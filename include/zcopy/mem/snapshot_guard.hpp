@@ -1,11 +1,11 @@
-// zcopy/net/snapshot_guard.hpp: while a zero-copy send of a buffer is in flight, nobody changes
+// zcopy/mem/snapshot_guard.hpp: while a zero-copy send of a buffer is in flight, nobody changes
 // what the receiver will get.
 //
 // A zero-copy send reads the caller's pages later, when the device (or, for local delivery, the
 // kernel's copy) gets to them, so a write in between would change the bytes on the wire. The
 // guard write-protects the pages of each buffer for as long as a send of it is in flight:
 //
-//   auto guard = zc::net::SnapshotGuard::create(region);   // page-aligned memory of this process
+//   auto guard = zc::SnapshotGuard::create(region);   // page-aligned memory of this process
 //   guard->protect(buffer);                                 // on the sending thread
 //   sender.send(buffer, [&] { guard->release(buffer); });  // released by the sender's completion
 //
@@ -38,7 +38,7 @@
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/fd.hpp"
 
-namespace zc::net {
+namespace zc {
 
 class SnapshotGuard {
  public:
@@ -72,4 +72,4 @@ class SnapshotGuard {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace zc::net
+}  // namespace zc

@@ -1,4 +1,4 @@
-// zcopy/net/transfer_ledger.hpp: what a transfer cost, told honestly.
+// zcopy/core/transfer_ledger.hpp: what a transfer cost, told honestly.
 //
 // Every transfer reports its ledger: how many payload bytes it delivered, how many of them moved
 // without any CPU touching them (page references handed from the page cache to a socket, say),
@@ -20,9 +20,9 @@
 // shared machine). So `serve` does not count a loopback receiver's copy, and `get` counts its
 // own: none for the socket -> pipe splice, one for recv().
 //
-//   zc::net::CpuStopwatch watch;
+//   zc::CpuStopwatch watch;
 //   ... transfer ...
-//   zc::net::TransferLedger ledger{.method = "sendfile", .bytes = n, .bytes_zero_copy = n};
+//   zc::TransferLedger ledger{.method = "sendfile", .bytes = n, .bytes_zero_copy = n};
 //   watch.stop_into(ledger);
 //   std::puts(ledger.summary().c_str());
 #pragma once
@@ -34,7 +34,7 @@
 
 #include "zcopy/core/json_record.hpp"
 
-namespace zc::net {
+namespace zc {
 
 // CPU time (user and system) of this process or of the calling thread.
 struct CpuTime {
@@ -92,4 +92,4 @@ class CpuStopwatch {
   CpuTime cpu_start_;
 };
 
-}  // namespace zc::net
+}  // namespace zc

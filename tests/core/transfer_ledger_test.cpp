@@ -1,11 +1,11 @@
-#include "zcopy/net/transfer_ledger.hpp"
+#include "zcopy/core/transfer_ledger.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
-namespace zc::net {
+namespace zc {
 namespace {
 
 TEST(TransferLedger, CpuPerGbAndRate) {
@@ -69,4 +69,4 @@ TEST(CpuStopwatch, CountsThisThreadsWork) {
 }
 
 }  // namespace
-}  // namespace zc::net
+}  // namespace zc
