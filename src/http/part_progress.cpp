@@ -63,9 +63,7 @@ Result<void> PartProgress::save_locked() {
       return std::unexpected(std::move(r.error()).with_context("sync " + record_name_));
     }
   }
-  if (auto r = store_part_record(dir_fd_, record_name_, snapshot, sync_); !r) return r;
-  record_ = std::move(snapshot);
-  return {};
+  return store_part_record(dir_fd_, record_name_, snapshot, sync_);
 }
 
 }  // namespace zc::http::detail

@@ -32,6 +32,8 @@ class PartProgress {
   // Range `range` wrote `bytes` more, after its earlier ones.
   void advance(std::size_t range, std::uint64_t bytes) noexcept;
   std::uint64_t done(std::size_t range) const noexcept;
+  // The ranges' bounds, the size and the validator; never changes, so any thread may read it
+  // (the counts in it are those the download started from: done() has the current ones).
   const PartRecord& layout() const noexcept { return record_; }
 
   // Saves when kSaveInterval has passed since the last save and no other thread is saving.
@@ -50,8 +52,8 @@ class PartProgress {
   // the counts (acquire) before it syncs, so every byte it records was written before the sync.
   std::unique_ptr<std::atomic<std::uint64_t>[]> done_;
   std::atomic<std::int64_t> next_save_ns_;  // relaxed: only decides when to try
-  std::mutex save_mutex_;                   // protects record_'s counts and the record file
-  PartRecord record_;
+  std::mutex save_mutex_;                   // one writer of the record file at a time
+  const PartRecord record_;
 };
 
 }  // namespace zc::http::detail
