@@ -51,6 +51,7 @@ class RecordLayer {
   Result<void> close();
 
   RecordWriter& writer() noexcept { return writer_; }
+  const RecordWriter& writer() const noexcept { return writer_; }
   const RecordCipher& read_cipher() const noexcept { return read_cipher_; }
   // Inner plaintext bytes the cipher opened (content, type and padding of every record).
   std::uint64_t bytes_opened() const noexcept { return bytes_opened_; }
