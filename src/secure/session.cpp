@@ -187,7 +187,7 @@ Result<Session> Session::handshake(Fd socket, const std::string& host,
   }
 
   auto ktls = probe_ktls();
-  state->ktls = ktls ? "kTLS available, not used" : ktls.error().detail();
+  state->ktls = ktls ? "kTLS: available, not used yet" : ktls.error().message();
 
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
   const auto suite =
