@@ -2,11 +2,7 @@
 // and python3's http.server behind its ssl module, each with a certificate from a test CA.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
-#include "bench/support/data.hpp"
 #include "bench/support/peer_server.hpp"
-#include "bench/support/tls_pki.hpp"
 #include "secure/tls_peer_support.hpp"
 #include "support/capability_gate.hpp"
 #include "zcopy/secure/session.hpp"
@@ -17,18 +13,8 @@ namespace {
 using test::bytes_of;
 using test::read_to_end;
 
-class SessionWithPeers : public ::testing::Test {
+class SessionWithPeers : public test::TlsSiteTest {
  protected:
-  void SetUp() override {
-    if (!bench::have_program("openssl")) ZC_SKIP_BECAUSE("needs the openssl program");
-    auto pki = bench::make_tls_pki(dir_.path());
-    ASSERT_TRUE(pki) << pki.error().message();
-    pki_ = *pki;
-    ASSERT_EQ(::mkdir((dir_ / "www").c_str(), 0755), 0);
-    body_ = bench::random_bytes(5 * 1024 * 1024 + 7, 1818);
-    std::ofstream(dir_ / "www/file.bin", std::ios::binary) << body_;
-  }
-
   // GET /file.bin over `session`; the body follows the head's blank line.
   std::string fetch_body(Session& session, bool close_notify_expected = true) {
     const std::string request =
@@ -56,10 +42,6 @@ class SessionWithPeers : public ::testing::Test {
                                                ";\n    ssl_protocols " + protocols + ";\n",
                                .listen_extra = "ssl"});
   }
-
-  bench::TempDir dir_{"zcopy-secure-peers"};
-  bench::TlsPki pki_;
-  std::string body_;
 };
 
 TEST_F(SessionWithPeers, NginxWithTls13IsReadThroughOurRecordLayer) {

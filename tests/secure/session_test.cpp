@@ -2,10 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-
-#include "bench/support/data.hpp"
-#include "bench/support/tls_pki.hpp"
 #include "secure/tls_peer_support.hpp"
 #include "support/capability_gate.hpp"
 #include "zcopy/secure/ktls.hpp"
@@ -17,18 +13,8 @@ using test::Attack;
 using test::bytes_of;
 using test::read_to_end;
 
-class SessionWithSServer : public ::testing::Test {
+class SessionWithSServer : public test::TlsSiteTest {
  protected:
-  void SetUp() override {
-    if (!bench::have_program("openssl")) ZC_SKIP_BECAUSE("needs the openssl program");
-    auto pki = bench::make_tls_pki(dir_.path());
-    ASSERT_TRUE(pki) << pki.error().message();
-    pki_ = *pki;
-    ASSERT_EQ(::mkdir((dir_ / "www").c_str(), 0700), 0);
-    body_ = bench::random_bytes(3 * 1024 * 1024 + 123, 18);
-    std::ofstream(dir_ / "www/file.bin", std::ios::binary) << body_;
-  }
-
   Result<test::SServer> s_server(const std::string& suite, bool tls12 = false, bool www = true) {
     return test::start_s_server({.cert = pki_.server_cert,
                                  .key = pki_.server_key,
@@ -38,10 +24,6 @@ class SessionWithSServer : public ::testing::Test {
   }
 
   SessionOptions trusting() const { return {.ca_file = pki_.ca_cert}; }
-
-  bench::TempDir dir_{"zcopy-secure"};
-  bench::TlsPki pki_;
-  std::string body_;
 };
 
 constexpr const char* kRequest = "GET /file.bin HTTP/1.0\r\n\r\n";
@@ -60,6 +42,10 @@ TEST_F(SessionWithSServer, EachTls13SuiteFetchesAFileThroughOurRecordLayer) {
     auto fetched = read_to_end(*session);
     ASSERT_FALSE(fetched.error) << suite << ": " << fetched.error->message();
     EXPECT_EQ(fetched.data, std::string(kWwwHead) + body_) << suite;
+    TransferLedger ledger;
+    session->account_read(ledger, fetched.data.size());
+    EXPECT_EQ(ledger.bytes_copied_user, 0u) << suite;
+    EXPECT_EQ(ledger.bytes_copied_kernel, fetched.data.size()) << suite;
   }
 }
 

@@ -1,7 +1,5 @@
 #include <gtest/gtest.h>
 
-#include "bench/support/data.hpp"
-#include "bench/support/tls_pki.hpp"
 #include "secure/tls_peer_support.hpp"
 #include "support/capability_gate.hpp"
 #include "support/shell_command.hpp"
@@ -9,14 +7,13 @@
 namespace zc::test {
 namespace {
 
-TEST(TlsCommand, ConnectSaysRecordsAreOpenedInPlaceAndWhyKtlsIsNotUsed) {
+class TlsCommand : public TlsSiteTest {};
+
+TEST_F(TlsCommand, ConnectSaysRecordsAreOpenedInPlaceAndWhyKtlsIsNotUsed) {
   ZC_REQUIRE_TOOL();
-  if (!bench::have_program("openssl")) ZC_SKIP_BECAUSE("needs the openssl program");
-  bench::TempDir dir("zcopy-tls-command");
-  auto pki = bench::make_tls_pki(dir.path());
-  ASSERT_TRUE(pki) << pki.error().message();
+  const bench::TlsPki* pki = &pki_;
   auto server =
-      start_s_server({.cert = pki->server_cert, .key = pki->server_key, .www_root = dir.path()});
+      start_s_server({.cert = pki->server_cert, .key = pki->server_key, .www_root = dir_ / "www"});
   ASSERT_TRUE(server) << server.error().message();
   const std::string target = "127.0.0.1:" + std::to_string(server->port);
 
@@ -38,7 +35,7 @@ TEST(TlsCommand, ConnectSaysRecordsAreOpenedInPlaceAndWhyKtlsIsNotUsed) {
   EXPECT_NE(insecure.output.find("warning: --insecure"), std::string::npos) << insecure.output;
 }
 
-TEST(TlsCommand, BenchPrintsBothFiguresAsJson) {
+TEST(TlsBenchCommand, PrintsBothFiguresAsJson) {
   ZC_REQUIRE_TOOL();
   auto run = run_command(zcopy_tool() + " tls bench --seconds 0.2 --repeats 1 --json");
   ASSERT_EQ(run.exit_code, 0) << run.output;

@@ -1,28 +1,54 @@
-// What the secure tests share: `openssl s_server` as a peer, a client loop that keeps what it
-// received beside how it ended, and a proxy that forwards TLS records and alters one.
+// What the secure tests share: a scratch site with test certificates, `openssl s_server` as a peer,
+// a client loop that keeps what it received beside how it ended, and a proxy that forwards TLS
+// records and alters one.
 #pragma once
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/support/data.hpp"
 #include "bench/support/peer_server.hpp"
 #include "bench/support/process.hpp"
+#include "bench/support/tls_pki.hpp"
+#include "support/capability_gate.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/net/tcp.hpp"
 #include "zcopy/secure/session.hpp"
 
 namespace zc::test {
+
+// A scratch directory with a test CA's certificates (bench/support/tls_pki.hpp) and a file of
+// random bytes, www/file.bin, for servers to serve.
+class TlsSiteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!bench::have_program("openssl")) ZC_SKIP_BECAUSE("needs the openssl program");
+    auto pki = bench::make_tls_pki(dir_.path());
+    ASSERT_TRUE(pki) << pki.error().message();
+    pki_ = *pki;
+    ASSERT_EQ(::mkdir((dir_ / "www").c_str(), 0755), 0);
+    body_ = bench::random_bytes(5 * 1024 * 1024 + 123, 18);
+    std::ofstream(dir_ / "www/file.bin", std::ios::binary) << body_;
+  }
+
+  bench::TempDir dir_{"zcopy-secure"};
+  bench::TlsPki pki_;
+  std::string body_;
+};
 
 struct SServerOptions {
   std::string cert{};
