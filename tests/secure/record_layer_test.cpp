@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "secure/rfc8448_vectors.hpp"
@@ -249,6 +250,29 @@ TEST(RecordLayer, KeyUpdateFollowedByMoreBytesInItsRecordIsRefused) {
   auto data = layer.read(buffer);
   ASSERT_FALSE(data);
   EXPECT_NE(data.error().message().find("end of its record"), std::string::npos);
+}
+
+TEST(RecordLayer, SequenceNumbersRunPastTwoToTheSeventeenInWriterAndReader) {
+  // 2^17 + 1000 one-byte records: the sequence number carries into its third byte.
+  constexpr std::size_t kRecords = (std::size_t{1} << 17) + 1000;
+  Endpoints e;
+  std::thread sender([&] {
+    for (std::size_t i = 0; i < kRecords; ++i) {
+      const char byte = static_cast<char>('a' + i % 26);
+      if (!e.server.write(std::as_bytes(std::span(&byte, 1)))) return;
+    }
+  });
+  std::vector<std::byte> buffer(kMaxCiphertext);
+  std::size_t received = 0;
+  for (; received < kRecords; ++received) {
+    auto data = e.client.read(buffer);
+    ASSERT_TRUE(data) << "record " << received << ": " << data.error().message();
+    ASSERT_EQ(data->size(), 1u);
+    ASSERT_EQ(static_cast<char>((*data)[0]), static_cast<char>('a' + received % 26));
+  }
+  sender.join();
+  EXPECT_EQ(e.client.read_cipher().sequence(), kRecords);
+  EXPECT_EQ(e.server.writer().cipher().sequence(), kRecords);
 }
 
 TEST(RecordLayer, BufferTooSmallForTheRecordIsALimitError) {
