@@ -1,6 +1,7 @@
 #include "zcopy/secure/session.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include "secure/tls_peer_support.hpp"
 #include "support/capability_gate.hpp"
@@ -106,14 +107,22 @@ TEST_F(SessionWithSServer, KeyUpdatesFromTheServerAreFollowedAndAnsweredMidTrans
     }
     EXPECT_EQ(got, line + "\n");
   };
+  // s_server acts on a command only when it starts what one read of its stdin brings, and drops
+  // the rest of that read; so each next line waits until the command's record has reached us.
+  auto wait_for_record = [&] {
+    pollfd ready{session->fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&ready, 1, 10000), 1) << "no KeyUpdate record within 10 s";
+  };
   server->send_line("before");
   expect_line("before");
   server->send_line("k");  // KeyUpdate, update_not_requested
+  wait_for_record();
   server->send_line("after one");
   expect_line("after one");
   EXPECT_EQ(session->key_updates_received(), 1u);
   EXPECT_EQ(session->key_updates_sent(), 0u);
   server->send_line("K");  // KeyUpdate, update_requested: we must answer with ours
+  wait_for_record();
   server->send_line("after two");
   expect_line("after two");
   EXPECT_EQ(session->key_updates_received(), 2u);
