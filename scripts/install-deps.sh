@@ -7,7 +7,7 @@ packages=(
   # toolchain and build
   g++ cmake ninja-build pkg-config git ccache
   # libraries
-  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev
+  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev libssl-dev openssl
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
