@@ -30,6 +30,7 @@ struct ThroughputFigures {
   double seconds = 0;
   double cpu_seconds = 0;         // user + sys of sender and receiver over the measured part
   std::uint64_t chunk_bytes = 0;  // the largest unit the method moves (boost-mq chunks)
+  std::uint64_t batch = 0;        // messages per loan_n/publish_n/receive_n (zcopy-batch)
 };
 
 struct LatencyFigures {
@@ -37,7 +38,7 @@ struct LatencyFigures {
   double p50_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;
 };
 
-// The five throughput methods, in table order: ceiling, zcopy, unix, pipe, boost-mq.
+// The throughput methods, in table order: ceiling, zcopy, zcopy-batch, unix, pipe, boost-mq.
 const std::vector<std::string>& throughput_methods();
 Result<ThroughputFigures> measure_throughput(const std::string& method, std::uint64_t size,
                                              const BenchTiming& timing);

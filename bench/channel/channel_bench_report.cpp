@@ -51,10 +51,12 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
       if (method == "boost-mq") {
         r.add("chunk_bytes", f->chunk_bytes).add("chunked", f->chunk_bytes < size);
       }
+      if (f->batch != 0) r.add("batch", f->batch);
       add(r);
       std::string note = format_bytes(copies_per_byte(method) * size);
       if (method == "boost-mq" && f->chunk_bytes < size)
         note += " (in " + format_bytes(f->chunk_bytes) + " chunks)";
+      if (f->batch != 0) note += " (batches of " + std::to_string(f->batch) + ")";
       throughput.add_row({format_bytes(size), method, format_rate(rate), fixed(ops, 0),
                           fixed(cpu_per_gb, 3),
                           ceiling_rate > 0 ? fixed(rate / ceiling_rate, 2) + "x" : "-", note});

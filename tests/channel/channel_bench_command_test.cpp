@@ -94,7 +94,8 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
       EXPECT_NE(line.find("\"latency_p99_ns\":"), std::string::npos) << line;
     }
   }
-  EXPECT_EQ(throughput, (std::set<std::string>{"zcopy", "ceiling", "unix", "pipe", "boost-mq"}));
+  EXPECT_EQ(throughput,
+            (std::set<std::string>{"zcopy", "zcopy-batch", "ceiling", "unix", "pipe", "boost-mq"}));
   EXPECT_EQ(latency, (std::set<std::string>{"floor", "zcopy-busy", "zcopy-wake", "unix", "pipe"}));
   EXPECT_EQ(death, (std::set<std::string>{"subscriber-killed", "publisher-killed"}));
 }
