@@ -31,19 +31,22 @@ struct ThroughputFigures {
   double cpu_seconds = 0;         // user + sys of sender and receiver over the measured part
   std::uint64_t chunk_bytes = 0;  // the largest unit the method moves (boost-mq chunks)
   std::uint64_t batch = 0;        // messages per loan_n/publish_n/receive_n (zcopy-batch)
+  std::uint64_t queue = 0;        // messages a subscriber's queue holds (zcopy, iceoryx)
 };
 
 struct LatencyFigures {
   std::uint64_t round_trips = 0;
   double p50_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;
+  std::uint64_t queue = 0;  // messages a subscriber's queue holds (iceoryx)
 };
 
-// The throughput methods, in table order: ceiling, zcopy, zcopy-batch, unix, pipe, boost-mq.
+// The throughput methods, in table order: ceiling, zcopy, zcopy-batch, iceoryx, unix, pipe,
+// boost-mq. A method whose peer is missing fails with Errc::capability_missing.
 const std::vector<std::string>& throughput_methods();
 Result<ThroughputFigures> measure_throughput(const std::string& method, std::uint64_t size,
                                              const BenchTiming& timing);
 
-// The latency methods: floor, zcopy-busy, zcopy-wake, unix, pipe.
+// The latency methods: floor, zcopy-busy, zcopy-wake, iceoryx-busy, iceoryx-wake, unix, pipe.
 const std::vector<std::string>& latency_methods();
 Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
                                        const BenchTiming& timing);

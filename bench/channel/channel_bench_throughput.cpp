@@ -326,18 +326,26 @@ Result<ThroughputFigures> ceiling(std::uint64_t size, const BenchTiming& timing)
 }  // namespace
 
 const std::vector<std::string>& throughput_methods() {
-  static const std::vector<std::string> methods{"ceiling", "zcopy", "zcopy-batch",
+  static const std::vector<std::string> methods{"ceiling", "zcopy", "zcopy-batch", "iceoryx",
                                                 "unix",    "pipe",  "boost-mq"};
   return methods;
 }
 
 Result<ThroughputFigures> measure_throughput(const std::string& method, std::uint64_t size,
                                              const BenchTiming& timing) {
-  if (method == "zcopy") return channel(size, timing, 0);
+  if (method == "zcopy") {
+    auto figures = channel(size, timing, 0);
+    if (figures) figures->queue = ring_chunks(size);
+    return figures;
+  }
+  if (method == "iceoryx") return iceoryx_throughput(size, timing, ring_chunks(size));
   if (method == "zcopy-batch") {
     const std::size_t batch = batch_of(ring_chunks(size));
     auto figures = channel(size, timing, batch);
-    if (figures) figures->batch = batch;
+    if (figures) {
+      figures->batch = batch;
+      figures->queue = ring_chunks(size);
+    }
     return figures;
   }
   if (method == "ceiling") return ceiling(size, timing);
