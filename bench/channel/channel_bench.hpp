@@ -51,6 +51,17 @@ const std::vector<std::string>& latency_methods();
 Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
                                        const BenchTiming& timing);
 
+// One publisher and several subscriber processes, each reading every byte (fan-out).
+struct FanOutFigures {
+  std::size_t subscribers = 0;
+  double rate = 0;            // messages per second every subscriber received
+  double publisher_cpu = 0;   // CPUs the publisher's process used (1.0 = one core busy)
+  double subscriber_cpu = 0;  // CPUs per subscriber process, the mean over them
+};
+inline constexpr std::size_t kFanOutCounts[] = {1, 2, 4, 8};
+Result<FanOutFigures> measure_fan_out(std::size_t subscribers, std::uint64_t size,
+                                      const BenchTiming& timing);
+
 // Death detection: subscriber-killed (the publisher notices), publisher-killed (the subscriber
 // does). Each sample is one SIGKILL, timed until it is noticed (round_trips counts the kills).
 const std::vector<std::string>& death_methods();

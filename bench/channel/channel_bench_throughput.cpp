@@ -276,6 +276,86 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
   });
 }
 
+// One publisher, `subscribers` processes each reading every byte of every message (block mode:
+// the publisher goes at the pace of the slowest).
+Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
+                              const BenchTiming& timing) {
+  const std::string name = unique_name("fan");
+  const std::size_t chunks = ring_chunks(size);
+  std::vector<SharedTally> tallies;
+  for (std::size_t i = 0; i < subscribers; ++i) {
+    auto tally = SharedTally::create();
+    if (!tally) return std::unexpected(tally.error());
+    tallies.push_back(std::move(*tally));
+  }
+  ChannelOptions options;
+  options.chunk_size = static_cast<std::size_t>(size);
+  options.chunk_count = chunks;
+  options.queue_depth = chunks;
+  options.max_subscribers = subscribers;
+  options.timeout = std::chrono::seconds(10);
+  auto publisher = Publisher::create(name, options);
+  if (!publisher) return std::unexpected(publisher.error());
+  std::vector<Process> children;
+  for (std::size_t i = 0; i < subscribers; ++i) {
+    Tally& t = *tallies[i];
+    auto child = Process::fork([&name, &t] {
+      auto subscriber = Subscriber::connect(name, std::chrono::seconds(10));
+      if (!subscriber) return 1;
+      ReceiverTally tally(t, true);
+      for (;;) {
+        auto sample = subscriber->receive(std::chrono::seconds(10));
+        if (!sample) return sample.error().code() == Errc::closed ? (tally.finish(), 0) : 1;
+        tally.received(sample->bytes());
+      }
+    });
+    if (!child) return std::unexpected(child.error());
+    children.push_back(std::move(*child));
+  }
+  if (auto joined = publisher->wait_for_subscribers(subscribers, std::chrono::seconds(10));
+      !joined) {
+    return std::unexpected(joined.error());
+  }
+  SenderClock clock(*tallies[0], timing);
+  bool told = false;
+  while (clock.next()) {
+    // The first subscriber's tally gets the start from the clock; the others from here.
+    if (!told && tallies[0]->measure_from.load(std::memory_order_relaxed) != UINT64_MAX) {
+      const std::uint64_t from = tallies[0]->measure_from.load(std::memory_order_relaxed);
+      for (auto& tally : tallies) tally->measure_from.store(from, std::memory_order_release);
+      told = true;
+    }
+    auto loan = publisher->loan();
+    if (!loan) return std::unexpected(loan.error());
+    fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
+    if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
+      return std::unexpected(sent.error());
+  }
+  clock.finish();
+  if (!told) {
+    for (auto& tally : tallies) tally->measure_from.store(clock.sent(), std::memory_order_release);
+  }
+  publisher->close();
+  for (auto& child : children) {
+    if (auto done = child.expect_success("fan-out subscriber"); !done) {
+      return std::unexpected(done.error());
+    }
+  }
+  FanOutFigures f;
+  f.subscribers = subscribers;
+  f.rate = 0;
+  for (const auto& tally : tallies) {
+    const ThroughputFigures one = figures_of(*tally, size);
+    const double rate = one.seconds > 0 ? static_cast<double>(one.messages) / one.seconds : 0;
+    // Every subscriber receives every message: the rate all of them sustained is the slowest's.
+    f.rate = f.rate == 0 ? rate : std::min(f.rate, rate);
+    f.subscriber_cpu += one.seconds > 0 ? tally->receiver_cpu_s / one.seconds : 0;
+  }
+  f.subscriber_cpu /= static_cast<double>(subscribers);
+  f.publisher_cpu = timing.measure_s > 0 ? tallies[0]->sender_cpu_s / timing.measure_s : 0;
+  return f;
+}
+
 // Two threads hand chunks over through two counters: the cost of writing and reading the bytes
 // with nothing in between, the bound any channel is measured against.
 Result<ThroughputFigures> ceiling(std::uint64_t size, const BenchTiming& timing) {
@@ -353,6 +433,11 @@ Result<ThroughputFigures> measure_throughput(const std::string& method, std::uin
   if (method == "pipe") return pipe_pair(size, timing);
   if (method == "boost-mq") return boost_queue(size, timing);
   return fail(Errc::invalid_argument, "channel bench", "unknown method " + method);
+}
+
+Result<FanOutFigures> measure_fan_out(std::size_t subscribers, std::uint64_t size,
+                                      const BenchTiming& timing) {
+  return fan_out(subscribers, size, timing);
 }
 
 }  // namespace zc::bench

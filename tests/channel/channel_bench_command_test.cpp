@@ -68,6 +68,7 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
   std::set<std::string> throughput;
   std::set<std::string> latency;
   std::set<std::string> death;
+  std::set<std::string> fan_out;
   std::istringstream lines(result.output);
   std::string line;
   while (std::getline(lines, line)) {
@@ -82,6 +83,11 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
       continue;
     }
     EXPECT_NE(line.find("\"size_bytes\":4096"), std::string::npos) << line;
+    if (bench == "channel-fan-out") {
+      fan_out.insert(line.substr(line.find("\"subscribers\":")).substr(0, 16));
+      EXPECT_NE(line.find("\"cpu_per_subscriber\":"), std::string::npos) << line;
+      continue;
+    }
     if (line.find("\"skipped\":") != std::string::npos) {
       // Only a method with a peer program of its own may be missing (IceoryxRecords... below).
       EXPECT_EQ(method.rfind("iceoryx", 0), 0U) << line;
@@ -107,6 +113,7 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
   EXPECT_EQ(latency, (std::set<std::string>{"floor", "zcopy-busy", "zcopy-wake", "iceoryx-busy",
                                             "iceoryx-wake", "unix", "pipe"}));
   EXPECT_EQ(death, (std::set<std::string>{"subscriber-killed", "publisher-killed"}));
+  EXPECT_EQ(fan_out.size(), 4U) << "1, 2, 4 and 8 subscribers";
 }
 
 // iceoryx runs beside zcopy with its settings in every record. Its peer program is not built
