@@ -76,7 +76,7 @@ class SenderClock {
 
  private:
   Tally& tally_;
-  double warm_until_s_, stop_at_s_;
+  double warm_until_s_, stop_at_s_, measure_s_;
   double measured_cpu_start_ = 0;
   bool measuring_ = false;
   std::uint64_t sent_ = 0;
