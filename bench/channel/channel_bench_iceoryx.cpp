@@ -2,6 +2,10 @@
 // sized for the message, the peer program (iceoryx/iceoryx_peer.cpp) run against it, RouDi
 // stopped. The peer follows the rules of every other method; this side only starts, stops and
 // reads one line.
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -10,6 +14,7 @@
 #include "bench/channel/channel_bench_harness.hpp"
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
+#include "zcopy/core/fd.hpp"
 
 namespace zc::bench {
 namespace {
@@ -18,6 +23,8 @@ constexpr const char* kPeer = "zcopy-iceoryx-peer";
 constexpr const char* kRoudi = "iox-roudi";
 constexpr auto kRoudiStart = std::chrono::seconds(10);
 constexpr std::uint64_t kSmallPool = 128;
+constexpr const char* kRoudiLock = "/tmp/zcopy-iceoryx-roudi.lock";
+constexpr auto kRoudiTurn = std::chrono::seconds(300);
 
 // The peer beside this executable (the build tree, or where both were installed).
 std::string peer_path() {
@@ -31,6 +38,19 @@ class Roudi {
   // Starts RouDi with chunks of at least `payload` bytes, `count` of them (and a few small ones for
   // the end-of-stream message), and waits until it takes clients.
   static Result<Roudi> start(std::uint64_t payload, std::uint64_t count) {
+    // RouDi is one per machine: two benches (or two tests) must take turns.
+    auto lock = Fd::open(kRoudiLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (!lock) return std::unexpected(lock.error());
+    const auto wait_until = Clock::now() + kRoudiTurn;
+    while (::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        return fail_errno(errno, "flock(" + std::string(kRoudiLock) + ")");
+      if (Clock::now() > wait_until) {
+        return fail(Errc::timeout, kRoudi,
+                    "another iceoryx measurement held " + std::string(kRoudiLock) + " too long");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     auto dir = TempDir::create("zcopy-iceoryx");
     if (!dir) return std::unexpected(dir.error());
     const std::string config = *dir / "roudi.toml";
@@ -48,7 +68,7 @@ class Roudi {
     auto roudi = Process::spawn({kRoudi, "-m", "off", "-l", "warning", "-c", config},
                                 {.out = Output::file, .err = Output::file, .file = log});
     if (!roudi) return std::unexpected(roudi.error());
-    Roudi r(std::move(*dir), std::move(*roudi));
+    Roudi r(std::move(*lock), std::move(*dir), std::move(*roudi));
     const auto give_up = Clock::now() + kRoudiStart;
     for (;;) {
       std::ifstream in(log);
@@ -82,7 +102,9 @@ class Roudi {
   }
 
  private:
-  Roudi(TempDir dir, Process roudi) noexcept : dir_(std::move(dir)), roudi_(std::move(roudi)) {}
+  Roudi(Fd lock, TempDir dir, Process roudi) noexcept
+      : lock_(std::move(lock)), dir_(std::move(dir)), roudi_(std::move(roudi)) {}
+  Fd lock_;  // flock()ed while our RouDi runs; declared first, so released last
   TempDir dir_;
   Process roudi_;
 };
