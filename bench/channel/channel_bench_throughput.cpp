@@ -305,7 +305,11 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
       ReceiverTally tally(t, true);
       for (;;) {
         auto sample = subscriber->receive(std::chrono::seconds(10));
-        if (!sample) return sample.error().code() == Errc::closed ? (tally.finish(), 0) : 1;
+        if (!sample) {
+          if (sample.error().code() != Errc::closed) return 1;
+          tally.finish();
+          return 0;
+        }
         tally.received(sample->bytes());
       }
     });
