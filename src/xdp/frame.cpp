@@ -46,7 +46,10 @@ void Frame::reset() noexcept {
   detail::UmemState* umem = std::exchange(umem_, nullptr);
   if (umem == nullptr) return;
   umem->held.fetch_sub(1, std::memory_order_relaxed);
-  umem->give_back(umem->frame_of(address_), detail::owner_word(detail::Place::application));
+  // A handle owns its frame, so this cannot fail unless the bookkeeping is broken: count it.
+  if (!umem->give_back(umem->frame_of(address_), detail::owner_word(detail::Place::application))) {
+    umem->bad_returns.fetch_add(1, std::memory_order_relaxed);
+  }
   address_ = 0;
   size_ = 0;
 }

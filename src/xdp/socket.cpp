@@ -221,7 +221,7 @@ std::uint32_t Socket::tx_in_flight() const noexcept {
 
 SocketStatistics Socket::statistics() const {
   SocketStatistics s = state_->counted;
-  s.ring_faults = state_->rx.clamped() + state_->completion.clamped();
+  s.ring_faults = state_->rx.faults() + state_->completion.faults();
   xdp_statistics kernel{};
   socklen_t size = sizeof kernel;
   if (::getsockopt(state_->fd, SOL_XDP, XDP_STATISTICS, &kernel, &size) == 0) {

@@ -39,10 +39,7 @@ std::optional<std::uint32_t> UmemState::take_free(std::uint32_t to) noexcept {
 }
 
 bool UmemState::give_back(std::uint32_t frame, std::uint32_t from) noexcept {
-  if (!move(frame, from, owner_word(Place::pool))) {
-    bad_returns.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
+  if (!move(frame, from, owner_word(Place::pool))) return false;
   // SYNC POINT: BufferPool::give_back releases, the next loan acquires: whatever was written to
   // the frame here is complete before another socket hands it to the kernel.
   if (!pool.give_back(frame)) {

@@ -60,8 +60,8 @@ struct UmemState {
   // One word per frame (owner_word()). Every transition is a compare-and-swap from the place the
   // frame must be in, so no frame is ever in two places, whatever a ring claims.
   std::unique_ptr<std::atomic<std::uint32_t>[]> owners;
-  std::atomic<std::uint32_t> held{0};  // frames in Frame handles; a relaxed gauge
-  std::atomic<std::uint64_t> bad_returns{0};
+  std::atomic<std::uint32_t> held{0};         // frames in Frame handles; a relaxed gauge
+  std::atomic<std::uint64_t> bad_returns{0};  // our own bookkeeping contradicted; never expected
 
   // Serializes opening and closing sockets (libxdp's bookkeeping of a UMEM is not thread-safe);
   // protects the members below it.
@@ -84,7 +84,8 @@ struct UmemState {
   bool move(std::uint32_t frame, std::uint32_t from, std::uint32_t to) noexcept;
   // A free frame from the pool, now at `to`; nullopt when none is free.
   std::optional<std::uint32_t> take_free(std::uint32_t to) noexcept;
-  // Returns `frame`, which must be at `from`, to the pool; false (and counted) when it was not.
+  // Returns `frame`, which must be at `from`, to the pool; false, and nothing changes, when it
+  // was not (the caller decides whether that is a bug or a bad descriptor).
   bool give_back(std::uint32_t frame, std::uint32_t from) noexcept;
 };
 

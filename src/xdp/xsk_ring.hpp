@@ -19,8 +19,8 @@
 // half of each pair is in net/xdp/xsk_queue.h.
 //
 // Trust: the indices live in memory any process holding the socket can map and scribble on, so
-// a distance between the indices larger than the ring is clamped (counted by the caller as a
-// fault), never used to index past the array; the entries themselves are validated by Socket.
+// a distance between the indices larger than the ring is a fault: counted, and never used to read
+// an entry; every index is masked before use, and the entries themselves are validated by Socket.
 //
 // Synchronization: one thread at a time per ring (the socket's owner); a ring has no lock.
 #pragma once
@@ -135,20 +135,22 @@ class ConsumerRing {
   bool valid() const noexcept { return memory_.entries != nullptr; }
 
   // How many entries can be read now (at most `wanted`); refreshes the cached producer index when
-  // the cache shows none. A producer index more than a ring ahead is clamped to one ring (and
-  // reported by clamped()).
+  // the cache shows none. A producer index more than a ring ahead of ours (or behind it) was
+  // written by someone other than the kernel: nothing is read, the fault is counted (faults()),
+  // and the next call looks again, by when the kernel's next store of its own index has put it
+  // right.
   std::uint32_t available(std::uint32_t wanted) noexcept {
     std::uint32_t ready = produced_ - consumed_;
     if (ready == 0) {
       // SYNC POINT (C): acquire pairs with the kernel's release of the producer index (its
       // (B)): the entries it counted are written before we read them.
-      produced_ = load_acquire(memory_.producer);
-      ready = produced_ - consumed_;
+      const std::uint32_t produced = load_acquire(memory_.producer);
+      ready = produced - consumed_;
       if (ready > memory_.size) {
-        ++clamped_;
-        produced_ = consumed_ + memory_.size;
-        ready = memory_.size;
+        ++faults_;
+        return 0;
       }
+      produced_ = produced;
     }
     return std::min(ready, wanted);
   }
@@ -166,15 +168,15 @@ class ConsumerRing {
     store_release(memory_.consumer, consumed_);
   }
 
-  // Times the producer index was found more than a ring ahead (a scribbled ring).
-  std::uint64_t clamped() const noexcept { return clamped_; }
+  // Times the producer index was found more than a ring away from ours (a scribbled ring).
+  std::uint64_t faults() const noexcept { return faults_; }
 
  private:
   RingMemory<Entry> memory_;
   std::uint32_t mask_ = 0;
   std::uint32_t consumed_ = 0;  // our consumer index
   std::uint32_t produced_ = 0;  // cached copy of the kernel's producer index
-  std::uint64_t clamped_ = 0;
+  std::uint64_t faults_ = 0;
 };
 
 }  // namespace zc::xdp::detail

@@ -46,6 +46,13 @@ inline int send_from(const VethPair& link, VethPair::Side from, std::uint64_t co
   });
 }
 
+// True when `ip link` shows an XDP program on side `side`'s end of the pair.
+inline bool xdp_attached(const VethPair& link, VethPair::Side side) {
+  const bench::RunResult shown =
+      bench::run(link.exec(side, {"ip", "-o", "link", "show", "dev", link.name(side)}));
+  return shown.output.find("prog/xdp") != std::string::npos;
+}
+
 // Receives until `count` frames have arrived or `limit` has passed (a bound only a broken socket
 // reaches: the frames are all in the rx ring already, or arrive within milliseconds).
 inline std::vector<Frame> receive_frames(
