@@ -53,6 +53,8 @@
 #include "zcopy/version.hpp"
 #include "zcopy/xdp/bind_mode.hpp"
 #include "zcopy/xdp/frame.hpp"
+#include "zcopy/xdp/packet_echo.hpp"
+#include "zcopy/xdp/pcap_writer.hpp"
 #include "zcopy/xdp/redirect_program.hpp"
 #include "zcopy/xdp/socket.hpp"
 #include "zcopy/xdp/socket_statistics.hpp"

@@ -6,6 +6,7 @@
 #include <linux/genetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -34,6 +35,16 @@ std::string driver_of(int socket, const std::string& name) {
   request.ifr_data = reinterpret_cast<char*>(&info);
   if (::ioctl(socket, SIOCETHTOOL, &request) != 0) return {};
   return std::string(info.driver, ::strnlen(info.driver, sizeof info.driver));
+}
+
+std::optional<std::array<std::uint8_t, 6>> mac_of(int socket, const std::string& name) {
+  ifreq request{};
+  std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(socket, SIOCGIFHWADDR, &request) != 0) return std::nullopt;
+  if (request.ifr_hwaddr.sa_family != ARPHRD_ETHER) return std::nullopt;
+  std::array<std::uint8_t, 6> mac;
+  std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, mac.size());
+  return mac;
 }
 
 // The generic netlink id of `family`; Errc::capability_missing when the kernel has no such
@@ -130,7 +141,10 @@ Result<std::vector<NetDevice>> list_net_devices() {
                          [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
   if (socket) {
     const Fd owner = Fd::adopt(*socket);
-    for (NetDevice& d : devices) d.driver = driver_of(owner.get(), d.name);
+    for (NetDevice& d : devices) {
+      d.driver = driver_of(owner.get(), d.name);
+      d.mac = mac_of(owner.get(), d.name);
+    }
   }
   auto features = xdp_features_by_ifindex();
   if (!features && features.error().code() != Errc::capability_missing) {

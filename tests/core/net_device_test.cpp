@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "bench/support/veth_pair.hpp"
 #include "support/capability_gate.hpp"
 #include "zcopy/core/capabilities.hpp"
@@ -33,6 +35,12 @@ TEST(NetDevice, AVethEndHasTheVethDriverAndNativeXdpWithoutZeroCopy) {
   auto veth = net_device(link.name(VethPair::a));
   ASSERT_TRUE(veth) << veth.error().message();
   EXPECT_EQ(veth->driver, "veth");
+  ASSERT_TRUE(veth->mac.has_value());
+  char mac[18];
+  std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", (*veth->mac)[0], (*veth->mac)[1],
+                (*veth->mac)[2], (*veth->mac)[3], (*veth->mac)[4], (*veth->mac)[5]);
+  EXPECT_EQ(mac, link.mac(VethPair::a)) << "as ip link shows it";
+  EXPECT_FALSE((*devices)[0].mac.has_value()) << "loopback has no Ethernet address";
   ASSERT_TRUE(veth->xdp_features.has_value()) << "the netdev family is there since Linux 6.3";
   EXPECT_TRUE(veth->native_xdp());
   EXPECT_FALSE(veth->xsk_zero_copy());

@@ -9,7 +9,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/support/packets.hpp"
@@ -66,6 +69,99 @@ inline std::vector<Frame> receive_frames(
     for (std::size_t i = 0; i < n; ++i) frames.push_back(std::move(batch[i]));
   }
   return frames;
+}
+
+// One packet of a capture file as a reader program printed it.
+struct ReadPacket {
+  std::vector<std::byte> bytes;  // as captured (up to the snaplen)
+  std::size_t length = 0;        // on the wire
+};
+
+inline std::optional<std::vector<std::byte>> hex_bytes(std::string_view hex) {
+  std::vector<std::byte> bytes;
+  unsigned value = 0;
+  int digits = 0;
+  for (char c : hex) {
+    int nibble = -1;
+    if (c >= '0' && c <= '9') nibble = c - '0';
+    if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
+    if (nibble < 0) {
+      if (c == ' ' || c == ':') continue;
+      return std::nullopt;
+    }
+    value = value * 16 + static_cast<unsigned>(nibble);
+    if (++digits == 2) {
+      bytes.push_back(std::byte(value));
+      value = 0;
+      digits = 0;
+    }
+  }
+  if (digits != 0) return std::nullopt;
+  return bytes;
+}
+
+// The packets of a pcap file as `tcpdump -r FILE -nn -xx` prints them (link header included);
+// nullopt when tcpdump cannot read the file.
+inline std::optional<std::vector<ReadPacket>> read_with_tcpdump(const std::string& path) {
+  const bench::RunResult out = bench::run({"tcpdump", "-r", path, "-nn", "-xx"}, false);
+  if (out.exit_code != 0) return std::nullopt;
+  std::vector<ReadPacket> packets;
+  std::size_t from = 0;
+  while (from < out.output.size()) {
+    const std::size_t end = std::min(out.output.find('\n', from), out.output.size());
+    const std::string_view line(out.output.data() + from, end - from);
+    from = end + 1;
+    if (line.empty()) continue;
+    if (line[0] != '\t' && line[0] != ' ') {
+      packets.push_back({});
+      // "... length 242" is the last field tcpdump prints for an unknown payload.
+      const std::size_t at = line.rfind("length ");
+      if (at != std::string_view::npos) {
+        packets.back().length = std::strtoul(std::string(line.substr(at + 7)).c_str(), nullptr, 10);
+      }
+      continue;
+    }
+    const std::size_t colon = line.find(":  ");
+    if (packets.empty() || colon == std::string_view::npos) return std::nullopt;
+    auto bytes = hex_bytes(line.substr(colon + 3));
+    if (!bytes) return std::nullopt;
+    packets.back().bytes.insert(packets.back().bytes.end(), bytes->begin(), bytes->end());
+  }
+  return packets;
+}
+
+// Per packet of a pcap file, as `tshark -r` reads it: frame length, captured length and the UDP
+// payload; nullopt when tshark cannot read the file.
+struct TsharkPacket {
+  std::size_t length = 0;
+  std::size_t captured = 0;
+  std::vector<std::byte> udp_payload;
+};
+inline std::optional<std::vector<TsharkPacket>> read_with_tshark(const std::string& path) {
+  const bench::RunResult out =
+      bench::run({"tshark", "-r", path, "-T", "fields", "-E", "separator=/t", "-e", "frame.len",
+                  "-e", "frame.cap_len", "-e", "udp.payload"},
+                 false);
+  if (out.exit_code != 0) return std::nullopt;
+  std::vector<TsharkPacket> packets;
+  std::size_t from = 0;
+  while (from < out.output.size()) {
+    const std::size_t end = std::min(out.output.find('\n', from), out.output.size());
+    const std::string line = out.output.substr(from, end - from);
+    from = end + 1;
+    if (line.empty()) continue;
+    TsharkPacket p;
+    const std::size_t tab1 = line.find('\t');
+    const std::size_t tab2 = line.find('\t', tab1 + 1);
+    if (tab1 == std::string::npos || tab2 == std::string::npos) return std::nullopt;
+    p.length = std::strtoul(line.c_str(), nullptr, 10);
+    p.captured = std::strtoul(line.c_str() + tab1 + 1, nullptr, 10);
+    auto payload = hex_bytes(std::string_view(line).substr(tab2 + 1));
+    if (!payload) return std::nullopt;
+    p.udp_payload = std::move(*payload);
+    packets.push_back(std::move(p));
+  }
+  return packets;
 }
 
 }  // namespace zc::xdp::test

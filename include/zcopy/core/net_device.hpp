@@ -9,6 +9,7 @@
 //   if (device && device->xsk_zero_copy()) std::puts("AF_XDP zero-copy possible on eth0");
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,8 @@ struct NetDevice {
   std::string name;
   int ifindex = 0;
   std::string driver;  // "veth", "virtio_net"; empty when the device does not say
+  // The Ethernet address (SIOCGIFHWADDR); nullopt for devices that have none (loopback, ifb).
+  std::optional<std::array<std::uint8_t, 6>> mac;
   // nullopt when the kernel has no netdev netlink family to ask (before 6.3).
   std::optional<std::uint64_t> xdp_features;
 
