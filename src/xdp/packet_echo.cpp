@@ -28,9 +28,8 @@ void swap_ranges(std::span<std::byte> b, std::size_t first, std::size_t second, 
                    b.begin() + static_cast<std::ptrdiff_t>(second));
 }
 
-// The Internet checksum of `b` (RFC 1071).
-std::uint16_t checksum(std::span<const std::byte> b) {
-  std::uint32_t sum = 0;
+// The Internet checksum of `b` (RFC 1071), on top of `sum` (a pseudo-header's words).
+std::uint16_t checksum(std::span<const std::byte> b, std::uint32_t sum = 0) {
   for (std::size_t i = 0; i + 1 < b.size(); i += 2) sum += get16(b, i);
   if (b.size() % 2 != 0) sum += std::to_integer<std::uint32_t>(b.back()) << 8;
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
@@ -86,7 +85,15 @@ EchoReply ipv4(std::span<std::byte> f) {
     if (payload.size() < 8) return EchoReply::none;
     const std::size_t length = get16(payload, 4);
     if (length < 8 || length > payload.size()) return EchoReply::none;
-    swap_ranges(payload, 0, 2, 2);  // ports; the checksum's sum is the same either way round
+    swap_ranges(payload, 0, 2, 2);  // ports
+    // Computed afresh rather than kept: a sender that offloads checksums (veth, most NICs) puts
+    // only the pseudo-header's sum on the wire it hands us, which no receiver would accept.
+    const auto udp = payload.first(length);
+    std::uint32_t pseudo = 17u + static_cast<std::uint32_t>(length);
+    for (std::size_t i = 12; i < 20; i += 2) pseudo += get16(ip, i);
+    put16(udp, 6, 0);
+    const std::uint16_t sum = checksum(udp, pseudo);
+    put16(udp, 6, sum == 0 ? 0xffff : sum);  // 0 would mean "no checksum"
     reply = EchoReply::udp;
   } else {
     return EchoReply::none;

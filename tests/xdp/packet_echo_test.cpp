@@ -108,6 +108,23 @@ TEST(PacketEcho, AUdpDatagramGoesBackToItsSenderTwiceGivesTheOriginal) {
   EXPECT_EQ(f, original);
 }
 
+TEST(PacketEcho, AUdpChecksumLeftToOffloadIsCompletedInTheReply) {
+  // What a sender with checksum offload hands the wire: only the pseudo-header's sum.
+  bench::UdpFlow flow{kPeer, kOwn, "10.0.0.2", "10.0.0.1", 4000, 9000};
+  std::vector<std::byte> f = bench::udp_frame(flow, bench::sequenced_payload(3, 50));
+  const auto ip = std::span<std::byte>(f).subspan(14);
+  const auto udp = ip.subspan(20);
+  const std::uint16_t length = 8 + 50;
+  std::uint32_t pseudo = 17u + length + 0x0a00 + 0x0002 + 0x0a00 + 0x0001;
+  while (pseudo >> 16) pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+  udp[6] = std::byte(pseudo >> 8);
+  udp[7] = std::byte(pseudo & 0xff);
+  ASSERT_EQ(echo_in_place(f, kOwn), EchoReply::udp);
+  bench::UdpFlow back{kOwn, kPeer, "10.0.0.1", "10.0.0.2", 9000, 4000};
+  EXPECT_EQ(f, bench::udp_frame(back, bench::sequenced_payload(3, 50)))
+      << "the reply carries the complete checksum a receiver checks";
+}
+
 TEST(PacketEcho, WhatItCannotAnswerIsLeftUntouched) {
   std::vector<std::vector<std::byte>> frames;
   frames.push_back({});                          // nothing
