@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "bench/support/data.hpp"
+#include "bench/support/json_fields.hpp"
 #include "support/capability_gate.hpp"
 #include "support/shell_command.hpp"
 #include "xdp_test_support.hpp"
@@ -210,6 +211,51 @@ TEST(XdpDoctor, ReportsAfXdpNativeXdpOnVethAndWhyZeroCopyIsOrIsNot) {
   const std::string line = run.output.substr(at, run.output.find('\n', at) - at);
   if (probe(Capability::xdp_native_veth).available) {
     EXPECT_TRUE(contains(line, "veth")) << line;
+  }
+}
+
+}  // namespace
+}  // namespace zc::xdp
+
+namespace zc::xdp {
+namespace {
+
+TEST(XdpBenchCommand, MeasuresEveryMethodOnTheSameTrafficAndTheStarvation) {
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_XDP_ON_VETH();
+  const auto run = zc::test::run_command(zc::test::zcopy_tool() +
+                                         " xdp bench --json --rounds 1 --seconds 0.2 "
+                                         "--stall-ms 50 --no-capture 2>&1");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const char* method : {"af_xdp", "af_packet", "recvmmsg"}) {
+    const std::string key = std::string("\"bench\":\"xdp-receive\",\"method\":\"") + method + "\"";
+    const std::size_t at = run.output.find(key);
+    ASSERT_NE(at, std::string::npos) << run.output;
+    const std::string record = run.output.substr(at, run.output.find('\n', at) - at);
+    const auto mpps = bench::number_field(record, "mpps");
+    ASSERT_TRUE(mpps) << record;
+    EXPECT_GT(*mpps, 0) << record;  // the traffic reached every receiver
+    EXPECT_TRUE(bench::number_field(record, "cpu_ns_per_packet")) << record;
+  }
+  // Three UMEM sizes starved; the smallest runs out of frames and drops.
+  std::size_t starved = 0;
+  for (std::size_t at = 0;
+       (at = run.output.find("\"bench\":\"xdp-starvation\"", at)) != std::string::npos; ++at) {
+    ++starved;
+  }
+  EXPECT_EQ(starved, 3u) << run.output;
+  const std::size_t small = run.output.find("\"umem_frames\":1024");
+  ASSERT_NE(small, std::string::npos) << run.output;
+  const std::string record = run.output.substr(small, run.output.find('\n', small) - small);
+  EXPECT_GT(bench::number_field(record, "dropped").value_or(0), 0) << record;
+}
+
+TEST(XdpBenchCommand, BadValuesAreUsageErrors) {
+  ZC_REQUIRE_TOOL();
+  for (const char* args : {"--rounds 0", "--size 20", "--stall-ms 1", "--capture-rates x"}) {
+    const auto run =
+        zc::test::run_command(zc::test::zcopy_tool() + " xdp bench " + args + " 2>&1 >/dev/null");
+    EXPECT_EQ(run.exit_code, 2) << args << ": " << run.output;
   }
 }
 

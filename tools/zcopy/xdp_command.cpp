@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <span>
 
+#include "bench/support/process.hpp"
+#include "bench/xdp/xdp_bench.hpp"
 #include "command.hpp"
 #include "options.hpp"
 #include "xdp_port.hpp"
@@ -56,8 +58,10 @@ CommandResult run_count(const XdpSettings& settings) {
   std::array<Frame, kBatch> batch;
   std::uint64_t packets = 0;
   while (!stop.done(packets)) {
-    if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
     const std::size_t n = socket.receive(batch);
+    if (n == 0) {  // into the kernel only when the ring is empty
+      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
+    }
     packets += n;
     for (std::size_t i = 0; i < n; ++i) batch[i].reset();
     reporter.tick();
@@ -87,8 +91,10 @@ CommandResult run_echo(const XdpSettings& settings) {
   std::array<std::uint64_t, 4> by_kind{};
   std::uint64_t packets = 0;
   while (!stop.done(packets)) {
-    if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
     const std::size_t n = socket.receive(batch);
+    if (n == 0) {  // into the kernel only when the ring is empty
+      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
+    }
     packets += n;
     std::size_t r = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -185,8 +191,11 @@ CommandResult run_capture(const XdpSettings& settings) {
   std::array<Frame, kBatch> batch;
   Result<void> written;
   while (written && !stop.done(pcap->packets())) {
-    if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
     std::size_t n = socket.receive(batch);
+    if (n == 0) {
+      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
+      continue;
+    }
     if (settings.count > 0) {
       n = static_cast<std::size_t>(std::min<std::uint64_t>(n, settings.count - pcap->packets()));
     }
@@ -218,6 +227,40 @@ void add_port_options(CLI::App& app, XdpSettings& s) {
       ->check(CLI::Range(0.0, 1e7));
 }
 
+struct XdpBenchSettings {
+  bench::XdpBenchConfig config;
+  bool no_starvation = false, no_capture = false, json = false;
+};
+
+void add_bench_options(CLI::App& app, XdpBenchSettings& s) {
+  app.add_option("--seconds", s.config.seconds, "Seconds of traffic per run (default 1)")
+      ->check(CLI::Range(0.1, 600.0));
+  app.add_option("--rounds", s.config.rounds, "Runs per method; figures are medians (default 3)")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--size", s.config.size, "Frame bytes on the wire (default 64)")
+      ->check(CLI::Range(60u, 1514u));
+  app.add_option("--stall-ms", s.config.stall_ms,
+                 "How long the starving consumer keeps its frames (default 100)")
+      ->check(CLI::Range(10.0, 900.0));
+  app.add_option("--capture-rates", s.config.capture_rates,
+                 "Offered loads (pps) of the capture comparison; 0: as fast as it goes")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 1e8));
+  app.add_flag("--no-starvation", s.no_starvation, "Skip the starvation experiment");
+  app.add_flag("--no-capture", s.no_capture, "Skip the comparison with tcpdump -w");
+  app.add_flag("--json", s.json, "One JSON record per line instead of tables");
+}
+
+CommandResult run_bench(XdpBenchSettings s) {
+  s.config.tool = bench::self_executable();
+  s.config.starvation = !s.no_starvation;
+  s.config.capture = !s.no_capture;
+  auto report = bench::run_xdp_bench(s.config);
+  if (!report) return std::unexpected(report.error());
+  bench::describe(*report, s.config).print(stdout, s.json);
+  return kExitOk;
+}
+
 }  // namespace
 
 CommandRunner add_xdp_command(CLI::App& sub) {
@@ -238,7 +281,12 @@ CommandRunner add_xdp_command(CLI::App& sub) {
   capture->add_option("-w", s->write_to, "The pcap file to write ('-': stdout)")->required();
   capture->add_option("--snaplen", s->snaplen, "Bytes kept of each packet (default 262144)")
       ->check(CLI::Range(1u, xdp::PcapWriter::kMaxSnaplen));
-  return [s, count, echo, forward, capture]() -> CommandResult {
+  auto bench_settings = std::make_shared<XdpBenchSettings>();
+  CLI::App* bench_app = sub.add_subcommand(
+      "bench", "Receive rate and CPU per packet: AF_XDP, AF_PACKET and recvmmsg on veth");
+  add_bench_options(*bench_app, *bench_settings);
+  return [s, count, echo, forward, capture, bench_app, bench_settings]() -> CommandResult {
+    if (bench_app->parsed()) return run_bench(*bench_settings);
     if (count->parsed()) return run_count(*s);
     if (echo->parsed()) return run_echo(*s);
     if (forward->parsed()) return run_forward(*s);
