@@ -35,7 +35,6 @@ constexpr std::uint16_t kPort = 9000;
 constexpr auto kPoll = std::chrono::milliseconds(10);
 // A receiver is done once nothing came for this long after something did.
 constexpr auto kQuiet = std::chrono::milliseconds(300);
-constexpr std::array kMethods{"af_xdp", "af_packet", "recvmmsg"};
 
 // What a receiver child sends back through its pipe (plain bytes: same binary on both ends).
 struct ReceiverResult {
@@ -114,11 +113,15 @@ using ReceiverBody = std::function<ReceiverResult(int ready_fd)>;
 
 ReceiverResult receive_af_xdp(const std::string& interface, int ready, double limit_s) {
   ReceiverResult failed;
-  auto umem = xdp::Umem::create({.frame_count = 4096, .fill_ring_size = 2048});
+  // Buffering on the order of the other receivers' (a TPACKET_V3 ring of 16 MiB holds some
+  // 100k small packets, a 16 MiB socket buffer some 20k): a receiver that the scheduler wakes
+  // late must not lose packets for want of frames alone.
+  auto umem =
+      xdp::Umem::create({.frame_count = 16384, .fill_ring_size = 8192, .completion_ring_size = 64});
   if (!umem) return set_detail(failed, umem.error().message()), failed;
   auto program = xdp::RedirectProgram::attach(interface);
   if (!program) return set_detail(failed, program.error().message()), failed;
-  auto socket = xdp::Socket::open(*umem, *program);
+  auto socket = xdp::Socket::open(*umem, *program, {.rx_ring_size = 8192, .tx_ring_size = 64});
   if (!socket) return set_detail(failed, socket.error().message()), failed;
   write_all(ready, "r", 1);
   const CpuTime cpu = process_cpu_time();
@@ -317,10 +320,11 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
                                                     const XdpBenchConfig& config) {
   const std::string interface = link.name(VethPair::a);
   const double limit = config.seconds + 10;
-  std::vector<std::vector<Run>> runs(kMethods.size());
+  const std::vector<std::string>& methods = config.methods;
+  std::vector<std::vector<Run>> runs(methods.size());
   for (int round = 0; round < config.rounds; ++round) {
-    for (std::size_t m = 0; m < kMethods.size(); ++m) {
-      const std::string method = kMethods[m];
+    for (std::size_t m = 0; m < methods.size(); ++m) {
+      const std::string& method = methods[m];
       auto run = run_once(link, frame, config.seconds, 0, [&](int ready) {
         if (method == "af_xdp") return receive_af_xdp(interface, ready, limit);
         if (method == "af_packet") return receive_af_packet(interface, ready, limit);
@@ -331,8 +335,8 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
     }
   }
   std::vector<ReceiveFigures> figures;
-  for (std::size_t m = 0; m < kMethods.size(); ++m) {
-    std::vector<double> rate, offered, cpu, softirq, loss;
+  for (std::size_t m = 0; m < methods.size(); ++m) {
+    std::vector<double> rate, offered, cpu, softirq, loss, dropped;
     for (const Run& run : runs[m]) {
       const ReceiverResult& r = run.received;
       const double window = std::max(r.last_s - r.first_s, 1e-3);
@@ -341,17 +345,19 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
       offered.push_back(static_cast<double>(run.sent.sent) / std::max(run.sent.seconds, 1e-3) /
                         1e6);
       cpu.push_back(r.cpu_s / packets * 1e9);
+      dropped.push_back(static_cast<double>(r.dropped));
       softirq.push_back(run.softirq_s / packets * 1e9);
       loss.push_back(run.sent.sent == 0 ? 0
                                         : 1.0 - static_cast<double>(r.packets) /
                                                     static_cast<double>(run.sent.sent));
     }
-    figures.push_back({.method = kMethods[m],
+    figures.push_back({.method = methods[m],
                        .mpps = median(rate),
                        .offered_mpps = median(offered),
                        .cpu_ns_per_packet = median(cpu),
                        .softirq_ns_per_packet = median(softirq),
                        .loss = median(loss),
+                       .socket_dropped = median(dropped),
                        .spread = spread(rate),
                        .detail = runs[m].front().received.detail.data()});
   }

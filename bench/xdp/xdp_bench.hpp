@@ -31,6 +31,7 @@ namespace zc::bench {
 struct XdpBenchConfig {
   std::string tool{};       // the zcopy binary whose `xdp capture` is measured
   double seconds = 1.0;     // of traffic per run
+  std::vector<std::string> methods{"af_xdp", "af_packet", "recvmmsg"};  // in this order
   int rounds = 3;           // the median of these
   std::uint32_t size = 64;  // bytes on the wire, Ethernet header included (the minimum: 60)
   bool starvation = true;   // run the starvation experiment
@@ -45,9 +46,10 @@ struct ReceiveFigures {
   double offered_mpps = 0;       // sent in the same run
   double cpu_ns_per_packet = 0;  // the receiver's own
   double softirq_ns_per_packet = 0;
-  double loss = 0;       // 1 - received / sent
-  double spread = 0;     // of the rate over the rounds (stats.hpp)
-  std::string detail{};  // the AF_XDP mode line
+  double loss = 0;            // 1 - received / sent
+  double socket_dropped = 0;  // what the receiving socket counted as dropped
+  double spread = 0;          // of the rate over the rounds (stats.hpp)
+  std::string detail{};       // the AF_XDP mode line
 };
 
 struct StarvationFigures {

@@ -31,8 +31,8 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
       "Receive on veth, %u-byte frames, sender on CPU 1 (AF_PACKET TX ring, qdisc bypassed), "
       "receiver on CPU 0; medians of %d runs of %.1f s\n",
       c.size, c.rounds, c.seconds);
-  Table t({"method", "Mpps", "vs af_xdp", "offered Mpps", "lost", "CPU ns/pkt", "softirq ns/pkt",
-           "spread"});
+  Table t({"method", "Mpps", "vs af_xdp", "offered Mpps", "lost", "socket dropped", "CPU ns/pkt",
+           "softirq ns/pkt", "spread"});
   for (const ReceiveFigures& f : r.receive) {
     const double vs = xdp ? ratio_or_zero(xdp->mpps, f.mpps) : 0;
     JsonRecord record;
@@ -41,6 +41,7 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
         .add("mpps", f.mpps)
         .add("offered_mpps", f.offered_mpps)
         .add("loss", f.loss)
+        .add("socket_dropped", f.socket_dropped)
         .add("cpu_ns_per_packet", f.cpu_ns_per_packet)
         .add("softirq_ns_per_packet", f.softirq_ns_per_packet)
         .add("af_xdp_ratio", vs)
@@ -49,8 +50,9 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
         .add("detail", f.detail);
     out.records.push_back(std::move(record));
     t.add_row({f.method, fixed(f.mpps, 3), fixed(vs, 2) + "x", fixed(f.offered_mpps, 3),
-               fixed(f.loss * 100, 1) + " %", fixed(f.cpu_ns_per_packet, 0),
-               fixed(f.softirq_ns_per_packet, 0), fixed(f.spread * 100, 0) + " %"});
+               fixed(f.loss * 100, 1) + " %", fixed(f.socket_dropped, 0),
+               fixed(f.cpu_ns_per_packet, 0), fixed(f.softirq_ns_per_packet, 0),
+               fixed(f.spread * 100, 0) + " %"});
   }
   out.text += t.str();
   if (xdp) out.text += format_text("  af_xdp: %s\n", xdp->detail.c_str());

@@ -252,7 +252,8 @@ TEST(XdpBenchCommand, MeasuresEveryMethodOnTheSameTrafficAndTheStarvation) {
 
 TEST(XdpBenchCommand, BadValuesAreUsageErrors) {
   ZC_REQUIRE_TOOL();
-  for (const char* args : {"--rounds 0", "--size 20", "--stall-ms 1", "--capture-rates x"}) {
+  for (const char* args :
+       {"--rounds 0", "--size 20", "--stall-ms 1", "--capture-rates x", "--methods pigeon"}) {
     const auto run =
         zc::test::run_command(zc::test::zcopy_tool() + " xdp bench " + args + " 2>&1 >/dev/null");
     EXPECT_EQ(run.exit_code, 2) << args << ": " << run.output;

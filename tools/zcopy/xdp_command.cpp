@@ -29,6 +29,7 @@ namespace {
 using xdp::Frame;
 
 constexpr std::size_t kBatch = 64;
+constexpr std::uint32_t kCaptureFrames = 16384;  // 64 MiB
 constexpr auto kWait = std::chrono::milliseconds(100);
 
 void print_summary(const xdp::Socket& socket, double seconds) {
@@ -220,7 +221,7 @@ void add_port_options(CLI::App& app, XdpSettings& s) {
          "auto|zero-copy|native|skb: the bind to insist on (auto: the fastest that works)")
       ->check(accepted_by(xdp::parse_mode_choice, "auto, zero-copy, native or skb"))
       ->type_name("MODE");
-  app.add_option("--frames", s.frames, "UMEM frames of 4 KiB (default 4096)")
+  app.add_option("--frames", s.frames, "UMEM frames of 4 KiB (default 4096; capture 16384)")
       ->check(CLI::Range(64u, 1u << 20));
   app.add_option("-c,--count", s.count, "Stop after this many packets");
   app.add_option("--seconds", s.seconds, "Stop after this many seconds")
@@ -235,6 +236,10 @@ struct XdpBenchSettings {
 void add_bench_options(CLI::App& app, XdpBenchSettings& s) {
   app.add_option("--seconds", s.config.seconds, "Seconds of traffic per run (default 1)")
       ->check(CLI::Range(0.1, 600.0));
+  app.add_option("--methods", s.config.methods,
+                 "Receive methods to measure, in order (default af_xdp,af_packet,recvmmsg)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"af_xdp", "af_packet", "recvmmsg"}));
   app.add_option("--rounds", s.config.rounds, "Runs per method; figures are medians (default 3)")
       ->check(CLI::Range(1, 100));
   app.add_option("--size", s.config.size, "Frame bytes on the wire (default 64)")
@@ -287,6 +292,8 @@ CommandRunner add_xdp_command(CLI::App& sub) {
   add_bench_options(*bench_app, *bench_settings);
   return [s, count, echo, forward, capture, bench_app, bench_settings]() -> CommandResult {
     if (bench_app->parsed()) return run_bench(*bench_settings);
+    // A capture writes to a file, which may stall for milliseconds: it buffers deeper.
+    if (capture->parsed() && capture->count("--frames") == 0) s->frames = kCaptureFrames;
     if (count->parsed()) return run_count(*s);
     if (echo->parsed()) return run_echo(*s);
     if (forward->parsed()) return run_forward(*s);

@@ -49,13 +49,16 @@ void catch_stop_signals() {
   ::sigaction(SIGTERM, &action, nullptr);
 }
 
+std::uint32_t fill_ring_size(const XdpSettings& settings) {
+  // Half the frames wait in the fill ring for packets; the rest are for the application and tx.
+  return std::clamp<std::uint32_t>(std::bit_floor(std::max(settings.frames / 2, 1u)), 1, 8192);
+}
+
 Result<xdp::Umem> make_umem(const XdpSettings& settings) {
   if (const Probe& p = probe(Capability::af_xdp); !p.available) {
     return fail(Errc::capability_missing, "AF_XDP", p.detail);
   }
-  // Half the frames wait in the fill ring for packets; the rest are for the application and tx.
-  const std::uint32_t fill =
-      std::clamp<std::uint32_t>(std::bit_floor(std::max(settings.frames / 2, 1u)), 1, 8192);
+  const std::uint32_t fill = fill_ring_size(settings);
   auto umem = xdp::Umem::create(
       {.frame_count = settings.frames, .fill_ring_size = fill, .completion_ring_size = fill});
   if (!umem) return std::unexpected(classified(umem.error()));
@@ -67,8 +70,12 @@ Result<Port> open_port(xdp::Umem& umem, const std::string& interface, const XdpS
   if (!program) return std::unexpected(classified(program.error()));
   Port port;
   port.program = std::make_unique<xdp::RedirectProgram>(std::move(*program));
-  auto socket =
-      xdp::Socket::open(umem, *port.program, {.queue = settings.queue, .mode = settings.mode});
+  auto socket = xdp::Socket::open(umem, *port.program,
+                                  {.queue = settings.queue,
+                                   // As deep as the fill ring: every frame given to the kernel
+                                   // has a place to arrive in.
+                                   .rx_ring_size = std::max(fill_ring_size(settings), 64u),
+                                   .mode = settings.mode});
   if (!socket) return std::unexpected(classified(socket.error()));
   port.socket.emplace(std::move(*socket));
   std::fprintf(stderr, "zcopy xdp: %s\n", port.socket->mode_line().c_str());

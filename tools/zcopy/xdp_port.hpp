@@ -31,6 +31,8 @@ struct XdpSettings {
   std::uint32_t snaplen = xdp::PcapWriter::kMaxSnaplen;
 };
 
+// The fill ring's size for --frames: half of them, a power of two, at most 8192.
+std::uint32_t fill_ring_size(const XdpSettings& settings);
 // The UMEM a command's sockets share, sized from --frames.
 Result<xdp::Umem> make_umem(const XdpSettings& settings);
 
