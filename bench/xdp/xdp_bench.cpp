@@ -347,9 +347,11 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
       cpu.push_back(r.cpu_s / packets * 1e9);
       dropped.push_back(static_cast<double>(r.dropped));
       softirq.push_back(run.softirq_s / packets * 1e9);
-      loss.push_back(run.sent.sent == 0 ? 0
-                                        : 1.0 - static_cast<double>(r.packets) /
-                                                    static_cast<double>(run.sent.sent));
+      // A stray frame or two (an ARP probe) can make received exceed sent: no loss then.
+      loss.push_back(run.sent.sent == 0
+                         ? 0
+                         : std::max(0.0, 1.0 - static_cast<double>(r.packets) /
+                                                   static_cast<double>(run.sent.sent)));
     }
     figures.push_back({.method = methods[m],
                        .mpps = median(rate),
