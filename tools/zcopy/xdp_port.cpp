@@ -1,7 +1,5 @@
 #include "xdp_port.hpp"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -12,14 +10,7 @@
 
 namespace zc::cli {
 
-std::atomic<bool> g_xdp_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free);  // stored from a signal handler
-
 namespace {
-
-void on_stop_signal(int) {
-  g_xdp_stop.store(true, std::memory_order_relaxed);
-}
 
 double seconds_between(std::chrono::steady_clock::time_point a,
                        std::chrono::steady_clock::time_point b) {
@@ -39,15 +30,6 @@ Error classified(Error error) {
 }
 
 }  // namespace
-
-void catch_stop_signals() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  action.sa_flags = static_cast<int>(SA_RESETHAND);
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
-}
 
 std::uint32_t fill_ring_size(const XdpSettings& settings) {
   // Half the frames wait in the fill ring for packets; the rest are for the application and tx.
@@ -90,7 +72,7 @@ StopRule::StopRule(const XdpSettings& settings)
       timed_(settings.seconds > 0) {}
 
 bool StopRule::done(std::uint64_t packets) const {
-  if (g_xdp_stop.load(std::memory_order_relaxed)) return true;
+  if (g_stop.load(std::memory_order_relaxed)) return true;
   if (count_ > 0 && packets >= count_) return true;
   return timed_ && std::chrono::steady_clock::now() >= deadline_;
 }

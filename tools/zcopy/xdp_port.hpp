@@ -1,5 +1,5 @@
 // tools/zcopy/xdp_port.hpp: what the `zcopy xdp` commands share: a UMEM and the interface queues
-// they open on it, the stop signals, and the once-a-second statistics line.
+// they open on it, when to stop, and the once-a-second statistics line.
 #pragma once
 
 #include <atomic>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "stop_signals.hpp"
 #include "zcopy/core/error.hpp"
 #include "zcopy/xdp/bind_mode.hpp"
 #include "zcopy/xdp/pcap_writer.hpp"
@@ -44,10 +45,6 @@ struct Port {
 };
 // Opens `interface` queue `queue` on `umem`; the mode line goes to stderr.
 Result<Port> open_port(xdp::Umem& umem, const std::string& interface, const XdpSettings& settings);
-
-// Set by SIGINT or SIGTERM (installed by catch_stop_signals); a second signal ends the process.
-extern std::atomic<bool> g_xdp_stop;
-void catch_stop_signals();
 
 // When a command's loop should end: stopped, --count reached, or --seconds passed.
 class StopRule {
