@@ -47,11 +47,9 @@ double since(std::chrono::steady_clock::time_point start) {
 }
 
 CommandResult run_count(const XdpSettings& settings) {
-  auto umem = make_umem(settings);
-  if (!umem) return std::unexpected(umem.error());
-  auto port = open_port(*umem, settings.interface, settings);
-  if (!port) return std::unexpected(port.error());
-  xdp::Socket& socket = *port->socket;
+  auto queue = open_queue(settings);
+  if (!queue) return std::unexpected(queue.error());
+  xdp::Socket& socket = *queue->port.socket;
   catch_stop_signals();
   const StopRule stop(settings);
   SecondReporter reporter({&socket});
@@ -78,11 +76,9 @@ CommandResult run_echo(const XdpSettings& settings) {
     return fail(Errc::invalid_argument, "zcopy xdp echo",
                 settings.interface + " has no Ethernet address to answer with");
   }
-  auto umem = make_umem(settings);
-  if (!umem) return std::unexpected(umem.error());
-  auto port = open_port(*umem, settings.interface, settings);
-  if (!port) return std::unexpected(port.error());
-  xdp::Socket& socket = *port->socket;
+  auto queue = open_queue(settings);
+  if (!queue) return std::unexpected(queue.error());
+  xdp::Socket& socket = *queue->port.socket;
   catch_stop_signals();
   const StopRule stop(settings);
   SecondReporter reporter({&socket});
@@ -180,11 +176,9 @@ CommandResult run_capture(const XdpSettings& settings) {
           ? xdp::PcapWriter::adopt(Fd::adopt(::dup(STDOUT_FILENO)), {.snaplen = settings.snaplen})
           : xdp::PcapWriter::create(settings.write_to, {.snaplen = settings.snaplen});
   if (!pcap) return std::unexpected(pcap.error());
-  auto umem = make_umem(settings);
-  if (!umem) return std::unexpected(umem.error());
-  auto port = open_port(*umem, settings.interface, settings);
-  if (!port) return std::unexpected(port.error());
-  xdp::Socket& socket = *port->socket;
+  auto queue = open_queue(settings);
+  if (!queue) return std::unexpected(queue.error());
+  xdp::Socket& socket = *queue->port.socket;
   std::fprintf(stderr, "zcopy xdp capture: listening on %s queue %u, snapshot length %u bytes\n",
                settings.interface.c_str(), settings.queue, settings.snaplen);
   catch_stop_signals();

@@ -64,6 +64,17 @@ Result<Port> open_port(xdp::Umem& umem, const std::string& interface, const XdpS
   return port;
 }
 
+Result<Queue> open_queue(const XdpSettings& settings) {
+  auto umem = make_umem(settings);
+  if (!umem) return std::unexpected(umem.error());
+  Queue queue;
+  queue.umem = std::make_unique<xdp::Umem>(std::move(*umem));
+  auto port = open_port(*queue.umem, settings.interface, settings);
+  if (!port) return std::unexpected(port.error());
+  queue.port = std::move(*port);
+  return queue;
+}
+
 StopRule::StopRule(const XdpSettings& settings)
     : count_(settings.count),
       deadline_(std::chrono::steady_clock::now() +

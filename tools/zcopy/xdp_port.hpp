@@ -46,6 +46,14 @@ struct Port {
 // Opens `interface` queue `queue` on `umem`; the mode line goes to stderr.
 Result<Port> open_port(xdp::Umem& umem, const std::string& interface, const XdpSettings& settings);
 
+// A UMEM of its own with one port on settings.interface: what count, echo and capture run on.
+// The Umem lives on the heap, where the socket's pointer to it stays valid when this moves.
+struct Queue {
+  std::unique_ptr<xdp::Umem> umem;
+  Port port;
+};
+Result<Queue> open_queue(const XdpSettings& settings);
+
 // When a command's loop should end: stopped, --count reached, or --seconds passed.
 class StopRule {
  public:
