@@ -169,6 +169,50 @@ TEST_F(XdpCommand, EchoAnswersPingAndUdpFromTheOtherSide) {
   EXPECT_FALSE(test::xdp_attached(*link_, VethPair::a));
 }
 
+TEST_F(XdpCommand, ForwardBridgesTwoInterfacesFrameForFrame) {
+  // A second pair: its side b's end moves into side b of the first, renamed, so that side b
+  // holds two interfaces for forward to bridge; the frames end in the second pair's side a.
+  VethPair far(bench::VethPairOptions{.second_octet = 219});
+  ASSERT_TRUE(far.ok()) << far.why();
+  const std::string path = link_->netns_path(VethPair::b);  // "/proc/PID/ns/net"
+  const std::string holder = path.substr(6, path.find("/ns/") - 6);
+  ASSERT_TRUE(
+      far.ip_in(VethPair::b, {"link", "set", "dev", far.name(VethPair::b), "name", "zcf1"}));
+  ASSERT_TRUE(far.ip_in(VethPair::b, {"link", "set", "dev", "zcf1", "netns", holder}));
+  ASSERT_TRUE(link_->ip_in(VethPair::b, {"link", "set", "dev", "zcf1", "up"}));
+
+  constexpr std::uint64_t kCount = 500;
+  std::vector<std::string> count{zc::test::zcopy_tool(), "xdp", "count",
+                                 far.name(VethPair::a),  "-c",  std::to_string(kCount)};
+  auto counter =
+      Process::spawn(far.exec(VethPair::a, count), {.out = Output::pipe, .err = Output::pipe});
+  ASSERT_TRUE(counter) << counter.error().message();
+  ASSERT_TRUE(counter->read_line(kBound)) << "count did not start";
+  std::vector<std::string> forward{zc::test::zcopy_tool(),   "xdp",  "forward",
+                                   link_->name(VethPair::b), "--to", "zcf1"};
+  auto forwarder =
+      Process::spawn(link_->exec(VethPair::b, forward), {.out = Output::pipe, .err = Output::pipe});
+  ASSERT_TRUE(forwarder) << forwarder.error().message();
+  for (int modes = 0; modes < 2;) {  // one mode line per port
+    auto line = forwarder->read_line(kBound);
+    ASSERT_TRUE(line) << "forward did not start";
+    if (contains(*line, "zcopy xdp: ")) ++modes;
+  }
+
+  ASSERT_EQ(test::send_from(*link_, VethPair::a, kCount, kPayload), 0);
+  const auto counted = counter->wait_for(kBound);
+  const std::string said = counter->read_all();
+  ASSERT_TRUE(counted) << "not every frame arrived through forward";
+  EXPECT_EQ(counted->code, 0) << said;
+  EXPECT_TRUE(contains(said, "rx " + std::to_string(kCount) + " packets")) << said;
+  forwarder->signal(SIGTERM);
+  const auto stopped = forwarder->wait_for(kBound);
+  const std::string report = forwarder->read_all();
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->code, 0) << report;
+  EXPECT_TRUE(contains(report, "tx " + std::to_string(kCount))) << report;
+}
+
 TEST_F(XdpCommand, AKilledToolLeavesNoProgramBehind) {
   Process tool = start({"count", interface()});
   EXPECT_TRUE(test::xdp_attached(*link_, VethPair::a));
