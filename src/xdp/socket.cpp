@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "socket_state.hpp"
 #include "zcopy/core/net_device.hpp"
@@ -68,6 +71,20 @@ int create(SocketState& s, const std::string& interface, std::uint32_t queue,
   return 0;
 }
 
+// create(), retried while the queue is busy for up to a second: the kernel lets go of a closed
+// socket's queue in a deferred release (a work item after the last reference), so a socket
+// opened right after another closed, as a restarted program opens it, finds EBUSY for a moment.
+// A queue some live socket serves stays busy, and the bind fails after the second.
+int create_when_free(SocketState& s, const std::string& interface, std::uint32_t queue,
+                     const SocketOptions& options, std::uint16_t bind_flags, bool first) {
+  constexpr int kTries = 100;
+  for (int attempt = 1;; ++attempt) {
+    const int rc = create(s, interface, queue, options, bind_flags, first);
+    if (rc != -EBUSY || attempt == kTries) return rc;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 }  // namespace
 
 Result<Socket> Socket::open(Umem& umem, RedirectProgram& program, const SocketOptions& options) {
@@ -116,8 +133,8 @@ Result<Socket> Socket::open(Umem& umem, RedirectProgram& program, const SocketOp
                                                     options.mode == ModeChoice::zero_copy);
     int rc = -EOPNOTSUPP;
     if (try_zero_copy) {
-      rc = create(*s, program.interface(), options.queue, options,
-                  XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, true);
+      rc = create_when_free(*s, program.interface(), options.queue, options,
+                            XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, true);
       if (rc != 0) {
         why_not_faster = zero_copy_refusal(program.interface(), -rc);
         if (options.mode == ModeChoice::zero_copy) {
@@ -130,8 +147,8 @@ Result<Socket> Socket::open(Umem& umem, RedirectProgram& program, const SocketOp
       why_not_faster = program.native_refusal();
     }
     if (rc != 0) {
-      rc = create(*s, program.interface(), options.queue, options, XDP_COPY | XDP_USE_NEED_WAKEUP,
-                  true);
+      rc = create_when_free(*s, program.interface(), options.queue, options,
+                            XDP_COPY | XDP_USE_NEED_WAKEUP, true);
       if (rc != 0) return fail_errno(-rc, op + ": bind(XDP_COPY)", why_not_faster);
     }
     u.zero_copy = rc == 0 && try_zero_copy && why_not_faster.empty();
@@ -142,7 +159,7 @@ Result<Socket> Socket::open(Umem& umem, RedirectProgram& program, const SocketOp
                   "the first socket of this UMEM bound in copy mode, which binds them all");
     }
     // A shared socket inherits zero-copy or copy from the UMEM (XDP_SHARED_UMEM).
-    const int rc = create(*s, program.interface(), options.queue, options, 0, false);
+    const int rc = create_when_free(*s, program.interface(), options.queue, options, 0, false);
     if (rc != 0) return fail_errno(-rc, op + ": bind(XDP_SHARED_UMEM)");
     if (!u.zero_copy) {
       why_not_faster =

@@ -107,6 +107,19 @@ TEST_F(XdpBindMode, TheProgramLeavesWithItsObject) {
   EXPECT_FALSE(test::xdp_attached(*link_, VethPair::a));
 }
 
+TEST_F(XdpBindMode, AQueueClosedAMomentAgoBindsAgainAtOnce) {
+  // The kernel lets go of a closed socket's queue a little later (a deferred release): a socket
+  // opened right after, as a restarted tool opens it, must still bind.
+  for (int round = 0; round < 20; ++round) {
+    auto umem = Umem::create({.frame_count = 64, .fill_ring_size = 32});
+    ASSERT_TRUE(umem) << umem.error().message();
+    auto program = RedirectProgram::attach(name());
+    ASSERT_TRUE(program) << program.error().message();
+    auto socket = Socket::open(*umem, *program);
+    ASSERT_TRUE(socket) << "round " << round << ": " << socket.error().message();
+  }
+}
+
 TEST_F(XdpBindMode, ASecondProgramOnTheSameInterfaceIsRefusedByName) {
   auto first = RedirectProgram::attach(name());
   ASSERT_TRUE(first) << first.error().message();
