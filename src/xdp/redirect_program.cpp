@@ -77,7 +77,9 @@ Result<RedirectProgram> RedirectProgram::attach(std::string_view interface, Mode
 
   const auto program = redirect_instructions(p.map_.get());
   std::array<char, 4096> log{};
-  LIBBPF_OPTS(bpf_prog_load_opts, load_options);
+  // Spelled out rather than LIBBPF_OPTS, a GNU statement expression that clang refuses in C++.
+  bpf_prog_load_opts load_options{};
+  load_options.sz = sizeof load_options;
   load_options.log_buf = log.data();
   load_options.log_size = static_cast<std::uint32_t>(log.size());
   load_options.log_level = 0;  // the log only if loading fails
@@ -94,7 +96,8 @@ Result<RedirectProgram> RedirectProgram::attach(std::string_view interface, Mode
   if (bpf_obj_get_info_by_fd(p.program_.get(), &info, &info_size) == 0) p.program_id_ = info.id;
 
   const auto link_in = [&](std::uint32_t flags) {
-    LIBBPF_OPTS(bpf_link_create_opts, link_options);
+    bpf_link_create_opts link_options{};
+    link_options.sz = sizeof link_options;
     link_options.flags = flags;
     return bpf_link_create(p.program_.get(), p.ifindex_, BPF_XDP, &link_options);
   };
