@@ -29,10 +29,10 @@
 namespace zc::bench {
 
 struct XdpBenchConfig {
-  std::string tool{};       // the zcopy binary whose `xdp capture` is measured
-  double seconds = 1.0;     // of traffic per run
+  std::string tool{};    // the zcopy binary whose `xdp capture` is measured
+  double seconds = 1.0;  // of traffic per run
   std::vector<std::string> methods{"af_xdp", "af_packet", "recvmmsg"};  // in this order
-  int rounds = 3;           // the median of these
+  int rounds = 3;                                                       // the median of these
   std::uint32_t size = 64;  // bytes on the wire, Ethernet header included (the minimum: 60)
   bool starvation = true;   // run the starvation experiment
   double stall_ms = 100;    // how long the consumer holds its frames
