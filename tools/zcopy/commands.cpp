@@ -15,6 +15,7 @@ CommandRunner add_umount_command(CLI::App& sub);
 CommandRunner add_perf_command(CLI::App& sub);
 CommandRunner add_serve_command(CLI::App& sub);
 CommandRunner add_tls_command(CLI::App& sub);
+CommandRunner add_xdp_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
@@ -39,6 +40,8 @@ std::span<const CommandSpec> commands() {
                   &add_serve_command},
       CommandSpec{"tls", "TLS: how a server's records would be opened, and the record cipher bench",
                   &add_tls_command},
+      CommandSpec{"xdp", "AF_XDP on an interface queue: count, echo, forward, capture",
+                  &add_xdp_command},
   };
   return kCommands;
 }
