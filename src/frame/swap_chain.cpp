@@ -120,11 +120,13 @@ std::uint32_t SwapChain::reclaim_from(SwapRole dead) noexcept {
   std::uint32_t moved = 0;
   for (std::uint32_t i = 0; i < geometry_.slot_count; ++i) {
     SharedSlot& slot = shared_->slots[i];
-    std::uint32_t word = slot.word.load(std::memory_order_seq_cst);
+    detail::SlotWord word = slot.word.load(std::memory_order_seq_cst);
     // seq_cst CAS: a state change that timeline_signal() below publishes (see timeline.cpp).
     while (detail::state_of(word) == held &&
            !slot.word.compare_exchange_weak(
-               word, detail::slot_word(SlotState::free, detail::generation_of(word) + 1),
+               word,
+               detail::slot_word(SlotState::free, detail::generation_of(word) + 1,
+                                 detail::tag_of(word)),
                std::memory_order_seq_cst)) {
     }
     if (detail::state_of(word) == held) ++moved;
@@ -158,7 +160,7 @@ std::array<SlotPhase, kMaxSwapSlots> SwapChain::slot_states() const noexcept {
   std::array<SlotPhase, kMaxSwapSlots> phases{};
   for (std::uint32_t i = 0; i < geometry_.slot_count; ++i) {
     // Acquire: a snapshot; pairs with nothing in particular, but never reads a torn word.
-    const std::uint32_t word = shared_->slots[i].word.load(std::memory_order_acquire);
+    const detail::SlotWord word = shared_->slots[i].word.load(std::memory_order_acquire);
     phases[i] = static_cast<SlotPhase>(word & detail::kStateMask);
   }
   return phases;

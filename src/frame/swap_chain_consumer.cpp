@@ -9,14 +9,15 @@
 namespace zc {
 
 using detail::SharedSlot;
-using detail::slot_word;
 using detail::SlotState;
+using detail::SlotWord;
+using detail::with_state;
 
 namespace {
 
 struct Candidate {
   std::uint32_t slot = 0;
-  std::uint32_t word = 0;
+  SlotWord word = 0;
   std::uint64_t sequence = 0;
 };
 
@@ -31,12 +32,23 @@ Result<FlipResult> SwapChain::flip() {
     // The queued slots, oldest first by present sequence.
     std::array<Candidate, kMaxSwapSlots> queued{};
     std::uint32_t n = 0;
+    std::array<SlotWord, kMaxSwapSlots> seen{};
     for (std::uint32_t i = 0; i < count; ++i) {
-      const std::uint32_t word = shared_->slots[i].word.load(std::memory_order_seq_cst);
+      const SlotWord word = shared_->slots[i].word.load(std::memory_order_seq_cst);
+      seen[i] = word;
       if (detail::state_of(word) != SlotState::queued) continue;
       // Relaxed: a hint for the order; the fields are re-read once the claim CAS owns the slot.
       queued[n++] = {i, word, shared_->slots[i].sequence.load(std::memory_order_relaxed)};
     }
+    // One pass is no snapshot: the producer may present into a slot already looked at and then
+    // into one not yet looked at, hiding the older frame. A second pass that reads the same words
+    // (which never repeat: the tag changes at every present) proves there was a moment when all
+    // of them held at once.
+    bool moved = false;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      moved = moved || shared_->slots[i].word.load(std::memory_order_seq_cst) != seen[i];
+    }
+    if (moved) continue;
     if (n == 0) {
       shared_->counters.repeats.fetch_add(1, std::memory_order_relaxed);
       return result;
@@ -52,9 +64,8 @@ Result<FlipResult> SwapChain::flip() {
     // SYNC POINT: acquire side of the producer's present CAS: the pixels, frame id and present
     // time it wrote are visible once we own the slot. Paired also with the producer's MAILBOX
     // take-back CAS: only one of the two moves a queued slot.
-    if (!slot.word.compare_exchange_strong(
-            pick.word, slot_word(SlotState::reading, detail::generation_of(pick.word)),
-            std::memory_order_seq_cst)) {
+    if (!slot.word.compare_exchange_strong(pick.word, with_state(pick.word, SlotState::reading),
+                                           std::memory_order_seq_cst)) {
       continue;  // the producer took it back, or a reclaim bumped it: look again
     }
     result.flipped = true;
@@ -70,14 +81,13 @@ Result<FlipResult> SwapChain::flip() {
     if (mailbox) {
       for (std::uint32_t k = 0; k + 1 < n; ++k) {
         SharedSlot& older = shared_->slots[queued[k].slot];
-        std::uint32_t word = queued[k].word;
+        SlotWord word = queued[k].word;
         // Read while still queued: once freed, the producer may rewrite it.
         const std::uint64_t id = older.frame_id.load(std::memory_order_relaxed);
         // SYNC POINT: as for the take-back: the producer's CAS and ours race for a queued slot.
         if (queued[k].sequence < pick.sequence &&
-            older.word.compare_exchange_strong(
-                word, slot_word(SlotState::free, detail::generation_of(word)),
-                std::memory_order_seq_cst)) {
+            older.word.compare_exchange_strong(word, with_state(word, SlotState::free),
+                                               std::memory_order_seq_cst)) {
           result.dropped[result.dropped_count++] = id;
           freed = true;
         }
@@ -88,17 +98,16 @@ Result<FlipResult> SwapChain::flip() {
     // Relaxed: the front index is for inspection; this process shows front_slot_.
     shared_->front.store(pick.slot, std::memory_order_relaxed);
     if (has_front_) {
-      std::uint32_t expected = front_word_;
+      SlotWord expected = front_word_;
       // SYNC POINT: release side for our reads of the old front, paired with the producer's
       // acquire CAS on a free slot. Fails only if the slot was reclaimed from us (we were taken
       // for dead), in which case it is not ours to free.
       freed = shared_->slots[front_slot_].word.compare_exchange_strong(
-                  expected, slot_word(SlotState::free, detail::generation_of(front_word_)),
-                  std::memory_order_seq_cst) ||
+                  expected, with_state(front_word_, SlotState::free), std::memory_order_seq_cst) ||
               freed;
     }
     front_slot_ = pick.slot;
-    front_word_ = slot_word(SlotState::reading, detail::generation_of(pick.word));
+    front_word_ = with_state(pick.word, SlotState::reading);
     has_front_ = true;
     detail::SharedCounters& c = shared_->counters;
     c.shown.fetch_add(1, std::memory_order_relaxed);

@@ -122,7 +122,7 @@ Result<SwapChainGeometry> validate_swap_chain_header(std::span<const std::byte> 
   }
   for (std::uint32_t i = 0; i < g.slot_count; ++i) {
     const std::size_t at = offsetof(SwapChainShared, slots) + i * sizeof(detail::SharedSlot);
-    const auto word = read_at<std::uint32_t>(region, at);
+    const auto word = read_at<detail::SlotWord>(region, at);
     if ((word & detail::kStateMask) > static_cast<std::uint32_t>(detail::SlotState::reading)) {
       return corrupt("slot " + std::to_string(i) + " state " +
                      std::to_string(word & detail::kStateMask) + " is not a slot state");

@@ -22,16 +22,28 @@ enum class SlotState : std::uint32_t { free = 0, writing = 1, queued = 2, readin
 inline constexpr std::uint32_t kStateBits = 8;
 inline constexpr std::uint32_t kStateMask = (1U << kStateBits) - 1;
 
-// One 32-bit word per slot: the state in the low 8 bits, the generation above. Reclaiming a dead
-// side's slot bumps the generation, so the dead side's later CAS (expecting the old word) fails.
-constexpr std::uint32_t slot_word(SlotState state, std::uint32_t generation) noexcept {
-  return (generation << kStateBits) | static_cast<std::uint32_t>(state);
+// One 64-bit word per slot: the state in bits 0-7, the generation in bits 8-31 and, in bits
+// 32-63, a tag from the present sequence. Reclaiming a dead side's slot bumps the generation, so
+// the dead side's later CAS (expecting the old word) fails; the tag changes at each present, so a
+// slot taken back and presented again never looks like the queued slot seen a moment before.
+using SlotWord = std::uint64_t;
+constexpr SlotWord slot_word(SlotState state, std::uint32_t generation,
+                             std::uint32_t tag) noexcept {
+  return (SlotWord{tag} << 32) | (SlotWord{generation & 0xff'ffffU} << kStateBits) |
+         static_cast<SlotWord>(state);
 }
-constexpr SlotState state_of(std::uint32_t word) noexcept {
+constexpr SlotState state_of(SlotWord word) noexcept {
   return static_cast<SlotState>(word & kStateMask);
 }
-constexpr std::uint32_t generation_of(std::uint32_t word) noexcept {
-  return word >> kStateBits;
+constexpr std::uint32_t generation_of(SlotWord word) noexcept {
+  return static_cast<std::uint32_t>(word >> kStateBits) & 0xff'ffffU;
+}
+constexpr std::uint32_t tag_of(SlotWord word) noexcept {
+  return static_cast<std::uint32_t>(word >> 32);
+}
+// The same word in another state.
+constexpr SlotWord with_state(SlotWord word, SlotState state) noexcept {
+  return (word & ~SlotWord{kStateMask}) | static_cast<SlotWord>(state);
 }
 
 // A timeline point in the manner of a DRM syncobj timeline: a 64-bit value that only grows, a
@@ -45,8 +57,7 @@ struct alignas(kCacheLine) SharedTimeline {
 };
 
 struct alignas(kCacheLine) SharedSlot {
-  std::atomic<std::uint32_t> word{0};
-  std::uint32_t reserved = 0;
+  std::atomic<SlotWord> word{0};
   // Written by the producer while it holds the slot (writing), published by the CAS to queued.
   std::atomic<std::uint64_t> frame_id{0};
   std::atomic<std::uint64_t> sequence{0};    // present order, for FIFO and for "newest"

@@ -83,6 +83,7 @@ struct BackBuffer {
   std::span<std::byte> bytes;
   // MAILBOX: the queued frame this acquire took back, never to be shown (its "dropped" event).
   std::optional<std::uint64_t> displaced_frame;
+  std::uint64_t token = 0;  // the slot's state word as acquired, which present() expects
 };
 
 struct FlipResult {
@@ -174,7 +175,7 @@ class SwapChain {
   bool peer_gone_ = false;
   // Consumer only: the slot it shows and the word it holds it with.
   std::uint32_t front_slot_ = 0;
-  std::uint32_t front_word_ = 0;
+  std::uint64_t front_word_ = 0;
   bool has_front_ = false;
 };
 
