@@ -16,6 +16,8 @@ packages=(
   # tested against nginx and python3's http.server and compared with curl; the FUSE mirror is
   # exercised with sqlite3 and fio; zero-copy send is compared with iperf3
   nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3
+  # the .y4m video `zcopy frames` writes is checked with ffprobe
+  ffmpeg
 )
 
 missing=()
