@@ -11,6 +11,7 @@
 
 #include "bench/support/process.hpp"
 #include "bench/support/stats.hpp"
+#include "zcopy/frame/camera_source.hpp"
 #include "zcopy/frame/frame_pattern.hpp"
 #include "zcopy/frame/frame_ticker.hpp"
 #include "zcopy/frame/swap_chain.hpp"
@@ -27,13 +28,19 @@ int produce(SwapChain& chain, const FramesOptions& options, Clock::time_point en
   const bool paced = options.mode == PresentMode::mailbox;
   const auto period = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / (options.hz * 2)));
   auto next = Clock::now();
+  CameraDevice camera;
   for (std::uint64_t id = 1; Clock::now() < end; ++id) {
     auto back = chain.acquire(std::chrono::milliseconds(100));
     if (!back) {
       if (back.error().code() == Errc::timeout) continue;
       return 1;
     }
-    render_frame_pattern(back->bytes, row, id);
+    if (options.source == FrameSource::camera) {
+      auto grant = DmaGrant::for_slot(chain, back->slot);
+      if (!grant || !camera.capture(*grant, id, row, chain.geometry().height)) return 3;
+    } else {
+      render_frame_pattern(back->bytes, row, id);
+    }
     if (!chain.present(*back, id)) return 2;
     if (paced) {
       next += period;
@@ -77,7 +84,20 @@ Result<FramesReport> run_frames(const FramesOptions& options) {
 
   FramesReport report;
   std::vector<double> latencies;
+  // Camera: the compositor's view of each slot, to bracket its reads of what the device wrote.
+  std::vector<DmaGrant> grants;
+  if (options.source == FrameSource::camera) {
+    for (std::uint32_t slot = 0; slot < chain->geometry().slot_count; ++slot) {
+      auto grant = DmaGrant::for_slot(*chain, slot);
+      if (!grant) {
+        producer->kill();
+        return std::unexpected(std::move(grant.error()));
+      }
+      grants.push_back(std::move(*grant));
+    }
+  }
   const std::size_t row = chain->geometry().row_bytes;
+  std::uint32_t current_slot = 0;
   while (Clock::now() < end) {
     auto missed = ticker->wait();
     if (!missed) {
@@ -91,7 +111,16 @@ Result<FramesReport> run_frames(const FramesOptions& options) {
       producer->kill();
       return std::unexpected(std::move(flip.error()));
     }
+    DmaGrant* access = nullptr;
+    if (!grants.empty() && !chain->front_bytes().empty()) {
+      access = &grants[flip->flipped ? flip->slot : current_slot];
+      if (auto begun = access->begin_cpu_access(DmaSync::read); !begun) {
+        producer->kill();
+        return std::unexpected(std::move(begun.error()));
+      }
+    }
     if (flip->flipped) {
+      current_slot = flip->slot;
       ++report.shown;
       latencies.push_back(static_cast<double>(flip->latency.count()) / 1e3);
       if (frame_pattern_id(chain->front_bytes(), row) != flip->frame_id) ++report.torn;
@@ -104,6 +133,7 @@ Result<FramesReport> run_frames(const FramesOptions& options) {
         return std::unexpected(std::move(ok.error()));
       }
     }
+    if (access != nullptr) (void)access->end_cpu_access(DmaSync::read);
     if (chain->check_peer()) break;  // the producer died early
   }
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -124,6 +154,10 @@ Result<FramesReport> run_frames(const FramesOptions& options) {
   report.dropped = stats.dropped;
   report.fps = report.seconds > 0 ? static_cast<double>(report.shown) / report.seconds : 0;
   report.tick_us = 1e6 / options.hz;
+  for (const DmaGrant& grant : grants) {
+    report.cpu_access_begins += grant.begins();
+    report.cpu_access_ends += grant.ends();
+  }
   const Percentiles p = percentiles(latencies);
   report.latency_p50_us = p.p50;
   report.latency_p99_us = p.p99;

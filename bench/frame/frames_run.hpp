@@ -19,6 +19,11 @@
 
 namespace zc::bench {
 
+// Who fills the frames: the CPU rendering into the slot, or the modelled capture device writing
+// by DMA through the slot's granted pages (camera_source.hpp), the compositor bracketing its reads
+// with begin/end CPU access.
+enum class FrameSource : std::uint8_t { render, camera };
+
 struct FramesOptions {
   double hz = 60;
   PresentMode mode = PresentMode::mailbox;
@@ -27,6 +32,7 @@ struct FramesOptions {
   std::uint32_t height = 1080;
   std::uint32_t slots = 3;
   bool pin = true;
+  FrameSource source = FrameSource::render;
   std::string out;  // a .y4m path, or empty
 };
 
@@ -45,7 +51,9 @@ struct FramesReport {
   double latency_p99_us = 0;
   double latency_max_us = 0;
   double tick_us = 0;
-  int producer_exit = 0;
+  std::uint64_t cpu_access_begins = 0;  // camera: begin/end pairs the compositor made
+  std::uint64_t cpu_access_ends = 0;
+  int producer_exit = 0;  // 0, or why the producer stopped (3: a DMA write was refused)
 };
 
 Result<FramesReport> run_frames(const FramesOptions& options);

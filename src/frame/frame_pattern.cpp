@@ -5,16 +5,21 @@
 
 namespace zc {
 
+void render_frame_pattern_row(std::span<std::byte> row, std::size_t row_index,
+                              std::uint64_t frame_id) noexcept {
+  if (row.size() < sizeof frame_id) return;
+  const auto shade = static_cast<unsigned char>((row_index + frame_id * 4) & 0xff);
+  std::memset(row.data(), shade, row.size());
+  std::memcpy(row.data(), &frame_id, sizeof frame_id);
+  std::memcpy(row.data() + row.size() - sizeof frame_id, &frame_id, sizeof frame_id);
+}
+
 void render_frame_pattern(std::span<std::byte> frame, std::size_t row_bytes,
                           std::uint64_t frame_id) noexcept {
   if (row_bytes < sizeof frame_id) return;
   const std::size_t rows = frame.size() / row_bytes;
   for (std::size_t r = 0; r < rows; ++r) {
-    std::byte* row = frame.data() + r * row_bytes;
-    const auto shade = static_cast<unsigned char>((r + frame_id * 4) & 0xff);
-    std::memset(row, shade, row_bytes);
-    std::memcpy(row, &frame_id, sizeof frame_id);
-    std::memcpy(row + row_bytes - sizeof frame_id, &frame_id, sizeof frame_id);
+    render_frame_pattern_row(frame.subspan(r * row_bytes, row_bytes), r, frame_id);
   }
 }
 

@@ -28,6 +28,21 @@ TEST(FramesCommand, fifo_shows_every_frame_untorn_and_reports_json) {
   EXPECT_NE(run.output.find("\"torn\":0,"), std::string::npos) << run.output;
 }
 
+TEST(FramesCommand, camera_frames_arrive_by_dma_and_every_read_is_bracketed) {
+  ZC_REQUIRE_TOOL();
+  const auto run = run_frames("--hz 60 --seconds 1 --size 256x64 --source camera --json");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("\"torn\":0,"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("\"producer_exit\":0,"), std::string::npos) << run.output;
+  const auto begins = run.output.find("\"cpu_access_begins\":");
+  const auto ends = run.output.find("\"cpu_access_ends\":");
+  ASSERT_NE(begins, std::string::npos);
+  ASSERT_NE(ends, std::string::npos);
+  const auto begun = std::stoull(run.output.substr(begins + 20));
+  EXPECT_GT(begun, 0U);
+  EXPECT_EQ(begun, std::stoull(run.output.substr(ends + 18)));
+}
+
 TEST(FramesCommand, the_video_of_the_shown_frames_reads_back_in_ffprobe) {
   ZC_REQUIRE_TOOL();
   ZC_REQUIRE_PROGRAM("ffprobe");

@@ -17,6 +17,7 @@ struct FramesCommandOptions {
   bench::FramesOptions run;
   std::string mode = "mailbox";
   std::string size = "1920x1080";
+  std::string source = "render";
   bool json = false;
 };
 
@@ -34,8 +35,8 @@ Result<std::pair<std::uint32_t, std::uint32_t>> parse_frame_size(const std::stri
 }
 
 void print_text(const bench::FramesReport& r, const FramesCommandOptions& o) {
-  std::printf("zcopy frames: %s %.0f Hz, %ux%u RGBA, %u slots, %.1f s\n", o.mode.c_str(), o.run.hz,
-              o.run.width, o.run.height, o.run.slots, r.seconds);
+  std::printf("zcopy frames: %s %.0f Hz, %ux%u RGBA from %s, %u slots, %.1f s\n", o.mode.c_str(),
+              o.run.hz, o.run.width, o.run.height, o.source.c_str(), o.run.slots, r.seconds);
   std::printf("  fps          %.1f (new frames shown per second)\n", r.fps);
   std::printf("  ticks        %" PRIu64 " (%" PRIu64 " missed)\n", r.ticks, r.missed_ticks);
   std::printf("  presented    %" PRIu64 "\n", r.presented);
@@ -45,6 +46,11 @@ void print_text(const bench::FramesReport& r, const FramesCommandOptions& o) {
   std::printf("  torn         %" PRIu64 "\n", r.torn);
   std::printf("  present->flip p50 %.0f us, p99 %.0f us, max %.0f us (tick %.0f us)\n",
               r.latency_p50_us, r.latency_p99_us, r.latency_max_us, r.tick_us);
+  if (o.run.source == bench::FrameSource::camera) {
+    std::printf("  cpu access   %" PRIu64 " begin / %" PRIu64 " end (DMA_BUF_IOCTL_SYNC points)\n",
+                r.cpu_access_begins, r.cpu_access_ends);
+  }
+  if (r.producer_exit != 0) std::printf("  producer     stopped with code %d\n", r.producer_exit);
   if (!o.run.out.empty()) {
     std::printf("  video        %s, %" PRIu64 " frames\n", o.run.out.c_str(), r.video_frames);
   }
@@ -53,6 +59,7 @@ void print_text(const bench::FramesReport& r, const FramesCommandOptions& o) {
 void print_json(const bench::FramesReport& r, const FramesCommandOptions& o) {
   JsonRecord record;
   record.add("mode", o.mode)
+      .add("source", o.source)
       .add("hz", o.run.hz)
       .add("width", std::uint64_t{o.run.width})
       .add("height", std::uint64_t{o.run.height})
@@ -70,6 +77,9 @@ void print_json(const bench::FramesReport& r, const FramesCommandOptions& o) {
       .add("latency_p99_us", r.latency_p99_us)
       .add("latency_max_us", r.latency_max_us)
       .add("tick_us", r.tick_us)
+      .add("cpu_access_begins", r.cpu_access_begins)
+      .add("cpu_access_ends", r.cpu_access_ends)
+      .add("producer_exit", r.producer_exit)
       .add("video_frames", r.video_frames);
   std::printf("%s\n", record.str().c_str());
 }
@@ -88,6 +98,9 @@ CommandRunner add_frames_command(CLI::App& sub) {
       ->check(accepted_by(parse_frame_size, "WIDTHxHEIGHT"));
   sub.add_option("--slots", options->run.slots, "Slots in the swap chain, 2-4 (default 3)")
       ->check(CLI::Range(2, 4));
+  sub.add_option("--source", options->source,
+                 "render (the CPU draws) or camera (a modelled device writes by DMA)")
+      ->check(CLI::IsMember({"render", "camera"}));
   sub.add_option("--out", options->run.out, "Write the shown frames to this .y4m video");
   sub.add_flag("--json", options->json, "One JSON record instead of text");
   return [options]() -> CommandResult {
@@ -96,6 +109,8 @@ CommandRunner add_frames_command(CLI::App& sub) {
     options->run.width = size->first;
     options->run.height = size->second;
     options->run.mode = options->mode == "fifo" ? PresentMode::fifo : PresentMode::mailbox;
+    options->run.source =
+        options->source == "camera" ? bench::FrameSource::camera : bench::FrameSource::render;
     auto report = bench::run_frames(options->run);
     if (!report) return std::unexpected(std::move(report.error()).with_context("frames"));
     if (options->json) {

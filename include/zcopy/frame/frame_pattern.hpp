@@ -19,6 +19,10 @@ namespace zc {
 void render_frame_pattern(std::span<std::byte> frame, std::size_t row_bytes,
                           std::uint64_t frame_id) noexcept;
 
+// Row `row_index` of that picture into `row` (row.size() >= 8), e.g. a sensor's line buffer.
+void render_frame_pattern_row(std::span<std::byte> row, std::size_t row_index,
+                              std::uint64_t frame_id) noexcept;
+
 // The frame id every row names, or std::nullopt when rows disagree (a torn frame) or the frame
 // has no full row.
 std::optional<std::uint64_t> frame_pattern_id(std::span<const std::byte> frame,

@@ -161,6 +161,7 @@ class SwapChain {
   const SwapChainGeometry& geometry() const noexcept { return geometry_; }
   std::span<std::byte> slot_bytes(std::uint32_t slot) noexcept;
   const Region& region() const noexcept { return region_; }
+  Region& region() noexcept { return region_; }
 
  private:
   SwapChain(Region region, SwapChainGeometry geometry, Fd presented, Fd released);
