@@ -1,8 +1,10 @@
 // run_frames(): the producer child and the ticking compositor.
 #include "bench/frame/frames_run.hpp"
 
+#include <sched.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -50,9 +52,27 @@ int produce(SwapChain& chain, const FramesOptions& options, Clock::time_point en
   return 0;
 }
 
+// SCHED_FIFO at a low real-time priority for this process and the children it forks.
+Result<void> make_realtime() {
+  sched_param param{};
+  param.sched_priority = 10;
+  if (::sched_setscheduler(0, SCHED_FIFO, &param) != 0) {
+    const int error = errno;
+    if (error == EPERM) {
+      return fail(Errc::capability_missing, "sched_setscheduler(SCHED_FIFO)",
+                  "--realtime needs CAP_SYS_NICE (run as root)");
+    }
+    return fail_errno(error, "sched_setscheduler(SCHED_FIFO)");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<FramesReport> run_frames(const FramesOptions& options) {
+  if (options.realtime) {
+    if (auto ok = make_realtime(); !ok) return std::unexpected(std::move(ok.error()));
+  }
   auto chain = SwapChain::create({.width = options.width,
                                   .height = options.height,
                                   .bytes_per_pixel = 4,

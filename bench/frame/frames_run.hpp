@@ -33,6 +33,9 @@ struct FramesOptions {
   std::uint32_t slots = 3;
   bool pin = true;
   FrameSource source = FrameSource::render;
+  // Run both processes under SCHED_FIFO, as display compositors do, so that other load on the
+  // machine does not delay the tick (needs CAP_SYS_NICE: Errc::capability_missing otherwise).
+  bool realtime = false;
   std::string out;  // a .y4m path, or empty
 };
 

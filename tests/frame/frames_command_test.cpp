@@ -43,6 +43,14 @@ TEST(FramesCommand, camera_frames_arrive_by_dma_and_every_read_is_bracketed) {
   EXPECT_EQ(begun, std::stoull(run.output.substr(ends + 18)));
 }
 
+TEST(FramesCommand, realtime_runs_both_processes_under_sched_fifo) {
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_ROOT("for SCHED_FIFO");
+  const auto run = run_frames("--realtime --hz 60 --seconds 0.5 --size 64x32 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("\"realtime\":true"), std::string::npos) << run.output;
+}
+
 TEST(FramesCommand, the_video_of_the_shown_frames_reads_back_in_ffprobe) {
   ZC_REQUIRE_TOOL();
   ZC_REQUIRE_PROGRAM("ffprobe");

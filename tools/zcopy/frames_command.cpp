@@ -64,6 +64,7 @@ void print_json(const bench::FramesReport& r, const FramesCommandOptions& o) {
       .add("width", std::uint64_t{o.run.width})
       .add("height", std::uint64_t{o.run.height})
       .add("slots", std::uint64_t{o.run.slots})
+      .add("realtime", o.run.realtime)
       .add("seconds", r.seconds)
       .add("fps", r.fps)
       .add("ticks", r.ticks)
@@ -102,6 +103,8 @@ CommandRunner add_frames_command(CLI::App& sub) {
                  "render (the CPU draws) or camera (a modelled device writes by DMA)")
       ->check(CLI::IsMember({"render", "camera"}));
   sub.add_option("--out", options->run.out, "Write the shown frames to this .y4m video");
+  sub.add_flag("--realtime", options->run.realtime,
+               "Run producer and compositor under SCHED_FIFO, as compositors do (needs root)");
   sub.add_flag("--json", options->json, "One JSON record instead of text");
   return [options]() -> CommandResult {
     auto size = parse_frame_size(options->size);
