@@ -80,6 +80,8 @@ struct SwapChainHeader {
   std::uint64_t total_bytes;
 };
 
+// Statistics only: every access is relaxed, nothing is ordered by them, and a snapshot is exact
+// only when both sides are quiet.
 struct alignas(kCacheLine) SharedCounters {
   std::atomic<std::uint64_t> presented{0};
   std::atomic<std::uint64_t> shown{0};
@@ -97,7 +99,10 @@ struct SwapChainShared {
   SharedTimeline presented;
   // Signalled by the consumer each time it frees a slot: the producer waits on it.
   SharedTimeline released;
+  // For inspection (validation on attach): relaxed; the consumer shows its own copy.
   alignas(kCacheLine) std::atomic<std::uint32_t> front{kNoFront};
+  // Only the producer takes from it, so relaxed; the value is published with the slot's fields
+  // by the present CAS.
   std::atomic<std::uint64_t> next_sequence{1};
   SharedCounters counters;
   SharedSlot slots[kMaxSwapSlots];
