@@ -22,6 +22,8 @@ packages=(
   # checked with ping; xdp-tools lists attached programs when something goes wrong; perf shows
   # where the receive path's cycles go (docs/PERFORMANCE.md)
   tcpdump tshark iputils-ping xdp-tools linux-perf
+  # the .y4m video `zcopy frames` writes is checked with ffprobe
+  ffmpeg
 )
 
 missing=()
