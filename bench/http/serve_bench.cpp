@@ -1,5 +1,6 @@
 #include "bench/http/serve_bench.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -47,7 +48,8 @@ Result<Server> start_zcopy(const Context& c, const std::string& method) {
   Server s{.label = "serve " + method, .zcopy = {}, .nginx = {}, .url = {}, .reported_method = {}};
   s.zcopy.emplace(
       c.argv({c.config.tool, "serve", c.work + "/www", "--bind", c.host, "--port", "0", "--method",
-              method, "--access-log", c.work + "/access-" + method + ".log", "--ledger-json", "-"}),
+              method, "--max-connections", std::to_string(2 * c.config.wrk_connections + 64),
+              "--access-log", c.work + "/access-" + method + ".log", "--ledger-json", "-"}),
       ServeProcess::Options{.stderr_path = c.work + "/serve-" + method + ".err",
                             .cpu = c.cpus.server,
                             .start_limit = std::chrono::seconds(10)});
@@ -66,13 +68,15 @@ Result<Server> start_nginx_server(const Context& c) {
       // Probed here: a fresh namespace has every port free, and its address cannot be bound here.
       .port = free_port(),
       .workers = 2,
-      .worker_connections = 4096,
+      .worker_connections = std::max(4096, 2 * c.config.wrk_connections + 64),
       .access_log = c.work + "/nginx-access.log common buffer=64k flush=1s",
       .http_extra =
           "  log_format common '$remote_addr - $remote_user [$time_local] \"$request\" "
           "$status $body_bytes_sent';\n  tcp_nopush on;\n  tcp_nodelay on;\n"
           "  keepalive_requests 1000000;\n",
       .server_extra = {},
+      .main_extra =
+          "worker_rlimit_nofile " + std::to_string(4 * c.config.wrk_connections + 1024) + ";\n",
       .exec_prefix = c.exec_prefix,
       .cpu = c.cpus.server};
   auto nginx = start_nginx(config);
@@ -111,7 +115,13 @@ TransferLedger difference(const TransferLedger& after, const TransferLedger& bef
 struct Download {
   TransferLedger ledger;
   double softirq_s = 0;  // on the server's CPU during the download
+  double client_cpu_s = 0;
+  ProcessCounters counters{};
 };
+
+pid_t server_pid(const Server& s) {
+  return s.zcopy ? s.zcopy->pid() : s.nginx.pid();
+}
 
 // One curl download to /dev/null: the server's ledger for it, and wall time from curl.
 Result<Download> download(Server& s, const Context& c) {
@@ -123,6 +133,7 @@ Result<Download> download(Server& s, const Context& c) {
     before = *reported;
   }
   const CpuTime nginx_before = s.zcopy ? CpuTime{} : process_tree_cpu(s.nginx.pid());
+  const ProcessCounters counters_before = read_counters(server_pid(s), {.tree = true});
   const double softirq_before = softirq_seconds(c.cpus.server);
   const auto start = Clock::now();
   const std::string log = c.work + "/curl.out";
@@ -130,7 +141,8 @@ Result<Download> download(Server& s, const Context& c) {
       Process::spawn({"curl", "-sS", "-o", "/dev/null", s.url + "big.bin"},
                      {.out = Output::file, .err = Output::file, .file = log, .cpu = c.cpus.client});
   if (!curl) return std::unexpected(curl.error());
-  const int code = curl->wait().code;
+  const Exit exit = curl->wait();
+  const int code = exit.code;
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
   if (code != 0) return fail(Errc::rejected, "curl " + s.url + "big.bin", read_text(log));
   const double softirq = softirq_seconds(c.cpus.server) - softirq_before;
@@ -152,14 +164,18 @@ Result<Download> download(Server& s, const Context& c) {
               .cpu_system_s = used.system_s - nginx_before.system_s};
   }
   ledger.wall_s = wall;
-  return Download{.ledger = ledger, .softirq_s = softirq};
+  return Download{.ledger = ledger,
+                  .softirq_s = softirq,
+                  .client_cpu_s = exit.cpu.total(),
+                  .counters = read_counters(server_pid(s), {.tree = true}) - counters_before};
 }
 
 // The median download of one server's measured runs.
 ServerFigures summarize(const std::string& label, const std::vector<Download>& runs,
                         std::uint64_t size) {
-  std::vector<double> walls, cpus, softirqs, rates;
+  std::vector<double> walls, cpus, softirqs, rates, clients;
   for (const Download& d : runs) {
+    clients.push_back(d.client_cpu_s);
     walls.push_back(d.ledger.wall_s);
     cpus.push_back(d.ledger.cpu_s());
     softirqs.push_back(d.softirq_s);
@@ -177,43 +193,87 @@ ServerFigures summarize(const std::string& label, const std::vector<Download>& r
                        .ledger = m,
                        .softirq_s_per_gb = softirq_per_gb,
                        .own_cpu_s_per_gb = std::max(0.0, m.cpu_s_per_gb() - softirq_per_gb),
-                       .throughput_spread = spread(rates)};
+                       .throughput_spread = spread(rates),
+                       .client_cpu_s_per_gb = median(clients) / (static_cast<double>(size) * 1e-9),
+                       .counters = runs.front().counters};
 }
 
-std::optional<double> wrk_requests_per_s(const Server& s, const Context& c) {
+struct WrkRun {
+  double requests_per_s = 0;
+  double memory_growth_bytes = 0;  // the server's peak resident memory during the run, less before
+};
+
+// One wrk run; the server's resident memory is sampled every 50 ms while it runs.
+std::optional<WrkRun> wrk_run(const Server& s, const Context& c) {
   const std::string log = c.work + "/wrk.out";
-  auto wrk =
-      Process::spawn({"wrk", "-t1", "-c" + std::to_string(c.config.wrk_connections),
-                      "-d" + std::to_string(c.config.wrk_seconds) + "s", s.url + "small.bin"},
-                     {.out = Output::file, .err = Output::file, .file = log});
-  if (!wrk || wrk->wait().code != 0) return std::nullopt;
+  const pid_t pid = server_pid(s);
+  const std::uint64_t idle = read_counters(pid, {.tree = true}).rss_bytes;
+  auto wrk = Process::spawn(
+      {"wrk", "-t" + std::to_string(c.config.wrk_threads),
+       "-c" + std::to_string(c.config.wrk_connections),
+       "-d" + std::to_string(c.config.wrk_seconds) + "s", "--timeout", "10s", s.url + "small.bin"},
+      {.out = Output::file, .err = Output::file, .file = log, .cpu = c.cpus.client});
+  if (!wrk) return std::nullopt;
+  std::uint64_t peak = idle;
+  std::optional<Exit> done;
+  while (!(done = wrk->wait_for(std::chrono::milliseconds(50))))
+    peak = std::max(peak, read_counters(pid, {.tree = true}).rss_bytes);
+  if (done->code != 0) return std::nullopt;
   const std::string out = read_text(log);
   const std::size_t at = out.find("Requests/sec:");
   if (at == std::string::npos) return std::nullopt;
-  return std::strtod(out.c_str() + at + 13, nullptr);
+  return WrkRun{.requests_per_s = std::strtod(out.c_str() + at + 13, nullptr),
+                .memory_growth_bytes = static_cast<double>(peak - idle)};
 }
 
 // Our sendfile server against nginx, alternating who goes first.
 Result<std::vector<WrkFigures>> compare_requests(const Server& ours, const Server& nginx,
                                                  const Context& c) {
-  std::vector<double> a_rates, b_rates;
+  std::vector<WrkRun> a_runs, b_runs;
   for (int round = 0; round <= c.config.repeats; ++round) {
-    std::optional<double> a, b;
+    std::optional<WrkRun> a, b;
     if (round % 2 == 0) {
-      a = wrk_requests_per_s(ours, c);
-      b = wrk_requests_per_s(nginx, c);
+      a = wrk_run(ours, c);
+      b = wrk_run(nginx, c);
     } else {
-      b = wrk_requests_per_s(nginx, c);
-      a = wrk_requests_per_s(ours, c);
+      b = wrk_run(nginx, c);
+      a = wrk_run(ours, c);
     }
     if (!a || !b) return fail(Errc::rejected, "wrk", read_text(c.work + "/wrk.out"));
     if (round > 0) {
-      a_rates.push_back(*a);
-      b_rates.push_back(*b);
+      a_runs.push_back(*a);
+      b_runs.push_back(*b);
     }
   }
-  return std::vector<WrkFigures>{{"serve " + ours.reported_method, median(a_rates)},
-                                 {nginx.label, median(b_rates)}};
+  auto figures = [&c](std::string label, const std::vector<WrkRun>& runs) {
+    std::vector<double> rates, memory;
+    for (const WrkRun& r : runs) {
+      rates.push_back(r.requests_per_s);
+      memory.push_back(r.memory_growth_bytes);
+    }
+    return WrkFigures{.label = std::move(label),
+                      .requests_per_s = median(rates),
+                      .spread = spread(rates),
+                      .memory_per_connection_bytes = median(memory) / c.config.wrk_connections};
+  };
+  return std::vector<WrkFigures>{figures("serve " + ours.reported_method, a_runs),
+                                 figures(nginx.label, b_runs)};
+}
+
+// Every process started from here on (servers, nginx's workers, wrk) inherits the limit: many
+// connections need a descriptor each on both sides.
+Result<void> raise_descriptor_limit(int connections) {
+  const auto wanted = static_cast<rlim_t>(4 * connections + 1024);
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return fail_errno(errno, "getrlimit(RLIMIT_NOFILE)");
+  if (limit.rlim_cur >= wanted) return {};
+  limit.rlim_cur = wanted;
+  limit.rlim_max = std::max(limit.rlim_max, wanted);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return fail_errno(
+        errno, "setrlimit(RLIMIT_NOFILE, " + std::to_string(wanted) + ")",
+        "needs root (CAP_SYS_RESOURCE) for --wrk-connections " + std::to_string(connections));
+  return {};
 }
 
 }  // namespace
@@ -226,6 +286,10 @@ Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
     if (!have_program(program))
       return fail(Errc::capability_missing, "zcopy serve bench",
                   std::string("needs ") + program + " (scripts/install-deps.sh installs it)");
+  }
+  if (config.wrk) {
+    if (auto raised = raise_descriptor_limit(config.wrk_connections); !raised)
+      return std::unexpected(raised.error());
   }
   auto work = TempDir::create("zcopy-serve-bench");
   if (!work) return std::unexpected(work.error());

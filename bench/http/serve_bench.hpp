@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/process_counters.hpp"
 #include "bench/support/report.hpp"
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/transfer_ledger.hpp"
@@ -28,22 +29,29 @@ struct ServeBenchConfig {
   std::uint64_t size = 2ULL << 30;  // the large cached file
   int repeats = 3;                  // after one warm-up each
   int wrk_seconds = 5;
-  int wrk_connections = 32;
+  int wrk_connections = 32;  // above a few hundred, RLIMIT_NOFILE is raised for every process
+  int wrk_threads = 1;
   bool wrk = true;
   bool veth = false;  // servers in a network namespace of their own, reached over a veth pair
 };
 
 struct ServerFigures {
-  std::string label{};           // "serve sendfile", "nginx"
-  TransferLedger ledger{};       // one download, medians of wall and CPU
-  double softirq_s_per_gb = 0;   // receive-side work on the server's CPU during the download
-  double own_cpu_s_per_gb = 0;   // CPU less that softirq, never below zero
-  double throughput_spread = 0;  // of the measured runs (stats.hpp)
+  std::string label{};             // "serve sendfile", "nginx"
+  TransferLedger ledger{};         // one download, medians of wall and CPU
+  double softirq_s_per_gb = 0;     // receive-side work on the server's CPU during the download
+  double own_cpu_s_per_gb = 0;     // CPU less that softirq, never below zero
+  double throughput_spread = 0;    // of the measured runs (stats.hpp)
+  double client_cpu_s_per_gb = 0;  // curl's user+sys: where the time goes when the client is busy
+  ProcessCounters counters{};      // the server's, over the median download
 };
 
 struct WrkFigures {
   std::string label{};  // the server and the body method it reported using
   double requests_per_s = 0;
+  double spread = 0;
+  // The server's resident memory at its peak during the run less before it, per connection
+  // (user-space memory: socket buffers live in the kernel and are not counted).
+  double memory_per_connection_bytes = 0;
 };
 
 struct ServeBenchReport {

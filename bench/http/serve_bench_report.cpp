@@ -42,6 +42,7 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
         .add("own_cpu_s_per_gb", s.own_cpu_s_per_gb)
         .add("vs_copy_own_cpu", v.copy_own_cpu)
         .add("throughput_spread", s.throughput_spread)
+        .add("client_cpu_s_per_gb", s.client_cpu_s_per_gb)
         .add("pinned", r.pinned)
         .add("repeats", c.repeats);
     out.records.push_back(record);
@@ -64,14 +65,18 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
     JsonRecord record = bench_record(c.veth ? "serve-wrk-4k-veth" : "serve-wrk-4k", w.label, 4096);
     record.add("ops_per_s", w.requests_per_s)
         .add("vs_nginx", ratio_or_zero(w.requests_per_s, r.wrk.back().requests_per_s))
-        .add("connections", c.wrk_connections);
+        .add("connections", c.wrk_connections)
+        .add("spread", w.spread)
+        .add("memory_per_connection_bytes", w.memory_per_connection_bytes);
     out.records.push_back(record);
   }
   if (r.wrk.size() == 2) {
     out.text += format_text(
-        "wrk 4 KiB keep-alive, %d connections, %d s: %s %.0f req/s, nginx %.0f req/s (%.2fx)\n",
+        "wrk 4 KiB keep-alive, %d connections, %d s: %s %.0f req/s, nginx %.0f req/s (%.2fx); "
+        "memory per connection %.0f B and %.0f B\n",
         c.wrk_connections, c.wrk_seconds, r.wrk[0].label.c_str(), r.wrk[0].requests_per_s,
-        r.wrk[1].requests_per_s, ratio_or_zero(r.wrk[0].requests_per_s, r.wrk[1].requests_per_s));
+        r.wrk[1].requests_per_s, ratio_or_zero(r.wrk[0].requests_per_s, r.wrk[1].requests_per_s),
+        r.wrk[0].memory_per_connection_bytes, r.wrk[1].memory_per_connection_bytes);
   }
   return out;
 }
