@@ -13,9 +13,12 @@ packages=(
   # probes and tests use these programs
   procps iproute2 util-linux
   # real peers: serve is tested with curl and wget and compared with nginx and wrk; get is
-  # tested against nginx and python3's http.server and compared with curl; the FUSE mirror is
-  # exercised with sqlite3 and fio; zero-copy send is compared with iperf3
-  nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3
+  # tested against nginx and python3's http.server and compared with curl and aria2c; the FUSE
+  # mirror is exercised with sqlite3 and fio; zero-copy send is compared with iperf3
+  nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3 aria2
+  # zcopy bench: its plots (run with /usr/bin/python3), the check of results.json against its
+  # schema, and the headless browser its report is opened in by the tests
+  python3-matplotlib python3-jsonschema chromium
 )
 
 missing=()

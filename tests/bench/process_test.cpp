@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bench/support/data.hpp"
+#include "bench/support/process_counters.hpp"
 
 namespace zc::bench {
 namespace {
@@ -93,6 +94,34 @@ TEST(Process, ReapsAChildAndReportsItsCpuTime) {
   const Exit done = child->wait();
   EXPECT_TRUE(done.ok());
   EXPECT_GT(done.cpu.total(), 0) << "wait4's rusage of the child";
+}
+
+// A benchmark reads a peer's /proc/PID/io after it ended: the child must stay unreaped until then.
+TEST(Process, AwaitExitLeavesAnEndedChildsCountersReadable) {
+  auto child =
+      Process::spawn({"dd", "if=/dev/zero", "of=/dev/null", "bs=1M", "count=4", "status=none"});
+  ASSERT_TRUE(child);
+  child->await_exit();
+  const ProcessCounters counters = read_counters(child->pid());
+  EXPECT_TRUE(counters.io_readable);
+  EXPECT_GE(counters.read_bytes, 4u << 20);
+  EXPECT_GE(counters.write_bytes, 4u << 20);
+  EXPECT_GE(counters.write_calls, 4u);
+  EXPECT_TRUE(child->running()) << "not reaped yet";
+  EXPECT_TRUE(child->wait().ok());
+  EXPECT_FALSE(child->running());
+}
+
+TEST(Process, CountersOfTwoReadingsSubtract) {
+  ProcessCounters later{
+      .minor_faults = 10, .read_bytes = 100, .rss_bytes = 4096, .io_readable = true};
+  ProcessCounters earlier{
+      .minor_faults = 4, .read_bytes = 150, .rss_bytes = 8192, .io_readable = true};
+  const ProcessCounters used = later - earlier;
+  EXPECT_EQ(used.minor_faults, 6u);
+  EXPECT_EQ(used.read_bytes, 0u) << "a counter never goes below zero";
+  EXPECT_EQ(used.rss_bytes, 4096u) << "resident memory is the later reading's";
+  EXPECT_TRUE(used.io_readable);
 }
 
 TEST(Process, FindsProgramsInThePathOnly) {
