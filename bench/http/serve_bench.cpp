@@ -29,6 +29,7 @@ struct Context {
   std::string host = "127.0.0.1";
   std::vector<std::string> exec_prefix;  // ip netns exec NS, or nothing
   CpuPlan cpus;
+  std::uint64_t descriptors = 1024;  // RLIMIT_NOFILE of every process started
   std::vector<std::string> argv(std::vector<std::string> command) const {
     command.insert(command.begin(), exec_prefix.begin(), exec_prefix.end());
     return command;
@@ -75,8 +76,7 @@ Result<Server> start_nginx_server(const Context& c) {
           "$status $body_bytes_sent';\n  tcp_nopush on;\n  tcp_nodelay on;\n"
           "  keepalive_requests 1000000;\n",
       .server_extra = {},
-      .main_extra =
-          "worker_rlimit_nofile " + std::to_string(4 * c.config.wrk_connections + 1024) + ";\n",
+      .main_extra = "worker_rlimit_nofile " + std::to_string(c.descriptors) + ";\n",
       .exec_prefix = c.exec_prefix,
       .cpu = c.cpus.server};
   auto nginx = start_nginx(config);
@@ -116,6 +116,7 @@ struct Download {
   TransferLedger ledger;
   double softirq_s = 0;  // on the server's CPU during the download
   double client_cpu_s = 0;
+  double client_wait_s = 0;
   ProcessCounters counters{};
 };
 
@@ -141,6 +142,8 @@ Result<Download> download(Server& s, const Context& c) {
       Process::spawn({"curl", "-sS", "-o", "/dev/null", s.url + "big.bin"},
                      {.out = Output::file, .err = Output::file, .file = log, .cpu = c.cpus.client});
   if (!curl) return std::unexpected(curl.error());
+  curl->await_exit();
+  const ProcessCounters client = read_counters(curl->pid());
   const Exit exit = curl->wait();
   const int code = exit.code;
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
@@ -167,15 +170,17 @@ Result<Download> download(Server& s, const Context& c) {
   return Download{.ledger = ledger,
                   .softirq_s = softirq,
                   .client_cpu_s = exit.cpu.total(),
+                  .client_wait_s = client.run_delay_s,
                   .counters = read_counters(server_pid(s), {.tree = true}) - counters_before};
 }
 
 // The median download of one server's measured runs.
 ServerFigures summarize(const std::string& label, const std::vector<Download>& runs,
                         std::uint64_t size) {
-  std::vector<double> walls, cpus, softirqs, rates, clients;
+  std::vector<double> walls, cpus, softirqs, rates, clients, client_waits;
   for (const Download& d : runs) {
     clients.push_back(d.client_cpu_s);
+    client_waits.push_back(d.client_wait_s);
     walls.push_back(d.ledger.wall_s);
     cpus.push_back(d.ledger.cpu_s());
     softirqs.push_back(d.softirq_s);
@@ -195,19 +200,21 @@ ServerFigures summarize(const std::string& label, const std::vector<Download>& r
                        .own_cpu_s_per_gb = std::max(0.0, m.cpu_s_per_gb() - softirq_per_gb),
                        .throughput_spread = spread(rates),
                        .client_cpu_s_per_gb = median(clients) / (static_cast<double>(size) * 1e-9),
+                       .client_wait_s = median(client_waits),
                        .counters = runs.front().counters};
 }
 
 struct WrkRun {
   double requests_per_s = 0;
-  double memory_growth_bytes = 0;  // the server's peak resident memory during the run, less before
+  double memory_growth_bytes = 0;  // the server's peak resident memory during the run, less idle
 };
 
-// One wrk run; the server's resident memory is sampled every 50 ms while it runs.
-std::optional<WrkRun> wrk_run(const Server& s, const Context& c) {
+// One wrk run; the server's resident memory is sampled every 50 ms while it runs and compared
+// with `idle`, taken before its first run: an allocator keeps what a run grew, so the memory a
+// server had before the next run says nothing of what connections cost.
+std::optional<WrkRun> wrk_run(const Server& s, const Context& c, std::uint64_t idle) {
   const std::string log = c.work + "/wrk.out";
   const pid_t pid = server_pid(s);
-  const std::uint64_t idle = read_counters(pid, {.tree = true}).rss_bytes;
   auto wrk = Process::spawn(
       {"wrk", "-t" + std::to_string(c.config.wrk_threads),
        "-c" + std::to_string(c.config.wrk_connections),
@@ -223,21 +230,23 @@ std::optional<WrkRun> wrk_run(const Server& s, const Context& c) {
   const std::size_t at = out.find("Requests/sec:");
   if (at == std::string::npos) return std::nullopt;
   return WrkRun{.requests_per_s = std::strtod(out.c_str() + at + 13, nullptr),
-                .memory_growth_bytes = static_cast<double>(peak - idle)};
+                .memory_growth_bytes = static_cast<double>(peak - std::min(peak, idle))};
 }
 
 // Our sendfile server against nginx, alternating who goes first.
 Result<std::vector<WrkFigures>> compare_requests(const Server& ours, const Server& nginx,
                                                  const Context& c) {
   std::vector<WrkRun> a_runs, b_runs;
+  const std::uint64_t a_idle = read_counters(server_pid(ours), {.tree = true}).rss_bytes;
+  const std::uint64_t b_idle = read_counters(server_pid(nginx), {.tree = true}).rss_bytes;
   for (int round = 0; round <= c.config.repeats; ++round) {
     std::optional<WrkRun> a, b;
     if (round % 2 == 0) {
-      a = wrk_run(ours, c);
-      b = wrk_run(nginx, c);
+      a = wrk_run(ours, c, a_idle);
+      b = wrk_run(nginx, c, b_idle);
     } else {
-      b = wrk_run(nginx, c);
-      a = wrk_run(ours, c);
+      b = wrk_run(nginx, c, b_idle);
+      a = wrk_run(ours, c, a_idle);
     }
     if (!a || !b) return fail(Errc::rejected, "wrk", read_text(c.work + "/wrk.out"));
     if (round > 0) {
@@ -261,19 +270,26 @@ Result<std::vector<WrkFigures>> compare_requests(const Server& ours, const Serve
 }
 
 // Every process started from here on (servers, nginx's workers, wrk) inherits the limit: many
-// connections need a descriptor each on both sides.
-Result<void> raise_descriptor_limit(int connections) {
-  const auto wanted = static_cast<rlim_t>(4 * connections + 1024);
+// connections need a descriptor each on both sides. The soft limit goes up to the hard one, and
+// the hard one too where this process may raise it (CAP_SYS_RESOURCE). Returns the limit set.
+Result<rlim_t> raise_descriptor_limit(int connections) {
+  const auto needed = static_cast<rlim_t>(connections + 512);
+  const auto wanted = static_cast<rlim_t>(2 * connections + 1024);
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return fail_errno(errno, "getrlimit(RLIMIT_NOFILE)");
-  if (limit.rlim_cur >= wanted) return {};
-  limit.rlim_cur = wanted;
-  limit.rlim_max = std::max(limit.rlim_max, wanted);
-  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
-    return fail_errno(
-        errno, "setrlimit(RLIMIT_NOFILE, " + std::to_string(wanted) + ")",
-        "needs root (CAP_SYS_RESOURCE) for --wrk-connections " + std::to_string(connections));
-  return {};
+  if (limit.rlim_cur >= wanted) return limit.rlim_cur;
+  rlimit raised{.rlim_cur = wanted, .rlim_max = std::max(limit.rlim_max, wanted)};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return wanted;
+  if (limit.rlim_max < needed)
+    return fail(Errc::capability_missing,
+                "setrlimit(RLIMIT_NOFILE, " + std::to_string(needed) + ")",
+                "the hard limit is " + std::to_string(limit.rlim_max) +
+                    " and raising it needs CAP_SYS_RESOURCE, for --wrk-connections " +
+                    std::to_string(connections));
+  raised = {.rlim_cur = limit.rlim_max, .rlim_max = limit.rlim_max};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) != 0)
+    return fail_errno(errno, "setrlimit(RLIMIT_NOFILE, " + std::to_string(limit.rlim_max) + ")");
+  return limit.rlim_max;
 }
 
 }  // namespace
@@ -287,14 +303,19 @@ Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
       return fail(Errc::capability_missing, "zcopy serve bench",
                   std::string("needs ") + program + " (scripts/install-deps.sh installs it)");
   }
+  rlim_t descriptors = 1024;
   if (config.wrk) {
-    if (auto raised = raise_descriptor_limit(config.wrk_connections); !raised)
-      return std::unexpected(raised.error());
+    auto raised = raise_descriptor_limit(config.wrk_connections);
+    if (!raised) return std::unexpected(raised.error());
+    descriptors = *raised;
   }
   auto work = TempDir::create("zcopy-serve-bench");
   if (!work) return std::unexpected(work.error());
-  Context c{
-      .config = config, .work = work->path(), .exec_prefix = {}, .cpus = server_client_cpus()};
+  Context c{.config = config,
+            .work = work->path(),
+            .exec_prefix = {},
+            .cpus = server_client_cpus(),
+            .descriptors = descriptors};
   ::mkdir((c.work + "/www").c_str(), 0755);
   if (auto made = write_random_file(c.work + "/www/big.bin", config.size, {.warm = true}); !made)
     return std::unexpected(made.error());

@@ -42,6 +42,7 @@ struct ServerFigures {
   double own_cpu_s_per_gb = 0;     // CPU less that softirq, never below zero
   double throughput_spread = 0;    // of the measured runs (stats.hpp)
   double client_cpu_s_per_gb = 0;  // curl's user+sys: where the time goes when the client is busy
+  double client_wait_s = 0;        // curl runnable but waiting for a CPU (another load's doing)
   ProcessCounters counters{};      // the server's, over the median download
 };
 
@@ -49,7 +50,7 @@ struct WrkFigures {
   std::string label{};  // the server and the body method it reported using
   double requests_per_s = 0;
   double spread = 0;
-  // The server's resident memory at its peak during the run less before it, per connection
+  // The server's resident memory at its peak during the runs less before the first, per connection
   // (user-space memory: socket buffers live in the kernel and are not counted).
   double memory_per_connection_bytes = 0;
 };

@@ -49,10 +49,11 @@ Measurement download_row(const ServerFigures& s, const ServeBenchConfig& config)
     const double server = (l.cpu_s() + s.softirq_s_per_gb * gb) / wall;
     const double client = s.client_cpu_s_per_gb * gb / wall;
     m.note = format_text(
-        "wall %.2f s: server CPU busy %.0f%% (user %.0f%%, system %.0f%%, softirq %.0f%%), curl "
-        "busy %.0f%% (%.3f s/GB)",
+        "wall %.2f s: server on CPU %.0f%% (user %.0f%%, system %.0f%%, softirq %.0f%%), waiting "
+        "for a CPU %.0f%%; curl on CPU %.0f%% (%.3f s/GB), waiting for a CPU %.0f%%",
         wall, 100 * server, 100 * l.cpu_user_s / wall, 100 * l.cpu_system_s / wall,
-        100 * s.softirq_s_per_gb * gb / wall, 100 * client, s.client_cpu_s_per_gb);
+        100 * s.softirq_s_per_gb * gb / wall, 100 * s.counters.run_delay_s / wall, 100 * client,
+        s.client_cpu_s_per_gb, 100 * s.client_wait_s / wall);
   }
   return m;
 }
@@ -92,7 +93,7 @@ Result<PartOutput> run_serve_part(const SuiteConfig& c) {
   // a token one and not recorded.
   ServeBenchConfig scale{.tool = c.tool,
                          .size = kMiB,
-                         .repeats = 1,
+                         .repeats = c.full ? 2 : 1,
                          .wrk_seconds = c.full ? 5 : 2,
                          .wrk_connections = c.full ? 10000 : 1000};
   auto scaled = run_serve_bench(scale);

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -40,6 +42,13 @@ ProcessCounters read_one(const std::string& dir) {
   c.voluntary_switches = field_after(status, "voluntary_ctxt_switches:");
   c.involuntary_switches = field_after(status, "nonvoluntary_ctxt_switches:");
   c.rss_bytes = field_after(status, "VmRSS:") * 1024;
+  // schedstat: "on-CPU ns, waiting-on-a-runqueue ns, timeslices", per thread.
+  std::error_code ignored;
+  for (const auto& task : std::filesystem::directory_iterator(dir + "/task", ignored)) {
+    std::istringstream sched(read_text(task.path().string() + "/schedstat"));
+    double on_cpu = 0, waiting = 0;
+    if (sched >> on_cpu >> waiting) c.run_delay_s += waiting * 1e-9;
+  }
   const std::string io = read_text(dir + "/io");
   c.io_readable = !io.empty();
   c.read_bytes = field_after(io, "rchar:");
@@ -61,6 +70,7 @@ void add(ProcessCounters& total, const ProcessCounters& c) {
   total.read_calls += c.read_calls;
   total.write_calls += c.write_calls;
   total.rss_bytes += c.rss_bytes;
+  total.run_delay_s += c.run_delay_s;
 }
 
 std::uint64_t minus(std::uint64_t a, std::uint64_t b) {
@@ -80,6 +90,7 @@ ProcessCounters ProcessCounters::operator-(const ProcessCounters& b) const noexc
   d.write_bytes = minus(write_bytes, b.write_bytes);
   d.read_calls = minus(read_calls, b.read_calls);
   d.write_calls = minus(write_calls, b.write_calls);
+  d.run_delay_s = std::max(0.0, run_delay_s - b.run_delay_s);
   d.rss_bytes = rss_bytes;
   d.io_readable = io_readable && b.io_readable;
   return d;

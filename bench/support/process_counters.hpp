@@ -1,7 +1,7 @@
 // bench/support/process_counters.hpp: what the kernel counted for a process, read from /proc:
-// CPU time, page faults, context switches, and the bytes and calls that went through read() and
-// write() (/proc/PID/io). Measured, never modelled: a benchmark records the difference between two
-// readings taken around the work.
+// CPU time, time spent waiting for a CPU, page faults, context switches, and the bytes and calls
+// that went through read() and write() (/proc/PID/io). Measured, never modelled: a benchmark
+// records the difference between two readings taken around the work.
 //
 //   const auto before = zc::bench::read_counters(server_pid, {.tree = true});
 //   ... transfer ...
@@ -29,6 +29,7 @@ struct ProcessCounters {
   std::uint64_t write_bytes = 0;  // wchar: bytes through write-like calls
   std::uint64_t read_calls = 0;   // syscr
   std::uint64_t write_calls = 0;  // syscw
+  double run_delay_s = 0;         // runnable but waiting for a CPU (schedstat), all threads
   std::uint64_t rss_bytes = 0;    // resident set now (not a difference: kept from the left side)
   bool io_readable = false;       // /proc/PID/io could be read (it needs ptrace access)
 
