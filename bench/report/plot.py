@@ -62,6 +62,11 @@ def methods_in_order(rows):
     return seen
 
 
+def one_per_method(rows):
+    """The first row of each method: ours, then baselines, then peers."""
+    return [next(r for r in rows if r["method"] == m) for m in methods_in_order(rows)]
+
+
 def bars(ax, names, values, sides, ylabel, log=False):
     xs = range(len(names))
     for x, v, s in zip(xs, values, sides):
@@ -97,7 +102,7 @@ def throughput(plots, module, bench, rows):
         ax.grid(alpha=0.3)
         title = f"{bench}: throughput against size (dashed: peers)"
     else:
-        ordered = [next(r for r in rows if r["method"] == m) for m in methods_in_order(rows)]
+        ordered = one_per_method(rows)
         bars(ax, [label(r) for r in ordered], [r["bytes_per_s"] / 1e9 for r in ordered],
              [r["side"] for r in ordered], "GB/s")
         title = f"{bench}: throughput, {size_text(sizes[0])} (hatched: peers)"
@@ -115,7 +120,7 @@ def cpu(plots, module, bench, rows):
     rows = largest_size_rows([r for r in rows if r.get("cpu_s_per_gb") is not None])
     if not rows:
         return
-    ordered = [next(r for r in rows if r["method"] == m) for m in methods_in_order(rows)]
+    ordered = one_per_method(rows)
     fig, ax = plt.subplots(figsize=(7, 4))
     xs = list(range(len(ordered)))
     user = [r.get("cpu_user_s_per_gb") or 0 for r in ordered]
@@ -144,7 +149,7 @@ def copies(plots, module, bench, rows):
     rows = largest_size_rows([r for r in rows if r.get("copies_per_byte") is not None])
     if not rows:
         return
-    ordered = [next(r for r in rows if r["method"] == m) for m in methods_in_order(rows)]
+    ordered = one_per_method(rows)
     fig, ax = plt.subplots(figsize=(7, 4))
     bars(ax, [label(r) for r in ordered], [r["copies_per_byte"] for r in ordered],
          [r["side"] for r in ordered], "CPU copies per byte moved")
@@ -162,7 +167,7 @@ def operations(plots, module, bench, rows):
     rows = [r for r in rows if r.get("ops_per_s") is not None and r.get("bytes_per_s") is None]
     if not rows:
         return
-    ordered = [next(r for r in rows if r["method"] == m) for m in methods_in_order(rows)]
+    ordered = one_per_method(rows)
     fig, ax = plt.subplots(figsize=(7, 4))
     bars(ax, [label(r) for r in ordered], [r["ops_per_s"] for r in ordered],
          [r["side"] for r in ordered], "operations per second")
@@ -178,7 +183,7 @@ def latency(plots, module, bench, rows):
         return
     for size in sorted({r["size_bytes"] for r in rows}):
         at = [r for r in rows if r["size_bytes"] == size]
-        ordered = [next(r for r in at if r["method"] == m) for m in methods_in_order(at)]
+        ordered = one_per_method(at)
         fig, ax = plt.subplots(figsize=(7, 4))
         keys = [("latency_p50_ns", "p50"), ("latency_p99_ns", "p99"),
                 ("latency_p999_ns", "p99.9"), ("latency_max_ns", "max")]

@@ -18,6 +18,14 @@ const char* to_string(LedgerSource source) noexcept {
   return source == LedgerSource::own ? "own" : "proc-io";
 }
 
+MeasuredCounters MeasuredCounters::from(const ProcessCounters& used) noexcept {
+  return {.minor_faults = used.minor_faults,
+          .context_switches = used.voluntary_switches + used.involuntary_switches,
+          .syscalls_read_write = used.read_calls + used.write_calls,
+          .read_bytes = used.read_bytes,
+          .write_bytes = used.write_bytes};
+}
+
 double MeasuredLedger::copies_per_byte() const noexcept {
   if (bytes == 0) return 0;
   return static_cast<double>(bytes_copied_user + bytes_copied_kernel) / static_cast<double>(bytes);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/process_counters.hpp"
 #include "zcopy/core/json_record.hpp"
 
 namespace zc::bench {
@@ -42,6 +43,8 @@ struct MeasuredCounters {
   std::uint64_t syscalls_read_write = 0;  // syscr + syscw
   std::uint64_t read_bytes = 0;
   std::uint64_t write_bytes = 0;
+
+  static MeasuredCounters from(const ProcessCounters& used) noexcept;
 };
 
 // The ledger check's verdict on one row (ledger_check.hpp).

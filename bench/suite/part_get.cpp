@@ -50,13 +50,7 @@ Result<PartOutput> run_get_part(const SuiteConfig& c) {
                               .bytes_copied_kernel = f.ledger.bytes_copied_kernel,
                               .source = peer ? LedgerSource::proc_io : LedgerSource::own};
     if (peer) {
-      const ProcessCounters& k = f.counters;
-      m.counters =
-          MeasuredCounters{.minor_faults = k.minor_faults,
-                           .context_switches = k.voluntary_switches + k.involuntary_switches,
-                           .syscalls_read_write = k.read_calls + k.write_calls,
-                           .read_bytes = k.read_bytes,
-                           .write_bytes = k.write_bytes};
+      m.counters = MeasuredCounters::from(f.counters);
     }
     out.rows.push_back(m);
   }

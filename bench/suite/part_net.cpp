@@ -135,12 +135,7 @@ Result<PartOutput> run_net_part(const SuiteConfig& c) {
                                 .bytes_copied_user = last.ledger.bytes_copied_user,
                                 .bytes_copied_kernel = last.ledger.bytes_copied_kernel,
                                 .source = LedgerSource::own};
-      m.counters =
-          MeasuredCounters{.minor_faults = used.minor_faults,
-                           .context_switches = used.voluntary_switches + used.involuntary_switches,
-                           .syscalls_read_write = used.read_calls + used.write_calls,
-                           .read_bytes = used.read_bytes,
-                           .write_bytes = used.write_bytes};
+      m.counters = MeasuredCounters::from(used);
       if (!last.sendfile) m.note = "method used: " + std::string(net::to_string(last.stats.method));
       out.rows.push_back(m);
     }

@@ -37,12 +37,7 @@ Measurement download_row(const ServerFigures& s, const ServeBenchConfig& config)
                               .bytes_copied_kernel = l.bytes_copied_kernel,
                               .source = LedgerSource::own};
   }
-  const ProcessCounters& c = s.counters;
-  m.counters = MeasuredCounters{.minor_faults = c.minor_faults,
-                                .context_switches = c.voluntary_switches + c.involuntary_switches,
-                                .syscalls_read_write = c.read_calls + c.write_calls,
-                                .read_bytes = c.read_bytes,
-                                .write_bytes = c.write_bytes};
+  m.counters = MeasuredCounters::from(s.counters);
   // Where the time goes: how busy each side was over the download's wall time.
   const double wall = l.wall_s;
   if (wall > 0) {

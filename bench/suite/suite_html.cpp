@@ -9,32 +9,12 @@
 #include "bench/support/report.hpp"
 #include "bench/support/table.hpp"
 #include "zcopy/core/units.hpp"
+#include "zcopy/http/html_escape.hpp"
 
 namespace zc::bench {
 namespace {
 
-std::string escape(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+using http::html_escape;
 
 std::string base64(std::string_view bytes) {
   static constexpr char kAlphabet[] =
@@ -55,8 +35,8 @@ std::string base64(std::string_view bytes) {
 }
 
 std::string cell(const std::string& text, const char* cls = nullptr) {
-  return cls == nullptr ? "<td>" + escape(text) + "</td>"
-                        : std::string("<td class=\"") + cls + "\">" + escape(text) + "</td>";
+  return cls == nullptr ? "<td>" + html_escape(text) + "</td>"
+                        : std::string("<td class=\"") + cls + "\">" + html_escape(text) + "</td>";
 }
 
 std::string opt(const std::optional<double>& v, int decimals) {
@@ -90,8 +70,8 @@ std::string module_table(const std::vector<const Measurement*>& rows) {
     html += cell(m->versus_ratio ? fixed(*m->versus_ratio, 2) + "x " + m->versus : "",
                  trails ? "trails" : nullptr);
     html += "<td class=\"" + std::string(disagrees ? "disagrees" : "check") + "\" title=\"" +
-            escape(m->verdict.reason) + "\">" +
-            escape(disagrees ? "ledger disagrees: " + m->verdict.reason : m->verdict.status) +
+            html_escape(m->verdict.reason) + "\">" +
+            html_escape(disagrees ? "ledger disagrees: " + m->verdict.reason : m->verdict.status) +
             "</td>";
     html += cell(std::to_string(m->repetitions)) + cell(fixed(m->spread, 2));
     std::string note = m->note;
@@ -131,7 +111,7 @@ std::string report_html(const SuiteResult& r, const std::string& out_dir) {
   if (trailing.empty()) html += "nowhere in this run.";
   for (std::size_t i = 0; i < trailing.size(); ++i) {
     const Measurement& m = *trailing[i];
-    html += escape(format_text(
+    html += html_escape(format_text(
         "%s%s %s %s (%s): %.2fx %s", i > 0 ? "; " : "", m.module.c_str(), m.bench.c_str(),
         m.method.c_str(), format_bytes(m.size_bytes).c_str(), *m.versus_ratio, m.versus.c_str()));
   }
@@ -157,13 +137,14 @@ std::string report_html(const SuiteResult& r, const std::string& out_dir) {
       {"hardware counters", r.machine.hardware_counters},
       {"kernel function tracing", r.machine.function_tracing}};
   for (const auto& [name, value] : facts)
-    html += "<tr><th>" + escape(name) + "</th>" + cell(value) + "</tr>";
+    html += "<tr><th>" + html_escape(name) + "</th>" + cell(value) + "</tr>";
   html += "</table>\n<details><summary>Capabilities (zcopy doctor)</summary><table>";
   for (const auto& [id, status] : r.machine.capabilities)
     html += "<tr>" + cell(id) + cell(status) + "</tr>";
   html += "</table></details>\n";
 
-  html += "<h2>The ledger check</h2>\n<p class=\"note\">" + escape(describe_rule(r.copy_cost)) +
+  html += "<h2>The ledger check</h2>\n<p class=\"note\">" +
+          html_escape(describe_rule(r.copy_cost)) +
           "</p>\n<table><tr><th>memcpy chunk</th><th>warm CPU s/GB</th><th>cold CPU s/GB</th></tr>";
   for (const CopyCostPoint& p : r.copy_cost.points)
     html += "<tr>" + cell(format_bytes(p.chunk)) + cell(fixed(p.warm_s_per_gb, 4)) +
@@ -171,24 +152,25 @@ std::string report_html(const SuiteResult& r, const std::string& out_dir) {
   html += "</table>\n";
 
   if (!r.plot_error.empty())
-    html += "<p class=\"note\"><b>No plots:</b> " + escape(r.plot_error) + "</p>\n";
+    html += "<p class=\"note\"><b>No plots:</b> " + html_escape(r.plot_error) + "</p>\n";
   for (const PartStatus& p : r.parts) {
-    html += "<h2>" + escape(p.module) + ": " + escape(p.what) + "</h2>\n";
+    html += "<h2>" + html_escape(p.module) + ": " + html_escape(p.what) + "</h2>\n";
     html += format_text("<p class=\"note\">%s in %.0f s%s%s</p>\n", p.status.c_str(), p.seconds,
-                        p.reason.empty() ? "" : ": ", escape(p.reason).c_str());
+                        p.reason.empty() ? "" : ": ", html_escape(p.reason).c_str());
     std::vector<const Measurement*> rows;
     for (const Measurement& m : r.rows)
       if (m.module == p.module) rows.push_back(&m);
     if (!rows.empty()) html += module_table(rows);
-    for (const std::string& note : p.notes) html += "<p class=\"note\">" + escape(note) + "</p>\n";
+    for (const std::string& note : p.notes)
+      html += "<p class=\"note\">" + html_escape(note) + "</p>\n";
     html += "<div class=\"plots\">";
     for (const PlotFile& plot : r.plots) {
       if (plot.module != p.module) continue;
       const std::string png = read_text(out_dir + "/" + plot.png);
       if (png.empty()) continue;
-      html += "<figure><img alt=\"" + escape(plot.title) + "\" src=\"data:image/png;base64," +
-              base64(png) + "\"><figcaption>" + escape(plot.title) + " (<a href=\"" +
-              escape(plot.svg) + "\">SVG</a>)</figcaption></figure>\n";
+      html += "<figure><img alt=\"" + html_escape(plot.title) + "\" src=\"data:image/png;base64," +
+              base64(png) + "\"><figcaption>" + html_escape(plot.title) + " (<a href=\"" +
+              html_escape(plot.svg) + "\">SVG</a>)</figcaption></figure>\n";
     }
     html += "</div>\n";
   }
