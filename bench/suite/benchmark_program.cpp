@@ -64,13 +64,16 @@ Result<BenchmarkRuns> run_google_benchmark(const std::string& dir, const std::st
                 "not built in " + dir + " (configure with -DZCOPY_BUILD_BENCH=ON)");
   char min_time[64];
   std::snprintf(min_time, sizeof min_time, "--benchmark_min_time=%g", min_time_s);
-  const RunResult run = zc::bench::run({path, "--benchmark_format=csv", min_time,
-                                        "--benchmark_repetitions=" + std::to_string(repetitions)},
-                                       false);
-  if (run.exit_code != 0)
-    return fail(Errc::system, program, "exited with " + std::to_string(run.exit_code));
+  // Its stdout is the CSV; its stderr (the machine's description) would break a progress line.
+  auto child = Process::spawn({path, "--benchmark_format=csv", min_time,
+                               "--benchmark_repetitions=" + std::to_string(repetitions)},
+                              {.out = Output::pipe, .err = Output::null});
+  if (!child) return std::unexpected(child.error());
+  const std::string output = child->read_all();
+  if (const Exit done = child->wait(); !done.ok())
+    return fail(Errc::system, program, "exited with " + std::to_string(done.code));
   BenchmarkRuns out;
-  std::istringstream lines(run.output);
+  std::istringstream lines(output);
   std::vector<std::string> header;
   for (std::string line; std::getline(lines, line);) {
     std::vector<std::string> fields = split_csv(line);

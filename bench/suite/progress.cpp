@@ -50,6 +50,7 @@ void Progress::begin(std::size_t step) {
 void Progress::end(std::size_t step, const std::string& status) {
   const std::lock_guard lock(mutex_);
   done_expected_s_ += steps_[step].expected_s;
+  current_ = steps_.size();  // nothing to redraw until the next step begins
   const double took = std::chrono::duration<double>(Clock::now() - step_start_).count();
   if (tty_) {
     std::fprintf(stderr, "\r\033[K  %-10s %s (%.0f s)\n", steps_[step].name.c_str(), status.c_str(),
