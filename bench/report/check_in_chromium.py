@@ -7,7 +7,7 @@ uncaught exception; then takes a 1280x2000 screenshot to OUT/screenshot.png and 
 
 Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe: file
 descriptors 3 and 4, NUL-terminated JSON messages), so no port is opened. Exits 1 with one line
-per problem.
+per problem; 77 (skipped) when chromium is missing.
 """
 import base64
 import json
@@ -63,6 +63,13 @@ class DevTools:
                 self.buffer += chunk
 
 
+def missing(reason):
+    """A missing program skips the test (exit 77), or fails it under ZCOPY_REQUIRE_ALL=1."""
+    require_all = os.environ.get("ZCOPY_REQUIRE_ALL", "") not in ("", "0")
+    print(f"{reason}{' (ZCOPY_REQUIRE_ALL=1)' if require_all else ''}")
+    sys.exit(1 if require_all else 77)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: check_in_chromium.py OUT")
@@ -71,7 +78,7 @@ def main():
     screenshot = os.path.join(out, "screenshot.png")
     chromium = shutil.which("chromium")
     if not chromium:
-        sys.exit("chromium is not installed (scripts/install-deps.sh installs it)")
+        missing("chromium is not installed (scripts/install-deps.sh installs it)")
     profile = tempfile.mkdtemp(prefix="zcopy-chromium-")
     # fds 3 and 4 in the child: it reads commands from 3 and writes answers to 4.
     commands_r, commands_w = os.pipe()

@@ -14,7 +14,11 @@ import json
 import os
 import sys
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:
+    sys.exit(f"plot.py: {sys.executable} has no matplotlib (scripts/install-deps.sh installs "
+             "python3-matplotlib for /usr/bin/python3)")
 
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt  # noqa: E402

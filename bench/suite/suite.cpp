@@ -53,6 +53,16 @@ Result<void> write_file(const std::string& path, const std::string& text) {
   return {};
 }
 
+// The configured python when it imports matplotlib, else python3 in PATH when that one does
+// (a pyenv or venv python first in PATH usually lacks Debian's modules); empty when neither does.
+std::string python_with_matplotlib(const std::string& preferred) {
+  for (const std::string& python : {preferred, std::string("python3")}) {
+    if (!have_program(python)) continue;
+    if (zc::bench::run({python, "-c", "import matplotlib"}).exit_code == 0) return python;
+  }
+  return {};
+}
+
 // Runs the plotting script; its index.tsv lists "module<TAB>name<TAB>title" per plot.
 void make_plots(const SuiteConfig& c, SuiteResult& result) {
   const std::string dir = c.out_dir + "/plots";
@@ -61,14 +71,19 @@ void make_plots(const SuiteConfig& c, SuiteResult& result) {
     result.plot_error = "the plotting script was not found (" + c.plot_script + ")";
     return;
   }
-  if (!have_program(c.python)) {
-    result.plot_error = c.python + " is missing (scripts/install-deps.sh installs python3)";
+  const std::string python = python_with_matplotlib(c.python);
+  if (python.empty()) {
+    result.plot_error = "no python3 with matplotlib: neither " + c.python +
+                        " nor python3 in PATH imports it (scripts/install-deps.sh installs "
+                        "python3-matplotlib)";
     return;
   }
-  const RunResult run = zc::bench::run({c.python, c.plot_script, c.out_dir + "/results.json", dir});
+  const RunResult run = zc::bench::run({python, c.plot_script, c.out_dir + "/results.json", dir});
   if (run.exit_code != 0) {
+    // One line: the script's own reason, or the exception that ends a traceback.
     std::string output = run.output;
-    if (output.size() > 2000) output = output.substr(output.size() - 2000);
+    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+    output = output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
     result.plot_error = "plot.py exited with " + std::to_string(run.exit_code) + ": " + output;
     return;
   }
