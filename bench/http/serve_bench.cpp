@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <thread>
@@ -207,6 +208,7 @@ ServerFigures summarize(const std::string& label, const std::vector<Download>& r
 struct WrkRun {
   double requests_per_s = 0;
   double memory_growth_bytes = 0;  // the server's peak resident memory during the run, less idle
+  WrkTime time{};
 };
 
 // One wrk run; the server's resident memory is sampled every 50 ms while it runs and compared
@@ -215,6 +217,8 @@ struct WrkRun {
 std::optional<WrkRun> wrk_run(const Server& s, const Context& c, std::uint64_t idle) {
   const std::string log = c.work + "/wrk.out";
   const pid_t pid = server_pid(s);
+  const ProcessCounters before = read_counters(pid, {.tree = true});
+  const auto start = std::chrono::steady_clock::now();
   auto wrk = Process::spawn(
       {"wrk", "-t" + std::to_string(c.config.wrk_threads),
        "-c" + std::to_string(c.config.wrk_connections),
@@ -225,12 +229,23 @@ std::optional<WrkRun> wrk_run(const Server& s, const Context& c, std::uint64_t i
   std::optional<Exit> done;
   while (!(done = wrk->wait_for(std::chrono::milliseconds(50))))
     peak = std::max(peak, read_counters(pid, {.tree = true}).rss_bytes);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const ProcessCounters used = read_counters(pid, {.tree = true}) - before;
   if (done->code != 0) return std::nullopt;
   const std::string out = read_text(log);
   const std::size_t at = out.find("Requests/sec:");
   if (at == std::string::npos) return std::nullopt;
-  return WrkRun{.requests_per_s = std::strtod(out.c_str() + at + 13, nullptr),
-                .memory_growth_bytes = static_cast<double>(peak - std::min(peak, idle))};
+  const double rate = std::strtod(out.c_str() + at + 13, nullptr);
+  const double requests = rate * wall;
+  return WrkRun{
+      .requests_per_s = rate,
+      .memory_growth_bytes = static_cast<double>(peak - std::min(peak, idle)),
+      .time = {.server_user = used.cpu.user_s / wall,
+               .server_system = used.cpu.system_s / wall,
+               .server_waiting = used.run_delay_s / wall,
+               .client = done->cpu.total() / wall,
+               .server_cpu_us_per_request = requests > 0 ? 1e6 * used.cpu.total() / requests : 0}};
 }
 
 // Our sendfile server against nginx, alternating who goes first.
@@ -260,10 +275,16 @@ Result<std::vector<WrkFigures>> compare_requests(const Server& ours, const Serve
       rates.push_back(r.requests_per_s);
       memory.push_back(r.memory_growth_bytes);
     }
+    // Where the time went: that of the run whose rate is the median one.
+    const double rate = median(rates);
+    const WrkRun* middle = &runs.front();
+    for (const WrkRun& r : runs)
+      if (std::abs(r.requests_per_s - rate) < std::abs(middle->requests_per_s - rate)) middle = &r;
     return WrkFigures{.label = std::move(label),
-                      .requests_per_s = median(rates),
+                      .requests_per_s = rate,
                       .spread = spread(rates),
-                      .memory_per_connection_bytes = median(memory) / c.config.wrk_connections};
+                      .memory_per_connection_bytes = median(memory) / c.config.wrk_connections,
+                      .time = middle->time};
   };
   return std::vector<WrkFigures>{figures("serve " + ours.reported_method, a_runs),
                                  figures(nginx.label, b_runs)};

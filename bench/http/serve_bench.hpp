@@ -46,6 +46,17 @@ struct ServerFigures {
   ProcessCounters counters{};      // the server's, over the median download
 };
 
+// Where the time of a wrk run went, as shares of its wall time (1.0: one CPU all along): the
+// server's user and system CPU (workers included), the time its threads were runnable but waited
+// for a CPU, wrk's own CPU; and the server's CPU per request.
+struct WrkTime {
+  double server_user = 0;
+  double server_system = 0;
+  double server_waiting = 0;
+  double client = 0;
+  double server_cpu_us_per_request = 0;
+};
+
 struct WrkFigures {
   std::string label{};  // the server and the body method it reported using
   double requests_per_s = 0;
@@ -53,6 +64,7 @@ struct WrkFigures {
   // The server's resident memory at its peak during the runs less before the first, per connection
   // (user-space memory: socket buffers live in the kernel and are not counted).
   double memory_per_connection_bytes = 0;
+  WrkTime time{};  // of the run with the median rate
 };
 
 struct ServeBenchReport {
@@ -67,5 +79,9 @@ Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config);
 // The records (serve-loopback or serve-veth per server, serve-wrk-4k per wrk row) and the table,
 // each server also against nginx and against our copy server (serve_bench_report.cpp).
 Report describe(const ServeBenchReport& report, const ServeBenchConfig& config);
+
+// One line of where a wrk run's time went: servers on one CPU and wrk on the other, so a side
+// near 100% is the limit (serve_bench_report.cpp).
+std::string describe(const WrkTime& time);
 
 }  // namespace zc::bench

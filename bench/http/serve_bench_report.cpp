@@ -27,6 +27,14 @@ Versus versus(const ServeBenchReport& r, const ServerFigures& s) {
 
 }  // namespace
 
+std::string describe(const WrkTime& t) {
+  return format_text(
+      "server on CPU %.0f%% (user %.0f%%, system %.0f%%), waiting for a CPU %.0f%%, %.1f us CPU "
+      "per request; wrk on CPU %.0f%%",
+      100 * (t.server_user + t.server_system), 100 * t.server_user, 100 * t.server_system,
+      100 * t.server_waiting, t.server_cpu_us_per_request, 100 * t.client);
+}
+
 Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
   Report out;
   Table t({"server", "throughput", "vs nginx", "CPU s/GB", "vs copy", "softirq", "own",
@@ -70,6 +78,8 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
         .add("memory_per_connection_bytes", w.memory_per_connection_bytes);
     out.records.push_back(record);
   }
+  for (const WrkFigures& w : r.wrk)
+    out.text += format_text("  %s: %s\n", w.label.c_str(), describe(w.time).c_str());
   if (r.wrk.size() == 2) {
     out.text += format_text(
         "wrk 4 KiB keep-alive, %d connections, %d s: %s %.0f req/s, nginx %.0f req/s (%.2fx); "

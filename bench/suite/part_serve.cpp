@@ -66,6 +66,7 @@ Measurement wrk_row(const WrkFigures& w, const ServeBenchConfig& config) {
   m.memory_per_connection_bytes = w.memory_per_connection_bytes;
   m.repetitions = static_cast<unsigned>(config.repeats);
   m.spread = w.spread;
+  m.note = describe(w.time);
   return m;
 }
 
