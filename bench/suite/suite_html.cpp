@@ -48,7 +48,8 @@ std::string module_table(const std::vector<const Measurement*>& rows) {
       "<table><tr><th>bench</th><th>method</th><th>side</th><th>size</th><th>throughput</th>"
       "<th>ops/s</th><th>p50</th><th>p99</th><th>CPU user s/GB</th><th>system</th>"
       "<th>softirq</th><th>copies/byte</th><th>ledger from</th><th>vs best peer</th>"
-      "<th>ledger check</th><th>runs</th><th>spread</th><th>note</th></tr>\n";
+      "<th>ledger check</th><th>kernel "
+      "counters</th><th>runs</th><th>spread</th><th>note</th></tr>\n";
   for (const Measurement* m : rows) {
     const bool trails = m->side == Side::ours && m->versus_ratio && *m->versus_ratio < 1.0;
     const bool disagrees = m->verdict.status == "disagrees";
@@ -73,6 +74,13 @@ std::string module_table(const std::vector<const Measurement*>& rows) {
             html_escape(m->verdict.reason) + "\">" +
             html_escape(disagrees ? "ledger disagrees: " + m->verdict.reason : m->verdict.status) +
             "</td>";
+    html += cell(
+        m->counters ? format_text("%llu minor faults, %llu context switches, %llu "
+                                  "read/write calls",
+                                  static_cast<unsigned long long>(m->counters->minor_faults),
+                                  static_cast<unsigned long long>(m->counters->context_switches),
+                                  static_cast<unsigned long long>(m->counters->syscalls_read_write))
+                    : "");
     html += cell(std::to_string(m->repetitions)) + cell(fixed(m->spread, 2));
     std::string note = m->note;
     if (m->memory_per_connection_bytes)
@@ -135,7 +143,12 @@ std::string report_html(const SuiteResult& r, const std::string& out_dir) {
       {"load (1, 5, 15 min) at start", r.machine.load_at_start},
       {"load at end", r.machine.load_at_end},
       {"hardware counters", r.machine.hardware_counters},
-      {"kernel function tracing", r.machine.function_tracing}};
+      {"kernel function tracing", r.machine.function_tracing},
+      {"measured, not modelled",
+       "page faults and context switches: each process's own kernel counters (/proc/PID/stat "
+       "and status, the counts perf's software events read, without needing perf); softirq "
+       "time: /proc/stat of the server's CPU; bytes and calls through read and write: "
+       "/proc/PID/io"}};
   for (const auto& [name, value] : facts)
     html += "<tr><th>" + html_escape(name) + "</th>" + cell(value) + "</tr>";
   html += "</table>\n<details><summary>Capabilities (zcopy doctor)</summary><table>";

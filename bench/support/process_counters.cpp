@@ -38,13 +38,14 @@ ProcessCounters read_one(const std::string& dir) {
   c.cpu = {.user_s = utime / ticks_per_second(), .system_s = stime / ticks_per_second()};
   c.minor_faults = minflt;
   c.major_faults = majflt;
-  const std::string status = read_text(dir + "/status");
-  c.voluntary_switches = field_after(status, "voluntary_ctxt_switches:");
-  c.involuntary_switches = field_after(status, "nonvoluntary_ctxt_switches:");
-  c.rss_bytes = field_after(status, "VmRSS:") * 1024;
-  // schedstat: "on-CPU ns, waiting-on-a-runqueue ns, timeslices", per thread.
+  c.rss_bytes = field_after(read_text(dir + "/status"), "VmRSS:") * 1024;
+  // Per thread: the process's status reports its main thread's context switches alone, and
+  // schedstat is "on-CPU ns, waiting-on-a-runqueue ns, timeslices".
   std::error_code ignored;
   for (const auto& task : std::filesystem::directory_iterator(dir + "/task", ignored)) {
+    const std::string status = read_text(task.path().string() + "/status");
+    c.voluntary_switches += field_after(status, "\nvoluntary_ctxt_switches:");
+    c.involuntary_switches += field_after(status, "nonvoluntary_ctxt_switches:");
     std::istringstream sched(read_text(task.path().string() + "/schedstat"));
     double on_cpu = 0, waiting = 0;
     if (sched >> on_cpu >> waiting) c.run_delay_s += waiting * 1e-9;

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "bench/support/data.hpp"
 #include "bench/support/process_counters.hpp"
@@ -122,6 +124,28 @@ TEST(Process, CountersOfTwoReadingsSubtract) {
   EXPECT_EQ(used.read_bytes, 0u) << "a counter never goes below zero";
   EXPECT_EQ(used.rss_bytes, 4096u) << "resident memory is the later reading's";
   EXPECT_TRUE(used.io_readable);
+}
+
+// A server's loops run on threads of their own: their context switches count, not only those of
+// the main thread (/proc/PID/status reports the main thread's alone).
+TEST(Process, CountsTheContextSwitchesOfEveryThread) {
+  constexpr int kSleeps = 50;
+  std::promise<void> start;
+  std::promise<void> slept;
+  std::promise<void> read;
+  std::thread sleeper([&] {
+    start.get_future().wait();  // the first reading is taken
+    for (int i = 0; i < kSleeps; ++i) std::this_thread::sleep_for(1ms);  // one switch each
+    slept.set_value();
+    read.get_future().wait();  // alive while its counts are read
+  });
+  const ProcessCounters before = read_own_counters();
+  start.set_value();
+  slept.get_future().wait();
+  const ProcessCounters used = read_own_counters() - before;
+  read.set_value();
+  sleeper.join();
+  EXPECT_GE(used.voluntary_switches, static_cast<std::uint64_t>(kSleeps));
 }
 
 TEST(Process, FindsProgramsInThePathOnly) {
