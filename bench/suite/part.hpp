@@ -48,5 +48,6 @@ Result<PartOutput> run_net_part(const SuiteConfig& config);
 Result<PartOutput> run_serve_part(const SuiteConfig& config);
 Result<PartOutput> run_get_part(const SuiteConfig& config);
 Result<PartOutput> run_mount_part(const SuiteConfig& config);
+Result<PartOutput> run_secure_part(const SuiteConfig& config);
 
 }  // namespace zc::bench

@@ -14,6 +14,7 @@ const std::vector<Part>& parts() {
       {"serve", "zcopy serve vs nginx: curl and wrk", 15, 200, &run_serve_part},
       {"get", "zcopy get vs curl and aria2c", 5, 110, &run_get_part},
       {"mount", "FUSE mirror vs the native file system, fio", 12, 60, &run_mount_part},
+      {"secure", "TLS records opened in place vs openssl speed", 4, 20, &run_secure_part},
   };
   return list;
 }
