@@ -14,16 +14,20 @@ packages=(
   # probes and tests use these programs
   procps iproute2 util-linux
   # real peers: serve is tested with curl and wget and compared with nginx and wrk; get is
-  # tested against nginx and python3's http.server and compared with curl; the FUSE mirror is
+  # tested against nginx and python3's http.server and compared with curl and aria2c; the FUSE mirror is
   # exercised with sqlite3 and fio; zero-copy send is compared with iperf3; the channel with
   # Eclipse iceoryx (RouDi, and the library its peer program links)
-  nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3 iceoryx libiceoryx-posh-dev
+  nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3 aria2 iceoryx
+  libiceoryx-posh-dev
   # AF_XDP: captures are read back with tcpdump and tshark and compared with tcpdump -w; echo is
   # checked with ping; xdp-tools lists attached programs when something goes wrong; perf shows
   # where the receive path's cycles go (docs/PERFORMANCE.md)
   tcpdump tshark iputils-ping xdp-tools linux-perf
   # the .y4m video `zcopy frames` writes is checked with ffprobe
   ffmpeg
+  # zcopy bench: its plots (run with /usr/bin/python3), the check of results.json against its
+  # schema, and the headless browser its report is opened in by the tests
+  python3-matplotlib python3-jsonschema chromium
 )
 
 missing=()

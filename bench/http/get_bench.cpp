@@ -4,10 +4,12 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "bench/support/data.hpp"
 #include "bench/support/peer_server.hpp"
 #include "bench/support/process.hpp"
+#include "bench/support/process_counters.hpp"
 #include "bench/support/stats.hpp"
 #include "zcopy/http/download.hpp"
 
@@ -19,20 +21,52 @@ namespace fs = std::filesystem;
 struct Sample {
   double bytes_per_s = 0;
   double cpu_s_per_gb = 0;
+  CpuTime cpu{};
+  TransferLedger ledger{};
+  ProcessCounters counters{};
 };
 
-Result<Sample> run_curl(const std::string& url, const std::string& out, std::uint64_t size) {
+// A peer program's download: its CPU from its rusage, its read()/write() bytes from /proc/PID/io
+// read after it ended and before it is reaped.
+Result<Sample> run_peer(const std::vector<std::string>& argv, const std::string& url,
+                        std::uint64_t size) {
   const auto start = std::chrono::steady_clock::now();
-  auto curl = Process::spawn({"curl", "-s", "-f", "-o", out, url},
-                             {.out = Output::inherit, .err = Output::inherit});
-  if (!curl) return std::unexpected(curl.error());
-  const Exit done = curl->wait();
+  auto peer = Process::spawn(argv, {.out = Output::inherit, .err = Output::inherit});
+  if (!peer) return std::unexpected(peer.error());
+  peer->await_exit();
+  const ProcessCounters counters = read_counters(peer->pid());
+  const Exit done = peer->wait();
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!done.ok())
-    return fail(Errc::rejected, "curl " + url, "exit status " + std::to_string(done.code));
+    return fail(Errc::rejected, argv.front() + " " + url,
+                "exit status " + std::to_string(done.code));
   const double gb = static_cast<double>(size) / 1e9;
-  return Sample{static_cast<double>(size) / wall, done.cpu.total() / gb};
+  const std::uint64_t copied = std::min(counters.write_bytes, size);
+  return Sample{.bytes_per_s = static_cast<double>(size) / wall,
+                .cpu_s_per_gb = done.cpu.total() / gb,
+                .cpu = done.cpu,
+                .ledger = {.method = argv.front(),
+                           .bytes = size,
+                           .bytes_zero_copy = 0,
+                           .bytes_copied_user = 0,
+                           .bytes_copied_kernel = copied,
+                           .wall_s = wall,
+                           .cpu_user_s = done.cpu.user_s,
+                           .cpu_system_s = done.cpu.system_s},
+                .counters = counters};
+}
+
+Result<Sample> run_curl(const std::string& url, const std::string& out, std::uint64_t size) {
+  return run_peer({"curl", "-s", "-f", "-o", out, url}, url, size);
+}
+
+Result<Sample> run_aria2c(const std::string& url, const std::string& out, std::uint64_t size) {
+  const fs::path path(out);
+  return run_peer({"aria2c", "-q", "--allow-overwrite=true", "--auto-file-renaming=false",
+                   "--file-allocation=none", "-d", path.parent_path().string(), "-o",
+                   path.filename().string(), url},
+                  url, size);
 }
 
 Result<Sample> run_ours(const http::Url& url, const std::string& out, http::DownloadMethod method,
@@ -41,11 +75,20 @@ Result<Sample> run_ours(const http::Url& url, const std::string& out, http::Down
   options.output = out;
   options.method = method;
   options.sync = false;  // curl does not fsync either
+  // The process's CPU, not the ledger's: the ledger counts the calling thread, and io_uring
+  // hands splices to worker threads of this process.
+  const CpuStopwatch watch;
   auto result = http::download(url, options);
+  const CpuTime used = watch.cpu();
   if (!result) return std::unexpected(result.error());
   if (result->file_size != size)
     return fail(Errc::corrupt, "bench get", "short file: " + std::to_string(result->file_size));
-  return Sample{result->ledger.bytes_per_s(), result->ledger.cpu_s_per_gb()};
+  const double gb = static_cast<double>(size) / 1e9;
+  return Sample{.bytes_per_s = result->ledger.bytes_per_s(),
+                .cpu_s_per_gb = used.total() / gb,
+                .cpu = used,
+                .ledger = result->ledger,
+                .counters = {}};
 }
 
 }  // namespace
@@ -79,13 +122,15 @@ Result<std::vector<GetFigures>> run_get_bench(const GetBenchConfig& config) {
   if (auto r = run_ours(*url, out, http::DownloadMethod::splice, config.size); !r)
     return std::unexpected(r.error());
   std::map<std::string, std::vector<Sample>> samples;
-  const std::vector<std::string> order = {"splice", "uring", "copy", "curl"};
+  std::vector<std::string> order = {"splice", "uring", "copy", "curl"};
+  if (have_program("aria2c")) order.insert(order.end() - 1, "aria2c");
   for (unsigned repeat = 0; repeat < config.repeats; ++repeat) {
     for (std::size_t k = 0; k < order.size(); ++k) {
       const std::string& name = order[(k + repeat) % order.size()];
       fs::remove(out);
-      Result<Sample> s = name == "curl" ? run_curl(url_text, out, config.size)
-                                        : run_ours(*url, out, ours.at(name), config.size);
+      Result<Sample> s = name == "curl"     ? run_curl(url_text, out, config.size)
+                         : name == "aria2c" ? run_aria2c(url_text, out, config.size)
+                                            : run_ours(*url, out, ours.at(name), config.size);
       if (!s) return std::unexpected(s.error());
       samples[name].push_back(*s);
     }
@@ -93,13 +138,28 @@ Result<std::vector<GetFigures>> run_get_bench(const GetBenchConfig& config) {
   fs::remove(out);
 
   std::vector<GetFigures> figures;
+  const double gb = static_cast<double>(config.size) / 1e9;
   for (const std::string& name : order) {
-    std::vector<double> rate, cpu;
+    std::vector<double> rate, cpu, user, ledger_cpu;
     for (const Sample& s : samples[name]) {
+      ledger_cpu.push_back(s.ledger.cpu_s() / gb);
       rate.push_back(s.bytes_per_s);
       cpu.push_back(s.cpu_s_per_gb);
+      user.push_back(s.cpu.user_s / gb);
     }
-    figures.push_back({name, median(rate), median(cpu), spread(rate)});
+    const Sample& first = samples[name].front();
+    const double cpu_per_gb = median(cpu);
+    const double user_per_gb = std::min(median(user), cpu_per_gb);
+    figures.push_back({.method = name,
+                       .bytes_per_s = median(rate),
+                       .cpu_s_per_gb = cpu_per_gb,
+                       .throughput_spread = spread(rate),
+                       .cpu_user_s_per_gb = user_per_gb,
+                       .cpu_system_s_per_gb = cpu_per_gb - user_per_gb,
+                       .ledger = first.ledger,
+                       .ledger_from_proc_io = !ours.contains(name),
+                       .ledger_cpu_s_per_gb = median(ledger_cpu),
+                       .counters = first.counters});
   }
   return figures;
 }

@@ -2,16 +2,17 @@
 //
 // Debian's nginx (sendfile on) serves a generated file on a free loopback port; after a warm-up
 // (the source into the page cache, every path once) the file is fetched `repeats` times by
-// splice, uring, copy and with curl, interleaved, the order rotating every repeat so that no
-// method always runs right after another's writeback. Neither side fsyncs, so both measure
-// network to page cache. Our CPU is the download's own ledger (this process); curl's is its
-// rusage, reaped.
+// splice, uring, copy and with curl (and aria2c), interleaved, the order rotating every repeat so
+// that no method always runs right after another's writeback. Neither side fsyncs, so both measure
+// network to page cache. Our CPU is this process's over the download (the ledger's own names the
+// calling thread only, and io_uring runs splices on worker threads); curl's is its rusage.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "bench/support/process_counters.hpp"
 #include "bench/support/report.hpp"
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/units.hpp"
@@ -25,13 +26,21 @@ struct GetBenchConfig {
 };
 
 struct GetFigures {
-  std::string method{};  // splice, uring, copy, curl
+  std::string method{};  // splice, uring, copy, aria2c, curl
   double bytes_per_s = 0;
   double cpu_s_per_gb = 0;
   double throughput_spread = 0;
+  double cpu_user_s_per_gb = 0;
+  double cpu_system_s_per_gb = 0;
+  // Ours: the download's own ledger. A peer's: what its /proc/PID/io counted (read()/write()
+  // bytes, so its writes into the file; its recv() copies are not counted).
+  TransferLedger ledger{};
+  bool ledger_from_proc_io = false;
+  double ledger_cpu_s_per_gb = 0;  // the CPU the ledger itself names (ours: the calling thread)
+  ProcessCounters counters{};      // a peer's, over the whole download
 };
 
-// The medians, in the order splice, uring, copy, curl.
+// The medians, in the order splice, uring, copy, aria2c (when installed), curl.
 Result<std::vector<GetFigures>> run_get_bench(const GetBenchConfig& config);
 
 // A get-file record per method and a table, each method also against curl (the last).

@@ -1,9 +1,11 @@
 #include "bench/http/serve_bench.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <thread>
@@ -28,6 +30,7 @@ struct Context {
   std::string host = "127.0.0.1";
   std::vector<std::string> exec_prefix;  // ip netns exec NS, or nothing
   CpuPlan cpus;
+  std::uint64_t descriptors = 1024;  // RLIMIT_NOFILE of every process started
   std::vector<std::string> argv(std::vector<std::string> command) const {
     command.insert(command.begin(), exec_prefix.begin(), exec_prefix.end());
     return command;
@@ -47,7 +50,8 @@ Result<Server> start_zcopy(const Context& c, const std::string& method) {
   Server s{.label = "serve " + method, .zcopy = {}, .nginx = {}, .url = {}, .reported_method = {}};
   s.zcopy.emplace(
       c.argv({c.config.tool, "serve", c.work + "/www", "--bind", c.host, "--port", "0", "--method",
-              method, "--access-log", c.work + "/access-" + method + ".log", "--ledger-json", "-"}),
+              method, "--max-connections", std::to_string(2 * c.config.wrk_connections + 64),
+              "--access-log", c.work + "/access-" + method + ".log", "--ledger-json", "-"}),
       ServeProcess::Options{.stderr_path = c.work + "/serve-" + method + ".err",
                             .cpu = c.cpus.server,
                             .start_limit = std::chrono::seconds(10)});
@@ -66,13 +70,14 @@ Result<Server> start_nginx_server(const Context& c) {
       // Probed here: a fresh namespace has every port free, and its address cannot be bound here.
       .port = free_port(),
       .workers = 2,
-      .worker_connections = 4096,
+      .worker_connections = std::max(4096, 2 * c.config.wrk_connections + 64),
       .access_log = c.work + "/nginx-access.log common buffer=64k flush=1s",
       .http_extra =
           "  log_format common '$remote_addr - $remote_user [$time_local] \"$request\" "
           "$status $body_bytes_sent';\n  tcp_nopush on;\n  tcp_nodelay on;\n"
           "  keepalive_requests 1000000;\n",
       .server_extra = {},
+      .main_extra = "worker_rlimit_nofile " + std::to_string(c.descriptors) + ";\n",
       .exec_prefix = c.exec_prefix,
       .cpu = c.cpus.server};
   auto nginx = start_nginx(config);
@@ -111,7 +116,14 @@ TransferLedger difference(const TransferLedger& after, const TransferLedger& bef
 struct Download {
   TransferLedger ledger;
   double softirq_s = 0;  // on the server's CPU during the download
+  double client_cpu_s = 0;
+  double client_wait_s = 0;
+  ProcessCounters counters{};
 };
+
+pid_t server_pid(const Server& s) {
+  return s.zcopy ? s.zcopy->pid() : s.nginx.pid();
+}
 
 // One curl download to /dev/null: the server's ledger for it, and wall time from curl.
 Result<Download> download(Server& s, const Context& c) {
@@ -123,6 +135,7 @@ Result<Download> download(Server& s, const Context& c) {
     before = *reported;
   }
   const CpuTime nginx_before = s.zcopy ? CpuTime{} : process_tree_cpu(s.nginx.pid());
+  const ProcessCounters counters_before = read_counters(server_pid(s), {.tree = true});
   const double softirq_before = softirq_seconds(c.cpus.server);
   const auto start = Clock::now();
   const std::string log = c.work + "/curl.out";
@@ -130,7 +143,10 @@ Result<Download> download(Server& s, const Context& c) {
       Process::spawn({"curl", "-sS", "-o", "/dev/null", s.url + "big.bin"},
                      {.out = Output::file, .err = Output::file, .file = log, .cpu = c.cpus.client});
   if (!curl) return std::unexpected(curl.error());
-  const int code = curl->wait().code;
+  curl->await_exit();
+  const ProcessCounters client = read_counters(curl->pid());
+  const Exit exit = curl->wait();
+  const int code = exit.code;
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
   if (code != 0) return fail(Errc::rejected, "curl " + s.url + "big.bin", read_text(log));
   const double softirq = softirq_seconds(c.cpus.server) - softirq_before;
@@ -152,14 +168,20 @@ Result<Download> download(Server& s, const Context& c) {
               .cpu_system_s = used.system_s - nginx_before.system_s};
   }
   ledger.wall_s = wall;
-  return Download{.ledger = ledger, .softirq_s = softirq};
+  return Download{.ledger = ledger,
+                  .softirq_s = softirq,
+                  .client_cpu_s = exit.cpu.total(),
+                  .client_wait_s = client.run_delay_s,
+                  .counters = read_counters(server_pid(s), {.tree = true}) - counters_before};
 }
 
 // The median download of one server's measured runs.
 ServerFigures summarize(const std::string& label, const std::vector<Download>& runs,
                         std::uint64_t size) {
-  std::vector<double> walls, cpus, softirqs, rates;
+  std::vector<double> walls, cpus, softirqs, rates, clients, client_waits;
   for (const Download& d : runs) {
+    clients.push_back(d.client_cpu_s);
+    client_waits.push_back(d.client_wait_s);
     walls.push_back(d.ledger.wall_s);
     cpus.push_back(d.ledger.cpu_s());
     softirqs.push_back(d.softirq_s);
@@ -177,43 +199,118 @@ ServerFigures summarize(const std::string& label, const std::vector<Download>& r
                        .ledger = m,
                        .softirq_s_per_gb = softirq_per_gb,
                        .own_cpu_s_per_gb = std::max(0.0, m.cpu_s_per_gb() - softirq_per_gb),
-                       .throughput_spread = spread(rates)};
+                       .throughput_spread = spread(rates),
+                       .client_cpu_s_per_gb = median(clients) / (static_cast<double>(size) * 1e-9),
+                       .client_wait_s = median(client_waits),
+                       .counters = runs.front().counters};
 }
 
-std::optional<double> wrk_requests_per_s(const Server& s, const Context& c) {
+struct WrkRun {
+  double requests_per_s = 0;
+  double memory_growth_bytes = 0;  // the server's peak resident memory during the run, less idle
+  WrkTime time{};
+};
+
+// One wrk run; the server's resident memory is sampled every 50 ms while it runs and compared
+// with `idle`, taken before its first run: an allocator keeps what a run grew, so the memory a
+// server had before the next run says nothing of what connections cost.
+std::optional<WrkRun> wrk_run(const Server& s, const Context& c, std::uint64_t idle) {
   const std::string log = c.work + "/wrk.out";
-  auto wrk =
-      Process::spawn({"wrk", "-t1", "-c" + std::to_string(c.config.wrk_connections),
-                      "-d" + std::to_string(c.config.wrk_seconds) + "s", s.url + "small.bin"},
-                     {.out = Output::file, .err = Output::file, .file = log});
-  if (!wrk || wrk->wait().code != 0) return std::nullopt;
+  const pid_t pid = server_pid(s);
+  const ProcessCounters before = read_counters(pid, {.tree = true});
+  const auto start = std::chrono::steady_clock::now();
+  auto wrk = Process::spawn(
+      {"wrk", "-t" + std::to_string(c.config.wrk_threads),
+       "-c" + std::to_string(c.config.wrk_connections),
+       "-d" + std::to_string(c.config.wrk_seconds) + "s", "--timeout", "10s", s.url + "small.bin"},
+      {.out = Output::file, .err = Output::file, .file = log, .cpu = c.cpus.client});
+  if (!wrk) return std::nullopt;
+  std::uint64_t peak = idle;
+  std::optional<Exit> done;
+  while (!(done = wrk->wait_for(std::chrono::milliseconds(50))))
+    peak = std::max(peak, read_counters(pid, {.tree = true}).rss_bytes);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const ProcessCounters used = read_counters(pid, {.tree = true}) - before;
+  if (done->code != 0) return std::nullopt;
   const std::string out = read_text(log);
   const std::size_t at = out.find("Requests/sec:");
   if (at == std::string::npos) return std::nullopt;
-  return std::strtod(out.c_str() + at + 13, nullptr);
+  const double rate = std::strtod(out.c_str() + at + 13, nullptr);
+  const double requests = rate * wall;
+  return WrkRun{
+      .requests_per_s = rate,
+      .memory_growth_bytes = static_cast<double>(peak - std::min(peak, idle)),
+      .time = {.server_user = used.cpu.user_s / wall,
+               .server_system = used.cpu.system_s / wall,
+               .server_waiting = used.run_delay_s / wall,
+               .client = done->cpu.total() / wall,
+               .server_cpu_us_per_request = requests > 0 ? 1e6 * used.cpu.total() / requests : 0}};
 }
 
 // Our sendfile server against nginx, alternating who goes first.
 Result<std::vector<WrkFigures>> compare_requests(const Server& ours, const Server& nginx,
                                                  const Context& c) {
-  std::vector<double> a_rates, b_rates;
+  std::vector<WrkRun> a_runs, b_runs;
+  const std::uint64_t a_idle = read_counters(server_pid(ours), {.tree = true}).rss_bytes;
+  const std::uint64_t b_idle = read_counters(server_pid(nginx), {.tree = true}).rss_bytes;
   for (int round = 0; round <= c.config.repeats; ++round) {
-    std::optional<double> a, b;
+    std::optional<WrkRun> a, b;
     if (round % 2 == 0) {
-      a = wrk_requests_per_s(ours, c);
-      b = wrk_requests_per_s(nginx, c);
+      a = wrk_run(ours, c, a_idle);
+      b = wrk_run(nginx, c, b_idle);
     } else {
-      b = wrk_requests_per_s(nginx, c);
-      a = wrk_requests_per_s(ours, c);
+      b = wrk_run(nginx, c, b_idle);
+      a = wrk_run(ours, c, a_idle);
     }
     if (!a || !b) return fail(Errc::rejected, "wrk", read_text(c.work + "/wrk.out"));
     if (round > 0) {
-      a_rates.push_back(*a);
-      b_rates.push_back(*b);
+      a_runs.push_back(*a);
+      b_runs.push_back(*b);
     }
   }
-  return std::vector<WrkFigures>{{"serve " + ours.reported_method, median(a_rates)},
-                                 {nginx.label, median(b_rates)}};
+  auto figures = [&c](std::string label, const std::vector<WrkRun>& runs) {
+    std::vector<double> rates, memory;
+    for (const WrkRun& r : runs) {
+      rates.push_back(r.requests_per_s);
+      memory.push_back(r.memory_growth_bytes);
+    }
+    // Where the time went: that of the run whose rate is the median one.
+    const double rate = median(rates);
+    const WrkRun* middle = &runs.front();
+    for (const WrkRun& r : runs)
+      if (std::abs(r.requests_per_s - rate) < std::abs(middle->requests_per_s - rate)) middle = &r;
+    return WrkFigures{.label = std::move(label),
+                      .requests_per_s = rate,
+                      .spread = spread(rates),
+                      .memory_per_connection_bytes = median(memory) / c.config.wrk_connections,
+                      .time = middle->time};
+  };
+  return std::vector<WrkFigures>{figures("serve " + ours.reported_method, a_runs),
+                                 figures(nginx.label, b_runs)};
+}
+
+// Every process started from here on (servers, nginx's workers, wrk) inherits the limit: many
+// connections need a descriptor each on both sides. The soft limit goes up to the hard one, and
+// the hard one too where this process may raise it (CAP_SYS_RESOURCE). Returns the limit set.
+Result<rlim_t> raise_descriptor_limit(int connections) {
+  const auto needed = static_cast<rlim_t>(connections + 512);
+  const auto wanted = static_cast<rlim_t>(2 * connections + 1024);
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return fail_errno(errno, "getrlimit(RLIMIT_NOFILE)");
+  if (limit.rlim_cur >= wanted) return limit.rlim_cur;
+  rlimit raised{.rlim_cur = wanted, .rlim_max = std::max(limit.rlim_max, wanted)};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return wanted;
+  if (limit.rlim_max < needed)
+    return fail(Errc::capability_missing,
+                "setrlimit(RLIMIT_NOFILE, " + std::to_string(needed) + ")",
+                "the hard limit is " + std::to_string(limit.rlim_max) +
+                    " and raising it needs CAP_SYS_RESOURCE, for --wrk-connections " +
+                    std::to_string(connections));
+  raised = {.rlim_cur = limit.rlim_max, .rlim_max = limit.rlim_max};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) != 0)
+    return fail_errno(errno, "setrlimit(RLIMIT_NOFILE, " + std::to_string(limit.rlim_max) + ")");
+  return limit.rlim_max;
 }
 
 }  // namespace
@@ -227,10 +324,19 @@ Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
       return fail(Errc::capability_missing, "zcopy serve bench",
                   std::string("needs ") + program + " (scripts/install-deps.sh installs it)");
   }
+  rlim_t descriptors = 1024;
+  if (config.wrk) {
+    auto raised = raise_descriptor_limit(config.wrk_connections);
+    if (!raised) return std::unexpected(raised.error());
+    descriptors = *raised;
+  }
   auto work = TempDir::create("zcopy-serve-bench");
   if (!work) return std::unexpected(work.error());
-  Context c{
-      .config = config, .work = work->path(), .exec_prefix = {}, .cpus = server_client_cpus()};
+  Context c{.config = config,
+            .work = work->path(),
+            .exec_prefix = {},
+            .cpus = server_client_cpus(),
+            .descriptors = descriptors};
   ::mkdir((c.work + "/www").c_str(), 0755);
   if (auto made = write_random_file(c.work + "/www/big.bin", config.size, {.warm = true}); !made)
     return std::unexpected(made.error());

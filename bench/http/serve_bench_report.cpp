@@ -27,6 +27,14 @@ Versus versus(const ServeBenchReport& r, const ServerFigures& s) {
 
 }  // namespace
 
+std::string describe(const WrkTime& t) {
+  return format_text(
+      "server on CPU %.0f%% (user %.0f%%, system %.0f%%), waiting for a CPU %.0f%%, %.1f us CPU "
+      "per request; wrk on CPU %.0f%%",
+      100 * (t.server_user + t.server_system), 100 * t.server_user, 100 * t.server_system,
+      100 * t.server_waiting, t.server_cpu_us_per_request, 100 * t.client);
+}
+
 Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
   Report out;
   Table t({"server", "throughput", "vs nginx", "CPU s/GB", "vs copy", "softirq", "own",
@@ -42,6 +50,7 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
         .add("own_cpu_s_per_gb", s.own_cpu_s_per_gb)
         .add("vs_copy_own_cpu", v.copy_own_cpu)
         .add("throughput_spread", s.throughput_spread)
+        .add("client_cpu_s_per_gb", s.client_cpu_s_per_gb)
         .add("pinned", r.pinned)
         .add("repeats", c.repeats);
     out.records.push_back(record);
@@ -64,14 +73,20 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
     JsonRecord record = bench_record(c.veth ? "serve-wrk-4k-veth" : "serve-wrk-4k", w.label, 4096);
     record.add("ops_per_s", w.requests_per_s)
         .add("vs_nginx", ratio_or_zero(w.requests_per_s, r.wrk.back().requests_per_s))
-        .add("connections", c.wrk_connections);
+        .add("connections", c.wrk_connections)
+        .add("spread", w.spread)
+        .add("memory_per_connection_bytes", w.memory_per_connection_bytes);
     out.records.push_back(record);
   }
+  for (const WrkFigures& w : r.wrk)
+    out.text += format_text("  %s: %s\n", w.label.c_str(), describe(w.time).c_str());
   if (r.wrk.size() == 2) {
     out.text += format_text(
-        "wrk 4 KiB keep-alive, %d connections, %d s: %s %.0f req/s, nginx %.0f req/s (%.2fx)\n",
+        "wrk 4 KiB keep-alive, %d connections, %d s: %s %.0f req/s, nginx %.0f req/s (%.2fx); "
+        "memory per connection %.0f B and %.0f B\n",
         c.wrk_connections, c.wrk_seconds, r.wrk[0].label.c_str(), r.wrk[0].requests_per_s,
-        r.wrk[1].requests_per_s, ratio_or_zero(r.wrk[0].requests_per_s, r.wrk[1].requests_per_s));
+        r.wrk[1].requests_per_s, ratio_or_zero(r.wrk[0].requests_per_s, r.wrk[1].requests_per_s),
+        r.wrk[0].memory_per_connection_bytes, r.wrk[1].memory_per_connection_bytes);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bench/support/data.hpp"
+#include "bench/support/process_counters.hpp"
 
 namespace zc::bench {
 namespace {
@@ -17,29 +18,11 @@ double ticks_per_second() {
 }  // namespace
 
 CpuTime process_cpu(pid_t pid) {
-  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
-  // The command name may hold spaces and parentheses: the fields start after the last ')'.
-  const std::size_t close = stat.rfind(')');
-  if (close == std::string::npos) return {};
-  std::istringstream fields(stat.substr(close + 2));
-  std::string skip;
-  for (int i = 3; i < 14; ++i) fields >> skip;  // fields 3..13
-  double utime = 0;
-  double stime = 0;
-  fields >> utime >> stime;
-  return {.user_s = utime / ticks_per_second(), .system_s = stime / ticks_per_second()};
+  return read_counters(pid).cpu;
 }
 
 CpuTime process_tree_cpu(pid_t pid) {
-  CpuTime total = process_cpu(pid);
-  const std::string id = std::to_string(pid);
-  std::istringstream children(read_text("/proc/" + id + "/task/" + id + "/children"));
-  for (pid_t child = 0; children >> child;) {
-    const CpuTime c = process_cpu(child);
-    total.user_s += c.user_s;
-    total.system_s += c.system_s;
-  }
-  return total;
+  return read_counters(pid, {.tree = true}).cpu;
 }
 
 double softirq_seconds(int cpu) {

@@ -67,7 +67,8 @@ Result<PeerServer> start_nginx(const NginxConfig& c) {
   const std::string error_log = c.dir + "/nginx-error.log";
   std::ofstream(name + ".conf") << "daemon off;\nmaster_process on;\nworker_processes " << c.workers
                                 << ";\nuser root;\n"
-                                << "pid " << name << ".pid;\nerror_log " << error_log << ";\n"
+                                << c.main_extra << "pid " << name << ".pid;\nerror_log "
+                                << error_log << ";\n"
                                 << "events { worker_connections " << c.worker_connections << "; }\n"
                                 << "http {\n"
                                 << c.http_extra << "  sendfile on;\n"

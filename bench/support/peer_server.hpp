@@ -63,6 +63,7 @@ struct NginxConfig {
   std::string http_extra{};    // more directives at the top of http {} (log_format goes here)
   std::string server_extra{};  // more directives inside server {}
   std::string listen_extra{};  // words after the listen address ("ssl")
+  std::string main_extra{};    // more directives at the top level (worker_rlimit_nofile)
   std::vector<std::string> exec_prefix{};  // runs nginx through this (ip netns exec NS)
   int cpu = -1;                            // pins the master and so its workers
 };

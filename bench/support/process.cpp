@@ -231,6 +231,13 @@ Exit Process::wait() {
   return reap(0, reaped);
 }
 
+void Process::await_exit() {
+  if (pid_ <= 0) return;
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
+}
+
 std::optional<Exit> Process::try_wait() {
   bool reaped = false;
   Exit done = reap(WNOHANG, reaped);

@@ -84,6 +84,9 @@ class Process {
 
   // Reaps the child once it ends.
   Exit wait();
+  // Waits until the child has ended but leaves it unreaped, so that its /proc entry (its I/O
+  // counters, faults and CPU) can still be read; wait() then reaps it.
+  void await_exit();
   // The same, but gives up after `timeout`: nullopt while it still runs.
   std::optional<Exit> wait_for(std::chrono::milliseconds timeout);
   // Reaps it only if it already ended.

@@ -9,6 +9,7 @@
 
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/http/html_escape.hpp"
 #include "zcopy/http/open_beneath.hpp"
 #include "zcopy/http/url_path.hpp"
 
@@ -18,33 +19,6 @@ namespace {
 struct DirCloser {
   void operator()(DIR* dir) const noexcept { ::closedir(dir); }
 };
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 

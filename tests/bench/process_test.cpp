@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "bench/support/data.hpp"
+#include "bench/support/process_counters.hpp"
 
 namespace zc::bench {
 namespace {
@@ -93,6 +96,56 @@ TEST(Process, ReapsAChildAndReportsItsCpuTime) {
   const Exit done = child->wait();
   EXPECT_TRUE(done.ok());
   EXPECT_GT(done.cpu.total(), 0) << "wait4's rusage of the child";
+}
+
+// A benchmark reads a peer's /proc/PID/io after it ended: the child must stay unreaped until then.
+TEST(Process, AwaitExitLeavesAnEndedChildsCountersReadable) {
+  auto child =
+      Process::spawn({"dd", "if=/dev/zero", "of=/dev/null", "bs=1M", "count=4", "status=none"});
+  ASSERT_TRUE(child);
+  child->await_exit();
+  const ProcessCounters counters = read_counters(child->pid());
+  EXPECT_TRUE(counters.io_readable);
+  EXPECT_GE(counters.read_bytes, 4u << 20);
+  EXPECT_GE(counters.write_bytes, 4u << 20);
+  EXPECT_GE(counters.write_calls, 4u);
+  EXPECT_TRUE(child->running()) << "not reaped yet";
+  EXPECT_TRUE(child->wait().ok());
+  EXPECT_FALSE(child->running());
+}
+
+TEST(Process, CountersOfTwoReadingsSubtract) {
+  ProcessCounters later{
+      .minor_faults = 10, .read_bytes = 100, .rss_bytes = 4096, .io_readable = true};
+  ProcessCounters earlier{
+      .minor_faults = 4, .read_bytes = 150, .rss_bytes = 8192, .io_readable = true};
+  const ProcessCounters used = later - earlier;
+  EXPECT_EQ(used.minor_faults, 6u);
+  EXPECT_EQ(used.read_bytes, 0u) << "a counter never goes below zero";
+  EXPECT_EQ(used.rss_bytes, 4096u) << "resident memory is the later reading's";
+  EXPECT_TRUE(used.io_readable);
+}
+
+// A server's loops run on threads of their own: their context switches count, not only those of
+// the main thread (/proc/PID/status reports the main thread's alone).
+TEST(Process, CountsTheContextSwitchesOfEveryThread) {
+  constexpr int kSleeps = 50;
+  std::promise<void> start;
+  std::promise<void> slept;
+  std::promise<void> read;
+  std::thread sleeper([&] {
+    start.get_future().wait();  // the first reading is taken
+    for (int i = 0; i < kSleeps; ++i) std::this_thread::sleep_for(1ms);  // one switch each
+    slept.set_value();
+    read.get_future().wait();  // alive while its counts are read
+  });
+  const ProcessCounters before = read_own_counters();
+  start.set_value();
+  slept.get_future().wait();
+  const ProcessCounters used = read_own_counters() - before;
+  read.set_value();
+  sleeper.join();
+  EXPECT_GE(used.voluntary_switches, static_cast<std::uint64_t>(kSleeps));
 }
 
 TEST(Process, FindsProgramsInThePathOnly) {

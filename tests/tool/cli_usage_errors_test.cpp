@@ -93,4 +93,15 @@ TEST(CliUsageErrors, MountChannelInspectPerfDoctorDemoAndXdpRefuseBadValuesWithE
   }
 }
 
+// Checked before anything is measured or written: a typo in --only costs nothing.
+TEST(CliUsageErrors, BenchRefusesAnUnknownModuleAndBothLengthsWithExitTwo) {
+  ZC_REQUIRE_TOOL();
+  for (const UsageCase& c : {
+           UsageCase{"bench --only serve,pigeon --out /nonexistent/zcopy-bench", "pigeon"},
+           UsageCase{"bench --quick --full", "--full"},
+       }) {
+    expect_usage_error(c);
+  }
+}
+
 }  // namespace

@@ -5,6 +5,7 @@
 
 namespace zc::cli {
 
+CommandRunner add_bench_command(CLI::App& sub);
 CommandRunner add_channel_command(CLI::App& sub);
 CommandRunner add_demo_command(CLI::App& sub);
 CommandRunner add_doctor_command(CLI::App& sub);
@@ -20,6 +21,8 @@ CommandRunner add_xdp_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
+      CommandSpec{"bench", "Every module's benchmark beside its peers, ledgers checked, a report",
+                  &add_bench_command},
       CommandSpec{"channel", "Publish stdin to a named shared-memory channel, or subscribe to one",
                   &add_channel_command},
       CommandSpec{"demo", "A tour of what zcopy does on this machine, on built-in defaults",

@@ -16,6 +16,8 @@ void add_serve_bench_options(CLI::App& app, ServeBenchSettings& s) {
       ->check(CLI::Range(1, 3600));
   app.add_option("--wrk-connections", s.config.wrk_connections, "wrk connections (default 32)")
       ->check(CLI::Range(1, 10000));
+  app.add_option("--wrk-threads", s.config.wrk_threads, "wrk threads (default 1)")
+      ->check(CLI::Range(1, 64));
   app.add_flag("--no-wrk", s.skip_wrk, "Skip the 4 KiB requests/s comparison");
   app.add_flag("--veth", s.config.veth,
                "Run the servers in a network namespace reached over a veth pair (needs root)");

@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""Checks what `zcopy bench` wrote to OUT: results.json against results.schema.json, every plot
+file present and non-empty, report.html free of outside references, and the ledger check.
+
+    /usr/bin/python3 bench/report/check_results.py OUT [--expect-disagree METHOD]
+
+Without --expect-disagree, every serve row the ledger check judged must agree (a correct build).
+With it, the serve row of METHOD must be flagged "disagrees" and every other serve row agree.
+Exits 1 with one line per problem; 77 (skipped) when jsonschema is missing.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+try:
+    import jsonschema
+except ImportError:
+    # A missing module skips the test (exit 77), or fails it under ZCOPY_REQUIRE_ALL=1.
+    REQUIRE_ALL = os.environ.get("ZCOPY_REQUIRE_ALL", "") not in ("", "0")
+    print(f"{sys.executable} has no jsonschema (scripts/install-deps.sh installs "
+          f"python3-jsonschema){' (ZCOPY_REQUIRE_ALL=1)' if REQUIRE_ALL else ''}")
+    sys.exit(1 if REQUIRE_ALL else 77)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--expect-disagree", default="")
+    args = parser.parse_args()
+    problems = []
+    schema_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.schema.json")
+    with open(schema_path) as f:
+        schema = json.load(f)
+    with open(os.path.join(args.out, "results.json")) as f:
+        results = json.load(f)
+    validator = jsonschema.Draft7Validator(schema)
+    for error in validator.iter_errors(results):
+        problems.append(f"schema: {'/'.join(map(str, error.path))}: {error.message}")
+
+    for part in results.get("parts", []):
+        if part["status"] == "failed":
+            problems.append(f"part {part['module']} failed: {part['reason']}")
+    if results.get("plot_error"):
+        problems.append(f"plots: {results['plot_error']}")
+    if not results.get("plots"):
+        problems.append("no plots")
+    for plot in results.get("plots", []):
+        for key in ("png", "svg"):
+            path = os.path.join(args.out, plot[key])
+            if not os.path.isfile(path) or os.path.getsize(path) == 0:
+                problems.append(f"plot file missing or empty: {plot[key]}")
+
+    with open(os.path.join(args.out, "report.html"), encoding="utf-8") as f:
+        html = f.read()
+    for match in re.finditer(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""",
+                             html, re.IGNORECASE):
+        problems.append(f"report.html references something outside: {html[match.start():match.start() + 60]!r}")
+    if html.count("data:image/png;base64,") != len(results.get("plots", [])):
+        problems.append("report.html does not hold every plot inline")
+
+    serve = [m for m in results["measurements"]
+             if m["module"] == "serve" and m["ledger_check"] != "not checked"]
+    if not serve:
+        problems.append("no serve row had its ledger checked")
+    for m in serve:
+        expected = "disagrees" if m["method"] == args.expect_disagree else "agrees"
+        if m["ledger_check"] != expected:
+            problems.append(f"serve {m['method']}: ledger check says {m['ledger_check']}, expected "
+                            f"{expected}: {m['ledger_check_detail']}")
+    if args.expect_disagree and not any(m["method"] == args.expect_disagree for m in serve):
+        problems.append(f"no serve row for {args.expect_disagree}")
+
+    for p in problems:
+        print(p)
+    if problems:
+        sys.exit(1)
+    print(f"{args.out}: {len(results['measurements'])} measurements, {len(results['plots'])} "
+          f"plots, schema and ledger check as expected")
+
+
+if __name__ == "__main__":
+    main()
