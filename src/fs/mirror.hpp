@@ -28,7 +28,7 @@ namespace zc::fs {
 class Mirror {
  public:
   Mirror(Fd root_fd, const struct stat& root_stat, MountMode requested, double cache_seconds,
-         std::uint32_t stack_depth);
+         std::uint32_t stack_depth, InodeTable::Options table = {});
 
   static const fuse_lowlevel_ops& operations();
 
@@ -91,11 +91,17 @@ void prepare_worker_thread() noexcept;
 
 // Looks `name` up under `parent`, adding one kernel lookup to the inode found.
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name);
+// The same under a directory descriptor already checked (an open directory stream's); `name`
+// is a plain name.
+Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* name);
 // The entry for the inode `path` (an O_PATH descriptor) holds, adding one kernel lookup to it.
-Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path);
+// `plain_name`: reached by a name other than `.` and `..` (see InodeTable::remember).
+Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name = true);
 
-// stat of the inode itself (never following a symlink).
-Result<struct stat> stat_inode(const Inode& inode);
+// stat of the inode itself (never following a symlink), with the inode number the mount shows.
+Result<struct stat> stat_inode(Mirror& mirror, Inode& inode);
+// The same through a descriptor of it already at hand.
+Result<struct stat> stat_inode(const Inode& inode, int fd);
 
 // The callbacks, by file.
 namespace ops {

@@ -5,11 +5,13 @@
 #include <linux/magic.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -48,6 +50,26 @@ std::uint32_t stack_depth_for(int source_fd) {
   struct statfs st {};
   if (::fstatfs(source_fd, &st) == 0 && st.f_type == OVERLAYFS_SUPER_MAGIC) return 2;
   return 1;
+}
+
+// Raises the soft open-file limit to the hard one, as file servers do, and returns how many
+// idle inode descriptors the mirror may keep open: half of what the limit allows, the rest left
+// for open files, directories and libfuse's pipes.
+std::size_t descriptor_budget() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 512;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t kMost = 1 << 16;
+  const rlim_t usable = limit.rlim_cur == RLIM_INFINITY ? kMost : limit.rlim_cur;
+  return static_cast<std::size_t>(std::clamp<rlim_t>(usable / 2, 8, kMost));
+}
+
+// Lines for MountOptions::log when it is empty.
+void log_to_stderr(std::string_view line) {
+  std::fprintf(stderr, "zcopy mount: %.*s\n", static_cast<int>(line.size()), line.data());
 }
 
 // fsname shows SRC in /proc/mounts; libfuse's option parser splits on commas.
@@ -175,8 +197,11 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
 
   auto state = std::make_unique<State>();
   state->mountpoint = mountpoint;
+  InodeTable::Options table;
+  table.descriptor_capacity = descriptor_budget();
+  table.log = options.log ? options.log : SourceDevices::Log(log_to_stderr);
   state->mirror = std::make_unique<Mirror>(std::move(*root), root_stat, requested,
-                                           options.cache_seconds, depth);
+                                           options.cache_seconds, depth, std::move(table));
   if (!early_reason.empty()) state->mirror->set_mode(MountMode::splice, early_reason);
   if (auto wake = state->mirror->device().open_wake_fd(); !wake) {
     return std::unexpected(wake.error());
