@@ -62,9 +62,17 @@ std::expected<size_t, int> fill_entries(Mirror& mirror, const Inode& inode, DirH
       bool looked_up = false;
       if (kind == NameKind::plain) {
         auto found = lookup_in(mirror, ::dirfd(dir.stream), entry->d_name);
-        if (!found) continue;  // removed since readdir saw it
-        param = *found;
-        looked_up = true;
+        if (found) {
+          param = *found;
+          looked_up = true;
+        } else if (found.error().sys_errno() == ENOENT) {
+          continue;  // gone since readdir saw it
+        } else {
+          // Listed all the same, without attributes (node id 0), as a native listing would list
+          // it: whoever stats it then gets the error.
+          param.attr.st_ino = d_ino;
+          param.attr.st_mode = static_cast<mode_t>(entry->d_type) << 12;
+        }
       } else {
         param.attr.st_ino = d_ino;
         param.attr.st_mode = static_cast<mode_t>(entry->d_type) << 12;
