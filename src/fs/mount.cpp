@@ -31,6 +31,7 @@ struct Mount::State {
   fuse_session* session = nullptr;  // owned
   std::string mountpoint;
   bool mounted = false;
+  std::uint64_t mount_id = 0;  // of our mount at `mountpoint`, right after mounting (0: unknown)
   std::thread loop;
   mutable std::mutex mutex;
   std::condition_variable ended_cv;
@@ -110,10 +111,30 @@ Result<int> mount_device(const std::string& source, const std::string& mountpoin
   return device->release();
 }
 
-// Unmounts our own mount: a clean umount when nothing uses it, otherwise a lazy detach.
+// The id of the mount `path` is on (what statx reports), 0 when it cannot be had. Cached
+// attributes do: the mount's own daemon may be the caller.
+std::uint64_t mount_id_of(const std::string& path) {
+  struct statx st {};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
+              STATX_MNT_ID, &st) != 0 ||
+      (st.stx_mask & STATX_MNT_ID) == 0) {
+    return 0;
+  }
+  return st.stx_mnt_id;
+}
+
+// Unmounts our own mount: a clean umount when nothing uses it, otherwise a lazy detach. A mount
+// someone put over MNT since is theirs and stays; ours stays under it, dead once the session
+// ends, until `zcopy umount` once MNT is uncovered.
 void detach(Mount::State& state) {
   if (!state.mounted) return;
   state.mounted = false;
+  if (state.mount_id != 0 && mount_id_of(state.mountpoint) != state.mount_id) {
+    state.mirror->note(state.mountpoint +
+                       " is covered by another mount, which stays: the mirror under it ends "
+                       "without being unmounted (zcopy umount clears it once it is uncovered)");
+    return;
+  }
   if (::umount2(state.mountpoint.c_str(), UMOUNT_NOFOLLOW) == 0) return;
   if (errno == EBUSY) {
     ::umount2(state.mountpoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
@@ -229,6 +250,7 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
     device = fuse_session_fd(state->session);
   }
   state->mounted = true;
+  state->mount_id = mount_id_of(mountpoint);
   if (fuse_session_custom_io(state->session, &DeviceHooks::io(), *device) != 0) {
     detach(*state);
     return fail(Errc::system, "fuse_session_custom_io", "libfuse refused the /dev/fuse hooks");

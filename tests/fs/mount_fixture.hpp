@@ -222,7 +222,11 @@ class MountFixture {
     return r;
   }
 
-  void unmount() {
+  // The daemon started by mount_in_child(), while it runs.
+  pid_t daemon_pid() const { return daemon_; }
+
+  // Stops the daemon started by mount_in_child() (SIGTERM: it unmounts and exits) and reaps it.
+  void stop_daemon() {
     if (daemon_ > 0) {
       ::kill(daemon_, SIGTERM);
       daemon_exit = reap(daemon_);
@@ -233,6 +237,10 @@ class MountFixture {
       (void)daemon_log();
       ::close(std::exchange(logs_, -1));
     }
+  }
+
+  void unmount() {
+    stop_daemon();
     if (mirror) {
       (void)mirror->stop();
       mirror.reset();
