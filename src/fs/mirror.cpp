@@ -84,7 +84,8 @@ fuse_lowlevel_ops make_operations() {
 
 Mirror::Mirror(Fd root_fd, const struct stat& root_stat, MountMode requested, double cache_seconds,
                std::uint32_t stack_depth, InodeTable::Options table)
-    : inodes_(std::move(root_fd), root_stat, std::move(table)),
+    : log_(table.log),
+      inodes_(std::move(root_fd), root_stat, std::move(table)),
       requested_(requested),
       cache_seconds_(cache_seconds),
       stack_depth_(stack_depth),
@@ -108,6 +109,14 @@ std::string Mirror::fallback_reason() const {
   return fallback_reason_;
 }
 
+void Mirror::note(std::string_view line) const {
+  if (log_) log_(line);
+}
+
+void Mirror::note_once(std::atomic<bool>& once, std::string_view line) const {
+  if (!once.exchange(true, std::memory_order_relaxed)) note(line);
+}
+
 MountStats Mirror::stats() const noexcept {
   MountStats s;
   s.reads = reads.load(std::memory_order_relaxed);
@@ -116,6 +125,7 @@ MountStats Mirror::stats() const noexcept {
   s.write_bytes = write_bytes.load(std::memory_order_relaxed);
   s.passthrough_opens = passthrough_opens.load(std::memory_order_relaxed);
   s.backing_files = backing_files.load(std::memory_order_relaxed);
+  s.passthrough_refusals = passthrough_refusals.load(std::memory_order_relaxed);
   s.inodes = inodes_.size();
   s.cached_descriptors = inodes_.descriptors().cached();
   return s;

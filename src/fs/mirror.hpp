@@ -48,6 +48,12 @@ class Mirror {
 
   MountStats stats() const noexcept;
 
+  // A line for MountOptions::log (from any thread).
+  void note(std::string_view line) const;
+  // The same, the first time only: `once` is the flag that remembers.
+  void note_once(std::atomic<bool>& once, std::string_view line) const;
+  std::atomic<bool> noted_passthrough_refusal{false};
+
   // Counters (relaxed: they are statistics, nothing is ordered by them).
   std::atomic<std::uint64_t> reads{0};
   std::atomic<std::uint64_t> read_bytes{0};
@@ -55,8 +61,10 @@ class Mirror {
   std::atomic<std::uint64_t> write_bytes{0};
   std::atomic<std::uint64_t> passthrough_opens{0};
   std::atomic<std::uint64_t> backing_files{0};
+  std::atomic<std::uint64_t> passthrough_refusals{0};
 
  private:
+  const SourceDevices::Log log_;  // before inodes_, which gets a copy
   InodeTable inodes_;
   DeviceHooks device_;
   const MountMode requested_;

@@ -23,19 +23,27 @@ int own_flags(int flags) {
 }
 
 // Registers the inode's backing file (once per inode while it has passthrough opens) and
-// returns its id; 0 when this open is served by the daemon instead.
-Result<std::int32_t> attach_backing(Mirror& mirror, FileHandle& handle) {
+// returns its id; 0 when this open is served by the daemon instead. The kernel refuses some
+// files (ELOOP for one on a stacked file system mounted inside SRC): that inode is then served
+// by the daemon, and every other file keeps passthrough.
+std::int32_t attach_backing(fuse_req_t /*req*/, Mirror& mirror, FileHandle& handle) {
   if (mirror.mode() != MountMode::passthrough) return 0;
   Inode& inode = *handle.inode;
   const std::lock_guard lock(mirror.inodes().backing_lock(inode));
+  if (inode.passthrough_refused) {
+    mirror.passthrough_refusals.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
   if (inode.backing_users == 0) {
     auto id = backing_open(mirror.device_fd(), handle.fd.get());
     if (!id) {
-      if (mirror.requested_mode() == MountMode::auto_select) {
-        mirror.set_mode(MountMode::splice, id.error().message());
-        return 0;
-      }
-      return std::unexpected(id.error());
+      inode.passthrough_refused = true;
+      mirror.passthrough_refusals.fetch_add(1, std::memory_order_relaxed);
+      mirror.note_once(mirror.noted_passthrough_refusal,
+                       "files the kernel will not pass through are served by the daemon, each "
+                       "alone (the first: " +
+                           id.error().message() + ")");
+      return 0;
     }
     inode.backing_id = *id;
     mirror.backing_files.fetch_add(1, std::memory_order_relaxed);
@@ -58,14 +66,13 @@ void detach_backing(Mirror& mirror, FileHandle& handle) {
   }
 }
 
-// Fills `fi` for a new handle and sets up passthrough; on failure the handle is gone.
-Result<std::int32_t> adopt_handle(Mirror& mirror, std::unique_ptr<FileHandle> handle,
-                                  struct fuse_file_info* fi) {
-  auto backing = attach_backing(mirror, *handle);
-  if (!backing) return std::unexpected(backing.error());
+// Fills `fi` for a new handle and sets up passthrough; returns the backing id (0 for none).
+std::int32_t adopt_handle(fuse_req_t req, Mirror& mirror, std::unique_ptr<FileHandle> handle,
+                          struct fuse_file_info* fi) {
+  const std::int32_t backing = attach_backing(req, mirror, *handle);
   fi->fh = reinterpret_cast<uint64_t>(handle.release());
   fi->keep_cache = 0;  // another opener may have changed the source
-  return *backing;
+  return backing;
 }
 
 // A file for create: our descriptor with the caller's flags, and an O_PATH one for the inode.
@@ -143,9 +150,7 @@ void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   auto fd = open_inode(mirror.inodes(), inode, own_flags(fi->flags));
   if (!fd) return reply_error(req, fd.error());
   handle->fd = std::move(*fd);
-  auto backing = adopt_handle(mirror, std::move(handle), fi);
-  if (!backing) return reply_error(req, backing.error());
-  DeviceHooks::expect_open_reply(*backing);
+  DeviceHooks::expect_open_reply(adopt_handle(req, mirror, std::move(handle), fi));
   if (fuse_reply_open(req, fi) != 0) {
     // The opener was interrupted: the kernel will not release this handle.
     DeviceHooks::expect_open_reply(0);
@@ -171,16 +176,13 @@ void create(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode,
   auto handle = std::make_unique<FileHandle>();
   handle->inode = &mirror.inodes().get(entry->ino);
   handle->fd = std::move(opened->file);
-  auto backing = adopt_handle(mirror, std::move(handle), fi);
-  if (!backing) {
-    mirror.inodes().forget(mirror.inodes().get(entry->ino), 1);
-    return reply_error(req, backing.error());
-  }
-  DeviceHooks::expect_open_reply(*backing);
+  DeviceHooks::expect_open_reply(adopt_handle(req, mirror, std::move(handle), fi));
   if (fuse_reply_create(req, &*entry, fi) != 0) {
+    // The kernel learns of neither the handle nor the entry.
     DeviceHooks::expect_open_reply(0);
     detach_backing(mirror, file_of(fi));
     delete &file_of(fi);
+    mirror.inodes().forget(mirror.inodes().get(entry->ino), 1);
   }
 }
 

@@ -65,8 +65,11 @@ struct MountStats {
   std::uint64_t read_bytes = 0;
   std::uint64_t writes = 0;  // WRITE requests answered by the daemon
   std::uint64_t write_bytes = 0;
-  std::uint64_t passthrough_opens = 0;   // opens answered with FOPEN_PASSTHROUGH
-  std::uint64_t backing_files = 0;       // backing ids registered right now
+  std::uint64_t passthrough_opens = 0;  // opens answered with FOPEN_PASSTHROUGH
+  std::uint64_t backing_files = 0;      // backing ids registered right now
+  // Opens the daemon served itself in passthrough mode because the kernel refused the file a
+  // backing id (one on a stacked file system inside SRC); only that inode is served this way.
+  std::uint64_t passthrough_refusals = 0;
   std::uint64_t inodes = 0;              // inodes the kernel knows right now, the root aside
   std::uint64_t cached_descriptors = 0;  // idle inode descriptors kept open right now
 };
