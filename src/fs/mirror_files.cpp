@@ -26,7 +26,7 @@ int own_flags(int flags) {
 // returns its id; 0 when this open is served by the daemon instead. The kernel refuses some
 // files (ELOOP for one on a stacked file system mounted inside SRC): that inode is then served
 // by the daemon, and every other file keeps passthrough.
-std::int32_t attach_backing(fuse_req_t /*req*/, Mirror& mirror, FileHandle& handle) {
+std::int32_t attach_backing(fuse_req_t req, Mirror& mirror, FileHandle& handle) {
   if (mirror.mode() != MountMode::passthrough) return 0;
   Inode& inode = *handle.inode;
   const std::lock_guard lock(mirror.inodes().backing_lock(inode));
@@ -35,7 +35,11 @@ std::int32_t attach_backing(fuse_req_t /*req*/, Mirror& mirror, FileHandle& hand
     return 0;
   }
   if (inode.backing_users == 0) {
-    auto id = backing_open(mirror.device_fd(), handle.fd.get());
+    // The kernel keeps the credentials of this call for the I/O it does on the file.
+    auto id = [&] {
+      const ActAsWriter as_writer(req);
+      return backing_open(mirror.device_fd(), handle.fd.get());
+    }();
     if (!id) {
       inode.passthrough_refused = true;
       mirror.passthrough_refusals.fetch_add(1, std::memory_order_relaxed);

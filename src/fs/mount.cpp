@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mirror.hpp"
+#include "worker_privileges.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/syscall.hpp"
 
@@ -260,6 +261,7 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
   State* raw = state.get();
   const unsigned threads = options.max_threads == 0 ? 1 : options.max_threads;
   state->loop = std::thread([raw, threads] {
+    keep_only_worker_capabilities();  // inherited by every worker this thread starts
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_clone_fd(config, 0);
     // No idle-thread limit: libfuse 3.14 then never ends workers, which is both faster and

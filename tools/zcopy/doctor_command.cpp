@@ -8,6 +8,7 @@
 #include "command.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/json_record.hpp"
+#include "zcopy/fs/mount.hpp"
 
 namespace zc::cli {
 namespace {
@@ -36,6 +37,7 @@ void print_table(const std::vector<Probe>& probes) {
     if (p.available) ++available;
   }
   table.print(stdout);
+  std::printf("\nzcopy mount: %s\n", fs::describe_worker_privileges().c_str());
   std::printf("\n%zu of %zu available\n", available, probes.size());
 }
 

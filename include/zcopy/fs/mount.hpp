@@ -107,6 +107,10 @@ class Mount {
   std::unique_ptr<State> state_;
 };
 
+// Which capabilities a mount's worker threads keep and why the others go, in one line (for
+// `zcopy doctor`).
+std::string describe_worker_privileges();
+
 // Unmounts `mountpoint`, also when its daemon is dead and the mount answers ENOTCONN; falls back
 // to a lazy detach when it is busy.
 Result<void> unmount(const std::string& mountpoint);
