@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mount_fixture.hpp"
@@ -27,6 +29,43 @@ class DescriptorLimit : public ::testing::Test {
 
   MountFixture f;
 };
+
+// The "Max open files" soft and hard limits of process `pid`.
+std::pair<std::string, std::string> open_file_limits(pid_t pid) {
+  std::istringstream limits(slurp("/proc/" + std::to_string(pid) + "/limits"));
+  for (std::string line; std::getline(limits, line);) {
+    if (!line.starts_with("Max open files")) continue;
+    std::istringstream fields(line.substr(std::strlen("Max open files")));
+    std::string soft;
+    std::string hard;
+    fields >> soft >> hard;
+    return {soft, hard};
+  }
+  return {};
+}
+
+TEST_F(DescriptorLimit, TheSoftLimitIsRaisedToTheHardOneAtStart) {
+  for (int i = 0; i < 200; ++i) {
+    const std::string path = f.src + "/held" + std::to_string(i);
+    ASSERT_EQ(::close(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644)), 0);
+  }
+  f.daemon_descriptor_limit = 64;
+  f.daemon_hard_descriptor_limit = 4096;
+  ASSERT_TRUE(f.mount_in_child(fs::MountMode::splice)) << f.error;
+  EXPECT_EQ(open_file_limits(f.daemon_pid()),
+            std::make_pair(std::string("4096"), std::string("4096")));
+  // So three times the soft limit it started with are open at once through the mount.
+  std::vector<int> held;
+  for (int i = 0; i < 200; ++i) {
+    const int fd = ::open((f.mnt + "/held" + std::to_string(i)).c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0) << i << ": " << std::strerror(errno);
+    if (fd < 0) break;
+    held.push_back(fd);
+  }
+  for (int fd : held) ::close(fd);
+  f.unmount();
+  EXPECT_EQ(f.daemon_exit, 0);
+}
 
 TEST_F(DescriptorLimit, ATreeManyTimesTheLimitIsCreatedListedReadAndRemoved) {
   ASSERT_TRUE(mount_with_limit(64)) << f.error;

@@ -130,8 +130,8 @@ class MountFixture {
   }
 
   // The same with every option chosen (e.g. allow_other, for tests that act as another user).
-  // With `daemon_descriptor_limit` set, the daemon's open-file limit (soft and hard) is pinned
-  // to it before the mount starts.
+  // With `daemon_descriptor_limit` set, the daemon's open-file limit (soft and hard, or soft
+  // only with `daemon_hard_descriptor_limit`) is pinned to it before the mount starts.
   bool mount_in_child(const fs::MountOptions& options) {
     int ends[2];
     int reports[2];
@@ -159,7 +159,9 @@ class MountFixture {
       sigaddset(&set, SIGUSR1);
       ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
       if (daemon_descriptor_limit) {
-        const struct rlimit limit { *daemon_descriptor_limit, *daemon_descriptor_limit };
+        const struct rlimit limit {
+          *daemon_descriptor_limit, daemon_hard_descriptor_limit.value_or(*daemon_descriptor_limit)
+        };
         if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 2;
       }
       auto started = fs::Mount::start(src, mnt, logged);
@@ -259,7 +261,9 @@ class MountFixture {
   std::string error;
   std::optional<int> daemon_exit;                 // of the child daemon, after unmount()
   std::optional<rlim_t> daemon_descriptor_limit;  // for mount_in_child()
-  std::vector<int> daemon_drops_capabilities;     // CAP_* numbers, for mount_in_child()
+  // With daemon_descriptor_limit set, a hard limit above it (the soft one stays that).
+  std::optional<rlim_t> daemon_hard_descriptor_limit;
+  std::vector<int> daemon_drops_capabilities;  // CAP_* numbers, for mount_in_child()
 
  private:
   // "inodes cached heap rss descriptors", from inside the daemon.
