@@ -8,8 +8,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdint>
-#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -83,34 +81,19 @@ ActAsWriter::ActAsWriter(fuse_req_t req) noexcept {
   own_uid_ = ::geteuid();
   own_gid_ = ::getegid();
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  if (ctx != nullptr && (ctx->uid != own_uid_ || ctx->gid != own_gid_)) {
-    // Leaving uid 0 takes CAP_FSETID (with the other file system capabilities) out of the
-    // effective set by itself, and coming back restores them.
-    ::setfsgid(ctx->gid);
-    ::setfsuid(ctx->uid);
-    switched_ids_ = true;
-    return;
-  }
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  if (::syscall(SYS_capget, &header, own_caps_) != 0) return;
-  constexpr unsigned kWord = CAP_FSETID / 32;
-  constexpr std::uint32_t kBit = 1U << (CAP_FSETID % 32);
-  if ((own_caps_[kWord].effective & kBit) == 0) return;
-  __user_cap_data_struct without[_LINUX_CAPABILITY_U32S_3];
-  std::copy(std::begin(own_caps_), std::end(own_caps_), std::begin(without));
-  without[kWord].effective &= ~kBit;
-  changed_caps_ = ::syscall(SYS_capset, &header, without) == 0;
+  if (ctx == nullptr || (ctx->uid == own_uid_ && ctx->gid == own_gid_)) return;
+  // Leaving uid 0 takes CAP_FSETID (with the other file system capabilities) out of the
+  // effective set by itself, and coming back restores them. The daemon's own user keeps them:
+  // its writes keep set-uid bits as a native write by root does.
+  ::setfsgid(ctx->gid);
+  ::setfsuid(ctx->uid);
+  switched_ids_ = true;
 }
 
 ActAsWriter::~ActAsWriter() {
-  if (switched_ids_) {
-    ::setfsuid(own_uid_);
-    ::setfsgid(own_gid_);
-  }
-  if (changed_caps_) {
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    ::syscall(SYS_capset, &header, own_caps_);
-  }
+  if (!switched_ids_) return;
+  ::setfsuid(own_uid_);
+  ::setfsgid(own_gid_);
 }
 
 bool caller_may_open(fuse_req_t req, const struct stat& st, int flags) {

@@ -40,9 +40,9 @@ class CreateAsCaller {
 };
 
 // Writes file data for the caller of `req` (and registers passthrough backing files, whose
-// credentials the kernel keeps for the I/O it does itself): with the caller's file system ids
-// when they are not the daemon's, so the caller's reserved-block and quota limits apply, and
-// without CAP_FSETID, so a write clears set-uid and set-gid bits.
+// credentials the kernel keeps for the I/O it does itself) with the caller's file system ids
+// when they are not the daemon's: the caller's reserved-block and quota limits apply, and
+// without CAP_FSETID the write clears set-uid and set-gid bits as the caller's own write would.
 class ActAsWriter {
  public:
   explicit ActAsWriter(fuse_req_t req) noexcept;
@@ -52,10 +52,8 @@ class ActAsWriter {
 
  private:
   bool switched_ids_ = false;
-  bool changed_caps_ = false;
   uid_t own_uid_ = 0;
   gid_t own_gid_ = 0;
-  __user_cap_data_struct own_caps_[_LINUX_CAPABILITY_U32S_3] = {};
 };
 
 // Whether the caller of `req` may open the file `st` describes with open(2) `flags`, by its owner,

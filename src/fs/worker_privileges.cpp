@@ -56,8 +56,8 @@ std::string describe_worker_privileges() {
   }
   return "worker threads keep " + kept +
          " and drop every other capability (CAP_SYS_RESOURCE among them: quotas and reserved "
-         "blocks hold through the mount); file data is written as its writer without "
-         "CAP_FSETID, so writes clear set-uid bits";
+         "blocks hold through the mount); file data is written with its writer's file system "
+         "ids, so another user's write clears set-uid bits as natively";
 }
 
 }  // namespace zc::fs

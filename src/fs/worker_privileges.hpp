@@ -10,9 +10,10 @@
 //   CAP_SETUID, CAP_SETGID, CAP_SETFCAP, CAP_SYS_ADMIN
 //
 // (file ownership and modes the kernel already allowed the caller, file handles, creating as the
-// caller, capability xattrs, FUSE passthrough). Data is written without CAP_FSETID and as its
-// writer (caller.hpp's ActAsWriter), so a write clears set-uid bits and the writer's quota and
-// reserved-block limits apply.
+// caller, capability xattrs, FUSE passthrough). Data is written with the writer's file system
+// ids (caller.hpp's ActAsWriter), which leaves CAP_FSETID and the other file system
+// capabilities behind: another user's write clears set-uid bits and meets that user's quota and
+// reserved-block limits, while root's own writes keep the bits as natively.
 #pragma once
 
 #include <cstdint>
