@@ -126,6 +126,7 @@ MountStats Mirror::stats() const noexcept {
   s.passthrough_opens = passthrough_opens.load(std::memory_order_relaxed);
   s.backing_files = backing_files.load(std::memory_order_relaxed);
   s.passthrough_refusals = passthrough_refusals.load(std::memory_order_relaxed);
+  s.requests = device_.requests();
   s.inodes = inodes_.size();
   s.cached_descriptors = inodes_.descriptors().cached();
   return s;

@@ -70,6 +70,7 @@ struct MountStats {
   // Opens the daemon served itself in passthrough mode because the kernel refused the file a
   // backing id (one on a stacked file system inside SRC); only that inode is served this way.
   std::uint64_t passthrough_refusals = 0;
+  std::uint64_t requests = 0;            // requests the kernel sent the daemon so far
   std::uint64_t inodes = 0;              // inodes the kernel knows right now, the root aside
   std::uint64_t cached_descriptors = 0;  // idle inode descriptors kept open right now
 };
