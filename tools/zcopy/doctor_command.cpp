@@ -9,6 +9,7 @@
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/fs/mount.hpp"
+#include "zcopy/fs/transport.hpp"
 
 namespace zc::cli {
 namespace {
@@ -38,6 +39,8 @@ void print_table(const std::vector<Probe>& probes) {
   }
   table.print(stdout);
   std::printf("\nzcopy mount: %s\n", fs::describe_worker_privileges().c_str());
+  std::printf("zcopy mount transport: %s; %s\n", fs::describe_fuse_uring().c_str(),
+              "zcopy mount serves through /dev/fuse (libfuse 3.14 has no io_uring transport)");
   std::printf("\n%zu of %zu available\n", available, probes.size());
 }
 
