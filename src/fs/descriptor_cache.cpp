@@ -23,7 +23,7 @@ constexpr std::size_t kTrimBatch = 16;  // descriptors closed per install beyond
 int DescriptorCache::pin(Inode& inode) {
   const std::lock_guard lock(mutex_);
   if (inode.fd < 0) return -1;
-  if (inode.pins++ == 0) unlink(inode);
+  if (inode.pins++ == 0 && !inode.handle.empty()) unlink(inode);
   return inode.fd;
 }
 
@@ -64,26 +64,40 @@ void DescriptorCache::install(Inode& inode, Fd fd) {
 }
 
 void DescriptorCache::unpin(Inode& inode) {
-  int surplus[kTrimBatch];
+  int surplus[kTrimBatch + 1];
   std::size_t closing = 0;
+  bool free = false;
   {
     const std::lock_guard lock(mutex_);
     if (--inode.pins == 0) {
-      link_front(inode);
-      closing = trim(capacity_, surplus, kTrimBatch);
+      if (inode.doomed) {
+        free = true;  // forgotten while in use: this was its last user
+        if (!inode.handle.empty() && inode.fd >= 0)
+          surplus[closing++] = std::exchange(inode.fd, -1);
+      } else if (!inode.handle.empty()) {
+        link_front(inode);
+        closing = trim(capacity_, surplus, kTrimBatch);
+      }
     }
   }
   close_all(surplus, closing);
+  if (free) delete &inode;  // a held descriptor is closed by ~Inode
 }
 
-void DescriptorCache::drop(Inode& inode) {
+bool DescriptorCache::drop(Inode& inode) {
   int fd = -1;
   {
     const std::lock_guard lock(mutex_);
-    if (inode.fd >= 0 && inode.pins == 0) unlink(inode);
+    if (inode.pins != 0) {
+      inode.doomed = true;  // an operation still uses it: the last unpin frees it
+      return false;
+    }
+    if (inode.handle.empty()) return true;
+    if (inode.fd >= 0) unlink(inode);
     fd = std::exchange(inode.fd, -1);
   }
   if (fd >= 0) ::close(fd);
+  return true;
 }
 
 std::size_t DescriptorCache::shed() {

@@ -1,6 +1,9 @@
 // src/fs/descriptor_cache.hpp: a bounded set of open O_PATH descriptors for inodes held by file
 // handle, least recently used closed first.
 //
+// Inodes that hold their descriptor for life (no handle) are pinned too, never listed, so that
+// an inode the kernel forgets is freed only once no operation uses it.
+//
 // An inode held by handle needs a descriptor only while an operation uses it. The cache keeps
 // the descriptors of recently used inodes open, so hot inodes cost no open_by_handle_at, and
 // closes the oldest beyond `capacity`. A descriptor in use is pinned: it leaves the LRU list
@@ -37,10 +40,14 @@ class DescriptorCache {
   int install_pinned(Inode& inode, Fd fd);
   // Gives the inode `fd` unpinned (a lookup's descriptor, likely wanted soon).
   void install(Inode& inode, Fd fd);
-  // Undoes one pin; the last one puts the descriptor at the head of the list.
+  // Undoes one pin; the last one puts the descriptor at the head of the list, or frees an
+  // inode drop() found in use.
   void unpin(Inode& inode);
-  // Closes the inode's descriptor; for an inode being destroyed (nothing may have it pinned).
-  void drop(Inode& inode);
+  // For an inode being destroyed: closes its cached descriptor and returns true when the caller
+  // may free it now; false when an operation still has it pinned (the kernel may forget an
+  // inode as soon as it has a reply, before the thread that sent it is done with it), in which
+  // case the last unpin frees it.
+  [[nodiscard]] bool drop(Inode& inode);
   // Closes every descriptor not in use, when the process ran out of them. Returns how many.
   std::size_t shed();
 

@@ -53,12 +53,8 @@ InodeTable::InodeTable(Fd root_fd, const struct stat& root_stat, Options options
 
 InodeTable::~InodeTable() {
   // The connection is gone; every inode goes, and with it its descriptor.
-  for (auto& [key, inode] : inodes_) {
-    if (!inode->handle.empty()) descriptors_.drop(*inode);
-  }
-  for (auto& [address, inode] : replaced_) {
-    if (!inode->handle.empty()) descriptors_.drop(*inode);
-  }
+  for (auto& [key, inode] : inodes_) (void)descriptors_.drop(*inode);
+  for (auto& [address, inode] : replaced_) (void)descriptors_.drop(*inode);
 }
 
 Inode& InodeTable::get(fuse_ino_t id) noexcept {
@@ -175,12 +171,19 @@ void InodeTable::forget(Inode& inode, std::uint64_t count) {
 
 void InodeTable::destroy(std::unique_ptr<Inode> inode) {
   if (!inode) return;
-  if (!inode->handle.empty()) descriptors_.drop(*inode);
+  if (!descriptors_.drop(*inode)) {
+    (void)inode.release();  // still in use: the last DescriptorCache::unpin() frees it
+    return;
+  }
   inode.reset();  // closes a held descriptor
 }
 
 Result<InodeFd> InodeTable::descriptor(Inode& inode) {
-  if (inode.handle.empty()) return InodeFd(nullptr, &inode, inode.fd);
+  if (inode.handle.empty()) {
+    if (&inode == &root_) return InodeFd(nullptr, &inode, inode.fd);  // never freed
+    if (const int fd = descriptors_.pin(inode); fd >= 0) return InodeFd(&descriptors_, &inode, fd);
+    return fail_errno(EBADF, "inode descriptor", "the inode holds no descriptor");
+  }
   if (const int fd = descriptors_.pin(inode); fd >= 0) return InodeFd(&descriptors_, &inode, fd);
   auto opened = with_room([&] { return inode.handle.open(inode.device->mount_fd.get(), O_PATH); });
   if (!opened) return std::unexpected(opened.error());

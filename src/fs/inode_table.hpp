@@ -62,6 +62,7 @@ struct Inode {
   // O_PATH. With a handle: cached, protected by the DescriptorCache's mutex. Without: fixed.
   int fd = -1;
   std::uint32_t pins = 0;     // by the DescriptorCache's mutex
+  bool doomed = false;        // forgotten while pinned; by the DescriptorCache's mutex
   Inode* lru_prev = nullptr;  // by the DescriptorCache's mutex
   Inode* lru_next = nullptr;  // by the DescriptorCache's mutex
 
@@ -93,7 +94,7 @@ class InodeFd {
   int get() const noexcept { return fd_; }
 
  private:
-  DescriptorCache* cache_ = nullptr;  // null when the inode holds its descriptor for life
+  DescriptorCache* cache_ = nullptr;
   Inode* inode_ = nullptr;
   int fd_ = -1;
 };
