@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 
+#include "bench/fs/fio_job.hpp"
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
 #include "bench/support/stats.hpp"
@@ -52,25 +52,6 @@ Result<MountFigures> sequential(const std::string& path, std::uint64_t size, uns
                       .iops = std::nullopt};
 }
 
-// fio 4 KiB random reads (psync, buffered) for `seconds`; returns IOPS.
-Result<double> fio_iops(const std::string& file, std::uint64_t size, unsigned seconds,
-                        const std::string& out_path) {
-  auto fio =
-      Process::spawn({"fio", "--name=randread", "--filename=" + file, "--rw=randread", "--bs=4k",
-                      "--size=" + std::to_string(size), "--ioengine=psync", "--time_based",
-                      "--invalidate=0", "--runtime=" + std::to_string(seconds), "--ramp_time=1",
-                      "--output-format=json", "--output=" + out_path},
-                     {.out = Output::inherit, .err = Output::inherit});
-  if (!fio) return std::unexpected(fio.error());
-  if (!fio->wait().ok()) return fail(Errc::system, "fio " + file, "fio failed");
-  const std::string text = read_text(out_path);
-  // The first "iops" key is jobs[0].read.iops.
-  const auto at = text.find("\"iops\"");
-  const auto colon = at == std::string::npos ? at : text.find(':', at);
-  if (colon == std::string::npos) return fail(Errc::corrupt, "fio output", "no iops field");
-  return std::strtod(text.c_str() + colon + 1, nullptr);
-}
-
 Result<MountFigures> measure(const std::string& method, const std::string& root,
                              const MountBenchConfig& c, const std::string& scratch) {
   auto row = sequential(root + "/seq", c.size, c.repeats);
@@ -81,7 +62,12 @@ Result<MountFigures> measure(const std::string& method, const std::string& root,
     std::vector<char> buffer(kMiB);
     if (auto warm = read_through(root + "/rand", buffer); !warm)
       return std::unexpected(warm.error());
-    auto iops = fio_iops(root + "/rand", c.fio_size, c.fio_seconds, scratch + "/fio.json");
+    auto iops = run_fio({.file = root + "/rand",
+                         .rw = "randread",
+                         .size = c.fio_size,
+                         .seconds = c.fio_seconds,
+                         .output = scratch + "/fio.json",
+                         .extra = {"--invalidate=0", "--ramp_time=1"}});
     if (!iops) return std::unexpected(std::move(iops.error()).with_context(method));
     row->iops = *iops;
   }

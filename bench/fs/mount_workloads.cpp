@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
 
+#include "bench/fs/fio_job.hpp"
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
 #include "bench/support/stats.hpp"
@@ -79,24 +79,6 @@ Result<std::uint64_t> write_in_place(const std::string& path, std::uint64_t size
     if (!n) return std::unexpected(n.error());
   }
   return writes;
-}
-
-// fio 4 KiB psync random writes for `seconds`; returns IOPS.
-Result<double> fio_write_iops(const std::string& file, std::uint64_t size, unsigned seconds,
-                              const std::string& out_path) {
-  auto fio = Process::spawn(
-      {"fio", "--name=randwrite", "--filename=" + file, "--rw=randwrite", "--bs=4k",
-       "--size=" + std::to_string(size), "--ioengine=psync", "--time_based",
-       "--runtime=" + std::to_string(seconds), "--output-format=json", "--output=" + out_path},
-      {.out = Output::inherit, .err = Output::inherit});
-  if (!fio) return std::unexpected(fio.error());
-  if (!fio->wait().ok()) return fail(Errc::system, "fio " + file, "fio failed");
-  const std::string text = read_text(out_path);
-  const auto write = text.find("\"write\"");
-  const auto at = write == std::string::npos ? write : text.find("\"iops\"", write);
-  const auto colon = at == std::string::npos ? at : text.find(':', at);
-  if (colon == std::string::npos) return fail(Errc::corrupt, "fio output", "no write iops");
-  return std::strtod(text.c_str() + colon + 1, nullptr);
 }
 
 class Measurer {
@@ -205,8 +187,11 @@ Result<bool> measure(const std::string& method, const std::string& root, const f
     std::uint64_t ios = 0;
     for (unsigned r = 0; r < c.repeats; ++r) {
       drop_caches();
-      auto iops =
-          fio_write_iops(root + "/random", c.fio_size, c.fio_seconds, scratch + "/fio.json");
+      auto iops = run_fio({.file = root + "/random",
+                           .rw = "randwrite",
+                           .size = c.fio_size,
+                           .seconds = c.fio_seconds,
+                           .output = scratch + "/fio.json"});
       if (!iops) return std::unexpected(std::move(iops.error()).with_context(method));
       rates.push_back(*iops);
       ios += static_cast<std::uint64_t>(*iops * c.fio_seconds);
