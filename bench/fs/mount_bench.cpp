@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "bench/fs/bench_mount.hpp"
 #include "bench/fs/fio_job.hpp"
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
@@ -94,17 +95,9 @@ Result<std::vector<MountFigures>> run_mount_bench(const MountBenchConfig& c) {
   if (!native) return std::unexpected(native.error());
   rows.push_back(*native);
   for (const std::string& name : c.modes) {
-    auto mode = fs::mount_mode_from_name(name);
-    if (!mode) return fail(Errc::usage, "mount bench --modes " + name, "unknown mode");
-    const std::string mountpoint = *scratch / ("mnt-" + name);
-    std::filesystem::create_directory(mountpoint);
-    fs::MountOptions options;
-    options.mode = *mode;
-    auto mount = fs::Mount::start(source, mountpoint, options);
+    auto mount = mount_for_bench(source, scratch->path(), name);
     if (!mount) return std::unexpected(mount.error());
-    if (*mode != fs::MountMode::auto_select && mount->active_mode() != *mode)
-      return fail(Errc::capability_missing, "mount bench " + name, mount->fallback_reason());
-    auto row = measure(name, mountpoint, c, scratch->path());
+    auto row = measure(name, *scratch / ("mnt-" + name), c, scratch->path());
     (void)mount->stop();
     if (!row) return std::unexpected(row.error());
     rows.push_back(*row);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 
+#include "bench/fs/bench_mount.hpp"
 #include "bench/fs/fio_job.hpp"
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
@@ -233,17 +234,10 @@ Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& c) {
   if (!native) return std::unexpected(native.error());
   run.caches_dropped = *native;
   for (const std::string& name : c.modes) {
-    auto mode = fs::mount_mode_from_name(name);
-    if (!mode) return fail(Errc::usage, "mount bench --modes " + name, "unknown mode");
-    const std::string mountpoint = *scratch / ("mnt-" + name);
-    stdfs::create_directory(mountpoint);
-    fs::MountOptions options;
-    options.mode = *mode;
-    auto mount = fs::Mount::start(source, mountpoint, options);
+    auto mount = mount_for_bench(source, scratch->path(), name);
     if (!mount) return std::unexpected(mount.error());
-    if (*mode != fs::MountMode::auto_select && mount->active_mode() != *mode)
-      return fail(Errc::capability_missing, "mount bench " + name, mount->fallback_reason());
-    auto done = measure(name, mountpoint, &*mount, c, archive, scratch->path(), run.figures);
+    auto done = measure(name, *scratch / ("mnt-" + name), &*mount, c, archive, scratch->path(),
+                        run.figures);
     (void)mount->stop();
     if (!done) return std::unexpected(done.error());
   }
