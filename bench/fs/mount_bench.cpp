@@ -4,9 +4,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 
+#include "bench/fs/bench_mount.hpp"
+#include "bench/fs/fio_job.hpp"
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
 #include "bench/support/stats.hpp"
@@ -52,25 +53,6 @@ Result<MountFigures> sequential(const std::string& path, std::uint64_t size, uns
                       .iops = std::nullopt};
 }
 
-// fio 4 KiB random reads (psync, buffered) for `seconds`; returns IOPS.
-Result<double> fio_iops(const std::string& file, std::uint64_t size, unsigned seconds,
-                        const std::string& out_path) {
-  auto fio =
-      Process::spawn({"fio", "--name=randread", "--filename=" + file, "--rw=randread", "--bs=4k",
-                      "--size=" + std::to_string(size), "--ioengine=psync", "--time_based",
-                      "--invalidate=0", "--runtime=" + std::to_string(seconds), "--ramp_time=1",
-                      "--output-format=json", "--output=" + out_path},
-                     {.out = Output::inherit, .err = Output::inherit});
-  if (!fio) return std::unexpected(fio.error());
-  if (!fio->wait().ok()) return fail(Errc::system, "fio " + file, "fio failed");
-  const std::string text = read_text(out_path);
-  // The first "iops" key is jobs[0].read.iops.
-  const auto at = text.find("\"iops\"");
-  const auto colon = at == std::string::npos ? at : text.find(':', at);
-  if (colon == std::string::npos) return fail(Errc::corrupt, "fio output", "no iops field");
-  return std::strtod(text.c_str() + colon + 1, nullptr);
-}
-
 Result<MountFigures> measure(const std::string& method, const std::string& root,
                              const MountBenchConfig& c, const std::string& scratch) {
   auto row = sequential(root + "/seq", c.size, c.repeats);
@@ -81,7 +63,12 @@ Result<MountFigures> measure(const std::string& method, const std::string& root,
     std::vector<char> buffer(kMiB);
     if (auto warm = read_through(root + "/rand", buffer); !warm)
       return std::unexpected(warm.error());
-    auto iops = fio_iops(root + "/rand", c.fio_size, c.fio_seconds, scratch + "/fio.json");
+    auto iops = run_fio({.file = root + "/rand",
+                         .rw = "randread",
+                         .size = c.fio_size,
+                         .seconds = c.fio_seconds,
+                         .output = scratch + "/fio.json",
+                         .extra = {"--invalidate=0", "--ramp_time=1"}});
     if (!iops) return std::unexpected(std::move(iops.error()).with_context(method));
     row->iops = *iops;
   }
@@ -108,17 +95,9 @@ Result<std::vector<MountFigures>> run_mount_bench(const MountBenchConfig& c) {
   if (!native) return std::unexpected(native.error());
   rows.push_back(*native);
   for (const std::string& name : c.modes) {
-    auto mode = fs::mount_mode_from_name(name);
-    if (!mode) return fail(Errc::usage, "mount bench --modes " + name, "unknown mode");
-    const std::string mountpoint = *scratch / ("mnt-" + name);
-    std::filesystem::create_directory(mountpoint);
-    fs::MountOptions options;
-    options.mode = *mode;
-    auto mount = fs::Mount::start(source, mountpoint, options);
+    auto mount = mount_for_bench(source, scratch->path(), name);
     if (!mount) return std::unexpected(mount.error());
-    if (*mode != fs::MountMode::auto_select && mount->active_mode() != *mode)
-      return fail(Errc::capability_missing, "mount bench " + name, mount->fallback_reason());
-    auto row = measure(name, mountpoint, c, scratch->path());
+    auto row = measure(name, *scratch / ("mnt-" + name), c, scratch->path());
     (void)mount->stop();
     if (!row) return std::unexpected(row.error());
     rows.push_back(*row);

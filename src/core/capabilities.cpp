@@ -32,6 +32,7 @@ constexpr std::array kEntries{
     Entry{Capability::msg_zerocopy, "msg_zerocopy", "MSG_ZEROCOPY"},
     Entry{Capability::fuse, "fuse", "FUSE"},
     Entry{Capability::fuse_passthrough, "fuse_passthrough", "FUSE passthrough"},
+    Entry{Capability::fuse_file_handles, "fuse_file_handles", "FUSE inodes by file handle"},
     Entry{Capability::af_xdp, "af_xdp", "AF_XDP"},
     Entry{Capability::xdp_native_veth, "xdp_native_veth", "native XDP on veth"},
     Entry{Capability::af_xdp_zero_copy, "af_xdp_zero_copy", "AF_XDP zero-copy"},
@@ -85,6 +86,8 @@ probes::Finding run(Capability capability) {
       return probes::fuse();
     case Capability::fuse_passthrough:
       return probes::fuse_passthrough();
+    case Capability::fuse_file_handles:
+      return probes::fuse_file_handles();
     case Capability::af_xdp:
       return probes::af_xdp();
     case Capability::xdp_native_veth:

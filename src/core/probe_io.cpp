@@ -2,11 +2,13 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <string>
 
 #include "probe_support.hpp"
@@ -162,6 +164,46 @@ Finding fuse_passthrough() {
   if (!*admin) return lacking("needs CAP_SYS_ADMIN to register backing files");
   return found("kernel " + std::to_string(kernel->major) + "." + std::to_string(kernel->minor) +
                ", /dev/fuse and CAP_SYS_ADMIN present; the final check happens at mount time");
+}
+
+Finding fuse_file_handles() {
+  // What `zcopy mount` does with every inode it serves, tried on the scratch directory.
+  const char* tmpdir = std::getenv("TMPDIR");
+  const std::string dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+  struct rlimit files {};
+  std::string limit;
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    auto text = [](rlim_t value) {
+      return value == RLIM_INFINITY ? std::string("unlimited") : std::to_string(value);
+    };
+    limit = "; open-file limit " + text(files.rlim_cur) + " (zcopy mount raises it to the hard " +
+            text(files.rlim_max) + ")";
+  }
+  const std::string fallback =
+      "; zcopy mount then holds an O_PATH descriptor per inode, so the open-file limit bounds the "
+      "inodes it serves";
+  auto root = Fd::open(dir, O_RDONLY | O_DIRECTORY);
+  if (!root) return lacking(root.error().message());
+  alignas(struct file_handle) unsigned char storage[sizeof(struct file_handle) + MAX_HANDLE_SZ]{};
+  auto& handle = *reinterpret_cast<struct file_handle*>(storage);  // NOLINT: storage is one
+  handle.handle_bytes = MAX_HANDLE_SZ;
+  int mount_id = 0;
+  if (auto rc = sys_call(
+          "name_to_handle_at",
+          [&] { return ::name_to_handle_at(root->get(), "", &handle, &mount_id, AT_EMPTY_PATH); });
+      !rc) {
+    return lacking(dir + " exports no file handles: " + rc.error().message() + fallback);
+  }
+  auto opened = sys_call("open_by_handle_at", [&] {
+    return ::open_by_handle_at(root->get(), &handle, O_PATH | O_CLOEXEC);
+  });
+  if (!opened) {
+    const bool privilege = opened.error().sys_errno() == EPERM;
+    return lacking((privilege ? "open_by_handle_at needs CAP_DAC_READ_SEARCH: " : "") +
+                   opened.error().message() + fallback);
+  }
+  const Fd reopened = Fd::adopt(*opened);
+  return found("name_to_handle_at and open_by_handle_at work on " + dir + limit);
 }
 
 }  // namespace zc::probes

@@ -35,6 +35,7 @@ Finding sendfile();
 Finding msg_zerocopy();
 Finding fuse();
 Finding fuse_passthrough();
+Finding fuse_file_handles();
 
 // probe_xdp.cpp
 Finding af_xdp();

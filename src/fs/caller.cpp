@@ -77,6 +77,25 @@ CreateAsCaller::~CreateAsCaller() {
   ::syscall(SYS_capset, &header, own_caps_);
 }
 
+ActAsWriter::ActAsWriter(fuse_req_t req) noexcept {
+  own_uid_ = ::geteuid();
+  own_gid_ = ::getegid();
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  if (ctx == nullptr || (ctx->uid == own_uid_ && ctx->gid == own_gid_)) return;
+  // Leaving uid 0 takes CAP_FSETID (with the other file system capabilities) out of the
+  // effective set by itself, and coming back restores them. The daemon's own user keeps them:
+  // its writes keep set-uid bits as a native write by root does.
+  ::setfsgid(ctx->gid);
+  ::setfsuid(ctx->uid);
+  switched_ids_ = true;
+}
+
+ActAsWriter::~ActAsWriter() {
+  if (!switched_ids_) return;
+  ::setfsuid(own_uid_);
+  ::setfsgid(own_gid_);
+}
+
 bool caller_may_open(fuse_req_t req, const struct stat& st, int flags) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
   if (ctx == nullptr || ctx->uid == 0) return true;  // root overrides the mode bits

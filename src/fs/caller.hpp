@@ -39,6 +39,23 @@ class CreateAsCaller {
   __user_cap_data_struct own_caps_[_LINUX_CAPABILITY_U32S_3] = {};
 };
 
+// Writes file data for the caller of `req` (and registers passthrough backing files, whose
+// credentials the kernel keeps for the I/O it does itself) with the caller's file system ids
+// when they are not the daemon's: the caller's reserved-block and quota limits apply, and
+// without CAP_FSETID the write clears set-uid and set-gid bits as the caller's own write would.
+class ActAsWriter {
+ public:
+  explicit ActAsWriter(fuse_req_t req) noexcept;
+  ~ActAsWriter();
+  ActAsWriter(const ActAsWriter&) = delete;
+  ActAsWriter& operator=(const ActAsWriter&) = delete;
+
+ private:
+  bool switched_ids_ = false;
+  uid_t own_uid_ = 0;
+  gid_t own_gid_ = 0;
+};
+
 // Whether the caller of `req` may open the file `st` describes with open(2) `flags`, by its owner,
 // group and mode bits (what default_permissions checks).
 bool caller_may_open(fuse_req_t req, const struct stat& st, int flags);

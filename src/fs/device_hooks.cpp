@@ -44,7 +44,7 @@ ssize_t io_splice_receive(int fdin, off_t* offin, int fdout, off_t* offout, size
     return -1;
   }
   const ssize_t n = ::splice(fdin, offin, fdout, offout, len, flags);
-  hooks_of(userdata).request_arrived();
+  if (n > 0) hooks_of(userdata).request_arrived();
   return n;
 }
 
@@ -103,6 +103,7 @@ ssize_t DeviceHooks::on_read(int fd, void* buf, size_t len) {
   }
   const ssize_t n = ::read(fd, buf, len);
   (void)replies_.load(std::memory_order_acquire);  // pairs with the release in on_writev
+  if (n > 0) requests_.fetch_add(1, std::memory_order_relaxed);
   if (n >= static_cast<ssize_t>(sizeof(abi::InHeader) + sizeof(abi::InitIn)) &&
       !init_read_.load(std::memory_order_relaxed)) {
     abi::InHeader header;

@@ -63,7 +63,12 @@ class DeviceHooks {
   ssize_t on_writev(int fd, struct iovec* iov, int count);
   int wake_fd() const noexcept { return wake_.get(); }
   // The SYNC POINT below, for requests and replies that are spliced instead.
-  void request_arrived() noexcept { (void)replies_.load(std::memory_order_acquire); }
+  void request_arrived() noexcept {
+    (void)replies_.load(std::memory_order_acquire);
+    requests_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Requests read from /dev/fuse so far (a statistic).
+  std::uint64_t requests() const noexcept { return requests_.load(std::memory_order_relaxed); }
   void reply_leaving() noexcept { replies_.fetch_add(1, std::memory_order_release); }
 
  private:
@@ -71,6 +76,7 @@ class DeviceHooks {
   // Written by the INIT request's reader; read by the INIT reply's writer (the same request,
   // handled after the read), so release/acquire orders them even across threads.
   std::atomic<std::uint64_t> init_unique_{0};
+  std::atomic<std::uint64_t> requests_{0};
   std::atomic<bool> kernel_offers_{false};
   std::atomic<bool> init_read_{false};
   std::atomic<bool> grant_{false};

@@ -83,8 +83,9 @@ fuse_lowlevel_ops make_operations() {
 }  // namespace
 
 Mirror::Mirror(Fd root_fd, const struct stat& root_stat, MountMode requested, double cache_seconds,
-               std::uint32_t stack_depth)
-    : inodes_(std::move(root_fd), root_stat),
+               std::uint32_t stack_depth, InodeTable::Options table)
+    : log_(table.log),
+      inodes_(std::move(root_fd), root_stat, std::move(table)),
       requested_(requested),
       cache_seconds_(cache_seconds),
       stack_depth_(stack_depth),
@@ -108,6 +109,14 @@ std::string Mirror::fallback_reason() const {
   return fallback_reason_;
 }
 
+void Mirror::note(std::string_view line) const {
+  if (log_) log_(line);
+}
+
+void Mirror::note_once(std::atomic<bool>& once, std::string_view line) const {
+  if (!once.exchange(true, std::memory_order_relaxed)) note(line);
+}
+
 MountStats Mirror::stats() const noexcept {
   MountStats s;
   s.reads = reads.load(std::memory_order_relaxed);
@@ -116,6 +125,10 @@ MountStats Mirror::stats() const noexcept {
   s.write_bytes = write_bytes.load(std::memory_order_relaxed);
   s.passthrough_opens = passthrough_opens.load(std::memory_order_relaxed);
   s.backing_files = backing_files.load(std::memory_order_relaxed);
+  s.passthrough_refusals = passthrough_refusals.load(std::memory_order_relaxed);
+  s.requests = device_.requests();
+  s.inodes = inodes_.size();
+  s.cached_descriptors = inodes_.descriptors().cached();
   return s;
 }
 
@@ -148,56 +161,59 @@ void prepare_worker_thread() noexcept {
   (void)prepared;
 }
 
-Result<struct stat> stat_inode(const Inode& inode) {
+Result<struct stat> stat_inode(const Inode& inode, int fd) {
   struct stat st {};
-  auto rc = sys_call({"fstatat", inode.fd.get()}, [&] {
-    return ::fstatat(inode.fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-  });
+  auto rc = sys_call({"fstatat", fd},
+                     [&] { return ::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW); });
   if (!rc) return std::unexpected(rc.error());
+  st.st_ino = inode.shown_ino;
   return st;
 }
 
-Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name) {
-  Fd fd;
-  switch (const NameKind kind = classify_name(name)) {
-    case NameKind::too_long:
-    case NameKind::invalid:
-      return fail_errno(unusable_name_errno(kind), "lookup");
-    case NameKind::dot: {
-      auto dup = parent.fd.duplicate();
-      if (!dup) return std::unexpected(dup.error());
-      fd = std::move(*dup);
-      break;
-    }
-    case NameKind::dot_dot:
-      if (&parent == &mirror.inodes().root()) {  // `..` at the root stays at the root
-        auto dup = parent.fd.duplicate();
-        if (!dup) return std::unexpected(dup.error());
-        fd = std::move(*dup);
-        break;
-      }
-      [[fallthrough]];
-    case NameKind::plain: {
-      auto opened = Fd::open_at(parent.fd.get(), name, O_PATH | O_NOFOLLOW);
-      if (!opened) return std::unexpected(opened.error());
-      fd = std::move(*opened);
-      break;
-    }
-  }
-  return remember_entry(mirror, std::move(fd));
+Result<struct stat> stat_inode(Mirror& mirror, Inode& inode) {
+  auto fd = mirror.inodes().descriptor(inode);
+  if (!fd) return std::unexpected(fd.error());
+  return stat_inode(inode, fd->get());
 }
 
-Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path) {
+Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* name) {
+  auto fd =
+      mirror.inodes().with_room([&] { return Fd::open_at(parent_fd, name, O_PATH | O_NOFOLLOW); });
+  if (!fd) return std::unexpected(fd.error());
+  return remember_entry(mirror, std::move(*fd), classify_name(name) == NameKind::plain);
+}
+
+Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name) {
+  const NameKind kind = classify_name(name);
+  if (kind == NameKind::too_long || kind == NameKind::invalid) {
+    return fail_errno(unusable_name_errno(kind), "lookup");
+  }
+  InodeTable& table = mirror.inodes();
+  auto dir = table.directory(parent);
+  if (!dir) return std::unexpected(dir.error());
+  // `.`, and `..` at the root (which stays at the root), are the directory itself.
+  if (kind == NameKind::dot || (kind == NameKind::dot_dot && &parent == &table.root())) {
+    auto self = table.with_room([&] { return Fd::open_at(dir->get(), ".", O_PATH); });
+    if (!self) return std::unexpected(self.error());
+    return remember_entry(mirror, std::move(*self), false);
+  }
+  return lookup_in(mirror, dir->get(), name);
+}
+
+Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name) {
   struct stat st {};
   auto rc = sys_call({"fstatat", path.get()}, [&] {
     return ::fstatat(path.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   });
   if (!rc) return std::unexpected(rc.error());
   InodeTable& table = mirror.inodes();
-  Inode& inode = table.remember(std::move(path), st);
+  auto inode = table.remember(std::move(path), st, plain_name);
+  if (!inode) return std::unexpected(inode.error());
   fuse_entry_param entry{};
-  entry.ino = table.id_of(inode);
+  entry.ino = table.id_of(**inode);
+  entry.generation = (*inode)->generation;
   entry.attr = st;
+  entry.attr.st_ino = (*inode)->shown_ino;
   entry.attr_timeout = mirror.cache_seconds();
   entry.entry_timeout = mirror.cache_seconds();
   return entry;

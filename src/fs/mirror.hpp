@@ -28,7 +28,7 @@ namespace zc::fs {
 class Mirror {
  public:
   Mirror(Fd root_fd, const struct stat& root_stat, MountMode requested, double cache_seconds,
-         std::uint32_t stack_depth);
+         std::uint32_t stack_depth, InodeTable::Options table = {});
 
   static const fuse_lowlevel_ops& operations();
 
@@ -48,6 +48,12 @@ class Mirror {
 
   MountStats stats() const noexcept;
 
+  // A line for MountOptions::log (from any thread).
+  void note(std::string_view line) const;
+  // The same, the first time only: `once` is the flag that remembers.
+  void note_once(std::atomic<bool>& once, std::string_view line) const;
+  std::atomic<bool> noted_passthrough_refusal{false};
+
   // Counters (relaxed: they are statistics, nothing is ordered by them).
   std::atomic<std::uint64_t> reads{0};
   std::atomic<std::uint64_t> read_bytes{0};
@@ -55,8 +61,10 @@ class Mirror {
   std::atomic<std::uint64_t> write_bytes{0};
   std::atomic<std::uint64_t> passthrough_opens{0};
   std::atomic<std::uint64_t> backing_files{0};
+  std::atomic<std::uint64_t> passthrough_refusals{0};
 
  private:
+  const SourceDevices::Log log_;  // before inodes_, which gets a copy
   InodeTable inodes_;
   DeviceHooks device_;
   const MountMode requested_;
@@ -91,11 +99,17 @@ void prepare_worker_thread() noexcept;
 
 // Looks `name` up under `parent`, adding one kernel lookup to the inode found.
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name);
+// The same under a directory descriptor already checked (an open directory stream's); `name`
+// is a plain name.
+Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* name);
 // The entry for the inode `path` (an O_PATH descriptor) holds, adding one kernel lookup to it.
-Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path);
+// `plain_name`: reached by a name other than `.` and `..` (see InodeTable::remember).
+Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name = true);
 
-// stat of the inode itself (never following a symlink).
-Result<struct stat> stat_inode(const Inode& inode);
+// stat of the inode itself (never following a symlink), with the inode number the mount shows.
+Result<struct stat> stat_inode(Mirror& mirror, Inode& inode);
+// The same through a descriptor of it already at hand.
+Result<struct stat> stat_inode(const Inode& inode, int fd);
 
 // The callbacks, by file.
 namespace ops {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <expected>
 #include <memory>
 #include <mutex>
@@ -31,7 +32,7 @@ DirHandle& dir_of(const struct fuse_file_info* fi) {
 // Fills `buffer` with entries; returns the bytes used, or an errno. Runs under the handle's
 // lock, which must be dropped before replying: once the reply is out, the kernel may release the
 // handle on another thread.
-std::expected<size_t, int> fill_entries(Mirror& mirror, Inode& inode, DirHandle& dir,
+std::expected<size_t, int> fill_entries(Mirror& mirror, const Inode& inode, DirHandle& dir,
                                         fuse_req_t req, std::vector<char>& buffer, off_t off,
                                         bool plus) {
   const size_t size = buffer.size();
@@ -53,17 +54,27 @@ std::expected<size_t, int> fill_entries(Mirror& mirror, Inode& inode, DirHandle&
       break;
     }
     const NameKind kind = classify_name(entry->d_name);
+    const std::uint64_t shown = inode.device->shown_ino(entry->d_ino);
+    const auto d_ino = static_cast<ino_t>(shown != 0 ? shown : entry->d_ino);
     size_t length = 0;
     if (plus) {
       fuse_entry_param param{};
       bool looked_up = false;
       if (kind == NameKind::plain) {
-        auto found = lookup_entry(mirror, inode, entry->d_name);
-        if (!found) continue;  // removed since readdir saw it
-        param = *found;
-        looked_up = true;
+        auto found = lookup_in(mirror, ::dirfd(dir.stream), entry->d_name);
+        if (found) {
+          param = *found;
+          looked_up = true;
+        } else if (found.error().sys_errno() == ENOENT) {
+          continue;  // gone since readdir saw it
+        } else {
+          // Listed all the same, without attributes (node id 0), as a native listing would list
+          // it: whoever stats it then gets the error.
+          param.attr.st_ino = d_ino;
+          param.attr.st_mode = static_cast<mode_t>(entry->d_type) << 12;
+        }
       } else {
-        param.attr.st_ino = entry->d_ino;
+        param.attr.st_ino = d_ino;
         param.attr.st_mode = static_cast<mode_t>(entry->d_type) << 12;
       }
       length = fuse_add_direntry_plus(req, buffer.data() + used, size - used, entry->d_name, &param,
@@ -76,7 +87,7 @@ std::expected<size_t, int> fill_entries(Mirror& mirror, Inode& inode, DirHandle&
       }
     } else {
       struct stat st {};
-      st.st_ino = entry->d_ino;
+      st.st_ino = d_ino;
       st.st_mode = static_cast<mode_t>(entry->d_type) << 12;
       length = fuse_add_direntry(req, buffer.data() + used, size - used, entry->d_name, &st,
                                  entry->d_off);
@@ -103,8 +114,10 @@ void read_entries(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct
 }  // namespace
 
 void opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  Inode& inode = mirror_of(req).inodes().get(ino);
-  auto fd = Fd::open_at(inode.fd.get(), ".", O_RDONLY | O_DIRECTORY);
+  InodeTable& table = mirror_of(req).inodes();
+  auto dir = table.directory(table.get(ino));
+  if (!dir) return reply_error(req, dir.error());
+  auto fd = table.with_room([&] { return Fd::open_at(dir->get(), ".", O_RDONLY | O_DIRECTORY); });
   if (!fd) return reply_error(req, fd.error());
   auto handle = std::make_unique<DirHandle>();
   handle->stream = ::fdopendir(fd->get());

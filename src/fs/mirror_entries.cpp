@@ -19,9 +19,8 @@ Result<void> check(Result<int> rc) {
 }
 
 // Applies one setattr request; the first failure stops it.
-Result<void> apply_setattr(Inode& inode, const struct stat& attr, int to_set,
+Result<void> apply_setattr(Inode& inode, int fd, const struct stat& attr, int to_set,
                            const struct fuse_file_info* fi) {
-  const int fd = inode.fd.get();
   // Only a regular file's handle is a FileHandle (a directory's fh is a DirHandle).
   const int open_fd = fi != nullptr && inode.type == S_IFREG ? file_of(fi).fd.get() : -1;
   const bool symlink = inode.type == S_IFLNK;
@@ -103,7 +102,7 @@ void forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* forgets
 
 void getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* /*fi*/) {
   Mirror& mirror = mirror_of(req);
-  auto st = stat_inode(mirror.inodes().get(ino));
+  auto st = stat_inode(mirror, mirror.inodes().get(ino));
   if (!st) return reply_error(req, st.error());
   fuse_reply_attr(req, &*st, mirror.cache_seconds());
 }
@@ -112,29 +111,34 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
              struct fuse_file_info* fi) {
   Mirror& mirror = mirror_of(req);
   Inode& inode = mirror.inodes().get(ino);
-  if (auto done = apply_setattr(inode, *attr, to_set, fi); !done) {
+  auto fd = mirror.inodes().descriptor(inode);
+  if (!fd) return reply_error(req, fd.error());
+  if (auto done = apply_setattr(inode, fd->get(), *attr, to_set, fi); !done) {
     return reply_error(req, done.error());
   }
-  auto st = stat_inode(inode);
+  auto st = stat_inode(inode, fd->get());
   if (!st) return reply_error(req, st.error());
   fuse_reply_attr(req, &*st, mirror.cache_seconds());
 }
 
 void readlink(fuse_req_t req, fuse_ino_t ino) {
-  Inode& inode = mirror_of(req).inodes().get(ino);
+  Mirror& mirror = mirror_of(req);
+  auto fd = mirror.inodes().descriptor(mirror.inodes().get(ino));
+  if (!fd) return reply_error(req, fd.error());
   std::vector<char> target(PATH_MAX + 1);
-  auto n = sys_call({"readlinkat", inode.fd.get()}, [&] {
-    return ::readlinkat(inode.fd.get(), "", target.data(), target.size() - 1);
-  });
+  auto n = sys_call({"readlinkat", fd->get()},
+                    [&] { return ::readlinkat(fd->get(), "", target.data(), target.size() - 1); });
   if (!n) return reply_error(req, n.error());
   target[static_cast<size_t>(*n)] = '\0';
   fuse_reply_readlink(req, target.data());
 }
 
 void statfs(fuse_req_t req, fuse_ino_t ino) {
-  Inode& inode = mirror_of(req).inodes().get(ino);
+  Mirror& mirror = mirror_of(req);
+  auto fd = mirror.inodes().descriptor(mirror.inodes().get(ino));
+  if (!fd) return reply_error(req, fd.error());
   struct statvfs st {};
-  auto rc = sys_call({"fstatvfs", inode.fd.get()}, [&] { return ::fstatvfs(inode.fd.get(), &st); });
+  auto rc = sys_call({"fstatvfs", fd->get()}, [&] { return ::fstatvfs(fd->get(), &st); });
   if (!rc) return reply_error(req, rc.error());
   fuse_reply_statfs(req, &st);
 }

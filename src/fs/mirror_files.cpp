@@ -23,19 +23,31 @@ int own_flags(int flags) {
 }
 
 // Registers the inode's backing file (once per inode while it has passthrough opens) and
-// returns its id; 0 when this open is served by the daemon instead.
-Result<std::int32_t> attach_backing(Mirror& mirror, FileHandle& handle) {
+// returns its id; 0 when this open is served by the daemon instead. The kernel refuses some
+// files (ELOOP for one on a stacked file system mounted inside SRC): that inode is then served
+// by the daemon, and every other file keeps passthrough.
+std::int32_t attach_backing(fuse_req_t req, Mirror& mirror, FileHandle& handle) {
   if (mirror.mode() != MountMode::passthrough) return 0;
   Inode& inode = *handle.inode;
-  const std::lock_guard lock(inode.backing_mutex);
+  const std::lock_guard lock(mirror.inodes().backing_lock(inode));
+  if (inode.passthrough_refused) {
+    mirror.passthrough_refusals.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
   if (inode.backing_users == 0) {
-    auto id = backing_open(mirror.device_fd(), handle.fd.get());
+    // The kernel keeps the credentials of this call for the I/O it does on the file.
+    auto id = [&] {
+      const ActAsWriter as_writer(req);
+      return backing_open(mirror.device_fd(), handle.fd.get());
+    }();
     if (!id) {
-      if (mirror.requested_mode() == MountMode::auto_select) {
-        mirror.set_mode(MountMode::splice, id.error().message());
-        return 0;
-      }
-      return std::unexpected(id.error());
+      inode.passthrough_refused = true;
+      mirror.passthrough_refusals.fetch_add(1, std::memory_order_relaxed);
+      mirror.note_once(mirror.noted_passthrough_refusal,
+                       "files the kernel will not pass through are served by the daemon, each "
+                       "alone (the first: " +
+                           id.error().message() + ")");
+      return 0;
     }
     inode.backing_id = *id;
     mirror.backing_files.fetch_add(1, std::memory_order_relaxed);
@@ -49,7 +61,7 @@ Result<std::int32_t> attach_backing(Mirror& mirror, FileHandle& handle) {
 void detach_backing(Mirror& mirror, FileHandle& handle) {
   if (!handle.passthrough) return;
   Inode& inode = *handle.inode;
-  const std::lock_guard lock(inode.backing_mutex);
+  const std::lock_guard lock(mirror.inodes().backing_lock(inode));
   if (--inode.backing_users == 0) {
     // Failure leaves an id registered until the connection ends; nothing else to do here.
     [[maybe_unused]] auto closed = backing_close(mirror.device_fd(), inode.backing_id);
@@ -58,14 +70,13 @@ void detach_backing(Mirror& mirror, FileHandle& handle) {
   }
 }
 
-// Fills `fi` for a new handle and sets up passthrough; on failure the handle is gone.
-Result<std::int32_t> adopt_handle(Mirror& mirror, std::unique_ptr<FileHandle> handle,
-                                  struct fuse_file_info* fi) {
-  auto backing = attach_backing(mirror, *handle);
-  if (!backing) return std::unexpected(backing.error());
+// Fills `fi` for a new handle and sets up passthrough; returns the backing id (0 for none).
+std::int32_t adopt_handle(fuse_req_t req, Mirror& mirror, std::unique_ptr<FileHandle> handle,
+                          struct fuse_file_info* fi) {
+  const std::int32_t backing = attach_backing(req, mirror, *handle);
   fi->fh = reinterpret_cast<uint64_t>(handle.release());
   fi->keep_cache = 0;  // another opener may have changed the source
-  return *backing;
+  return backing;
 }
 
 // A file for create: our descriptor with the caller's flags, and an O_PATH one for the inode.
@@ -77,9 +88,9 @@ struct CreatedFile {
 // The regular file a non-exclusive create found under `name`: it appeared after the kernel's
 // lookup, nobody checked the caller's access to it, and this request did not create it, so it is
 // opened only as the caller could open it and keeps its owner.
-Result<CreatedFile> open_existing(fuse_req_t req, const Inode& parent, const char* name,
-                                  int flags) {
-  auto path = Fd::open_at(parent.fd.get(), name, O_PATH | O_NOFOLLOW);
+Result<CreatedFile> open_existing(fuse_req_t req, InodeTable& table, int parent_fd,
+                                  const char* name, int flags) {
+  auto path = table.with_room([&] { return Fd::open_at(parent_fd, name, O_PATH | O_NOFOLLOW); });
   if (!path) return std::unexpected(path.error());
   struct stat st {};
   if (auto rc = sys_call({"fstat", path->get()}, [&] { return ::fstat(path->get(), &st); }); !rc) {
@@ -90,7 +101,7 @@ Result<CreatedFile> open_existing(fuse_req_t req, const Inode& parent, const cha
   if (!S_ISREG(st.st_mode)) return fail_errno(EEXIST, "create(special file)");
   if (!caller_may_open(req, st, flags)) return fail_errno(EACCES, "create(existing file)");
   // The inode checked, not whatever the name refers to by now.
-  auto file = Fd::open(fd_path(path->get()), own_flags(flags));
+  auto file = table.with_room([&] { return Fd::open(fd_path(path->get()), own_flags(flags)); });
   if (!file) return std::unexpected(file.error());
   return CreatedFile{std::move(*file), std::move(*path)};
 }
@@ -100,28 +111,35 @@ constexpr int kCreateAttempts = 4;
 
 // Creates `name` for the caller, never following a symlink. Only when the caller did not ask for
 // O_EXCL and the name exists by now is the file there opened instead (open_existing).
-Result<CreatedFile> create_or_open(fuse_req_t req, const Inode& parent, const char* name,
-                                   mode_t mode, int flags) {
+Result<CreatedFile> create_or_open(fuse_req_t req, InodeTable& table, int parent_fd,
+                                   const char* name, mode_t mode, int flags) {
   Error last = Error::from_errno(EEXIST, "create");
   for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
-    Result<Fd> created = [&] {
+    Result<Fd> created = table.with_room([&] {
       const CreateAsCaller as_caller(req);
-      return Fd::open_at(parent.fd.get(), name, own_flags(flags) | O_CREAT | O_EXCL | O_NOFOLLOW,
-                         mode);
-    }();
+      return Fd::open_at(parent_fd, name, own_flags(flags) | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+    });
     if (created) {
-      auto path = Fd::open(fd_path(created->get()), O_PATH);
+      auto path = table.with_room([&] { return Fd::open(fd_path(created->get()), O_PATH); });
       if (!path) return std::unexpected(path.error());
       return CreatedFile{std::move(*created), std::move(*path)};
     }
     if (created.error().sys_errno() != EEXIST || (flags & O_EXCL) != 0) {
       return std::unexpected(created.error());
     }
-    auto existing = open_existing(req, parent, name, flags);
+    auto existing = open_existing(req, table, parent_fd, name, flags);
     if (existing || existing.error().sys_errno() != ENOENT) return existing;
     last = existing.error();  // gone again: create it after all
   }
   return std::unexpected(last);
+}
+
+// Opens the inode for I/O with `flags`: straight from its handle when it has one.
+Result<Fd> open_inode(InodeTable& table, Inode& inode, int flags) {
+  if (!inode.handle.empty()) {
+    return table.with_room([&] { return inode.handle.open(inode.device->mount_fd.get(), flags); });
+  }
+  return table.with_room([&] { return Fd::open(fd_path(inode.fd), flags); });
 }
 
 }  // namespace
@@ -133,12 +151,10 @@ void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (inode.type == S_IFDIR) return (void)fuse_reply_err(req, EISDIR);
   auto handle = std::make_unique<FileHandle>();
   handle->inode = &inode;
-  auto fd = Fd::open(fd_path(inode.fd.get()), own_flags(fi->flags));
+  auto fd = open_inode(mirror.inodes(), inode, own_flags(fi->flags));
   if (!fd) return reply_error(req, fd.error());
   handle->fd = std::move(*fd);
-  auto backing = adopt_handle(mirror, std::move(handle), fi);
-  if (!backing) return reply_error(req, backing.error());
-  DeviceHooks::expect_open_reply(*backing);
+  DeviceHooks::expect_open_reply(adopt_handle(req, mirror, std::move(handle), fi));
   if (fuse_reply_open(req, fi) != 0) {
     // The opener was interrupted: the kernel will not release this handle.
     DeviceHooks::expect_open_reply(0);
@@ -154,8 +170,9 @@ void create(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode,
   }
   prepare_worker_thread();
   Mirror& mirror = mirror_of(req);
-  Inode& parent = mirror.inodes().get(parent_id);
-  auto opened = create_or_open(req, parent, name, mode, fi->flags);
+  auto parent = mirror.inodes().directory(mirror.inodes().get(parent_id));
+  if (!parent) return reply_error(req, parent.error());
+  auto opened = create_or_open(req, mirror.inodes(), parent->get(), name, mode, fi->flags);
   if (!opened) return reply_error(req, opened.error());
   // The entry is the inode opened, whatever the name refers to by now.
   auto entry = remember_entry(mirror, std::move(opened->path));
@@ -163,16 +180,13 @@ void create(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode,
   auto handle = std::make_unique<FileHandle>();
   handle->inode = &mirror.inodes().get(entry->ino);
   handle->fd = std::move(opened->file);
-  auto backing = adopt_handle(mirror, std::move(handle), fi);
-  if (!backing) {
-    mirror.inodes().forget(mirror.inodes().get(entry->ino), 1);
-    return reply_error(req, backing.error());
-  }
-  DeviceHooks::expect_open_reply(*backing);
+  DeviceHooks::expect_open_reply(adopt_handle(req, mirror, std::move(handle), fi));
   if (fuse_reply_create(req, &*entry, fi) != 0) {
+    // The kernel learns of neither the handle nor the entry.
     DeviceHooks::expect_open_reply(0);
     detach_backing(mirror, file_of(fi));
     delete &file_of(fi);
+    mirror.inodes().forget(mirror.inodes().get(entry->ino), 1);
   }
 }
 

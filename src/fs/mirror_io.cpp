@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "caller.hpp"
 #include "mirror.hpp"
 #include "zcopy/core/syscall.hpp"
 
@@ -60,7 +61,10 @@ void write_buf(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_bufvec* in, off_t
   const auto flags = mirror.requested_mode() == MountMode::copy
                          ? FUSE_BUF_NO_SPLICE
                          : static_cast<fuse_buf_copy_flags>(0);
-  const ssize_t n = fuse_buf_copy(&out, in, flags);
+  const ssize_t n = [&] {
+    const ActAsWriter as_writer(req);
+    return fuse_buf_copy(&out, in, flags);
+  }();
   if (n < 0) return (void)fuse_reply_err(req, static_cast<int>(-n));
   mirror.writes.fetch_add(1, std::memory_order_relaxed);
   mirror.write_bytes.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
@@ -70,6 +74,7 @@ void write_buf(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_bufvec* in, off_t
 void fallocate(fuse_req_t req, fuse_ino_t /*ino*/, int mode, off_t offset, off_t length,
                struct fuse_file_info* fi) {
   const int fd = file_of(fi).fd.get();
+  const ActAsWriter as_writer(req);
   auto rc = sys_call({"fallocate", fd}, [&] { return ::fallocate(fd, mode, offset, length); });
   fuse_reply_err(req, rc ? 0 : rc.error().sys_errno());
 }
@@ -82,9 +87,12 @@ void copy_file_range(fuse_req_t req, fuse_ino_t /*ino_in*/, off_t off_in,
   loff_t from = off_in;
   loff_t to = off_out;
   // The source filesystem copies (or reflinks) the range; no byte passes through us.
-  auto n = sys_call({"copy_file_range", in}, [&] {
-    return ::copy_file_range(in, &from, out, &to, len, static_cast<unsigned>(flags));
-  });
+  auto n = [&] {
+    const ActAsWriter as_writer(req);
+    return sys_call({"copy_file_range", in}, [&] {
+      return ::copy_file_range(in, &from, out, &to, len, static_cast<unsigned>(flags));
+    });
+  }();
   if (!n) return reply_error(req, n.error());
   fuse_reply_write(req, static_cast<size_t>(*n));
 }

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "caller.hpp"
 #include "mirror.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -29,10 +31,20 @@ Result<int> create_as_caller(fuse_req_t req, Make make) {
 }
 
 // After a successful creation: answer with the entry.
-void reply_created(fuse_req_t req, Mirror& mirror, Inode& parent, const char* name) {
-  auto entry = lookup_entry(mirror, parent, name);
+void reply_created(fuse_req_t req, Mirror& mirror, int parent_fd, const char* name) {
+  auto entry = lookup_in(mirror, parent_fd, name);
   if (!entry) return reply_error(req, entry.error());
   fuse_reply_entry(req, &*entry);
+}
+
+// The parent's descriptor, or an error reply.
+std::optional<InodeFd> parent_of(fuse_req_t req, Mirror& mirror, fuse_ino_t parent_id) {
+  auto fd = mirror.inodes().directory(mirror.inodes().get(parent_id));
+  if (!fd) {
+    reply_error(req, fd.error());
+    return std::nullopt;
+  }
+  return std::move(*fd);
 }
 
 }  // namespace
@@ -41,54 +53,59 @@ void mknod(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode, 
   if (!valid_name(req, name)) return;
   prepare_worker_thread();
   Mirror& mirror = mirror_of(req);
-  Inode& parent = mirror.inodes().get(parent_id);
+  auto parent = parent_of(req, mirror, parent_id);
+  if (!parent) return;
+  const int dir = parent->get();
   auto rc = create_as_caller(req, [&] {
-    return sys_call({"mknodat", parent.fd.get()},
-                    [&] { return ::mknodat(parent.fd.get(), name, mode, rdev); });
+    return sys_call({"mknodat", dir}, [&] { return ::mknodat(dir, name, mode, rdev); });
   });
   if (!rc) return reply_error(req, rc.error());
-  reply_created(req, mirror, parent, name);
+  reply_created(req, mirror, dir, name);
 }
 
 void mkdir(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode) {
   if (!valid_name(req, name)) return;
   prepare_worker_thread();
   Mirror& mirror = mirror_of(req);
-  Inode& parent = mirror.inodes().get(parent_id);
+  auto parent = parent_of(req, mirror, parent_id);
+  if (!parent) return;
+  const int dir = parent->get();
   auto rc = create_as_caller(req, [&] {
-    return sys_call({"mkdirat", parent.fd.get()},
-                    [&] { return ::mkdirat(parent.fd.get(), name, mode); });
+    return sys_call({"mkdirat", dir}, [&] { return ::mkdirat(dir, name, mode); });
   });
   if (!rc) return reply_error(req, rc.error());
-  reply_created(req, mirror, parent, name);
+  reply_created(req, mirror, dir, name);
 }
 
 void symlink(fuse_req_t req, const char* link, fuse_ino_t parent_id, const char* name) {
   if (!valid_name(req, name)) return;
   Mirror& mirror = mirror_of(req);
-  Inode& parent = mirror.inodes().get(parent_id);
+  auto parent = parent_of(req, mirror, parent_id);
+  if (!parent) return;
+  const int dir = parent->get();
   // The target is stored as text and never resolved by the daemon.
   auto rc = create_as_caller(req, [&] {
-    return sys_call({"symlinkat", parent.fd.get()},
-                    [&] { return ::symlinkat(link, parent.fd.get(), name); });
+    return sys_call({"symlinkat", dir}, [&] { return ::symlinkat(link, dir, name); });
   });
   if (!rc) return reply_error(req, rc.error());
-  reply_created(req, mirror, parent, name);
+  reply_created(req, mirror, dir, name);
 }
 
 void unlink(fuse_req_t req, fuse_ino_t parent_id, const char* name) {
   if (!valid_name(req, name)) return;
-  Inode& parent = mirror_of(req).inodes().get(parent_id);
-  auto rc =
-      sys_call({"unlinkat", parent.fd.get()}, [&] { return ::unlinkat(parent.fd.get(), name, 0); });
+  auto parent = parent_of(req, mirror_of(req), parent_id);
+  if (!parent) return;
+  const int dir = parent->get();
+  auto rc = sys_call({"unlinkat", dir}, [&] { return ::unlinkat(dir, name, 0); });
   fuse_reply_err(req, rc ? 0 : rc.error().sys_errno());
 }
 
 void rmdir(fuse_req_t req, fuse_ino_t parent_id, const char* name) {
   if (!valid_name(req, name)) return;
-  Inode& parent = mirror_of(req).inodes().get(parent_id);
-  auto rc = sys_call({"unlinkat", parent.fd.get()},
-                     [&] { return ::unlinkat(parent.fd.get(), name, AT_REMOVEDIR); });
+  auto parent = parent_of(req, mirror_of(req), parent_id);
+  if (!parent) return;
+  const int dir = parent->get();
+  auto rc = sys_call({"unlinkat", dir}, [&] { return ::unlinkat(dir, name, AT_REMOVEDIR); });
   fuse_reply_err(req, rc ? 0 : rc.error().sys_errno());
 }
 
@@ -96,11 +113,13 @@ void rename(fuse_req_t req, fuse_ino_t parent_id, const char* name, fuse_ino_t n
             const char* newname, unsigned int flags) {
   if (!valid_name(req, name) || !valid_name(req, newname)) return;
   Mirror& mirror = mirror_of(req);
-  Inode& parent = mirror.inodes().get(parent_id);
-  Inode& newparent = mirror.inodes().get(newparent_id);
+  auto parent = parent_of(req, mirror, parent_id);
+  if (!parent) return;
+  auto newparent = parent_of(req, mirror, newparent_id);
+  if (!newparent) return;
   // RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT pass straight to the source.
-  auto rc = sys_call({"renameat2", parent.fd.get()}, [&] {
-    return ::renameat2(parent.fd.get(), name, newparent.fd.get(), newname, flags);
+  auto rc = sys_call({"renameat2", parent->get()}, [&] {
+    return ::renameat2(parent->get(), name, newparent->get(), newname, flags);
   });
   fuse_reply_err(req, rc ? 0 : rc.error().sys_errno());
 }
@@ -108,23 +127,23 @@ void rename(fuse_req_t req, fuse_ino_t parent_id, const char* name, fuse_ino_t n
 void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_id, const char* newname) {
   if (!valid_name(req, newname)) return;
   Mirror& mirror = mirror_of(req);
-  Inode& inode = mirror.inodes().get(ino);
-  Inode& newparent = mirror.inodes().get(newparent_id);
+  auto fd = mirror.inodes().descriptor(mirror.inodes().get(ino));
+  if (!fd) return reply_error(req, fd.error());
+  auto newparent = parent_of(req, mirror, newparent_id);
+  if (!newparent) return;
+  const int from = fd->get();
+  const int dir = newparent->get();
   // AT_EMPTY_PATH links the inode the descriptor holds (needs CAP_DAC_READ_SEARCH); without
   // that privilege, the /proc/self/fd link reaches the same inode.
-  auto rc = sys_call({"linkat", inode.fd.get()}, [&] {
-    return ::linkat(inode.fd.get(), "", newparent.fd.get(), newname, AT_EMPTY_PATH);
-  });
+  auto rc =
+      sys_call({"linkat", from}, [&] { return ::linkat(from, "", dir, newname, AT_EMPTY_PATH); });
   if (!rc && (rc.error().sys_errno() == ENOENT || rc.error().sys_errno() == EPERM)) {
-    rc = sys_call({"linkat", inode.fd.get()}, [&] {
-      return ::linkat(AT_FDCWD, fd_path(inode.fd.get()).c_str(), newparent.fd.get(), newname,
-                      AT_SYMLINK_FOLLOW);
+    rc = sys_call({"linkat", from}, [&] {
+      return ::linkat(AT_FDCWD, fd_path(from).c_str(), dir, newname, AT_SYMLINK_FOLLOW);
     });
   }
   if (!rc) return reply_error(req, rc.error());
-  auto entry = lookup_entry(mirror, newparent, newname);
-  if (!entry) return reply_error(req, entry.error());
-  fuse_reply_entry(req, &*entry);
+  reply_created(req, mirror, dir, newname);
 }
 
 }  // namespace zc::fs::ops

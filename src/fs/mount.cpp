@@ -5,11 +5,13 @@
 #include <linux/magic.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "mirror.hpp"
+#include "worker_privileges.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/syscall.hpp"
 
@@ -29,6 +32,7 @@ struct Mount::State {
   fuse_session* session = nullptr;  // owned
   std::string mountpoint;
   bool mounted = false;
+  std::uint64_t mount_id = 0;  // of our mount at `mountpoint`, right after mounting (0: unknown)
   std::thread loop;
   mutable std::mutex mutex;
   std::condition_variable ended_cv;
@@ -48,6 +52,26 @@ std::uint32_t stack_depth_for(int source_fd) {
   struct statfs st {};
   if (::fstatfs(source_fd, &st) == 0 && st.f_type == OVERLAYFS_SUPER_MAGIC) return 2;
   return 1;
+}
+
+// Raises the soft open-file limit to the hard one, as file servers do, and returns how many
+// idle inode descriptors the mirror may keep open: half of what the limit allows, the rest left
+// for open files, directories and libfuse's pipes.
+std::size_t descriptor_budget() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 512;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t kMost = 1 << 16;
+  const rlim_t usable = limit.rlim_cur == RLIM_INFINITY ? kMost : limit.rlim_cur;
+  return static_cast<std::size_t>(std::clamp<rlim_t>(usable / 2, 8, kMost));
+}
+
+// Lines for MountOptions::log when it is empty.
+void log_to_stderr(std::string_view line) {
+  std::fprintf(stderr, "zcopy mount: %.*s\n", static_cast<int>(line.size()), line.data());
 }
 
 // fsname shows SRC in /proc/mounts; libfuse's option parser splits on commas.
@@ -88,10 +112,30 @@ Result<int> mount_device(const std::string& source, const std::string& mountpoin
   return device->release();
 }
 
-// Unmounts our own mount: a clean umount when nothing uses it, otherwise a lazy detach.
+// The id of the mount `path` is on (what statx reports), 0 when it cannot be had. Cached
+// attributes do: the mount's own daemon may be the caller.
+std::uint64_t mount_id_of(const std::string& path) {
+  struct statx st {};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
+              STATX_MNT_ID, &st) != 0 ||
+      (st.stx_mask & STATX_MNT_ID) == 0) {
+    return 0;
+  }
+  return st.stx_mnt_id;
+}
+
+// Unmounts our own mount: a clean umount when nothing uses it, otherwise a lazy detach. A mount
+// someone put over MNT since is theirs and stays; ours stays under it, dead once the session
+// ends, until `zcopy umount` once MNT is uncovered.
 void detach(Mount::State& state) {
   if (!state.mounted) return;
   state.mounted = false;
+  if (state.mount_id != 0 && mount_id_of(state.mountpoint) != state.mount_id) {
+    state.mirror->note(state.mountpoint +
+                       " is covered by another mount, which stays: the mirror under it ends "
+                       "without being unmounted (zcopy umount clears it once it is uncovered)");
+    return;
+  }
   if (::umount2(state.mountpoint.c_str(), UMOUNT_NOFOLLOW) == 0) return;
   if (errno == EBUSY) {
     ::umount2(state.mountpoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
@@ -175,8 +219,11 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
 
   auto state = std::make_unique<State>();
   state->mountpoint = mountpoint;
+  InodeTable::Options table;
+  table.descriptor_capacity = descriptor_budget();
+  table.log = options.log ? options.log : SourceDevices::Log(log_to_stderr);
   state->mirror = std::make_unique<Mirror>(std::move(*root), root_stat, requested,
-                                           options.cache_seconds, depth);
+                                           options.cache_seconds, depth, std::move(table));
   if (!early_reason.empty()) state->mirror->set_mode(MountMode::splice, early_reason);
   if (auto wake = state->mirror->device().open_wake_fd(); !wake) {
     return std::unexpected(wake.error());
@@ -204,6 +251,7 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
     device = fuse_session_fd(state->session);
   }
   state->mounted = true;
+  state->mount_id = mount_id_of(mountpoint);
   if (fuse_session_custom_io(state->session, &DeviceHooks::io(), *device) != 0) {
     detach(*state);
     return fail(Errc::system, "fuse_session_custom_io", "libfuse refused the /dev/fuse hooks");
@@ -213,6 +261,7 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
   State* raw = state.get();
   const unsigned threads = options.max_threads == 0 ? 1 : options.max_threads;
   state->loop = std::thread([raw, threads] {
+    keep_only_worker_capabilities();  // inherited by every worker this thread starts
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_clone_fd(config, 0);
     // No idle-thread limit: libfuse 3.14 then never ends workers, which is both faster and

@@ -127,6 +127,19 @@ TEST(Capabilities, DroppingCapSysAdminHidesItAndPhysicalFrameNumbers) {
                           "13: fuse_passthrough still reported available";
 }
 
+TEST(Capabilities, WithoutCapDacReadSearchFileHandlesAreMissingWithTheReason) {
+  const bool available = probe(Capability::fuse_file_handles).available;
+  const int status = test::run_in_child([] {
+    if (!test::drop_capability(CAP_DAC_READ_SEARCH)) return 10;
+    const Probe handles = probe_uncached(Capability::fuse_file_handles);
+    if (handles.available || !contains(handles.detail, "CAP_DAC_READ_SEARCH")) return 11;
+    return 0;
+  });
+  if (!available) ZC_SKIP_BECAUSE(probe(Capability::fuse_file_handles).detail);
+  EXPECT_EQ(status, 0) << "10: capset failed, 11: fuse_file_handles still available or "
+                          "without the reason";
+}
+
 TEST(Capabilities, AnUnprivilegedUserSeesPrivilegedFacilitiesAsMissingWithTheReason) {
   ZC_REQUIRE_ROOT("to become another user");
   const bool xdp_in_kernel = probe(Capability::af_xdp).available;

@@ -8,18 +8,25 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
@@ -123,42 +130,119 @@ class MountFixture {
   }
 
   // The same with every option chosen (e.g. allow_other, for tests that act as another user).
+  // With `daemon_descriptor_limit` set, the daemon's open-file limit (soft and hard, or soft
+  // only with `daemon_hard_descriptor_limit`) is pinned to it before the mount starts.
   bool mount_in_child(const fs::MountOptions& options) {
     int ends[2];
+    int reports[2];
+    int logs[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) return false;
+    if (::pipe2(reports, O_CLOEXEC) != 0) return false;
+    if (::pipe2(logs, O_CLOEXEC) != 0) return false;
     daemon_ = spawn([&] {
       ::close(ends[0]);
+      ::close(reports[0]);
+      ::close(logs[0]);
+      for (int capability : daemon_drops_capabilities) {
+        if (!drop_capability(capability)) return 3;
+      }
+      fs::MountOptions logged = options;
+      if (!logged.log) {
+        logged.log = [fd = logs[1]](std::string_view line) {
+          const std::string text = std::string(line) + "\n";
+          [[maybe_unused]] const ssize_t w = ::write(fd, text.data(), text.size());
+        };
+      }
       sigset_t set;
       sigemptyset(&set);
       sigaddset(&set, SIGTERM);
+      sigaddset(&set, SIGUSR1);
       ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-      auto started = fs::Mount::start(src, mnt, options);
+      if (daemon_descriptor_limit) {
+        const struct rlimit limit {
+          *daemon_descriptor_limit, daemon_hard_descriptor_limit.value_or(*daemon_descriptor_limit)
+        };
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 2;
+      }
+      auto started = fs::Mount::start(src, mnt, logged);
       const std::string status =
           started ? std::string(fs::to_string(started->active_mode())) : started.error().message();
       [[maybe_unused]] const ssize_t n = ::write(ends[1], status.data(), status.size());
       ::close(ends[1]);
       if (!started) return 1;
-      int signal = 0;
-      ::sigwait(&set, &signal);
+      for (int signal = 0; ::sigwait(&set, &signal) == 0 && signal == SIGUSR1;) {
+        const std::string report = describe_daemon(started->stats());
+        [[maybe_unused]] const ssize_t w = ::write(reports[1], report.data(), report.size());
+      }
       (void)started->stop();
       return 0;
     });
     ::close(ends[1]);
+    ::close(reports[1]);
+    ::close(logs[1]);
+    reports_ = reports[0];
+    logs_ = logs[0];
+    ::fcntl(logs_, F_SETFL, O_NONBLOCK);
     const std::string status = read_to_end(ends[0]);
     ::close(ends[0]);
-    if (status != fs::to_string(options.mode)) {
+    // Auto settles on a mode of its own; any other mode must be the one asked for.
+    const auto mode = fs::mount_mode_from_name(status);
+    if (!mode || (options.mode != fs::MountMode::auto_select && *mode != options.mode)) {
       error = status.empty() ? "the daemon died" : status;
       return false;
     }
     return true;
   }
 
-  void unmount() {
+  // The lines the daemon started by mount_in_child() logged so far (MountOptions::log).
+  const std::string& daemon_log() {
+    char chunk[4096];
+    for (ssize_t n; logs_ >= 0 && (n = ::read(logs_, chunk, sizeof chunk)) > 0;) {
+      log_.append(chunk, static_cast<std::size_t>(n));
+    }
+    return log_;
+  }
+
+  // What the daemon started by mount_in_child() says about itself right now.
+  struct DaemonReport {
+    std::uint64_t inodes = 0;              // inodes the kernel knows
+    std::uint64_t cached_descriptors = 0;  // idle inode descriptors open
+    std::uint64_t heap_bytes = 0;          // malloc'd and in use
+    std::uint64_t rss_bytes = 0;           // resident
+    std::uint64_t descriptors = 0;         // open in the daemon, all kinds
+  };
+  std::optional<DaemonReport> daemon_report() {
+    if (daemon_ <= 0 || ::kill(daemon_, SIGUSR1) != 0) return std::nullopt;
+    char line[256] = {};
+    const ssize_t n = ::read(reports_, line, sizeof line - 1);  // one report is one write
+    if (n <= 0) return std::nullopt;
+    DaemonReport r;
+    if (std::sscanf(line, "%lu %lu %lu %lu %lu", &r.inodes, &r.cached_descriptors, &r.heap_bytes,
+                    &r.rss_bytes, &r.descriptors) != 5) {
+      return std::nullopt;
+    }
+    return r;
+  }
+
+  // The daemon started by mount_in_child(), while it runs.
+  pid_t daemon_pid() const { return daemon_; }
+
+  // Stops the daemon started by mount_in_child() (SIGTERM: it unmounts and exits) and reaps it.
+  void stop_daemon() {
     if (daemon_ > 0) {
       ::kill(daemon_, SIGTERM);
       daemon_exit = reap(daemon_);
       daemon_ = -1;
     }
+    if (reports_ >= 0) ::close(std::exchange(reports_, -1));
+    if (logs_ >= 0) {
+      (void)daemon_log();
+      ::close(std::exchange(logs_, -1));
+    }
+  }
+
+  void unmount() {
+    stop_daemon();
     if (mirror) {
       (void)mirror->stop();
       mirror.reset();
@@ -175,10 +259,35 @@ class MountFixture {
   std::string mnt;
   std::optional<fs::Mount> mirror;
   std::string error;
-  std::optional<int> daemon_exit;  // of the child daemon, after unmount()
+  std::optional<int> daemon_exit;                 // of the child daemon, after unmount()
+  std::optional<rlim_t> daemon_descriptor_limit;  // for mount_in_child()
+  // With daemon_descriptor_limit set, a hard limit above it (the soft one stays that).
+  std::optional<rlim_t> daemon_hard_descriptor_limit;
+  std::vector<int> daemon_drops_capabilities;  // CAP_* numbers, for mount_in_child()
 
  private:
+  // "inodes cached heap rss descriptors", from inside the daemon.
+  static std::string describe_daemon(const fs::MountStats& stats) {
+    const struct mallinfo2 heap = ::mallinfo2();
+    std::uint64_t rss_pages = 0;
+    if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(statm, "%*u %lu", &rss_pages) != 1) rss_pages = 0;
+      std::fclose(statm);
+    }
+    std::uint64_t descriptors = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+      ++descriptors;
+    }
+    return std::to_string(stats.inodes) + " " + std::to_string(stats.cached_descriptors) + " " +
+           std::to_string(heap.uordblks) + " " +
+           std::to_string(rss_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))) + " " +
+           std::to_string(descriptors) + "\n";
+  }
+
   pid_t daemon_ = -1;
+  int reports_ = -1;
+  int logs_ = -1;
+  std::string log_;
 };
 
 inline std::string mode_name(const ::testing::TestParamInfo<fs::MountMode>& info) {

@@ -1,13 +1,17 @@
 // `zcopy mount` and `zcopy umount` as a user runs them: signals unmount cleanly, a daemon killed
 // with SIGKILL leaves ENOTCONN, and `zcopy umount` clears it.
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -107,6 +111,26 @@ TEST(MountLifecycle, BackgroundDaemonServesUntilUmount) {
   EXPECT_TRUE(is_fuse_mount(f.mnt));
   std::ofstream(f.mnt + "/x") << "x";
   EXPECT_TRUE(std::filesystem::exists(f.src + "/x"));
+  const Shell umount = sh(tool() + " umount " + f.mnt);
+  EXPECT_EQ(umount.status, 0) << umount.output;
+  EXPECT_FALSE(is_fuse_mount(f.mnt));
+}
+
+TEST(MountLifecycle, StoppingLeavesAMountPutOverTheMountPointAlone) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  MountFixture f;
+  ASSERT_TRUE(f.mount_in_child(fs::MountMode::splice)) << f.error;
+  ASSERT_EQ(::mount("tmpfs", f.mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
+  std::ofstream(f.mnt + "/on-top") << "someone else's";
+  f.stop_daemon();
+  EXPECT_EQ(f.daemon_exit, 0);
+  struct statfs st {};
+  ASSERT_EQ(::statfs(f.mnt.c_str(), &st), 0);
+  EXPECT_EQ(st.f_type, TMPFS_MAGIC);
+  EXPECT_EQ(slurp(f.mnt + "/on-top"), "someone else's");
+  EXPECT_NE(f.daemon_log().find("covered by another mount"), std::string::npos) << f.daemon_log();
+  // Once uncovered, what is left of the mirror is cleared like a dead daemon's.
+  ASSERT_EQ(::umount2(f.mnt.c_str(), 0), 0);
   const Shell umount = sh(tool() + " umount " + f.mnt);
   EXPECT_EQ(umount.status, 0) << umount.output;
   EXPECT_FALSE(is_fuse_mount(f.mnt));

@@ -4,6 +4,9 @@
 //   - an entry that is absent at the first lookup of its name and present at every later one, as
 //     if another user planted it between the mirror's LOOKUP and its CREATE;
 //   - a FLUSH that fails, as NFS reports a lost write when the file is closed;
+//   - a name whose lookup fails with an error of its choosing (and is listed all the same);
+//   - an inode number used again: an entry that appears once another is unlinked, with the
+//     unlinked one's st_ino, while the old inode answers ESTALE as an NFS server's would;
 //   - a count of the owner changes it was asked for.
 //
 //   MountFixture f;
@@ -47,20 +50,40 @@ struct ScriptedEntry {
   mode_t mode = S_IFREG | 0644;
   uid_t uid = 0;
   gid_t gid = 0;
-  std::string target;    // what a symlink points at
-  bool planted = false;  // absent at the first lookup of `name`, present at every later one
+  std::string target{};    // what a symlink points at
+  bool planted = false;    // absent at the first lookup of `name`, present at every later one
+  int lookup_errno = 0;    // what a lookup of `name` answers instead of the entry (0: the entry)
+  ino_t ino = 0;           // its st_ino (0: one of its own)
+  std::string replaces{};  // absent until the entry of this name is unlinked
 };
 
 // Root's regular file with `permissions`, in `group`.
 inline ScriptedEntry scripted_file(std::string name, mode_t permissions, bool planted = false,
                                    gid_t group = 0) {
-  return {std::move(name), S_IFREG | permissions, 0, group, "", planted};
+  return {.name = std::move(name), .mode = S_IFREG | permissions, .gid = group, .planted = planted};
+}
+
+// Root's file that is listed but whose lookup fails with `error`.
+inline ScriptedEntry scripted_unreachable(std::string name, int error) {
+  return {.name = std::move(name), .mode = S_IFREG | 0644, .lookup_errno = error};
+}
+
+// Root's file with st_ino `ino`; with `replaced` named, it appears once that one is unlinked.
+inline ScriptedEntry scripted_numbered_file(std::string name, ino_t ino,
+                                            std::string replaced = "") {
+  return {
+      .name = std::move(name), .mode = S_IFREG | 0644, .ino = ino, .replaces = std::move(replaced)};
 }
 
 // `owner`'s symlink to `target`.
 inline ScriptedEntry scripted_symlink(std::string name, std::string target, uid_t owner,
                                       bool planted = false) {
-  return {std::move(name), S_IFLNK | 0777, owner, owner, std::move(target), planted};
+  return {.name = std::move(name),
+          .mode = S_IFLNK | 0777,
+          .uid = owner,
+          .gid = owner,
+          .target = std::move(target),
+          .planted = planted};
 }
 
 // What the file system was asked, counted in memory shared with the test process.
@@ -81,6 +104,7 @@ class Server {
     root_.st_mode = S_IFDIR | 01777;
     root_.st_nlink = 2;
     for (std::size_t i = 0; i < entries_.size(); ++i) attrs_.push_back(attr_for(i));
+    removed_.assign(entries_.size(), false);
   }
 
   static fuse_lowlevel_ops operations() {
@@ -89,9 +113,14 @@ class Server {
       self(req).lookup(req, parent, name);
     };
     o.getattr = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+      if (self(req).stale(ino)) return (void)fuse_reply_err(req, ESTALE);
       const struct stat* st = self(req).attr(ino);
       if (st == nullptr) return (void)fuse_reply_err(req, ENOENT);
       fuse_reply_attr(req, st, 0);
+    };
+    o.unlink = [](fuse_req_t req, fuse_ino_t, const char* name) { self(req).unlink(req, name); };
+    o.readdir = [](fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+      self(req).readdir(req, ino, size, off);
     };
     o.setattr = [](fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
       self(req).setattr(req, ino, *attr, to_set);
@@ -114,7 +143,8 @@ class Server {
       fi->direct_io = 1;
       self(req).make(req, name, S_IFREG | (mode & 07777), "", fi);
     };
-    o.open = [](fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    o.open = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+      if (self(req).stale(ino)) return (void)fuse_reply_err(req, ESTALE);
       fi->direct_io = 1;  // every write reaches the server
       fuse_reply_open(req, fi);
     };
@@ -141,7 +171,7 @@ class Server {
 
   struct stat attr_for(std::size_t i) const {
     struct stat st {};
-    st.st_ino = i + 2;
+    st.st_ino = entries_[i].ino != 0 ? entries_[i].ino : i + 2;
     st.st_mode = entries_[i].mode;
     st.st_nlink = S_ISDIR(st.st_mode) ? 2 : 1;
     st.st_uid = entries_[i].uid;
@@ -163,18 +193,63 @@ class Server {
     return e;  // timeouts 0: nothing cached
   }
 
+  // Whether entry i is in the directory now.
+  bool present(std::size_t i) const {
+    if (removed_[i]) return false;
+    if (entries_[i].replaces.empty()) return true;
+    for (std::size_t j = 0; j < entries_.size(); ++j) {
+      if (entries_[j].name == entries_[i].replaces) return removed_[j];
+    }
+    return true;
+  }
+
+  // An unlinked entry's inode: gone on the server.
+  bool stale(fuse_ino_t ino) const {
+    return ino >= 2 && ino - 2 < removed_.size() && removed_[ino - 2];
+  }
+
   void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     if (parent != FUSE_ROOT_ID) return (void)fuse_reply_err(req, ENOENT);
     for (std::size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].name != name) continue;
+      if (entries_[i].name != name || !present(i)) continue;
       if (entries_[i].planted) {  // not there yet; there from now on
         entries_[i].planted = false;
         break;
       }
+      if (entries_[i].lookup_errno != 0) return (void)fuse_reply_err(req, entries_[i].lookup_errno);
       const fuse_entry_param e = entry(i);
       return (void)fuse_reply_entry(req, &e);
     }
     fuse_reply_err(req, ENOENT);
+  }
+
+  void unlink(fuse_req_t req, const char* name) {
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].name == name && present(i) && !entries_[i].planted) {
+        removed_[i] = true;
+        return (void)fuse_reply_err(req, 0);
+      }
+    }
+    fuse_reply_err(req, ENOENT);
+  }
+
+  // The root lists ".", ".." and every entry present; `off` is the index of the next one.
+  void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
+    if (ino != FUSE_ROOT_ID) return (void)fuse_reply_err(req, ENOTDIR);
+    std::vector<std::pair<std::string, struct stat>> listing{{".", root_}, {"..", root_}};
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      if (present(i) && !entries_[i].planted) listing.emplace_back(entries_[i].name, attrs_[i]);
+    }
+    std::vector<char> buffer(size);
+    std::size_t used = 0;
+    for (auto i = static_cast<std::size_t>(off); i < listing.size(); ++i) {
+      const std::size_t length =
+          fuse_add_direntry(req, buffer.data() + used, size - used, listing[i].first.c_str(),
+                            &listing[i].second, static_cast<off_t>(i + 1));
+      if (length > size - used) break;
+      used += length;
+    }
+    fuse_reply_buf(req, buffer.data(), used);
   }
 
   void setattr(fuse_req_t req, fuse_ino_t ino, const struct stat& in, int to_set) {
@@ -193,11 +268,15 @@ class Server {
   // A new entry owned by whoever the request came from, as a local file system would make it.
   void make(fuse_req_t req, const char* name, mode_t mode, const char* target,
             fuse_file_info* fi = nullptr) {
-    for (const ScriptedEntry& e : entries_) {
-      if (e.name == name && !e.planted) return (void)fuse_reply_err(req, EEXIST);
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].name == name && present(i) && !entries_[i].planted) {
+        return (void)fuse_reply_err(req, EEXIST);
+      }
     }
     const fuse_ctx* ctx = fuse_req_ctx(req);
-    entries_.push_back({name, mode, ctx->uid, ctx->gid, target, false});
+    entries_.push_back(
+        {.name = name, .mode = mode, .uid = ctx->uid, .gid = ctx->gid, .target = target});
+    removed_.push_back(false);
     attrs_.push_back(attr_for(entries_.size() - 1));
     const fuse_entry_param e = entry(entries_.size() - 1);
     if (fi != nullptr) return (void)fuse_reply_create(req, &e, fi);
@@ -205,6 +284,7 @@ class Server {
   }
 
   std::vector<ScriptedEntry> entries_;
+  std::vector<bool> removed_;  // unlinked
   std::vector<struct stat> attrs_;
   struct stat root_ {};
   const int flush_errno_;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -117,6 +118,28 @@ TEST_F(TraversalOnMount, ADirectorySwappedForASymlinkDoesNotRedirectTheDaemon) {
   EXPECT_FALSE(std::filesystem::exists(outside_ + "/subdir"));
   EXPECT_TRUE(std::filesystem::exists(f_.src + "/d.old/planted"));
   EXPECT_TRUE(std::filesystem::exists(f_.src + "/d.old/subdir"));
+}
+
+TEST_F(TraversalOnMount, ADirectoryMovedOutOfTheSourceIsNoLongerReachable) {
+  ASSERT_EQ(::mkdir((f_.src + "/e").c_str(), 0755), 0);
+  std::ofstream(f_.src + "/e/inside") << "was inside";
+  // A directory held open through the mount, as a shell's working directory is.
+  const int dir = ::open((f_.mnt + "/e").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir, 0) << std::strerror(errno);
+  // Behind the mount's back, e moves out of SRC.
+  ASSERT_EQ(::rename((f_.src + "/e").c_str(), (outside_ + "/e").c_str()), 0);
+  std::ofstream(outside_ + "/e/later") << "never inside";
+  // Through the mount it is gone: neither its names nor a new listing of it reach outside.
+  EXPECT_LT(::openat(dir, "later", O_RDONLY | O_CLOEXEC), 0);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_LT(::openat(dir, "inside", O_RDONLY | O_CLOEXEC), 0);
+  EXPECT_LT(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0);
+  EXPECT_LT(::mkdirat(dir, "made", 0755), 0);
+  ::close(dir);
+  EXPECT_FALSE(std::filesystem::exists(outside_ + "/e/made"));
+  // Moved back, it is reachable again.
+  ASSERT_EQ(::rename((outside_ + "/e").c_str(), (f_.src + "/e2").c_str()), 0);
+  EXPECT_EQ(slurp(f_.mnt + "/e2/inside"), "was inside");
 }
 
 TEST_F(TraversalOnMount, NothingAboveTheRootIsVisible) {

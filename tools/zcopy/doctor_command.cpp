@@ -8,6 +8,8 @@
 #include "command.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/json_record.hpp"
+#include "zcopy/fs/mount.hpp"
+#include "zcopy/fs/transport.hpp"
 
 namespace zc::cli {
 namespace {
@@ -36,6 +38,9 @@ void print_table(const std::vector<Probe>& probes) {
     if (p.available) ++available;
   }
   table.print(stdout);
+  std::printf("\nzcopy mount: %s\n", fs::describe_worker_privileges().c_str());
+  std::printf("zcopy mount transport: %s; %s\n", fs::describe_fuse_uring().c_str(),
+              "zcopy mount serves through /dev/fuse (libfuse 3.14 has no io_uring transport)");
   std::printf("\n%zu of %zu available\n", available, probes.size());
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "bench/fs/mount_bench.hpp"
+#include "bench/fs/mount_workloads.hpp"
 #include "options.hpp"
 #include "zcopy/fs/mount.hpp"
 
@@ -12,15 +13,29 @@ namespace {
 
 struct MountBenchSettings {
   bench::MountBenchConfig config;
+  bench::WorkloadConfig workloads;
   bool json = false;
   bool no_fio = false;
+  bool no_reads = false;
+  bool no_workloads = false;
 };
 
 CommandResult run(MountBenchSettings s) {
   s.config.fio = !s.no_fio;
-  auto rows = bench::run_mount_bench(s.config);
-  if (!rows) return std::unexpected(rows.error());
-  bench::describe(*rows, s.config).print(stdout, s.json);
+  if (!s.no_reads) {
+    auto rows = bench::run_mount_bench(s.config);
+    if (!rows) return std::unexpected(rows.error());
+    bench::describe(*rows, s.config).print(stdout, s.json);
+  }
+  if (!s.no_workloads) {
+    s.workloads.fio = !s.no_fio;
+    s.workloads.dir = s.config.dir;
+    s.workloads.modes = s.config.modes;
+    auto run = bench::run_mount_workloads(s.workloads);
+    if (!run) return std::unexpected(run.error());
+    if (!s.json) std::fputs("\n", stdout);
+    bench::describe(*run, s.workloads).print(stdout, s.json);
+  }
   return kExitOk;
 }
 
@@ -29,8 +44,8 @@ CommandResult run(MountBenchSettings s) {
 CommandRunner add_mount_bench_command(CLI::App& mount) {
   auto s = std::make_shared<MountBenchSettings>();
   bench::MountBenchConfig& c = s->config;
-  CLI::App* bench =
-      mount.add_subcommand("bench", "Sequential and fio random reads: each mode against native");
+  CLI::App* bench = mount.add_subcommand(
+      "bench", "Reads, and the mount as a working directory: each mode against native");
   add_size_option(*bench, "--size", c.size, "Sequential-read file size (default 1G)", 1);
   add_size_option(*bench, "--fio-size", c.fio_size, "fio file size (default 256M)", 4 * kKiB);
   bench->add_option("--repeats", c.repeats, "Measured passes per method (default 5)")
@@ -41,7 +56,17 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
   bench->add_option("--modes", c.modes, "Modes to measure (default passthrough,splice,copy)")
       ->delimiter(',')
       ->check(accepted_by(fs::mount_mode_from_name, "auto, passthrough, splice or copy"));
-  bench->add_flag("--no-fio", s->no_fio, "Skip the fio random-read runs");
+  bench->add_flag("--no-fio", s->no_fio, "Skip the fio random-read and random-write runs");
+  bench->add_flag("--no-reads", s->no_reads, "Skip the sequential and random reads");
+  bench->add_flag("--no-workloads", s->no_workloads,
+                  "Skip untar, stat, read-all, rm, 4 KiB writes and fio random writes");
+  bench::WorkloadConfig& w = s->workloads;
+  bench->add_option("--tree", w.tree, "Tree untarred by the workloads (default /usr/share/doc)")
+      ->check(CLI::ExistingDirectory);
+  add_size_option(*bench, "--write-size", w.write_size,
+                  "File rewritten 4 KiB at a time (default 64M)", 4 * kKiB);
+  bench->add_option("--workload-repeats", w.repeats, "Runs per workload step (default 3)")
+      ->check(CLI::Range(1U, 100U));
   bench->add_flag("--json", s->json, "One JSON record per line instead of a table");
   return [s]() -> CommandResult { return run(*s); };
 }

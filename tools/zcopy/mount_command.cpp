@@ -15,11 +15,13 @@
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/fs/mount.hpp"
+#include "zcopy/fs/transport.hpp"
 
 namespace zc::cli {
 namespace {
 
 constexpr const char* kModes = "auto, passthrough, splice or copy";
+constexpr const char* kTransports = "auto, uring or dev";
 
 struct MountCommandOptions {
   std::string source;
@@ -29,6 +31,8 @@ struct MountCommandOptions {
   bool allow_other = false;
   bool debug = false;
   unsigned threads = 8;
+  std::string transport = "auto";
+  std::string why_not_uring{};  // filled in from the transport choice, for the status line
 };
 
 sigset_t stop_signals() {
@@ -46,6 +50,8 @@ std::string describe(const fs::Mount& mount, const MountCommandOptions& o) {
   if (const std::string reason = mount.fallback_reason(); !reason.empty()) {
     text += " (passthrough unavailable: " + reason + ")";
   }
+  text += ", transport /dev/fuse";
+  if (!o.why_not_uring.empty()) text += " (io_uring not used: " + o.why_not_uring + ")";
   return text;
 }
 
@@ -132,6 +138,9 @@ CommandRunner add_mount_command(CLI::App& sub) {
   sub.add_option("--threads", o->threads, "Worker threads (default 8)")
       ->check(CLI::Range(1U, 256U));
   sub.add_flag("--debug", o->debug, "Trace FUSE requests on stderr (with --foreground)");
+  sub.add_option("--transport", o->transport,
+                 "auto (io_uring where available, else /dev/fuse), uring or dev (default auto)")
+      ->check(accepted_by(fs::mount_transport_from_name, kTransports));
   CommandRunner bench = add_mount_bench_command(sub);
   return [o, bench, &sub]() -> CommandResult {
     if (sub.got_subcommand("bench")) return bench();
@@ -140,6 +149,9 @@ CommandRunner add_mount_command(CLI::App& sub) {
     }
     auto options = to_mount_options(*o);
     if (!options) return std::unexpected(options.error());
+    auto transport = fs::choose_transport(*fs::mount_transport_from_name(o->transport));
+    if (!transport) return std::unexpected(transport.error());
+    o->why_not_uring = transport->why_not_uring;
     // Stop signals are taken by sigtimedwait in serve(); every thread started later inherits
     // the mask, so none of them dies of Ctrl-C halfway.
     const sigset_t set = stop_signals();

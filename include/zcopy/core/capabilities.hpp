@@ -28,6 +28,7 @@ enum class Capability {
   msg_zerocopy,            // SO_ZEROCOPY on a TCP socket
   fuse,                    // /dev/fuse can be opened
   fuse_passthrough,        // FUSE passthrough: kernel >= 6.9 and CAP_SYS_ADMIN
+  fuse_file_handles,       // inodes held by file handle (open_by_handle_at, CAP_DAC_READ_SEARCH)
   af_xdp,                  // an AF_XDP socket can be created
   xdp_native_veth,         // veth runs XDP programs in driver mode (what AF_XDP copy mode uses)
   af_xdp_zero_copy,        // an interface here advertises AF_XDP zero-copy (veth never does)

@@ -16,12 +16,14 @@
 //   ... use /mnt/data ...
 //   m->stop();                       // or let the destructor unmount
 //
-// Nothing outside SRC is reachable through the daemon: every inode is held as an O_PATH
-// descriptor opened relative to its parent with O_NOFOLLOW, symlinks are returned as links, and
-// `..` at the root is the root. With allow_other, what another user creates is created with that
-// user's file system ids, so it is theirs from birth and nothing is chowned afterwards; a create
-// never follows a symlink planted in SRC and opens a file that appeared there meanwhile only if
-// the caller may.
+// Nothing outside SRC is reachable through the daemon: every inode is found by name relative to
+// its parent with O_NOFOLLOW and then held by file handle (or, where handles are unavailable, by
+// an O_PATH descriptor), a directory moved out of SRC answers ENOENT, symlinks are returned as
+// links, and `..` at the root is the root. An inode at rest costs no descriptor: a bounded cache
+// keeps the recently used ones open, and start() raises the soft open-file limit to the hard one.
+// With allow_other, what another user creates is created with that user's file system ids, so it is
+// theirs from birth and nothing is chowned afterwards; a create never follows a symlink planted in
+// SRC and opens a file that appeared there meanwhile only if the caller may.
 //
 // Synchronization: start(), stop(), wait() and the destructor are for one owning thread;
 // active_mode(), fallback_reason(), running() and stats() may be called from any thread.
@@ -29,6 +31,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +53,10 @@ struct MountOptions {
   unsigned max_threads = 8;  // libfuse worker threads
   double cache_seconds = 1;  // how long the kernel may cache names and attributes
   bool debug = false;        // libfuse request trace on stderr
+  // Where the daemon says, once each, what it could not do as asked (a file system whose inodes
+  // must be held by descriptors, a file served without passthrough). Lines go to stderr when
+  // this is empty. Called from worker threads.
+  std::function<void(std::string_view)> log{};
 };
 
 // Counters of the work the daemon did, for tests and benchmarks.
@@ -60,6 +67,12 @@ struct MountStats {
   std::uint64_t write_bytes = 0;
   std::uint64_t passthrough_opens = 0;  // opens answered with FOPEN_PASSTHROUGH
   std::uint64_t backing_files = 0;      // backing ids registered right now
+  // Opens the daemon served itself in passthrough mode because the kernel refused the file a
+  // backing id (one on a stacked file system inside SRC); only that inode is served this way.
+  std::uint64_t passthrough_refusals = 0;
+  std::uint64_t requests = 0;            // requests the kernel sent the daemon so far
+  std::uint64_t inodes = 0;              // inodes the kernel knows right now, the root aside
+  std::uint64_t cached_descriptors = 0;  // idle inode descriptors kept open right now
 };
 
 class Mount {
@@ -94,6 +107,10 @@ class Mount {
   explicit Mount(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+
+// Which capabilities a mount's worker threads keep and why the others go, in one line (for
+// `zcopy doctor`).
+std::string describe_worker_privileges();
 
 // Unmounts `mountpoint`, also when its daemon is dead and the mount answers ENOTCONN; falls back
 // to a lazy detach when it is busy.

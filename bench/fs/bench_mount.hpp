@@ -1,0 +1,17 @@
+// bench/fs/bench_mount.hpp: a mount in one named mode for a benchmark, served by the benchmark
+// process itself, at SCRATCH/mnt-MODE.
+#pragma once
+
+#include <string>
+
+#include "zcopy/core/error.hpp"
+#include "zcopy/fs/mount.hpp"
+
+namespace zc::bench {
+
+// Mounts `source` in mode `mode_name`; a mode that falls back is an error (capability_missing),
+// an unknown one a usage error.
+Result<fs::Mount> mount_for_bench(const std::string& source, const std::string& scratch,
+                                  const std::string& mode_name);
+
+}  // namespace zc::bench

@@ -1,0 +1,50 @@
+// bench/fs/mount_workloads.hpp: the mirror used as a working directory, against the native file
+// system, in one run: untar a tree, stat every entry, read every file back, remove the tree,
+// 4 KiB writes into an existing file, and fio 4 KiB random writes. The page cache is dropped
+// before each step (as root; otherwise the report says it was not), each step is the median of
+// `repeats`, and for each mount the daemon's requests per operation are counted.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/support/report.hpp"
+#include "zcopy/core/error.hpp"
+#include "zcopy/core/units.hpp"
+
+namespace zc::bench {
+
+struct WorkloadConfig {
+  std::string tree = "/usr/share/doc";   // archived once, then untarred by every method
+  std::uint64_t write_size = 64 * kMiB;  // the existing file the 4 KiB writes go into
+  std::uint64_t fio_size = 64 * kMiB;
+  unsigned fio_seconds = 3;
+  unsigned repeats = 3;
+  std::string dir = "/tmp";  // where the scratch directory goes
+  std::vector<std::string> modes{"passthrough", "splice", "copy"};
+  bool fio = true;
+};
+
+struct WorkloadFigure {
+  std::string workload{};  // untar, stat, read-all, rm, write-4k, fio-randwrite-4k
+  std::string method{};    // "native", then the modes
+  double seconds = 0;      // median
+  double spread = 0;
+  std::uint64_t operations = 0;             // entries, writes, or fio I/Os per second (fio)
+  std::optional<double> requests_per_op{};  // through a mount
+};
+
+struct WorkloadRun {
+  std::vector<WorkloadFigure> figures;
+  bool caches_dropped = false;
+};
+
+// Native first, then each mode, workload by workload.
+Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& config);
+
+// mount-<workload> records, and a table of each workload against native.
+Report describe(const WorkloadRun& run, const WorkloadConfig& config);
+
+}  // namespace zc::bench

@@ -1,0 +1,53 @@
+// src/fs/inode_handle.hpp: a file handle (name_to_handle_at) kept in a few bytes, so an inode the
+// kernel remembers costs the daemon no descriptor.
+//
+// A handle names an inode on one file system independently of any path: open_by_handle_at()
+// reopens it on demand, and a handle whose inode is gone (or whose number was reused) answers
+// ESTALE. Most file systems need 8 to 20 bytes; those fit inline, longer ones (NFS) go to the heap.
+//
+//   auto handle = InodeHandle::of(fd);           // the inode `fd` holds
+//   if (!handle) ...                             // this file system exports none (or EMFILE ...)
+//   Result<Fd> again = handle->open(mount_fd, O_PATH);
+//
+// Opening needs CAP_DAC_READ_SEARCH and a descriptor on the same file system that is not O_PATH.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "zcopy/core/error.hpp"
+#include "zcopy/core/fd.hpp"
+
+namespace zc::fs {
+
+class InodeHandle {
+ public:
+  InodeHandle() noexcept = default;
+  InodeHandle(InodeHandle&& other) noexcept;
+  InodeHandle& operator=(InodeHandle&& other) noexcept;
+  InodeHandle(const InodeHandle&) = delete;
+  InodeHandle& operator=(const InodeHandle&) = delete;
+  ~InodeHandle();
+
+  // The handle of the inode `fd` (any descriptor, O_PATH included) holds.
+  static Result<InodeHandle> of(int fd);
+
+  // open_by_handle_at(mount_fd, handle, flags | O_CLOEXEC).
+  Result<Fd> open(int mount_fd, int flags) const;
+
+  bool empty() const noexcept { return size_ == 0; }
+  bool operator==(const InodeHandle& other) const noexcept;
+
+ private:
+  static constexpr std::size_t kInline = 20;
+  const unsigned char* bytes() const noexcept { return size_ <= kInline ? inline_ : heap_; }
+
+  std::int32_t type_ = 0;
+  std::uint32_t size_ = 0;  // handle bytes; 0 for none
+  union {
+    unsigned char inline_[kInline];
+    unsigned char* heap_;  // owned when size_ > kInline
+  };
+};
+
+}  // namespace zc::fs
