@@ -3,6 +3,7 @@
 // when the kernel lets go of the pages. Requests go one at a time, each waited for until its
 // result, which keeps a stream's bytes in order; the notifications are what run in the
 // background.
+#include <liburing.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -11,6 +12,14 @@
 
 #include "net/sender_state.hpp"
 #include "zcopy/core/units.hpp"
+
+// liburing 2.3 predates these (kernel 6.2 added them).
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
 
 namespace zc::net {
 namespace {
@@ -21,30 +30,37 @@ constexpr std::uint64_t kCancelTag = ~std::uint64_t{0};
 }  // namespace
 
 Result<void> ZeroCopySender::State::setup_ring() {
-  io_uring_params params{};
   // One thread submits and reaps: let the kernel run completion work only when we enter it.
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  int rc = io_uring_queue_init_params(options.uring_entries, &ring, &params);
-  if (rc == -EINVAL) {
-    params = {};
-    rc = io_uring_queue_init_params(options.uring_entries, &ring, &params);
-  }
-  if (rc < 0)
-    return fail_errno(-rc, "io_uring_queue_init(" + std::to_string(options.uring_entries) + ")");
-  ring_ready = true;
+  auto created = IoUring::create(options.uring_entries,
+                                 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, true);
+  if (!created) return std::unexpected(created.error());
+  ring = std::move(*created);
   return {};
+}
+
+Result<bool> ZeroCopySender::State::wait_ring(Clock::time_point until) {
+  const auto left = std::chrono::ceil<std::chrono::microseconds>(until - Clock::now());
+  if (left.count() <= 0) return false;
+  __kernel_timespec ts{.tv_sec = left.count() / 1'000'000,
+                       .tv_nsec = (left.count() % 1'000'000) * 1000};
+  io_uring_cqe* cqe = nullptr;
+  ++stats.waits;
+  const int rc = io_uring_wait_cqe_timeout(ring->get(), &cqe, &ts);
+  if (rc != 0 && rc != -ETIME && rc != -EINTR) return fail_errno(-rc, "io_uring_wait_cqe");
+  auto drained = drain_ring();
+  if (!drained) return std::unexpected(drained.error());
+  return rc == 0;
 }
 
 Result<std::size_t> ZeroCopySender::State::drain_ring(bool enter) {
   // With DEFER_TASKRUN, completions are posted only when we enter the kernel: do so cheaply.
-  if (enter) io_uring_get_events(&ring);
+  if (enter) ring->get_events();
   std::size_t seen = 0;
-  io_uring_cqe* cqe = nullptr;
-  while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+  while (io_uring_cqe* cqe = ring->peek_cqe()) {
     const std::uint64_t tag = cqe->user_data;
     const std::uint32_t flags = cqe->flags;
     const int res = cqe->res;
-    io_uring_cqe_seen(&ring, cqe);
+    ring->seen(cqe);
     ++seen;
     if (tag == kCancelTag) continue;
     const auto call = static_cast<std::uint32_t>(tag);
@@ -76,12 +92,8 @@ Result<void> ZeroCopySender::State::send_uring(IovCursor& cursor, std::uint64_t 
   while (!cursor.empty()) {
     if (active == SendMethod::copy) return send_copy(cursor, until);  // switched meanwhile
     std::span<iovec> left = cursor.remaining();
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-    if (sqe == nullptr) {
-      io_uring_submit(&ring);
-      sqe = io_uring_get_sqe(&ring);
-      if (sqe == nullptr) return fail(Errc::exhausted, "io_uring_get_sqe", "submission queue full");
-    }
+    io_uring_sqe* sqe = ring->get_sqe();
+    if (sqe == nullptr) return fail(Errc::exhausted, "io_uring_get_sqe", "submission queue full");
     const int flags = MSG_NOSIGNAL | (stream ? MSG_WAITALL : 0);
     if (left.size() == 1) {
       const auto* base = static_cast<const std::byte*>(left[0].iov_base);
@@ -121,16 +133,16 @@ Result<void> ZeroCopySender::State::send_uring(IovCursor& cursor, std::uint64_t 
       if (wait_left.count() > 0) {
         __kernel_timespec ts{.tv_sec = wait_left.count() / 1'000'000,
                              .tv_nsec = (wait_left.count() % 1'000'000) * 1000};
-        rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, nullptr);
+        rc = io_uring_submit_and_wait_timeout(ring->get(), &cqe, 1, &ts, nullptr);
       }
       if (rc == -ETIME) {
         // The peer stopped reading: cancel; its CQEs are reaped by later drains.
         awaited.reset();
-        io_uring_sqe* cancel = io_uring_get_sqe(&ring);
+        io_uring_sqe* cancel = ring->get_sqe();
         if (cancel != nullptr) {
           io_uring_prep_cancel64(cancel, call, 0);
           io_uring_sqe_set_data64(cancel, kCancelTag);
-          io_uring_submit(&ring);
+          (void)ring->submit();  // best effort: the timeout is the answer either way
         }
         return fail(Errc::timeout, "io_uring SEND_ZC(fd " + std::to_string(fd) + ")",
                     "no progress within " + std::to_string(options.timeout.count()) + " ms (" +
