@@ -76,8 +76,8 @@ TEST(GetFromServe, EveryClientMethodAgainstEveryServerMethodIsByteExact) {
     for (const auto client_method :
          {net::ReceiveMethod::splice, net::ReceiveMethod::uring, net::ReceiveMethod::copy}) {
       if (!download_method_available(client_method)) continue;
-      const std::string label = std::string(http::name(server_method)) + " -> " +
-                                std::string(http::to_string(client_method));
+      const std::string label = std::string(net::to_string(server_method)) + " -> " +
+                                std::string(net::to_string(client_method));
       SCOPED_TRACE(label);
       const std::string output = out / ("got-" + std::to_string(pairs));
       auto r = http::download(url_of(*server, "/genome.bin"), options_for(output, client_method));
@@ -199,7 +199,7 @@ TEST(GetFromServe, ContinueFinishesATruncatedPartByteExact) {
   auto server = start_server(root.path(), net::FileSendMethod::automatic);
   ASSERT_TRUE(server);
   for (const auto method : {net::ReceiveMethod::splice, net::ReceiveMethod::copy}) {
-    SCOPED_TRACE(std::string(http::to_string(method)));
+    SCOPED_TRACE(std::string(net::to_string(method)));
     const std::string output = out / "big.bin";
     // What an interrupted download leaves: the first part of the body, under the .part name.
     const std::size_t kept = bytes.size() / 3 + 123;
@@ -224,7 +224,7 @@ TEST(GetFromServe, ParallelRangesAreByteExact) {
   const std::string bytes = generated_bytes((4 << 20) + 4097, 43);
   ASSERT_TRUE(write_file(root / "big.bin", bytes));
   for (const auto server_method : {net::FileSendMethod::sendfile, net::FileSendMethod::copy}) {
-    SCOPED_TRACE(std::string(http::name(server_method)));
+    SCOPED_TRACE(std::string(net::to_string(server_method)));
     auto server = start_server(root.path(), server_method);
     ASSERT_TRUE(server);
     http::DownloadOptions o = options_for(out / "big.bin", net::ReceiveMethod::automatic);
@@ -253,7 +253,7 @@ TEST(GetFromServe, FetchesAcrossAVethPairFromServeInAnotherNamespace) {
                       "--bind", veth.inner_ip(), "--port", "0", "--method", "sendfile"});
   ASSERT_EQ(serve.url().rfind("http://" + veth.inner_ip() + ":", 0), 0U) << serve.first_line();
   for (const auto method : {net::ReceiveMethod::splice, net::ReceiveMethod::copy}) {
-    SCOPED_TRACE(std::string(http::to_string(method)));
+    SCOPED_TRACE(std::string(net::to_string(method)));
     auto url = http::parse_url(serve.url() + "genome.bin");
     ASSERT_TRUE(url) << url.error().message();
     auto r = http::download(*url, options_for(out / "genome.bin", method));
