@@ -4,14 +4,14 @@
 // zero-copy still pays is a question for measurement: on loopback MSG_ZEROCOPY cost the sending
 // thread less than copying at mid sizes and more at 1 MiB, and SEND_ZC from registered buffers
 // was the fastest at one size and the slowest at another ("Why `auto` measures" in
-// docs/PERFORMANCE.md has the figures). So an automatic sender runs a trial among the methods it has (copying,
-// MSG_ZEROCOPY, SEND_ZC when the caller registered buffers): it sends in epochs of `epoch_bytes`,
-// four epochs per method, times each epoch (but its first half) by the wall clock and by the
-// CPU time the sending thread spent in it, and keeps the fastest method, or among methods within
-// kSpeedTolerance of the fastest the one that cost the least CPU (on a link that limits every
-// method alike, the cheapest). A method slower than kDropBelow of the fastest after two epochs each
-// sends no more in the trial: a clear loser costs the trial most (on loopback copying at 64 KiB
-// and zero-copy at 1 MiB each send at a fraction of the best rate).
+// docs/PERFORMANCE.md has the figures). So an automatic sender runs a trial among the methods it
+// has (copying, MSG_ZEROCOPY, SEND_ZC when the caller registered buffers): it sends in epochs of
+// `epoch_bytes`, four epochs per method, times each epoch (but its first half) by the wall clock
+// and by the CPU time the sending thread spent in it, and keeps the fastest method, or among
+// methods within kSpeedTolerance of the fastest the one that cost the least CPU (on a link that
+// limits every method alike, the cheapest). A method slower than kDropBelow of the fastest after
+// two epochs each sends no more in the trial: a clear loser costs the trial most (on loopback
+// copying at 64 KiB and zero-copy at 1 MiB each send at a fraction of the best rate).
 //
 // The choice is then watched: every kWatchEpochs epochs (after one to settle) its figures are
 // replaced by what it just did alone, and when the rule then prefers another method that is

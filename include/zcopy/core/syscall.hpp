@@ -3,8 +3,9 @@
 // `sys_call` runs a system call, retries it while it fails with EINTR, and on any other failure
 // returns an Error naming the call and, when given, the file descriptor it acted on:
 //
-//   auto n = zc::sys_call({"sendfile", out_fd}, [&] { return ::sendfile(out_fd, in_fd, &off, len);
-//   }); if (!n) return std::unexpected(n.error());   // "sendfile(fd 7): Broken pipe [EPIPE]"
+//   auto n = zc::sys_call({"sendfile", out_fd},
+//                         [&] { return ::sendfile(out_fd, in_fd, &off, len); });
+//   if (!n) return std::unexpected(n.error());  // "sendfile(fd 7): ... [ECONNRESET]"
 //
 // The call must follow the kernel convention of returning -1 and setting errno on failure.
 //

@@ -16,8 +16,9 @@
 // ledger), while splice from the socket (tcp_splice_read -> skb_splice_bits) hands the fragment
 // pages on to the pipe by reference; only an skb's small linear head is copied to a fresh page.
 // Measured on loopback against a sendfile sender, the receiver's recv() cost several times the
-// CPU of its splice (docs/PERFORMANCE.md, "Whose copy a receive is"). So `serve` does not count a loopback receiver's copy, and `get` counts its
-// own: none for the socket -> pipe splice, one for recv().
+// CPU of its splice (docs/PERFORMANCE.md, "Whose copy a receive is"). So `serve` does not count a
+// loopback receiver's copy, and `get` counts its own: none for the socket -> pipe splice, one for
+// recv().
 //
 //   zc::CpuStopwatch watch;
 //   ... transfer ...

@@ -1,6 +1,6 @@
 // src/http/server/body_sender.hpp: sends a connection's response by the server's method, a bounded
-// amount at a time, through the FileToSocket mover. One per event loop (the mover may own an
-// io_uring); used only from that loop's thread.
+// amount at a time, through the FileToSocket mover. One per event loop (the mover may own a
+// ring); used only from that loop's thread.
 #pragma once
 
 #include "connection.hpp"
