@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <csignal>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,17 @@ class FileToSocketTest : public ::testing::TestWithParam<FileSendMethod> {
     content_ = bench::read_text(path_);
     ASSERT_EQ(content_.size(), kFileBytes);
     ::signal(SIGPIPE, SIG_IGN);  // sendfile and splice into a closed socket raise it
+    auto pair = test::tcp_pair();
+    ASSERT_TRUE(pair);
+    pair_ = std::move(*pair);
+    ASSERT_EQ(::fcntl(pair_.sender.get(), F_SETFL, O_NONBLOCK), 0);
+    auto mover = FileToSocket::create(GetParam(), 1 << 20, counters_);
+    ASSERT_TRUE(mover) << mover.error().message();
+    mover_.emplace(std::move(*mover));
+  }
+
+  Result<Sent> send_all(FileSend& t) {
+    return net::send_all(*mover_, pair_.sender.get(), t, state_);
   }
 
   FileSend transfer(std::uint64_t offset, std::uint64_t end) const {
@@ -65,34 +77,31 @@ class FileToSocketTest : public ::testing::TestWithParam<FileSendMethod> {
   TempDir dir_;
   std::string path_;
   std::string content_;
+  test::TcpPair pair_;
+  CopyCounters counters_;
+  std::optional<FileToSocket> mover_;
+  SocketSendState state_;
 };
 
 TEST_P(FileToSocketTest, SendsTheHeadThenTheRangeByteExactAndCountsIt) {
-  auto pair = test::tcp_pair();
-  ASSERT_TRUE(pair);
-  ASSERT_EQ(::fcntl(pair->sender.get(), F_SETFL, O_NONBLOCK), 0);
-  test::Drain drain(pair->receiver.get());
-  CopyCounters counters;
-  auto mover = FileToSocket::create(GetParam(), 1 << 20, counters);
-  ASSERT_TRUE(mover) << mover.error().message();
-  SocketSendState state;
+  test::Drain drain(pair_.receiver.get());
   const std::uint64_t from = 4093;
   const std::uint64_t to = kFileBytes - 11;
   FileSend t = transfer(from, to);
-  auto sent = send_all(*mover, pair->sender.get(), t, state);
+  auto sent = send_all(t);
   ASSERT_TRUE(sent) << sent.error().message();
   EXPECT_EQ(sent->last, SendTurn::done);
   EXPECT_EQ(sent->file_sent, to - from);
-  EXPECT_EQ(remaining(t, state), 0u);
-  EXPECT_FALSE(state.corked) << "uncorked at the end";
-  ::shutdown(pair->sender.get(), SHUT_WR);
+  EXPECT_EQ(remaining(t, state_), 0u);
+  EXPECT_FALSE(state_.corked) << "uncorked at the end";
+  ::shutdown(pair_.sender.get(), SHUT_WR);
   drain.join();
 
   const std::string expected = t.head + content_.substr(from, to - from);
   EXPECT_EQ(drain.bytes(), expected.size());
   EXPECT_EQ(drain.hash(), test::fnv1a(std::as_bytes(std::span(expected))));
   TransferLedger ledger;
-  counters.read_into(ledger);
+  counters_.read_into(ledger);
   EXPECT_EQ(ledger.bytes, to - from) << "file bytes only, not the head";
   if (GetParam() == FileSendMethod::copy) {
     EXPECT_EQ(ledger.bytes_zero_copy, 0u);
@@ -104,36 +113,22 @@ TEST_P(FileToSocketTest, SendsTheHeadThenTheRangeByteExactAndCountsIt) {
 }
 
 TEST_P(FileToSocketTest, AFileShorterThanTheRangeEndsTruncated) {
-  auto pair = test::tcp_pair();
-  ASSERT_TRUE(pair);
-  ASSERT_EQ(::fcntl(pair->sender.get(), F_SETFL, O_NONBLOCK), 0);
-  test::Drain drain(pair->receiver.get());
-  CopyCounters counters;
-  auto mover = FileToSocket::create(GetParam(), 1 << 20, counters);
-  ASSERT_TRUE(mover);
-  SocketSendState state;
+  test::Drain drain(pair_.receiver.get());
   FileSend t = transfer(1000, kFileBytes + 5000);
-  auto sent = send_all(*mover, pair->sender.get(), t, state);
+  auto sent = send_all(t);
   ASSERT_TRUE(sent) << sent.error().message();
   EXPECT_EQ(sent->last, SendTurn::truncated);
-  EXPECT_EQ(sent->file_sent + remaining(t, state) - 5000, kFileBytes - 1000)
+  EXPECT_EQ(sent->file_sent + remaining(t, state_) - 5000, kFileBytes - 1000)
       << "what was sent and what is still owed add up to the range";
 }
 
 TEST_P(FileToSocketTest, APeerThatHungUpIsAnErrorWithItsErrno) {
-  auto pair = test::tcp_pair();
-  ASSERT_TRUE(pair);
-  ASSERT_EQ(::fcntl(pair->sender.get(), F_SETFL, O_NONBLOCK), 0);
   // Closing with unread data in the receive queue resets the connection.
   const linger reset{.l_onoff = 1, .l_linger = 0};
-  ASSERT_EQ(::setsockopt(pair->receiver.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
-  pair->receiver.reset();
-  CopyCounters counters;
-  auto mover = FileToSocket::create(GetParam(), 1 << 20, counters);
-  ASSERT_TRUE(mover);
-  SocketSendState state;
+  ASSERT_EQ(::setsockopt(pair_.receiver.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+  pair_.receiver.reset();
   FileSend t = transfer(0, kFileBytes);
-  auto sent = send_all(*mover, pair->sender.get(), t, state);
+  auto sent = send_all(t);
   ASSERT_FALSE(sent);
   const int error = sent.error().sys_errno();
   EXPECT_TRUE(error == EPIPE || error == ECONNRESET) << sent.error().message();
