@@ -11,13 +11,14 @@
 // methods within kSpeedTolerance of the fastest the one that cost the least CPU (on a link that
 // limits every method alike, the cheapest). A method slower than kDropBelow of the fastest after
 // two epochs each sends no more in the trial: a clear loser costs the trial most (on loopback
-// copying at 64 KiB and zero-copy at 1 MiB each send at a fraction of the best rate).
+// copying at 64 KiB and zero-copy at 1 MiB each send at a fraction of the best rate:
+// docs/PERFORMANCE.md).
 //
 // The choice is then watched: every kWatchEpochs epochs (after one to settle) its figures are
 // replaced by what it just did alone, and when the rule then prefers another method that is
 // kSwitchMargin faster in kLooksToSwitch looks in a row, the sender goes over to that one and
 // watches it in turn. Copying at 16-64 KiB on loopback flips between a slow and a fast rate in
-// phases of tens to hundreds of milliseconds, so a trial can catch it in either. It measures
+// phases (docs/PERFORMANCE.md), so a trial can catch it in either. It measures
 // every method again after `recheck_bytes` more have gone out (routes and loads change). A
 // recheck that confirms the choice doubles the interval to the next (up to 16 times
 // `recheck_bytes`), since each trial sends most of its bytes the slower ways; one that changes it
@@ -47,8 +48,8 @@ class MethodTrial {
   static constexpr double kDropBelow = 0.75;
   static constexpr int kWatchEpochs = 2;  // per look at the choice, after a settling epoch
   // A look changes the method only for one this much faster: every method's rate alone drifts
-  // by more than the tolerance over tens of milliseconds (256 KiB on loopback), and each change
-  // costs a settling epoch.
+  // by more than the tolerance over tens of milliseconds (at 256 KiB on loopback:
+  // docs/PERFORMANCE.md), and each change costs a settling epoch.
   static constexpr double kSwitchMargin = 1.25;
   // Looks in a row that must prefer another method before the sender changes: one window can
   // fall into a slow phase (at 256 KiB, auto that changed on one look kept MSG_ZEROCOPY yet sent
