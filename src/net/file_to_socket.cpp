@@ -78,7 +78,10 @@ Result<FileToSocket> FileToSocket::create(FileSendMethod method, std::size_t chu
   return mover;
 }
 
-void FileToSocket::delivered(std::uint64_t n, bool zero_copy) noexcept {
+void FileToSocket::delivered(FileSend& t, std::uint64_t n, bool zero_copy,
+                             std::uint64_t& budget) noexcept {
+  t.file_sent += n;
+  budget -= std::min(budget, n);
   counters_->bytes.fetch_add(n, std::memory_order_relaxed);
   if (zero_copy) counters_->zero_copy.fetch_add(n, std::memory_order_relaxed);
   // Nothing for the receiver, even on loopback: its copy out of the socket, if it makes one, is
@@ -142,9 +145,7 @@ Result<SendTurn> FileToSocket::by_sendfile(int socket, FileSend& t) {
     if (**n == 0) return SendTurn::truncated;
     const auto sent = static_cast<std::uint64_t>(**n);
     t.offset += sent;
-    t.file_sent += sent;
-    budget -= std::min(budget, sent);
-    delivered(sent, true);
+    delivered(t, sent, true, budget);
   }
   return SendTurn::done;
 }
@@ -190,9 +191,7 @@ Result<SendTurn> FileToSocket::by_splice(int socket, FileSend& t, SocketSendStat
     if (!*n) return SendTurn::blocked;
     const auto sent = static_cast<std::uint64_t>(**n);
     s.pipe_bytes -= static_cast<std::size_t>(sent);
-    t.file_sent += sent;
-    budget -= std::min(budget, sent);
-    delivered(sent, true);
+    delivered(t, sent, true, budget);
   }
   return SendTurn::done;
 }
@@ -249,9 +248,7 @@ Result<SendTurn> FileToSocket::by_uring(int socket, FileSend& t, SocketSendState
     }
     const auto sent = static_cast<std::uint64_t>(drained);
     s.pipe_bytes -= static_cast<std::size_t>(drained);
-    t.file_sent += sent;
-    budget -= std::min(budget, sent);
-    delivered(sent, true);
+    delivered(t, sent, true, budget);
   }
   return SendTurn::done;
 }
@@ -283,11 +280,9 @@ Result<SendTurn> FileToSocket::by_copy(int socket, FileSend& t, SocketSendState&
     if (!*n) return SendTurn::blocked;
     const auto sent = static_cast<std::uint64_t>(**n);
     s.copy_begin += static_cast<std::size_t>(sent);
-    t.file_sent += sent;
-    budget -= std::min(budget, sent);
     // send(2) copies our buffer -> socket buffers.
     counters_->copied_kernel.fetch_add(sent, std::memory_order_relaxed);
-    delivered(sent, false);
+    delivered(t, sent, false, budget);
   }
   return SendTurn::done;
 }

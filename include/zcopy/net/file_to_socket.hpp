@@ -118,8 +118,8 @@ class FileToSocket {
   Result<SendTurn> by_uring(int socket, FileSend& send, SocketSendState& state);
   Result<SendTurn> by_copy(int socket, FileSend& send, SocketSendState& state);
   Result<void> ensure_pipe(SocketSendState& state) const;
-  // Records `n` file bytes delivered to the socket.
-  void delivered(std::uint64_t n, bool zero_copy) noexcept;
+  // Records `n` file bytes of `send` delivered to the socket, out of this turn's `budget`.
+  void delivered(FileSend& send, std::uint64_t n, bool zero_copy, std::uint64_t& budget) noexcept;
 
   FileSendMethod method_;
   std::size_t chunk_;
