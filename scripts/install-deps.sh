@@ -7,15 +7,16 @@ packages=(
   # toolchain and build
   g++ cmake ninja-build pkg-config git ccache
   # libraries
-  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev
+  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev libssl-dev openssl
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
   procps iproute2 util-linux
   # real peers: serve is tested with curl and wget and compared with nginx and wrk; get is
   # tested against nginx and python3's http.server and compared with curl; the FUSE mirror is
-  # exercised with sqlite3 and fio; zero-copy send is compared with iperf3
-  nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3
+  # exercised with sqlite3 and fio; zero-copy send is compared with iperf3; the channel with
+  # Eclipse iceoryx (RouDi, and the library its peer program links)
+  nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3 iceoryx libiceoryx-posh-dev
 )
 
 missing=()

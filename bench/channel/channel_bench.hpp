@@ -30,22 +30,37 @@ struct ThroughputFigures {
   double seconds = 0;
   double cpu_seconds = 0;         // user + sys of sender and receiver over the measured part
   std::uint64_t chunk_bytes = 0;  // the largest unit the method moves (boost-mq chunks)
+  std::uint64_t batch = 0;        // messages per loan_n/publish_n/receive_n (zcopy-batch)
+  std::uint64_t queue = 0;        // messages a subscriber's queue holds (zcopy, iceoryx)
 };
 
 struct LatencyFigures {
   std::uint64_t round_trips = 0;
   double p50_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;
+  std::uint64_t queue = 0;  // messages a subscriber's queue holds (iceoryx)
 };
 
-// The five throughput methods, in table order: ceiling, zcopy, unix, pipe, boost-mq.
+// The throughput methods, in table order: ceiling, zcopy, zcopy-batch, iceoryx, unix, pipe,
+// boost-mq. A method whose peer is missing fails with Errc::capability_missing.
 const std::vector<std::string>& throughput_methods();
 Result<ThroughputFigures> measure_throughput(const std::string& method, std::uint64_t size,
                                              const BenchTiming& timing);
 
-// The latency methods: floor, zcopy-busy, zcopy-wake, unix, pipe.
+// The latency methods: floor, zcopy-busy, zcopy-wake, iceoryx-busy, iceoryx-wake, unix, pipe.
 const std::vector<std::string>& latency_methods();
 Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
                                        const BenchTiming& timing);
+
+// One publisher and several subscriber processes, each reading every byte (fan-out).
+struct FanOutFigures {
+  std::size_t subscribers = 0;
+  double rate = 0;            // messages per second every subscriber received
+  double publisher_cpu = 0;   // CPUs the publisher's process used (1.0 = one core busy)
+  double subscriber_cpu = 0;  // CPUs per subscriber process, the mean over them
+};
+inline constexpr std::size_t kFanOutCounts[] = {1, 2, 4, 8};
+Result<FanOutFigures> measure_fan_out(std::size_t subscribers, std::uint64_t size,
+                                      const BenchTiming& timing);
 
 // Death detection: subscriber-killed (the publisher notices), publisher-killed (the subscriber
 // does). Each sample is one SIGKILL, timed until it is noticed (round_trips counts the kills).

@@ -55,6 +55,7 @@ SharedTally::~SharedTally() {
 SenderClock::SenderClock(Tally& tally, const BenchTiming& timing) noexcept : tally_(tally) {
   const double start = now_s();
   warm_until_s_ = start + timing.warmup_s;
+  measure_s_ = timing.measure_s;
   stop_at_s_ = warm_until_s_ + timing.measure_s;
 }
 
@@ -64,6 +65,9 @@ bool SenderClock::next() noexcept {
     const double now = now_s();
     if (!measuring_ && now >= warm_until_s_) {
       measuring_ = true;
+      // Measured from now: a warm-up that overran (a message stalled on a loaded machine) must
+      // not eat into the measured part, or leave none of it.
+      stop_at_s_ = now + measure_s_;
       measured_cpu_start_ = process_cpu_time().total();
       // Release: pairs with the receiver's acquire load; only a count travels, no data.
       tally_.measure_from.store(sent_, std::memory_order_release);

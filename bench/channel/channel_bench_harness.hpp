@@ -6,9 +6,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "bench/channel/channel_bench.hpp"
+#include "bench/support/stats.hpp"
 #include "zcopy/core/error.hpp"
 
 namespace zc::bench {
@@ -72,7 +76,7 @@ class SenderClock {
 
  private:
   Tally& tally_;
-  double warm_until_s_, stop_at_s_;
+  double warm_until_s_, stop_at_s_, measure_s_;
   double measured_cpu_start_ = 0;
   bool measuring_ = false;
   std::uint64_t sent_ = 0;
@@ -96,5 +100,41 @@ class ReceiverTally {
 
 // What a finished run yields.
 ThroughputFigures figures_of(const Tally& tally, std::uint64_t size);
+
+// Eclipse iceoryx (channel_bench_iceoryx.cpp): why it cannot run on this machine, or nullopt.
+std::optional<std::string> iceoryx_missing();
+// Throughput with a subscriber queue of `queue` messages; round trips busy-polling or sleeping.
+Result<ThroughputFigures> iceoryx_throughput(std::uint64_t size, const BenchTiming& timing,
+                                             std::uint64_t queue);
+Result<LatencyFigures> iceoryx_latency(std::uint64_t size, const BenchTiming& timing, bool busy);
+
+// Round trips timed per sample, at most this many whatever the measured time.
+inline constexpr std::size_t kMaxRoundTrips = 4'000'000;
+
+// Times round trips of `one_round_trip` (which returns false on failure): a warm-up, then until
+// the measured time is up or the sample buffer is full.
+template <class RoundTrip>
+Result<LatencyFigures> time_round_trips(const BenchTiming& timing, RoundTrip one_round_trip) {
+  std::vector<double> samples;
+  samples.reserve(kMaxRoundTrips);
+  const double warm_until = now_s() + timing.warmup_s;
+  std::uint64_t message = 0;
+  while (now_s() < warm_until) {
+    if (!one_round_trip(message++)) return fail(Errc::system, "ping-pong", "warm-up failed");
+  }
+  const double stop_at = now_s() + timing.measure_s;
+  for (;;) {
+    const auto start = Clock::now();
+    if (!one_round_trip(message++)) return fail(Errc::system, "ping-pong", "round trip failed");
+    const auto end = Clock::now();
+    samples.push_back(std::chrono::duration<double, std::nano>(end - start).count());
+    if (samples.size() == kMaxRoundTrips ||
+        std::chrono::duration<double>(end.time_since_epoch()).count() >= stop_at)
+      break;
+  }
+  const Percentiles p = percentiles(samples);
+  return LatencyFigures{
+      .round_trips = p.count, .p50_ns = p.p50, .p99_ns = p.p99, .p999_ns = p.p999, .max_ns = p.max};
+}
 
 }  // namespace zc::bench

@@ -23,34 +23,7 @@
 namespace zc::bench {
 namespace {
 
-constexpr std::size_t kMaxSamples = 4'000'000;  // bounds memory whatever --seconds says
-volatile std::uint64_t g_sink = 0;              // keeps the reads of payloads alive
-
-// Times round trips of `one_round_trip` (which returns false on failure): a warm-up, then until
-// the measured time is up or the sample buffer is full.
-template <class RoundTrip>
-Result<LatencyFigures> time_round_trips(const BenchTiming& timing, RoundTrip one_round_trip) {
-  std::vector<double> samples;
-  samples.reserve(kMaxSamples);
-  const double warm_until = now_s() + timing.warmup_s;
-  std::uint64_t message = 0;
-  while (now_s() < warm_until) {
-    if (!one_round_trip(message++)) return fail(Errc::system, "ping-pong", "warm-up failed");
-  }
-  const double stop_at = now_s() + timing.measure_s;
-  for (;;) {
-    const auto start = Clock::now();
-    if (!one_round_trip(message++)) return fail(Errc::system, "ping-pong", "round trip failed");
-    const auto end = Clock::now();
-    samples.push_back(std::chrono::duration<double, std::nano>(end - start).count());
-    if (samples.size() == kMaxSamples ||
-        std::chrono::duration<double>(end.time_since_epoch()).count() >= stop_at)
-      break;
-  }
-  const Percentiles p = percentiles(samples);
-  return LatencyFigures{
-      .round_trips = p.count, .p50_ns = p.p50, .p99_ns = p.p99, .p999_ns = p.p999, .max_ns = p.max};
-}
+volatile std::uint64_t g_sink = 0;  // keeps the reads of payloads alive
 
 bool write_all(int fd, std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
@@ -259,8 +232,8 @@ Result<LatencyFigures> channels(std::uint64_t size, const BenchTiming& timing, b
 }  // namespace
 
 const std::vector<std::string>& latency_methods() {
-  static const std::vector<std::string> methods{"floor", "zcopy-busy", "zcopy-wake", "unix",
-                                                "pipe"};
+  static const std::vector<std::string> methods{
+      "floor", "zcopy-busy", "zcopy-wake", "iceoryx-busy", "iceoryx-wake", "unix", "pipe"};
   return methods;
 }
 
@@ -269,6 +242,8 @@ Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t 
   if (method == "floor") return floor_ping_pong(size, timing);
   if (method == "zcopy-busy") return channels(size, timing, true);
   if (method == "zcopy-wake") return channels(size, timing, false);
+  if (method == "iceoryx-busy") return iceoryx_latency(size, timing, true);
+  if (method == "iceoryx-wake") return iceoryx_latency(size, timing, false);
   if (method == "unix") return unix_sockets(size, timing);
   if (method == "pipe") return pipes(size, timing);
   return fail(Errc::invalid_argument, "channel bench", "unknown method " + method);

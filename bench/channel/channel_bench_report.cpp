@@ -17,6 +17,14 @@ std::uint64_t copies_per_byte(const std::string& method) {
   return method == "unix" || method == "pipe" || method == "boost-mq" ? 2 : 0;
 }
 
+// A method that cannot run here: its record says why instead of carrying figures.
+JsonRecord skipped_record(const char* bench, const std::string& method, std::uint64_t size,
+                          const Error& why) {
+  JsonRecord r = bench_record(bench, method, size);
+  r.add("skipped", why.message());
+  return r;
+}
+
 }  // namespace
 
 Result<Report> run_channel_bench(const ChannelBenchConfig& config,
@@ -33,6 +41,11 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
     double ceiling_rate = 0;
     for (const std::string& method : throughput_methods()) {
       auto f = measure_throughput(method, size, timing);
+      if (!f && f.error().code() == Errc::capability_missing) {
+        add(skipped_record("channel-throughput", method, size, f.error()));
+        throughput.add_row({format_bytes(size), method, "skipped: " + f.error().message()});
+        continue;
+      }
       if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench " + method));
       const double rate = f->seconds > 0 ? static_cast<double>(f->bytes) / f->seconds : 0;
       const double ops = f->seconds > 0 ? static_cast<double>(f->messages) / f->seconds : 0;
@@ -51,10 +64,14 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
       if (method == "boost-mq") {
         r.add("chunk_bytes", f->chunk_bytes).add("chunked", f->chunk_bytes < size);
       }
+      if (f->batch != 0) r.add("batch", f->batch);
+      if (f->queue != 0) r.add("queue", f->queue);
+      if (method == "iceoryx") r.add("history", std::uint64_t{0});
       add(r);
       std::string note = format_bytes(copies_per_byte(method) * size);
       if (method == "boost-mq" && f->chunk_bytes < size)
         note += " (in " + format_bytes(f->chunk_bytes) + " chunks)";
+      if (f->batch != 0) note += " (batches of " + std::to_string(f->batch) + ")";
       throughput.add_row({format_bytes(size), method, format_rate(rate), fixed(ops, 0),
                           fixed(cpu_per_gb, 3),
                           ceiling_rate > 0 ? fixed(rate / ceiling_rate, 2) + "x" : "-", note});
@@ -68,6 +85,11 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
     if (size > kLatencyMaxSize) continue;
     for (const std::string& method : latency_methods()) {
       auto f = measure_latency(method, size, timing);
+      if (!f && f.error().code() == Errc::capability_missing) {
+        add(skipped_record("channel-latency", method, size, f.error()));
+        latency.add_row({format_bytes(size), method, "skipped: " + f.error().message()});
+        continue;
+      }
       if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench " + method));
       JsonRecord r = bench_record("channel-latency", method, size);
       r.add("latency_p50_ns", f->p50_ns)
@@ -76,6 +98,7 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
           .add("latency_max_ns", f->max_ns)
           .add("ops_per_s", static_cast<double>(f->round_trips) / timing.measure_s)
           .add("round_trips", f->round_trips);
+      if (f->queue != 0) r.add("queue", f->queue).add("history", std::uint64_t{0});
       add(r);
       latency.add_row({format_bytes(size), method, format_nanos(f->p50_ns), format_nanos(f->p99_ns),
                        format_nanos(f->p999_ns), format_nanos(f->max_ns),
@@ -84,6 +107,30 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
   }
   out.text += "\nRound trip, two processes ping-ponging (zcopy: two channels, one each way)\n" +
               latency.str();
+
+  // Fan-out at the smallest size, where the publisher's per-subscriber work weighs most.
+  Table fan_out({"size", "subscribers", "msg/s", "vs one", "publisher CPU", "CPU/subscriber"});
+  if (!config.sizes.empty()) {
+    const std::uint64_t size = *std::min_element(config.sizes.begin(), config.sizes.end());
+    double one = 0;
+    for (const std::size_t subscribers : kFanOutCounts) {
+      auto f = measure_fan_out(subscribers, size, timing);
+      if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench fan-out"));
+      if (subscribers == 1) one = f->rate;
+      JsonRecord r = bench_record("channel-fan-out", "zcopy", size);
+      r.add("subscribers", static_cast<std::uint64_t>(subscribers))
+          .add("ops_per_s", f->rate)
+          .add("vs_one_subscriber", one > 0 ? f->rate / one : 0.0)
+          .add("publisher_cpu", f->publisher_cpu)
+          .add("cpu_per_subscriber", f->subscriber_cpu);
+      add(r);
+      fan_out.add_row({format_bytes(size), std::to_string(subscribers), fixed(f->rate, 0),
+                       one > 0 ? fixed(f->rate / one, 2) + "x" : "-", fixed(f->publisher_cpu, 2),
+                       fixed(f->subscriber_cpu, 2)});
+    }
+  }
+  out.text += "\nFan-out, one publisher and N subscriber processes each reading every byte\n" +
+              fan_out.str();
 
   Table death({"method", "p50", "p99", "max", "kills"});
   for (const std::string& method : death_methods()) {

@@ -189,7 +189,16 @@ Result<ThroughputFigures> boost_queue(std::uint64_t size, const BenchTiming& tim
   return figures;
 }
 
-Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing) {
+// Messages per batch for zcopy-batch: enough to spread the per-batch costs thin, and at most a
+// quarter of the chunks, so that the publisher can fill the next batch while the subscriber reads.
+constexpr std::size_t kMaxBatch = 16;
+std::size_t batch_of(std::size_t chunks) {
+  return std::max<std::size_t>(1, std::min(kMaxBatch, chunks / 4));
+}
+
+// `batch` 0: one message per loan/publish/receive; otherwise loan_n/publish_n/receive_n.
+Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
+                                  std::size_t batch) {
   if (size > (std::uint64_t{1} << 30)) return fail(Errc::invalid_argument, "zcopy", "size > 1 GiB");
   const std::string name = unique_name("tp");
   const std::size_t chunks = ring_chunks(size);
@@ -197,13 +206,23 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing)
     auto subscriber = Subscriber::connect(name, std::chrono::seconds(10));
     if (!subscriber) return 1;
     ReceiverTally tally(t, true);
+    SampleBatch samples;
     for (;;) {
-      auto sample = subscriber->receive(std::chrono::seconds(10));
-      if (!sample) {
-        if (sample.error().code() == Errc::closed) break;
+      if (batch == 0) {
+        auto sample = subscriber->receive(std::chrono::seconds(10));
+        if (!sample) {
+          if (sample.error().code() == Errc::closed) break;
+          return 1;
+        }
+        tally.received(sample->bytes());
+        continue;
+      }
+      auto got = subscriber->receive_n(samples, batch, std::chrono::seconds(10));
+      if (!got) {
+        if (got.error().code() == Errc::closed) break;
         return 1;
       }
-      tally.received(sample->bytes());
+      for (std::size_t i = 0; i < samples.size(); ++i) tally.received(samples.bytes(i));
     }
     tally.finish();
     return 0;
@@ -219,12 +238,31 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing)
     if (auto joined = publisher->wait_for_subscribers(1, std::chrono::seconds(10)); !joined)
       return joined;
     SenderClock clock(t, timing);
+    std::vector<ChunkLoan> loans(std::max<std::size_t>(batch, 1));
+    const std::vector<std::size_t> lengths(loans.size(), static_cast<std::size_t>(size));
     while (clock.next()) {
-      auto loan = publisher->loan();
-      if (!loan) return std::unexpected(loan.error());
-      fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
-      if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
+      if (batch == 0) {
+        auto loan = publisher->loan();
+        if (!loan) return std::unexpected(loan.error());
+        fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
+        if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
+          return std::unexpected(sent.error());
+        continue;
+      }
+      // Every message of the batch counts once on the clock, and the batch ends early when the
+      // measured time does.
+      auto loaned = publisher->loan_n(loans);
+      if (!loaned) return std::unexpected(loaned.error());
+      std::size_t n = 0;
+      do {
+        fill(loans[n].bytes().first(static_cast<std::size_t>(size)), clock.sent());
+        ++n;
+      } while (n < *loaned && clock.next());
+      for (std::size_t i = n; i < *loaned; ++i) loans[i] = ChunkLoan();
+      if (auto sent = publisher->publish_n(std::span(loans).first(n), std::span(lengths).first(n));
+          !sent)
         return std::unexpected(sent.error());
+      if (n < *loaned) break;
     }
     clock.finish();
     publisher->close();
@@ -236,6 +274,90 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing)
     }
     return {};
   });
+}
+
+// One publisher, `subscribers` processes each reading every byte of every message (block mode:
+// the publisher goes at the pace of the slowest).
+Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
+                              const BenchTiming& timing) {
+  const std::string name = unique_name("fan");
+  const std::size_t chunks = ring_chunks(size);
+  std::vector<SharedTally> tallies;
+  for (std::size_t i = 0; i < subscribers; ++i) {
+    auto tally = SharedTally::create();
+    if (!tally) return std::unexpected(tally.error());
+    tallies.push_back(std::move(*tally));
+  }
+  ChannelOptions options;
+  options.chunk_size = static_cast<std::size_t>(size);
+  options.chunk_count = chunks;
+  options.queue_depth = chunks;
+  options.max_subscribers = subscribers;
+  options.timeout = std::chrono::seconds(10);
+  auto publisher = Publisher::create(name, options);
+  if (!publisher) return std::unexpected(publisher.error());
+  std::vector<Process> children;
+  for (std::size_t i = 0; i < subscribers; ++i) {
+    Tally& t = *tallies[i];
+    auto child = Process::fork([&name, &t] {
+      auto subscriber = Subscriber::connect(name, std::chrono::seconds(10));
+      if (!subscriber) return 1;
+      ReceiverTally tally(t, true);
+      for (;;) {
+        auto sample = subscriber->receive(std::chrono::seconds(10));
+        if (!sample) {
+          if (sample.error().code() != Errc::closed) return 1;
+          tally.finish();
+          return 0;
+        }
+        tally.received(sample->bytes());
+      }
+    });
+    if (!child) return std::unexpected(child.error());
+    children.push_back(std::move(*child));
+  }
+  if (auto joined = publisher->wait_for_subscribers(subscribers, std::chrono::seconds(10));
+      !joined) {
+    return std::unexpected(joined.error());
+  }
+  SenderClock clock(*tallies[0], timing);
+  bool told = false;
+  while (clock.next()) {
+    // The first subscriber's tally gets the start from the clock; the others from here.
+    if (!told && tallies[0]->measure_from.load(std::memory_order_relaxed) != UINT64_MAX) {
+      const std::uint64_t from = tallies[0]->measure_from.load(std::memory_order_relaxed);
+      for (auto& tally : tallies) tally->measure_from.store(from, std::memory_order_release);
+      told = true;
+    }
+    auto loan = publisher->loan();
+    if (!loan) return std::unexpected(loan.error());
+    fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
+    if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
+      return std::unexpected(sent.error());
+  }
+  clock.finish();
+  if (!told) {
+    for (auto& tally : tallies) tally->measure_from.store(clock.sent(), std::memory_order_release);
+  }
+  publisher->close();
+  for (auto& child : children) {
+    if (auto done = child.expect_success("fan-out subscriber"); !done) {
+      return std::unexpected(done.error());
+    }
+  }
+  FanOutFigures f;
+  f.subscribers = subscribers;
+  f.rate = 0;
+  for (const auto& tally : tallies) {
+    const ThroughputFigures one = figures_of(*tally, size);
+    const double rate = one.seconds > 0 ? static_cast<double>(one.messages) / one.seconds : 0;
+    // Every subscriber receives every message: the rate all of them sustained is the slowest's.
+    f.rate = f.rate == 0 ? rate : std::min(f.rate, rate);
+    f.subscriber_cpu += one.seconds > 0 ? tally->receiver_cpu_s / one.seconds : 0;
+  }
+  f.subscriber_cpu /= static_cast<double>(subscribers);
+  f.publisher_cpu = timing.measure_s > 0 ? tallies[0]->sender_cpu_s / timing.measure_s : 0;
+  return f;
 }
 
 // Two threads hand chunks over through two counters: the cost of writing and reading the bytes
@@ -288,18 +410,38 @@ Result<ThroughputFigures> ceiling(std::uint64_t size, const BenchTiming& timing)
 }  // namespace
 
 const std::vector<std::string>& throughput_methods() {
-  static const std::vector<std::string> methods{"ceiling", "zcopy", "unix", "pipe", "boost-mq"};
+  static const std::vector<std::string> methods{"ceiling", "zcopy", "zcopy-batch", "iceoryx",
+                                                "unix",    "pipe",  "boost-mq"};
   return methods;
 }
 
 Result<ThroughputFigures> measure_throughput(const std::string& method, std::uint64_t size,
                                              const BenchTiming& timing) {
-  if (method == "zcopy") return channel(size, timing);
+  if (method == "zcopy") {
+    auto figures = channel(size, timing, 0);
+    if (figures) figures->queue = ring_chunks(size);
+    return figures;
+  }
+  if (method == "iceoryx") return iceoryx_throughput(size, timing, ring_chunks(size));
+  if (method == "zcopy-batch") {
+    const std::size_t batch = batch_of(ring_chunks(size));
+    auto figures = channel(size, timing, batch);
+    if (figures) {
+      figures->batch = batch;
+      figures->queue = ring_chunks(size);
+    }
+    return figures;
+  }
   if (method == "ceiling") return ceiling(size, timing);
   if (method == "unix") return unix_socket(size, timing);
   if (method == "pipe") return pipe_pair(size, timing);
   if (method == "boost-mq") return boost_queue(size, timing);
   return fail(Errc::invalid_argument, "channel bench", "unknown method " + method);
+}
+
+Result<FanOutFigures> measure_fan_out(std::size_t subscribers, std::uint64_t size,
+                                      const BenchTiming& timing) {
+  return fan_out(subscribers, size, timing);
 }
 
 }  // namespace zc::bench

@@ -79,6 +79,7 @@ Result<PeerServer> start_nginx(const NginxConfig& c) {
                                 << ";\n  uwsgi_temp_path " << c.dir << ";\n  scgi_temp_path "
                                 << c.dir << ";\n"
                                 << "  server {\n    listen " << c.host << ":" << port
+                                << (c.listen_extra.empty() ? "" : " " + c.listen_extra)
                                 << ";\n    root " << c.root << ";\n"
                                 << c.server_extra << "\n  }\n}\n";
   std::vector<std::string> argv = c.exec_prefix;

@@ -62,6 +62,7 @@ struct NginxConfig {
   std::string access_log{};    // the access_log directive's arguments; empty: off
   std::string http_extra{};    // more directives at the top of http {} (log_format goes here)
   std::string server_extra{};  // more directives inside server {}
+  std::string listen_extra{};  // words after the listen address ("ssl")
   std::vector<std::string> exec_prefix{};  // runs nginx through this (ip netns exec NS)
   int cpu = -1;                            // pins the master and so its workers
 };

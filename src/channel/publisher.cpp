@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "publisher_state.hpp"
@@ -182,30 +183,66 @@ Result<ChunkLoan> Publisher::loan() {
   }
 }
 
+Result<std::size_t> Publisher::loan_n(std::span<ChunkLoan> loans) {
+  if (loans.empty()) return 0;
+  auto first = loan();
+  if (!first) return std::unexpected(std::move(first.error()));
+  loans[0] = std::move(*first);
+  detail::PublisherState& s = *state_;
+  std::size_t filled = 1;
+  while (filled < loans.size()) {
+    auto more = s.pool.loan();
+    if (!more) {
+      if (more.error().code() != Errc::exhausted) break;
+      s.drain_all_releases();
+      more = s.pool.loan();
+      if (!more) break;
+    }
+    loans[filled++] = std::move(*more);
+  }
+  return filled;
+}
+
 Result<std::uint64_t> Publisher::publish(ChunkLoan&& loan, std::size_t length) {
+  return publish_n(std::span<ChunkLoan>(&loan, 1), std::span<const std::size_t>(&length, 1));
+}
+
+Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
+                                           std::span<const std::size_t> lengths) {
   detail::PublisherState& s = *state_;
   const char* op = "Publisher::publish";
   if (s.closed) return fail(Errc::closed, op, "the channel was closed");
-  if (!loan.valid() || length > s.geometry.chunk_size) {
-    return fail(Errc::invalid_argument, op,
-                "needs a loan from this channel and a length <= chunk size");
-  }
-  auto chunk_bytes = s.pool.chunk(loan.index());
-  if (!chunk_bytes || chunk_bytes->data() != loan.bytes().data()) {
-    return fail(Errc::invalid_argument, op, "the loan comes from another pool");
-  }
   const std::uint64_t depth = s.geometry.queue_depth;
-  // Every queue must have room before any is written, so a timeout delivers to nobody. The tail
-  // we last saw is never ahead of the real one, so room by it is room indeed; only a queue that
-  // looks full is looked at again (a cache miss on the line the subscriber writes).
+  const std::size_t n = loans.size();
+  if (n == 0 || n > depth || lengths.size() != n) {
+    return fail(Errc::invalid_argument, op,
+                "needs 1 to queue depth (" + std::to_string(depth) + ") loans, one length each");
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!loans[k].valid() || lengths[k] > s.geometry.chunk_size) {
+      return fail(Errc::invalid_argument, op,
+                  "needs a loan from this channel and a length <= chunk size");
+    }
+    auto chunk_bytes = s.pool.chunk(loans[k].index());
+    if (!chunk_bytes || chunk_bytes->data() != loans[k].bytes().data()) {
+      return fail(Errc::invalid_argument, op, "the loan comes from another pool");
+    }
+  }
+  // Every queue must have room for all n before any is written, so a timeout delivers to nobody.
+  // The tail we last saw is never ahead of the real one, so room by it is room indeed; only a
+  // queue that looks too full is looked at again (a cache miss on the line the subscriber
+  // writes).
   auto all_have_room = [&] {
     bool room = true;
     for (std::size_t i = 0; i < s.links.size(); ++i) {
-      if (!s.links[i] || s.links[i]->head - s.links[i]->tail < depth) continue;
-      if (!s.refresh_tail(i)) continue;
-      if (s.links[i]->head - s.links[i]->tail < depth) continue;
-      if (s.options.backpressure == Backpressure::drop_oldest && s.drop_oldest(i)) continue;
-      if (!s.links[i]) continue;  // cut off while we looked
+      auto fits = [&] { return s.links[i]->head - s.links[i]->tail <= depth - n; };
+      if (!s.links[i] || fits()) continue;
+      if (!s.refresh_tail(i) || fits()) continue;
+      if (s.options.backpressure == Backpressure::drop_oldest) {
+        while (s.links[i] && !fits() && s.drop_oldest(i)) {
+        }
+      }
+      if (!s.links[i] || fits()) continue;  // cut off while we looked, or room made
       room = false;
     }
     return room;
@@ -217,34 +254,38 @@ Result<std::uint64_t> Publisher::publish(ChunkLoan&& loan, std::size_t length) {
                     std::to_string(s.options.timeout.count()) + " ms");
   }
 
-  const std::uint32_t chunk = loan.release();
-  const std::uint64_t sequence = s.counters.published++;
-  const std::uint64_t packed = pack_descriptor(chunk, static_cast<std::uint32_t>(length));
-  s.refs[chunk] = 1;  // ours, until every subscriber has its own
+  const std::uint64_t first = s.counters.published;
+  s.counters.published += n;
+  for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = 1;  // ours, until all are sent
   for (auto& link : s.links) {
     if (!link) continue;
-    DescriptorSlot& slot = link->slots[link->head & (depth - 1)];
-    // Relaxed: the release store of filled publishes them.
-    slot.sequence.store(sequence, std::memory_order_relaxed);
-    slot.chunk_and_length.store(packed, std::memory_order_relaxed);
-    link->sent[link->head & (depth - 1)] = chunk;
-    link->held[chunk] = 1;
-    ++s.refs[chunk];
-    ++link->head;
-    // SYNC POINT (pairs with the acquire load of filled in the subscriber's try_receive()): the
-    // payload and the two words above are visible to a subscriber that sees this position.
-    slot.filled.store(link->head, std::memory_order_release);
-    // SYNC POINT (pairs with the acquire load of head in the subscriber's try_receive()): the
-    // payload written into the chunk and the slot above are visible before the new head. It is
-    // also seq_cst, with the load below, against prepare_wait()'s store and load: see "Sleeping".
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::uint32_t chunk = loans[k].index();
+      DescriptorSlot& slot = link->slots[link->head & (depth - 1)];
+      // Relaxed: the release store of filled publishes them.
+      slot.sequence.store(first + k, std::memory_order_relaxed);
+      slot.chunk_and_length.store(pack_descriptor(chunk, static_cast<std::uint32_t>(lengths[k])),
+                                  std::memory_order_relaxed);
+      link->sent[link->head & (depth - 1)] = chunk;
+      link->held[chunk] = 1;
+      ++s.refs[chunk];
+      ++link->head;
+      // SYNC POINT (pairs with the acquire load of filled in the subscriber's take()): the
+      // payload and the two words above are visible to a subscriber that sees this position. A
+      // plain store on x86: the fence below is paid once per batch, not per message.
+      slot.filled.store(link->head, std::memory_order_release);
+    }
+    // SYNC POINT (pairs with the acquire load of head in the subscriber's take()): every slot
+    // filled above, and its payload, is visible before the new head. It is also seq_cst, with
+    // the load below, against prepare_wait()'s store and load: see "Sleeping". One per batch.
     link->ctl->head.store(link->head, std::memory_order_seq_cst);
     if (link->ctl->subscriber_sleeping.load(std::memory_order_seq_cst) != 0 &&
         link->ctl->subscriber_sleeping.exchange(0, std::memory_order_relaxed) != 0) {
       detail::signal_eventfd(link->wake.get());
     }
   }
-  s.drop_reference(chunk);
-  return sequence;
+  for (std::size_t k = 0; k < n; ++k) s.drop_reference(loans[k].release());
+  return first;
 }
 
 void Publisher::close() {

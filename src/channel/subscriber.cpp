@@ -52,41 +52,49 @@ Subscriber::Subscriber(Subscriber&&) noexcept = default;
 Subscriber& Subscriber::operator=(Subscriber&&) noexcept = default;
 Subscriber::~Subscriber() = default;
 
-Result<std::optional<Sample>> Subscriber::try_receive() {
-  detail::SubscriberState& s = *state_;
-  const std::uint64_t depth = s.geometry.queue_depth;
+namespace detail {
+
+Result<std::size_t> SubscriberState::take(std::span<Taken> out) {
+  const std::uint64_t depth = geometry.queue_depth;
   for (;;) {
     // SYNC POINT (pairs with the release half of the publisher's compare-and-swap in
     // drop_oldest()): the publisher moves tail only past positions it has published, so the head
     // we load below is at least the one it saw then.
-    std::uint64_t tail = s.ctl->tail.load(std::memory_order_acquire);
-    const DescriptorSlot& slot = s.slots[tail & (depth - 1)];
-    // SYNC POINT (pairs with the release store of filled in Publisher::publish()): a slot that
-    // holds position tail has its words and its payload visible. The common case reads this one
-    // line and not head.
-    if (slot.filled.load(std::memory_order_acquire) != tail + 1) {
-      // SYNC POINT (pairs with the seq_cst store of head in Publisher::publish()): every
+    std::uint64_t tail = ctl->tail.load(std::memory_order_acquire);
+    std::size_t n = 0;
+    for (; n < out.size(); ++n) {
+      const DescriptorSlot& slot = slots[(tail + n) & (depth - 1)];
+      // SYNC POINT (pairs with the release store of filled in Publisher::publish_n()): a slot
+      // that holds position tail + n has its words and its payload visible. The common case
+      // reads these lines and not head.
+      if (slot.filled.load(std::memory_order_acquire) != tail + n + 1) break;
+      out[n] = {slot.sequence.load(std::memory_order_relaxed),
+                slot.chunk_and_length.load(std::memory_order_relaxed)};
+    }
+    if (n == 0) {
+      const DescriptorSlot& slot = slots[tail & (depth - 1)];
+      // SYNC POINT (pairs with the seq_cst store of head in Publisher::publish_n()): every
       // position below head has been filled, and closed (below) is read after head.
-      const std::uint64_t head = s.ctl->head.load(std::memory_order_acquire);
+      const std::uint64_t head = ctl->head.load(std::memory_order_acquire);
       // The publisher fills a slot before it stores head, so having taken the newest message
       // from its slot we may see head one behind our tail: nothing more is queued.
       if (head <= tail) {
         // SYNC POINT (pairs with the release store of closed in the publisher's close()): after
         // seeing closed, a second look at head sees everything that was ever published.
-        if (s.ctl->closed.load(std::memory_order_acquire) != 0) {
-          if (s.ctl->head.load(std::memory_order_acquire) > tail) continue;
+        if (ctl->closed.load(std::memory_order_acquire) != 0) {
+          if (ctl->head.load(std::memory_order_acquire) > tail) continue;
           return fail(Errc::closed, "Subscriber::receive", "publisher closed");
         }
-        if (s.publisher_dead) {
+        if (publisher_dead) {
           return fail(Errc::closed, "Subscriber::receive",
-                      "publisher pid " + std::to_string(s.publisher_pid) + " died");
+                      "publisher pid " + std::to_string(publisher_pid) + " died");
         }
-        return std::optional<Sample>();
+        return 0;
       }
       // Something is queued. Under drop_oldest the publisher may have taken this entry back
       // (moving tail first); or it filled the slot between our two loads. Anything else means
       // the indices are impossible.
-      if (s.ctl->tail.load(std::memory_order_relaxed) != tail) continue;
+      if (ctl->tail.load(std::memory_order_relaxed) != tail) continue;
       if (head - tail <= depth && slot.filled.load(std::memory_order_acquire) == tail + 1) {
         continue;
       }
@@ -95,32 +103,118 @@ Result<std::optional<Sample>> Subscriber::try_receive() {
                       " and slot position " + std::to_string(slot.filled.load()) +
                       " are impossible for depth " + std::to_string(depth));
     }
-    const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
-    const std::uint64_t packed = slot.chunk_and_length.load(std::memory_order_relaxed);
-    // Whoever moves tail past this position owns the entry; under drop_oldest the publisher may
-    // have taken it (and refilled the slot), in which case what we read is discarded. Under
-    // block nobody else moves tail, so a plain store does (no locked instruction per message).
+    // Whoever moves tail past a position owns the entry; under drop_oldest the publisher may
+    // have taken some back (and refilled their slots), in which case what we read is discarded.
+    // Under block nobody else moves tail, so a plain store does (no locked instruction).
     // SYNC POINT (pairs with the acquire load of tail in the publisher's refresh_tail()): our
-    // reads of the slot happen before the publisher may refill it.
-    if (s.geometry.backpressure == 0) {
-      s.ctl->tail.store(tail + 1, std::memory_order_release);
-    } else if (!s.ctl->tail.compare_exchange_strong(tail, tail + 1, std::memory_order_acq_rel,
-                                                    std::memory_order_relaxed)) {
+    // reads of the slots happen before the publisher may refill them.
+    if (geometry.backpressure == 0) {
+      ctl->tail.store(tail + n, std::memory_order_release);
+    } else if (!ctl->tail.compare_exchange_strong(tail, tail + n, std::memory_order_acq_rel,
+                                                  std::memory_order_relaxed)) {
       continue;
     }
-    s.wake_publisher_if_waiting();
-    const auto chunk = static_cast<std::uint32_t>(packed >> 32);
-    const auto length = static_cast<std::uint32_t>(packed & 0xffff'ffff);
-    if (chunk >= s.geometry.chunk_count || length > s.geometry.chunk_size) {
-      s.release(chunk);  // the publisher's own check will refuse it if it is bogus
-      return fail(Errc::corrupt, "Subscriber::receive",
-                  "descriptor chunk " + std::to_string(chunk) + " length " +
-                      std::to_string(length) + " is outside the pool");
-    }
-    const auto bytes = std::span<const std::byte>(s.pool.bytes())
-                           .subspan(s.pool_geometry.offset_of(chunk), length);
-    return std::optional<Sample>(Sample(&s, chunk, bytes, sequence));
+    wake_publisher_if_waiting();
+    return n;
   }
+}
+
+}  // namespace detail
+
+namespace {
+
+struct Checked {
+  std::uint32_t chunk = 0;
+  std::span<const std::byte> bytes;
+};
+
+// The payload a descriptor names, once checked against the pool; std::nullopt when it lies
+// outside.
+std::optional<Checked> check(const detail::SubscriberState& s, std::uint64_t packed) {
+  const auto chunk = static_cast<std::uint32_t>(packed >> 32);
+  const auto length = static_cast<std::uint32_t>(packed & 0xffff'ffff);
+  if (chunk >= s.geometry.chunk_count || length > s.geometry.chunk_size) return std::nullopt;
+  return Checked{
+      chunk,
+      std::span<const std::byte>(s.pool.bytes()).subspan(s.pool_geometry.offset_of(chunk), length)};
+}
+
+std::unexpected<Error> outside_the_pool(std::uint64_t packed) {
+  return fail(Errc::corrupt, "Subscriber::receive",
+              "descriptor chunk " + std::to_string(packed >> 32) + " length " +
+                  std::to_string(packed & 0xffff'ffff) + " is outside the pool");
+}
+
+}  // namespace
+
+Result<std::optional<Sample>> Subscriber::try_receive() {
+  detail::SubscriberState& s = *state_;
+  detail::SubscriberState::Taken taken;
+  auto n = s.take(std::span(&taken, 1));
+  if (!n) return std::unexpected(std::move(n.error()));
+  if (*n == 0) return std::optional<Sample>();
+  const auto checked = check(s, taken.packed);
+  if (!checked) {
+    // The publisher's own check will refuse the index if it is bogus.
+    s.release(static_cast<std::uint32_t>(taken.packed >> 32));
+    return outside_the_pool(taken.packed);
+  }
+  return std::optional<Sample>(Sample(&s, checked->chunk, checked->bytes, taken.sequence));
+}
+
+void SampleBatch::reset() noexcept {
+  if (owner_ == nullptr) return;
+  std::exchange(owner_, nullptr)->release(chunks_);
+  chunks_.clear();
+  entries_.clear();
+}
+
+SampleBatch::SampleBatch(SampleBatch&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)),
+      entries_(std::move(other.entries_)),
+      chunks_(std::move(other.chunks_)) {
+  other.entries_.clear();
+  other.chunks_.clear();
+}
+
+SampleBatch& SampleBatch::operator=(SampleBatch&& other) noexcept {
+  if (this != &other) {
+    reset();
+    owner_ = std::exchange(other.owner_, nullptr);
+    entries_ = std::move(other.entries_);
+    chunks_ = std::move(other.chunks_);
+    other.entries_.clear();
+    other.chunks_.clear();
+  }
+  return *this;
+}
+
+Result<std::size_t> Subscriber::try_receive_n(SampleBatch& batch, std::size_t max) {
+  detail::SubscriberState& s = *state_;
+  batch.reset();
+  max = std::min<std::size_t>(max, s.geometry.queue_depth);
+  if (max == 0) return 0;
+  // Scratch space, sized once and reused by every later call.
+  if (s.taken.size() < max) s.taken.resize(max);
+  auto n = s.take(std::span(s.taken).first(max));
+  if (!n || *n == 0) return n;
+  batch.entries_.resize(*n);
+  batch.chunks_.resize(*n);
+  batch.owner_ = &s;
+  for (std::size_t i = 0; i < *n; ++i) {
+    const auto checked = check(s, s.taken[i].packed);
+    if (!checked) {
+      // Everything taken goes back; the publisher refuses the bogus index.
+      for (std::size_t k = 0; k < *n; ++k) {
+        batch.chunks_[k] = static_cast<std::uint32_t>(s.taken[k].packed >> 32);
+      }
+      batch.reset();
+      return outside_the_pool(s.taken[i].packed);
+    }
+    batch.chunks_[i] = checked->chunk;
+    batch.entries_[i] = {checked->bytes, s.taken[i].sequence};
+  }
+  return n;
 }
 
 bool Subscriber::prepare_wait() noexcept {
@@ -140,49 +234,70 @@ bool Subscriber::prepare_wait() noexcept {
 // minus one, used as a mask).
 constexpr std::uint32_t kSpinsBetweenChecks = 1023;
 
-Result<Sample> Subscriber::receive(std::chrono::milliseconds timeout) {
+Result<void> Subscriber::wait_for_message(
+    std::optional<std::chrono::steady_clock::time_point>& start,
+    std::chrono::milliseconds timeout) {
   detail::SubscriberState& s = *state_;
   // Taken when the queue is first found empty, not per message: a clock read costs about a
   // tenth of receiving a small message.
+  if (!start) start = Clock::now();
+  const Clock::time_point deadline = *start + timeout;
+  for (std::uint32_t i = 0; i < s.options.spin_count; ++i) {
+    detail::cpu_relax();
+    // The next slot only: head (and closed beside it) sit on a line every publish writes.
+    const std::uint64_t tail = s.ctl->tail.load(std::memory_order_relaxed);
+    if (s.slots[tail & (s.geometry.queue_depth - 1)].filled.load(std::memory_order_relaxed) ==
+        tail + 1) {
+      return {};
+    }
+    // However long the caller lets us spin, closing, the timeout and the publisher's death
+    // still count: look at them every so often (cheaply: a load, a clock read and a poll that
+    // never blocks).
+    if ((i & kSpinsBetweenChecks) == kSpinsBetweenChecks) {
+      if (s.ctl->closed.load(std::memory_order_relaxed) != 0) return {};
+      if (Clock::now() >= deadline) break;
+      pollfd death{s.pidfd.get(), POLLIN, 0};
+      if (::poll(&death, 1, 0) > 0) {
+        s.publisher_dead = true;
+        return {};
+      }
+    }
+  }
+  if (!prepare_wait()) return {};
+  const int ms = detail::remaining_ms(deadline);
+  std::array<pollfd, 2> fds{pollfd{s.wake.get(), POLLIN, 0}, pollfd{s.pidfd.get(), POLLIN, 0}};
+  auto ready = sys_call("poll", [&] { return ::poll(fds.data(), fds.size(), ms); });
+  s.ctl->subscriber_sleeping.store(0, std::memory_order_relaxed);
+  if (!ready) return std::unexpected(std::move(ready.error()));
+  if ((fds[0].revents & POLLIN) != 0) detail::drain_eventfd(s.wake.get());
+  if ((fds[1].revents & POLLIN) != 0) s.publisher_dead = true;
+  if (*ready == 0 && ms == 0) {
+    return fail(Errc::timeout, "Subscriber::receive",
+                "no message within " + std::to_string(timeout.count()) + " ms");
+  }
+  return {};
+}
+
+Result<Sample> Subscriber::receive(std::chrono::milliseconds timeout) {
   std::optional<Clock::time_point> start;
   for (;;) {
     auto next = try_receive();
     if (!next) return std::unexpected(std::move(next.error()));
     if (*next) return std::move(**next);
-    if (!start) start = Clock::now();
-    const Clock::time_point deadline = *start + timeout;
-    for (std::uint32_t i = 0; i < s.options.spin_count; ++i) {
-      detail::cpu_relax();
-      // The next slot only: head (and closed beside it) sit on a line every publish writes.
-      const std::uint64_t tail = s.ctl->tail.load(std::memory_order_relaxed);
-      if (s.slots[tail & (s.geometry.queue_depth - 1)].filled.load(std::memory_order_relaxed) ==
-          tail + 1) {
-        break;
-      }
-      // However long the caller lets us spin, closing, the timeout and the publisher's death
-      // still count: look at them every so often (cheaply: a load, a clock read and a poll that
-      // never blocks).
-      if ((i & kSpinsBetweenChecks) == kSpinsBetweenChecks) {
-        if (s.ctl->closed.load(std::memory_order_relaxed) != 0) break;
-        if (Clock::now() >= deadline) break;
-        pollfd death{s.pidfd.get(), POLLIN, 0};
-        if (::poll(&death, 1, 0) > 0) {
-          s.publisher_dead = true;
-          break;
-        }
-      }
+    if (auto waited = wait_for_message(start, timeout); !waited) {
+      return std::unexpected(std::move(waited.error()));
     }
-    if (!prepare_wait()) continue;
-    const int ms = detail::remaining_ms(deadline);
-    std::array<pollfd, 2> fds{pollfd{s.wake.get(), POLLIN, 0}, pollfd{s.pidfd.get(), POLLIN, 0}};
-    auto ready = sys_call("poll", [&] { return ::poll(fds.data(), fds.size(), ms); });
-    s.ctl->subscriber_sleeping.store(0, std::memory_order_relaxed);
-    if (!ready) return std::unexpected(std::move(ready.error()));
-    if ((fds[0].revents & POLLIN) != 0) detail::drain_eventfd(s.wake.get());
-    if ((fds[1].revents & POLLIN) != 0) s.publisher_dead = true;
-    if (*ready == 0 && ms == 0) {
-      return fail(Errc::timeout, "Subscriber::receive",
-                  "no message within " + std::to_string(timeout.count()) + " ms");
+  }
+}
+
+Result<std::size_t> Subscriber::receive_n(SampleBatch& batch, std::size_t max,
+                                          std::chrono::milliseconds timeout) {
+  std::optional<Clock::time_point> start;
+  for (;;) {
+    auto n = try_receive_n(batch, max);
+    if (!n || *n != 0 || max == 0) return n;
+    if (auto waited = wait_for_message(start, timeout); !waited) {
+      return std::unexpected(std::move(waited.error()));
     }
   }
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "wake.hpp"
@@ -20,19 +21,38 @@ struct SubscriberState {
   SubscriberState(UnixSocket peer, Region payloads, Region control_region) noexcept
       : socket(std::move(peer)), pool(std::move(payloads)), control(std::move(control_region)) {}
 
-  // Returns a chunk reference to the publisher. Never blocks: a full release ring (impossible
-  // for an honest publisher, which sizes it for every chunk) keeps the index for later.
-  void release(std::uint32_t chunk) noexcept {
+  // Returns chunk references to the publisher: one store of the release ring's head and one
+  // wake-up check for all of them. Never blocks: a full release ring (impossible for an honest
+  // publisher, which sizes it for every chunk) keeps the indices for later.
+  void release(std::span<const std::uint32_t> chunks) noexcept {
     try {
-      pending.push_back(chunk);
-      const std::size_t pushed =
-          releases->try_push_n(std::span<const std::uint32_t>(pending.data(), pending.size()));
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(pushed));
+      std::span<const std::uint32_t> out = chunks;
+      if (!pending.empty()) {
+        pending.insert(pending.end(), chunks.begin(), chunks.end());
+        out = pending;
+      }
+      const std::size_t pushed = releases->try_push_n(out);
+      if (pending.empty()) {
+        pending.assign(out.begin() + static_cast<std::ptrdiff_t>(pushed), out.end());
+      } else {
+        pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(pushed));
+      }
     } catch (...) {
-      // Out of memory: the chunk stays ours until we leave, when the publisher reclaims it.
+      // Out of memory: the chunks stay ours until we leave, when the publisher reclaims them.
     }
     wake_publisher_if_waiting();
   }
+  void release(std::uint32_t chunk) noexcept { release(std::span<const std::uint32_t>(&chunk, 1)); }
+
+  // One descriptor as take() read it from the queue, not yet checked.
+  struct Taken {
+    std::uint64_t sequence = 0;
+    std::uint64_t packed = 0;  // chunk << 32 | length
+  };
+  // Takes up to out.size() queued descriptors with one store (or compare-and-swap) of tail.
+  // Returns how many: 0 when none is queued; Errc::closed at the end of the stream,
+  // Errc::corrupt when the indices are impossible (subscriber.cpp).
+  Result<std::size_t> take(std::span<Taken> out);
 
   void wake_publisher_if_waiting() noexcept {
     // SYNC POINT (pairs with the exchange in the publisher's announce_waiting()): an
@@ -56,6 +76,7 @@ struct SubscriberState {
   DescriptorSlot* slots = nullptr;
   std::optional<SpscRing<std::uint32_t>> releases;  // we are the producer
   std::vector<std::uint32_t> pending;               // returns the ring could not take yet
+  std::vector<Taken> taken;                         // try_receive_n's scratch space
   SubscriberOptions options;
   pid_t publisher_pid = 0;
   bool publisher_dead = false;

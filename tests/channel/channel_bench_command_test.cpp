@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/support/process.hpp"
 #include "support/capability_gate.hpp"
+#include "support/sanitizer.hpp"
 #include "support/shell_command.hpp"
 
 namespace {
@@ -66,6 +68,7 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
   std::set<std::string> throughput;
   std::set<std::string> latency;
   std::set<std::string> death;
+  std::set<std::string> fan_out;
   std::istringstream lines(result.output);
   std::string line;
   while (std::getline(lines, line)) {
@@ -80,6 +83,17 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
       continue;
     }
     EXPECT_NE(line.find("\"size_bytes\":4096"), std::string::npos) << line;
+    if (bench == "channel-fan-out") {
+      fan_out.insert(line.substr(line.find("\"subscribers\":")).substr(0, 16));
+      EXPECT_NE(line.find("\"cpu_per_subscriber\":"), std::string::npos) << line;
+      continue;
+    }
+    if (line.find("\"skipped\":") != std::string::npos) {
+      // Only a method with a peer program of its own may be missing (IceoryxRecords... below).
+      EXPECT_EQ(method.rfind("iceoryx", 0), 0U) << line;
+      (bench == "channel-throughput" ? throughput : latency).insert(method);
+      continue;
+    }
     if (bench == "channel-throughput") {
       throughput.insert(method);
       for (const char* key :
@@ -94,9 +108,42 @@ TEST(ChannelBenchCommand, JsonRecordsCoverEveryMethodAndParse) {
       EXPECT_NE(line.find("\"latency_p99_ns\":"), std::string::npos) << line;
     }
   }
-  EXPECT_EQ(throughput, (std::set<std::string>{"zcopy", "ceiling", "unix", "pipe", "boost-mq"}));
-  EXPECT_EQ(latency, (std::set<std::string>{"floor", "zcopy-busy", "zcopy-wake", "unix", "pipe"}));
+  EXPECT_EQ(throughput, (std::set<std::string>{"zcopy", "zcopy-batch", "iceoryx", "ceiling", "unix",
+                                               "pipe", "boost-mq"}));
+  EXPECT_EQ(latency, (std::set<std::string>{"floor", "zcopy-busy", "zcopy-wake", "iceoryx-busy",
+                                            "iceoryx-wake", "unix", "pipe"}));
   EXPECT_EQ(death, (std::set<std::string>{"subscriber-killed", "publisher-killed"}));
+  EXPECT_EQ(fan_out.size(), 4U) << "1, 2, 4 and 8 subscribers";
+}
+
+// iceoryx runs beside zcopy with its settings in every record. Its peer program is not built
+// under ThreadSanitizer (iceoryx's libraries are not instrumented), where the records must say so.
+TEST(ChannelBenchCommand, IceoryxRecordsCarryFiguresAndTheirQueueSettings) {
+  const std::string tool = zc::test::zcopy_tool();
+  ZC_REQUIRE_TOOL();
+  if (!zc::bench::have_program("iox-roudi")) {
+    ZC_SKIP_BECAUSE("needs iox-roudi (scripts/install-deps.sh installs iceoryx)");
+  }
+  const auto result = run_command(tool + " channel bench --sizes 64 --seconds 0.05 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::istringstream lines(result.output);
+  std::string line;
+  std::set<std::string> seen;
+  while (std::getline(lines, line)) {
+    const std::string method = string_field(line, "method");
+    if (method.rfind("iceoryx", 0) != 0) continue;
+    seen.insert(method);
+    if (zc::test::kThreadSanitized) {
+      EXPECT_NE(line.find("zcopy-iceoryx-peer was not built"), std::string::npos) << line;
+      continue;
+    }
+    EXPECT_EQ(line.find("\"skipped\":"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"queue\":"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"history\":0"), std::string::npos) << line;
+    EXPECT_EQ(line.find("\"round_trips\":0,"), std::string::npos) << line;
+    EXPECT_EQ(line.find("\"messages\":0,"), std::string::npos) << line;
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"iceoryx", "iceoryx-busy", "iceoryx-wake"}));
 }
 
 TEST(ChannelBenchCommand, ABadSizeListIsAUsageError) {

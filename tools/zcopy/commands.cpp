@@ -14,6 +14,7 @@ CommandRunner add_mount_command(CLI::App& sub);
 CommandRunner add_umount_command(CLI::App& sub);
 CommandRunner add_perf_command(CLI::App& sub);
 CommandRunner add_serve_command(CLI::App& sub);
+CommandRunner add_tls_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
@@ -36,6 +37,8 @@ std::span<const CommandSpec> commands() {
                   &add_perf_command},
       CommandSpec{"serve", "Serve a directory over HTTP/1.1 with sendfile, splice or io_uring",
                   &add_serve_command},
+      CommandSpec{"tls", "TLS: how a server's records would be opened, and the record cipher bench",
+                  &add_tls_command},
   };
   return kCommands;
 }

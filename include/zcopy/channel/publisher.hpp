@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "zcopy/channel/channel_options.hpp"
@@ -90,6 +91,18 @@ class Publisher {
   // sequence number. The loan is consumed only on success: on Errc::timeout (block mode, some
   // subscriber's queue stayed full) no subscriber received it and the caller still owns the loan.
   Result<std::uint64_t> publish(ChunkLoan&& loan, std::size_t length);
+
+  // Batches, for small messages: the queue index, the wake-up check and (on the subscriber's
+  // side, Subscriber::receive_n) the return of the chunks cost once per batch instead of once per
+  // message.
+  //
+  // Fills `loans` (which hold no chunk) with up to loans.size() free chunks; waits as loan() does,
+  // but only for the first. Returns how many it filled (at least one).
+  Result<std::size_t> loan_n(std::span<ChunkLoan> loans);
+  // Sends loans[i] with its first lengths[i] bytes, in order, to every current subscriber. All or
+  // nothing: on Errc::timeout no subscriber received any of them and the caller still owns every
+  // loan. 1 to queue_depth messages; returns the sequence number of the first.
+  Result<std::uint64_t> publish_n(std::span<ChunkLoan> loans, std::span<const std::size_t> lengths);
 
   // End of stream: subscribers drain what is queued and then get Errc::closed. Idempotent.
   void close();

@@ -27,6 +27,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "zcopy/channel/channel_options.hpp"
 #include "zcopy/core/error.hpp"
@@ -69,6 +70,39 @@ class Sample {
   std::uint64_t sequence_ = 0;
 };
 
+// Messages received together by Subscriber::receive_n(): read-only views of their chunks and
+// their sequence numbers. The chunks go back to the publisher all at once (one pass over the
+// release ring) on reset(), on destruction, or when the batch is filled again. Reuse one batch
+// for every call: after the first its storage is never allocated again. Move-only.
+class SampleBatch {
+ public:
+  SampleBatch() noexcept = default;
+  SampleBatch(SampleBatch&& other) noexcept;
+  SampleBatch& operator=(SampleBatch&& other) noexcept;
+  SampleBatch(const SampleBatch&) = delete;
+  SampleBatch& operator=(const SampleBatch&) = delete;
+  ~SampleBatch() { reset(); }
+
+  std::size_t size() const noexcept { return chunks_.size(); }
+  bool empty() const noexcept { return chunks_.empty(); }
+  std::span<const std::byte> bytes(std::size_t i) const noexcept { return entries_[i].bytes; }
+  std::uint64_t sequence(std::size_t i) const noexcept { return entries_[i].sequence; }
+  std::uint32_t chunk(std::size_t i) const noexcept { return chunks_[i]; }
+
+  // Gives every chunk back now.
+  void reset() noexcept;
+
+ private:
+  friend class Subscriber;
+  struct Entry {
+    std::span<const std::byte> bytes;
+    std::uint64_t sequence = 0;
+  };
+  detail::SubscriberState* owner_ = nullptr;  // borrowed; set while chunks_ is not empty
+  std::vector<Entry> entries_;
+  std::vector<std::uint32_t> chunks_;  // contiguous, so they go back in one release-ring pass
+};
+
 class Subscriber {
  public:
   // Connects to channel `name`, retrying until a publisher listens, and waits up to `timeout` to
@@ -90,6 +124,13 @@ class Subscriber {
   // Waits up to `timeout` for the next message: spins, then sleeps on the eventfd.
   Result<Sample> receive(std::chrono::milliseconds timeout);
 
+  // Batches: first gives back what `batch` held, then fills it with up to `max` queued messages,
+  // taken with one store of the queue index. try_receive_n returns 0 when none is queued;
+  // receive_n waits for at least one as receive() does. Errors as for try_receive().
+  Result<std::size_t> try_receive_n(SampleBatch& batch, std::size_t max);
+  Result<std::size_t> receive_n(SampleBatch& batch, std::size_t max,
+                                std::chrono::milliseconds timeout);
+
   // For an external event loop: an epoll descriptor that becomes readable when a message arrives
   // or the publisher goes away, but only after prepare_wait() returned true. Borrowed.
   int fd() const noexcept;
@@ -104,6 +145,10 @@ class Subscriber {
 
  private:
   explicit Subscriber(std::unique_ptr<detail::SubscriberState> state) noexcept;
+  // Spins, then sleeps on the eventfd, until a message may be there; Errc::timeout once
+  // `timeout` has passed since `start` (set at the first call).
+  Result<void> wait_for_message(std::optional<std::chrono::steady_clock::time_point>& start,
+                                std::chrono::milliseconds timeout);
   std::unique_ptr<detail::SubscriberState> state_;
 };
 

@@ -1,0 +1,90 @@
+// Feeds a TLS 1.3 record stream of arbitrary bytes to the record layer a client runs after the
+// handshake: header checks, the receive into the caller's buffer, tag verification, the inner
+// plaintext's type and padding, post-handshake messages (tickets, KeyUpdate) and alerts.
+// The first input byte picks the mode: raw bytes go to the wire as they are (headers and tags
+// under attack), otherwise the rest is cut into inner plaintexts (2-byte length, then the bytes)
+// that the fuzzer seals with the peer's key first, so the parsers behind the tag are reached.
+// Nothing may crash; every view `read` returns must lie inside the buffer it was given, and an
+// error must say something.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "zcopy/secure/record_layer.hpp"
+
+namespace {
+
+using namespace zc::secure;
+
+constexpr auto kSuite = CipherSuite::aes_128_gcm_sha256;
+
+Secret secret_of(std::uint8_t fill) {
+  std::vector<std::uint8_t> bytes(32, fill);
+  return *Secret::from(bytes);
+}
+
+std::vector<std::uint8_t> seal_all(const std::uint8_t* data, std::size_t size) {
+  std::vector<std::uint8_t> wire;
+  auto cipher = RecordCipher::create(kSuite, secret_of(1));
+  if (!cipher) std::abort();
+  while (size >= 2) {
+    std::size_t length = (std::size_t{data[0]} << 8 | data[1]) % (kMaxPlaintext + 64);
+    data += 2;
+    size -= 2;
+    length = std::min(length, size);
+    const std::size_t at = wire.size();
+    const auto header = protected_header(length + kTagSize);
+    wire.resize(at + kRecordHeaderSize + length + kTagSize);
+    std::memcpy(wire.data() + at, header.data(), header.size());
+    if (length > 0) std::memcpy(wire.data() + at + kRecordHeaderSize, data, length);
+    std::span<std::uint8_t> inner(wire.data() + at + kRecordHeaderSize, length);
+    std::span<std::uint8_t, kTagSize> tag(inner.data() + length, kTagSize);
+    if (!cipher->seal(header, inner, tag)) std::abort();
+    data += length;
+    size -= length;
+  }
+  return wire;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0 || size > 60000) return 0;
+  const bool raw = (data[0] & 1) != 0;
+  std::vector<std::uint8_t> wire =
+      raw ? std::vector<std::uint8_t>(data + 1, data + size) : seal_all(data + 1, size - 1);
+
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) std::abort();
+  int buffer_size = 1 << 20;
+  ::setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &buffer_size, sizeof buffer_size);
+  ::setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &buffer_size, sizeof buffer_size);
+  if (!wire.empty() &&
+      ::send(fds[1], wire.data(), wire.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(wire.size()))
+    std::abort();
+  ::shutdown(fds[1], SHUT_WR);
+  {
+    auto layer = RecordLayer::create(fds[0], kSuite, secret_of(1), secret_of(2));
+    if (!layer) std::abort();
+    std::vector<std::byte> buffer(kMaxCiphertext);
+    for (;;) {
+      auto read = layer->read(buffer);
+      if (!read) {
+        if (read.error().message().empty()) std::abort();
+        break;
+      }
+      if (read->empty()) break;
+      if (read->data() < buffer.data() ||
+          read->data() + read->size() > buffer.data() + buffer.size())
+        std::abort();
+    }
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return 0;
+}

@@ -1,0 +1,191 @@
+// Batches of small messages: loan_n/publish_n on one side and receive_n on the other move many
+// messages per queue-index store and per release-ring pass, with the same guarantees as one at a
+// time: whole, in order, all or nothing, and every chunk back in the pool at the end.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "channel/channel_test_support.hpp"
+#include "support/sanitizer.hpp"
+
+namespace {
+
+using namespace zc::test;
+
+// Loans up to `count` chunks, writes a self-checking message into each and publishes them as one
+// batch. Returns how many went out.
+zc::Result<std::size_t> publish_batch(zc::Publisher& publisher, std::size_t count) {
+  std::array<zc::ChunkLoan, 16> loans;
+  std::array<std::size_t, 16> lengths{};
+  auto loaned = publisher.loan_n(std::span(loans).first(std::min(count, loans.size())));
+  if (!loaned) return std::unexpected(loaned.error());
+  const std::uint64_t first = publisher.stats().published;
+  for (std::size_t i = 0; i < *loaned; ++i) lengths[i] = write_message(loans[i].bytes(), first + i);
+  auto sent = publisher.publish_n(std::span(loans).first(*loaned),
+                                  std::span<const std::size_t>(lengths).first(*loaned));
+  if (!sent) return std::unexpected(sent.error());
+  return *loaned;
+}
+
+TEST(Batch, MessagesPublishedAndReceivedInBatchesArriveWholeAndInOrder) {
+  const std::string name = unique_channel("batch");
+  auto publisher =
+      zc::Publisher::create(name, {.chunk_size = 256, .chunk_count = 32, .queue_depth = 16});
+  ASSERT_TRUE(publisher) << publisher.error().message();
+  auto subscriber = connect_in_process(*publisher, name);
+  ASSERT_TRUE(subscriber) << subscriber.error().message();
+
+  auto sent = publish_batch(*publisher, 10);
+  ASSERT_TRUE(sent) << sent.error().message();
+  ASSERT_EQ(*sent, 10U);
+  zc::SampleBatch batch;
+  auto got = subscriber->receive_n(batch, 4, 1s);
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(*got, 4U);
+  auto rest = subscriber->try_receive_n(batch, 16);  // gives the first four back
+  ASSERT_TRUE(rest);
+  ASSERT_EQ(*rest, 6U);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(batch.sequence(i), 4 + i);
+    EXPECT_TRUE(check_message(batch.bytes(i), batch.sequence(i)));
+  }
+  publisher->service();
+  EXPECT_EQ(publisher->pool().stats().free, 32U - 6U) << "the first batch came back, not this one";
+  batch.reset();
+  auto none = subscriber->try_receive_n(batch, 16);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0U);
+  publisher->service();
+  EXPECT_EQ(publisher->pool().stats().free, 32U);
+  EXPECT_EQ(publisher->stats().rejected_returns, 0U);
+}
+
+TEST(Batch, ABatchThatDoesNotFitTimesOutDeliversNothingAndKeepsItsLoans) {
+  const std::string name = unique_channel("batch-full");
+  auto publisher = zc::Publisher::create(
+      name, {.chunk_size = 128, .chunk_count = 16, .queue_depth = 4, .timeout = 50ms});
+  ASSERT_TRUE(publisher);
+  auto subscriber = connect_in_process(*publisher, name);
+  ASSERT_TRUE(subscriber);
+  ASSERT_TRUE(publish_message(*publisher));
+  ASSERT_TRUE(publish_message(*publisher));
+
+  std::array<zc::ChunkLoan, 3> loans;
+  auto loaned = publisher->loan_n(loans);
+  ASSERT_TRUE(loaned);
+  ASSERT_EQ(*loaned, 3U);
+  std::array<std::size_t, 3> lengths{};
+  for (std::size_t i = 0; i < 3; ++i) lengths[i] = write_message(loans[i].bytes(), 2 + i);
+  auto sent = publisher->publish_n(loans, lengths);
+  ASSERT_FALSE(sent);
+  EXPECT_EQ(sent.error().code(), zc::Errc::timeout);
+  for (const auto& loan : loans) EXPECT_TRUE(loan.valid()) << "the caller still owns its loans";
+  EXPECT_EQ(publisher->stats().published, 2U);
+
+  zc::SampleBatch batch;
+  auto got = subscriber->try_receive_n(batch, 8);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, 2U) << "only the two single messages were queued";
+  batch.reset();
+  // Now it fits, and goes out whole.
+  auto retried = publisher->publish_n(loans, lengths);
+  ASSERT_TRUE(retried) << retried.error().message();
+  EXPECT_EQ(*retried, 2U);
+  got = subscriber->try_receive_n(batch, 8);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(*got, 3U);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(check_message(batch.bytes(i), 2 + i));
+}
+
+TEST(Batch, PublishNRefusesMoreMessagesThanTheQueueHolds) {
+  const std::string name = unique_channel("batch-deep");
+  auto publisher =
+      zc::Publisher::create(name, {.chunk_size = 64, .chunk_count = 16, .queue_depth = 4});
+  ASSERT_TRUE(publisher);
+  std::array<zc::ChunkLoan, 5> loans;
+  auto loaned = publisher->loan_n(loans);
+  ASSERT_TRUE(loaned);
+  ASSERT_EQ(*loaned, 5U);
+  std::array<std::size_t, 5> lengths{};
+  auto sent = publisher->publish_n(loans, lengths);
+  ASSERT_FALSE(sent);
+  EXPECT_EQ(sent.error().code(), zc::Errc::invalid_argument);
+  auto empty = publisher->publish_n({}, {});
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code(), zc::Errc::invalid_argument);
+}
+
+// Two threads, batches of every size from 1 to 8 on both sides against single messages, under
+// both back-pressure modes: what ThreadSanitizer runs to check the batch path's ordering.
+void stress(zc::Backpressure backpressure) {
+  const std::string name = unique_channel("batch-stress");
+  constexpr std::size_t kChunks = 32;
+  auto publisher = zc::Publisher::create(name, {.chunk_size = 256,
+                                                .chunk_count = kChunks,
+                                                .queue_depth = 8,
+                                                .backpressure = backpressure,
+                                                .timeout = 10s});
+  ASSERT_TRUE(publisher);
+  auto subscriber = connect_in_process(*publisher, name);
+  ASSERT_TRUE(subscriber);
+  const std::size_t messages = scaled(200000);
+  std::size_t received = 0;
+  bool ordered_and_whole = true;
+  std::thread reader([&] {
+    zc::SampleBatch batch;
+    std::optional<std::uint64_t> last;
+    auto check = [&](std::uint64_t sequence, std::span<const std::byte> bytes) {
+      const bool in_order = backpressure == zc::Backpressure::block
+                                ? sequence == (last ? *last + 1 : 0)
+                                : !last || sequence > *last;
+      if (!in_order || !check_message(bytes, sequence)) ordered_and_whole = false;
+      last = sequence;
+      ++received;
+    };
+    for (std::size_t round = 0;; ++round) {
+      if (round % 3 == 0) {
+        auto sample = subscriber->receive(5s);
+        if (!sample) return;
+        check(sample->sequence(), sample->bytes());
+        continue;
+      }
+      auto got = subscriber->receive_n(batch, 1 + round % 8, 5s);
+      if (!got) return;
+      for (std::size_t i = 0; i < batch.size(); ++i) check(batch.sequence(i), batch.bytes(i));
+    }
+  });
+  for (std::size_t sent = 0, round = 0; sent < messages; ++round) {
+    if (round % 4 == 0) {
+      ASSERT_TRUE(publish_message(*publisher));
+      ++sent;
+      continue;
+    }
+    auto batch = publish_batch(*publisher, std::min<std::size_t>(1 + round % 8, messages - sent));
+    ASSERT_TRUE(batch) << batch.error().message();
+    sent += *batch;
+  }
+  publisher->close();
+  reader.join();
+  EXPECT_TRUE(ordered_and_whole);
+  EXPECT_EQ(received + subscriber->dropped(), messages) << "each message received or dropped";
+  if (backpressure == zc::Backpressure::block) {
+    EXPECT_EQ(subscriber->dropped(), 0U);
+  }
+  publisher->service();
+  EXPECT_EQ(publisher->pool().stats().free, kChunks);
+  EXPECT_EQ(publisher->stats().rejected_returns, 0U);
+}
+
+TEST(Batch, ThreadsStreamingInBatchesLoseNothingUnderBlock) {
+  stress(zc::Backpressure::block);
+}
+
+TEST(Batch, ThreadsStreamingInBatchesUnderDropOldestCountEveryMessageOnce) {
+  stress(zc::Backpressure::drop_oldest);
+}
+
+}  // namespace
