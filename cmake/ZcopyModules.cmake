@@ -105,18 +105,41 @@ function(zcopy_check_public_headers name)
   endif()
 endfunction()
 
-# zcopy_module_links_system(MODULE PACKAGE TARGET): MODULE links the system library TARGET
-# (pkg-config PACKAGE) privately; recorded so that the installed package looks for PACKAGE only
-# when a module that needs it, or one that uses such a module, is wanted.
+# zcopy_module_links_system(MODULE PACKAGE PkgConfig::PREFIX): MODULE links the system library
+# found by pkg_check_modules(PREFIX IMPORTED_TARGET PACKAGE) privately; recorded so that the
+# installed package looks for PACKAGE, under the same PREFIX, only when a module that needs it,
+# or one that uses such a module, is wanted.
 function(zcopy_module_links_system module package imported_target)
+  if(NOT imported_target MATCHES "^PkgConfig::([A-Za-z0-9_]+)$")
+    message(FATAL_ERROR "zcopy_module_links_system(${module} ${package} ${imported_target}): "
+                        "the target must be pkg_check_modules' PkgConfig::<PREFIX>")
+  endif()
   target_link_libraries(zcopy_${module} PRIVATE ${imported_target})
   set_property(GLOBAL APPEND PROPERTY ZCOPY_SYSTEM_LIBS_${module} ${package})
+  set_property(GLOBAL PROPERTY ZCOPY_SYSTEM_PREFIX_${package} ${CMAKE_MATCH_1})
+endfunction()
+
+# Sets OUT to every system package some module links, each once, in module order.
+function(zcopy_all_system_packages out)
+  set(all "")
+  foreach(module IN LISTS ZCOPY_MODULES)
+    get_property(own GLOBAL PROPERTY ZCOPY_SYSTEM_LIBS_${module})
+    list(APPEND all ${own})
+  endforeach()
+  list(REMOVE_DUPLICATES all)
+  set(${out} ${all} PARENT_SCOPE)
 endfunction()
 
 # Sets OUT to CMake lines `set(_zcopy_system_<module> <packages>)`, each module's system libraries
-# with those of every module it uses, for zcopyConfig.cmake.
+# with those of every module it uses, and `set(_zcopy_prefix_<package> <PREFIX>)`, the prefix of
+# each package's PkgConfig:: target, for zcopyConfig.cmake.
 function(zcopy_config_system_libs out)
   set(lines "")
+  zcopy_all_system_packages(packages)
+  foreach(package IN LISTS packages)
+    get_property(prefix GLOBAL PROPERTY ZCOPY_SYSTEM_PREFIX_${package})
+    string(APPEND lines "set(_zcopy_prefix_${package} ${prefix})\n")
+  endforeach()
   foreach(module IN LISTS ZCOPY_MODULES)
     get_property(own GLOBAL PROPERTY ZCOPY_SYSTEM_LIBS_${module})
     set(all ${own})

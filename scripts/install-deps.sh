@@ -7,7 +7,8 @@ packages=(
   # toolchain and build
   g++ cmake ninja-build pkg-config git ccache
   # libraries
-  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev libssl-dev openssl
+  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev libssl-dev openssl libxdp-dev
+  libbpf-dev
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
@@ -17,6 +18,12 @@ packages=(
   # exercised with sqlite3 and fio; zero-copy send is compared with iperf3; the channel with
   # Eclipse iceoryx (RouDi, and the library its peer program links)
   nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3 iceoryx libiceoryx-posh-dev
+  # AF_XDP: captures are read back with tcpdump and tshark and compared with tcpdump -w; echo is
+  # checked with ping; xdp-tools lists attached programs when something goes wrong; perf shows
+  # where the receive path's cycles go (docs/PERFORMANCE.md)
+  tcpdump tshark iputils-ping xdp-tools linux-perf
+  # the .y4m video `zcopy frames` writes is checked with ffprobe
+  ffmpeg
 )
 
 missing=()

@@ -95,9 +95,9 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
   });
   if (!nonblocking) return std::unexpected(std::move(nonblocking.error()).with_context(op));
   auto readonly = share_pool_read_only(state->pool);
-  auto epoll = detail::make_epoll();
-  auto wake = detail::make_eventfd();
-  auto timer = detail::make_timerfd();
+  auto epoll = make_epoll();
+  auto wake = make_eventfd();
+  auto timer = make_timerfd();
   auto reserve = Fd::open("/dev/null", O_RDONLY);
   for (Error* error : {readonly ? nullptr : &readonly.error(), epoll ? nullptr : &epoll.error(),
                        wake ? nullptr : &wake.error(), timer ? nullptr : &timer.error(),
@@ -113,7 +113,7 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
   for (auto [fd, kind] : {std::pair{state->listener.fd(), EventKind::listener},
                           std::pair{state->wake.get(), EventKind::wake},
                           std::pair{state->timer.get(), EventKind::timer}}) {
-    auto added = detail::epoll_add(state->epoll.get(), fd, EPOLLIN, detail::event_data(kind, 0, 0));
+    auto added = epoll_add(state->epoll.get(), fd, EPOLLIN, detail::event_data(kind, 0, 0));
     if (!added) return std::unexpected(std::move(added.error()).with_context(op));
   }
   return Publisher(std::move(state));
@@ -134,17 +134,17 @@ void Publisher::service() {
   for (std::size_t i = 0; i < s.links.size(); ++i) {
     if (s.links[i]) (void)s.refresh_tail(i);
   }
-  s.last_service = detail::coarse_now();
+  s.last_service = coarse_now();
 }
 
 Result<ChunkLoan> Publisher::loan() {
   detail::PublisherState& s = *state_;
   // Admissions and departures every millisecond or so (at the next timer tick: the coarse clock
   // costs a quarter of a precise one on every loan); returns (shared memory only) always.
-  if (detail::coarse_now() - s.last_service > std::chrono::milliseconds(1)) service();
+  if (coarse_now() - s.last_service > std::chrono::milliseconds(1)) service();
   // The deadline is taken only once we have to wait: a clock read per message is a tenth of the
   // cost of a small one.
-  std::optional<detail::Clock::time_point> deadline;
+  std::optional<Clock::time_point> deadline;
   for (;;) {
     // Returned chunks wait in the release rings until the pool runs dry: reading a ring the
     // subscriber has just written costs a cache miss, which a free chunk in the pool does not.
@@ -167,7 +167,7 @@ Result<ChunkLoan> Publisher::loan() {
       }
       if (longest < s.links.size() && s.drop_oldest(longest)) continue;
     }
-    if (!deadline) deadline = detail::Clock::now() + s.options.timeout;
+    if (!deadline) deadline = Clock::now() + s.options.timeout;
     const bool freed = s.wait_until(
         [&] {
           s.drain_all_releases();
@@ -248,7 +248,7 @@ Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
     return room;
   };
   // The clock is read (for the deadline) only when some queue is full.
-  if (!all_have_room() && !s.wait_until(all_have_room, detail::Clock::now() + s.options.timeout)) {
+  if (!all_have_room() && !s.wait_until(all_have_room, Clock::now() + s.options.timeout)) {
     return fail(Errc::timeout, op,
                 "a subscriber's queue stayed full for " +
                     std::to_string(s.options.timeout.count()) + " ms");
@@ -281,7 +281,7 @@ Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
     link->ctl->head.store(link->head, std::memory_order_seq_cst);
     if (link->ctl->subscriber_sleeping.load(std::memory_order_seq_cst) != 0 &&
         link->ctl->subscriber_sleeping.exchange(0, std::memory_order_relaxed) != 0) {
-      detail::signal_eventfd(link->wake.get());
+      signal_eventfd(link->wake.get());
     }
   }
   for (std::size_t k = 0; k < n; ++k) s.drop_reference(loans[k].release());
@@ -300,7 +300,7 @@ Result<void> Publisher::wait_for_subscribers(std::size_t count, std::chrono::mil
                    s.links.begin(), s.links.end(), [](const auto& l) { return l != nullptr; })) >=
                count;
       },
-      detail::Clock::now() + timeout);
+      Clock::now() + timeout);
   if (!enough) {
     return fail(Errc::timeout, "Publisher::wait_for_subscribers",
                 std::to_string(count) + " subscribers did not connect within " +

@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "wake.hpp"
 #include "zcopy/channel/channel_layout.hpp"
 #include "zcopy/channel/channel_options.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/core/fd_passing.hpp"
+#include "zcopy/core/wake.hpp"
 #include "zcopy/mem/buffer_pool.hpp"
 #include "zcopy/mem/region.hpp"
 #include "zcopy/ring/spsc_ring.hpp"

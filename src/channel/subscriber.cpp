@@ -21,8 +21,6 @@
 
 namespace zc {
 
-using detail::Clock;
-
 void Sample::reset() noexcept {
   if (owner_ == nullptr) return;
   std::exchange(owner_, nullptr)->release(chunk_);
@@ -243,7 +241,7 @@ Result<void> Subscriber::wait_for_message(
   if (!start) start = Clock::now();
   const Clock::time_point deadline = *start + timeout;
   for (std::uint32_t i = 0; i < s.options.spin_count; ++i) {
-    detail::cpu_relax();
+    cpu_relax();
     // The next slot only: head (and closed beside it) sit on a line every publish writes.
     const std::uint64_t tail = s.ctl->tail.load(std::memory_order_relaxed);
     if (s.slots[tail & (s.geometry.queue_depth - 1)].filled.load(std::memory_order_relaxed) ==
@@ -264,12 +262,12 @@ Result<void> Subscriber::wait_for_message(
     }
   }
   if (!prepare_wait()) return {};
-  const int ms = detail::remaining_ms(deadline);
+  const int ms = remaining_ms(deadline);
   std::array<pollfd, 2> fds{pollfd{s.wake.get(), POLLIN, 0}, pollfd{s.pidfd.get(), POLLIN, 0}};
   auto ready = sys_call("poll", [&] { return ::poll(fds.data(), fds.size(), ms); });
   s.ctl->subscriber_sleeping.store(0, std::memory_order_relaxed);
   if (!ready) return std::unexpected(std::move(ready.error()));
-  if ((fds[0].revents & POLLIN) != 0) detail::drain_eventfd(s.wake.get());
+  if ((fds[0].revents & POLLIN) != 0) drain_eventfd(s.wake.get());
   if ((fds[1].revents & POLLIN) != 0) s.publisher_dead = true;
   if (*ready == 0 && ms == 0) {
     return fail(Errc::timeout, "Subscriber::receive",

@@ -14,8 +14,6 @@
 namespace zc {
 namespace {
 
-using detail::Clock;
-
 std::unexpected<Error> wrap(Error error, const std::string& op) {
   return std::unexpected(std::move(error).with_context(op));
 }
@@ -47,8 +45,8 @@ Result<Subscriber> Subscriber::connect(std::string_view name, std::chrono::milli
     return wrap(std::move(sent.error()), op);
   }
   pollfd p{socket->fd(), POLLIN, 0};
-  auto ready = sys_call({"poll", socket->fd()},
-                        [&] { return ::poll(&p, 1, detail::remaining_ms(deadline)); });
+  auto ready =
+      sys_call({"poll", socket->fd()}, [&] { return ::poll(&p, 1, remaining_ms(deadline)); });
   if (!ready) return wrap(std::move(ready.error()), op);
   if (*ready == 0) {
     return fail(Errc::timeout, op,
@@ -82,9 +80,9 @@ Result<Subscriber> Subscriber::connect(std::string_view name, std::chrono::milli
   }
   // ESRCH: the publisher already exited (it may have published, closed and gone before we read
   // its welcome); what it left in shared memory can still be drained.
-  auto pidfd = detail::open_pidfd(welcome->sender.pid);
+  auto pidfd = open_pidfd(welcome->sender.pid);
   if (!pidfd && pidfd.error().sys_errno() != ESRCH) return wrap(std::move(pidfd.error()), op);
-  auto epoll = detail::make_epoll();
+  auto epoll = make_epoll();
   if (!epoll) return wrap(std::move(epoll.error()), op);
 
   auto state = std::make_unique<detail::SubscriberState>(std::move(*socket), std::move(*pool),
@@ -111,7 +109,7 @@ Result<Subscriber> Subscriber::connect(std::string_view name, std::chrono::milli
   state->publisher_pid = welcome->sender.pid;
   for (int fd : {state->wake.get(), state->pidfd.get()}) {
     if (fd < 0) continue;
-    if (auto added = detail::epoll_add(state->epoll.get(), fd, EPOLLIN, 0); !added) {
+    if (auto added = epoll_add(state->epoll.get(), fd, EPOLLIN, 0); !added) {
       return wrap(std::move(added.error()), op);
     }
   }

@@ -33,6 +33,8 @@ constexpr std::array kEntries{
     Entry{Capability::fuse, "fuse", "FUSE"},
     Entry{Capability::fuse_passthrough, "fuse_passthrough", "FUSE passthrough"},
     Entry{Capability::af_xdp, "af_xdp", "AF_XDP"},
+    Entry{Capability::xdp_native_veth, "xdp_native_veth", "native XDP on veth"},
+    Entry{Capability::af_xdp_zero_copy, "af_xdp_zero_copy", "AF_XDP zero-copy"},
     Entry{Capability::userfaultfd_wp, "userfaultfd_wp", "userfaultfd write-protect"},
     Entry{Capability::memfd_seals, "memfd_seals", "memfd seals"},
     Entry{Capability::transparent_huge_pages, "transparent_huge_pages", "transparent huge pages"},
@@ -85,6 +87,10 @@ probes::Finding run(Capability capability) {
       return probes::fuse_passthrough();
     case Capability::af_xdp:
       return probes::af_xdp();
+    case Capability::xdp_native_veth:
+      return probes::xdp_native_veth();
+    case Capability::af_xdp_zero_copy:
+      return probes::af_xdp_zero_copy();
     case Capability::userfaultfd_wp:
       return probes::userfaultfd_wp();
     case Capability::memfd_seals:

@@ -1,5 +1,4 @@
-// Probes of the copy-free I/O system calls and devices: splice, sendfile, MSG_ZEROCOPY, FUSE,
-// AF_XDP.
+// Probes of the copy-free I/O system calls and devices: splice, sendfile, MSG_ZEROCOPY, FUSE.
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
@@ -13,10 +12,6 @@
 #include "probe_support.hpp"
 #include "zcopy/core/process_privileges.hpp"
 #include "zcopy/core/syscall.hpp"
-
-#ifndef AF_XDP
-#define AF_XDP 44
-#endif
 
 namespace zc::probes {
 namespace {
@@ -167,21 +162,6 @@ Finding fuse_passthrough() {
   if (!*admin) return lacking("needs CAP_SYS_ADMIN to register backing files");
   return found("kernel " + std::to_string(kernel->major) + "." + std::to_string(kernel->minor) +
                ", /dev/fuse and CAP_SYS_ADMIN present; the final check happens at mount time");
-}
-
-Finding af_xdp() {
-  auto socket =
-      sys_call("socket(AF_XDP)", [] { return ::socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0); });
-  if (!socket) {
-    const int err = socket.error().sys_errno();
-    if (err == EAFNOSUPPORT) {
-      return lacking("kernel lacks CONFIG_XDP_SOCKETS: socket(AF_XDP) " + errno_text(err));
-    }
-    if (err == EPERM) return lacking("socket(AF_XDP) needs CAP_NET_RAW: " + errno_text(err));
-    return lacking(socket.error().message());
-  }
-  const Fd xdp = Fd::adopt(*socket);
-  return found("AF_XDP socket created");
 }
 
 }  // namespace zc::probes

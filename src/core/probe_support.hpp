@@ -35,7 +35,11 @@ Finding sendfile();
 Finding msg_zerocopy();
 Finding fuse();
 Finding fuse_passthrough();
+
+// probe_xdp.cpp
 Finding af_xdp();
+Finding xdp_native_veth();
+Finding af_xdp_zero_copy();
 
 // probe_memory.cpp
 Finding userfaultfd_wp();

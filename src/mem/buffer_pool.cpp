@@ -147,7 +147,8 @@ Result<BufferPool> BufferPool::create(std::size_t chunk_size, std::size_t chunk_
   if (!geometry) return std::unexpected(std::move(geometry.error()).with_context(op));
   const PoolGeometry& g = *geometry;
 
-  auto region = Region::create_shared(g.total_bytes, {.name = options.name});
+  auto region = Region::create_shared(g.total_bytes,
+                                      {.name = options.name, .huge_pages = options.huge_pages});
   if (!region) return std::unexpected(std::move(region.error()).with_context(op));
   std::byte* base = region->data();
 

@@ -13,6 +13,7 @@
 
 #include "mem/pool_header.hpp"
 #include "support/child_process.hpp"
+#include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/units.hpp"
 
 namespace {
@@ -65,6 +66,19 @@ TEST(BufferPool, LoansEveryChunkOnceThenReportsExhaustion) {
   EXPECT_EQ(stats.free, 3U);
   EXPECT_EQ(stats.high_water, 8U) << "the high-water mark never goes down";
   EXPECT_TRUE(pool->loan());
+}
+
+TEST(BufferPool, HugePagesWhenShmemAllowsThemOtherwiseTheReason) {
+  auto pool = zc::BufferPool::create(4096, 16, {.huge_pages = true});
+  if (zc::probe(zc::Capability::shmem_huge_pages).available) {
+    ASSERT_TRUE(pool) << pool.error().message();
+    EXPECT_TRUE(pool->region().huge_pages());
+    EXPECT_EQ(pool->region().size() % zc::Region::kHugePageSize, 0u);
+  } else {
+    ASSERT_FALSE(pool);
+    EXPECT_EQ(pool.error().code(), zc::Errc::capability_missing);
+    EXPECT_NE(pool.error().message().find("shmem"), std::string::npos) << pool.error().message();
+  }
 }
 
 TEST(BufferPool, HighWaterMarkRecordsThePeakNotTheTotal) {

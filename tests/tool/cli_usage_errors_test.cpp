@@ -60,7 +60,7 @@ TEST(CliUsageErrors, GetRefusesBadValuesWithExitTwo) {
   }
 }
 
-TEST(CliUsageErrors, MountChannelInspectPerfDoctorAndDemoRefuseBadValuesWithExitTwo) {
+TEST(CliUsageErrors, MountChannelInspectPerfDoctorDemoAndXdpRefuseBadValuesWithExitTwo) {
   ZC_REQUIRE_TOOL();
   for (const UsageCase& c : {
            UsageCase{"mount", "SOURCE and MOUNTPOINT"},
@@ -80,6 +80,14 @@ TEST(CliUsageErrors, MountChannelInspectPerfDoctorAndDemoRefuseBadValuesWithExit
            UsageCase{"perf server --port 99999", "--port"},
            UsageCase{"doctor --require pigeon", "pigeon"},
            UsageCase{"demo --size 0", "--size"},
+           UsageCase{"xdp", "subcommand"},
+           UsageCase{"xdp count", "interface"},
+           UsageCase{"xdp capture lo", "-w"},
+           UsageCase{"xdp count lo --queue 999", "--queue"},
+           UsageCase{"xdp count lo --mode pigeon", "pigeon"},
+           UsageCase{"xdp count lo --frames 1", "--frames"},
+           UsageCase{"xdp capture lo -w x.pcap --snaplen 0", "--snaplen"},
+           UsageCase{"xdp forward lo --to lo", "--to"},
        }) {
     expect_usage_error(c);
   }

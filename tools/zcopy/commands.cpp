@@ -8,6 +8,7 @@ namespace zc::cli {
 CommandRunner add_channel_command(CLI::App& sub);
 CommandRunner add_demo_command(CLI::App& sub);
 CommandRunner add_doctor_command(CLI::App& sub);
+CommandRunner add_frames_command(CLI::App& sub);
 CommandRunner add_get_command(CLI::App& sub);
 CommandRunner add_inspect_command(CLI::App& sub);
 CommandRunner add_mount_command(CLI::App& sub);
@@ -15,6 +16,7 @@ CommandRunner add_umount_command(CLI::App& sub);
 CommandRunner add_perf_command(CLI::App& sub);
 CommandRunner add_serve_command(CLI::App& sub);
 CommandRunner add_tls_command(CLI::App& sub);
+CommandRunner add_xdp_command(CLI::App& sub);
 
 std::span<const CommandSpec> commands() {
   static constexpr std::array kCommands{
@@ -24,6 +26,8 @@ std::span<const CommandSpec> commands() {
                   &add_demo_command},
       CommandSpec{"doctor", "Probe the kernel facilities and privileges zcopy uses",
                   &add_doctor_command},
+      CommandSpec{"frames", "Frames flipped between two processes at a refresh tick, never copied",
+                  &add_frames_command},
       CommandSpec{"get", "Download http:// URLs, the body spliced from the socket into the file",
                   &add_get_command},
       CommandSpec{"inspect", "Pin a buffer and show its physical layout and page-fault figures",
@@ -39,6 +43,8 @@ std::span<const CommandSpec> commands() {
                   &add_serve_command},
       CommandSpec{"tls", "TLS: how a server's records would be opened, and the record cipher bench",
                   &add_tls_command},
+      CommandSpec{"xdp", "AF_XDP on an interface queue: count, echo, forward, capture",
+                  &add_xdp_command},
   };
   return kCommands;
 }

@@ -22,6 +22,7 @@
 #include "get_bench.hpp"
 #include "get_progress.hpp"
 #include "options.hpp"
+#include "stop_signals.hpp"
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/http/client/download_batch.hpp"
 #include "zcopy/http/client/mirror.hpp"
@@ -57,26 +58,6 @@ Result<net::ReceiveMethod> parse_receive_method(std::string_view text) {
   }
   return fail(Errc::invalid_argument, "--method " + std::string(text),
               "expected auto, splice, uring or copy");
-}
-
-// Set by the first SIGINT or SIGTERM; a second one takes the default action and ends the process.
-std::atomic<bool> g_stop{false};
-volatile sig_atomic_t g_signal = 0;
-static_assert(std::atomic<bool>::is_always_lock_free);  // stored from a signal handler
-
-void on_stop_signal(int signal) {
-  g_signal = signal;
-  g_stop.store(true, std::memory_order_relaxed);
-}
-
-void catch_stop_signals() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  // Not SA_RESTART: blocked reads return and see the flag.
-  action.sa_flags = static_cast<int>(SA_RESETHAND);
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
 }
 
 // One line on stderr, with whatever came from a server made harmless to the terminal.
@@ -139,7 +120,7 @@ std::vector<std::filesystem::path> claimed_paths(const std::string& output) {
 
 // The exit code after a stop signal, saying so.
 int interrupted_exit() {
-  say(std::string("interrupted by ") + (g_signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+  say(std::string("interrupted by ") + (g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT") +
       "; partial downloads are kept: run the same command with --continue to resume");
   return kExitRuntimeError;
 }

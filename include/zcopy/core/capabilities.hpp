@@ -29,6 +29,8 @@ enum class Capability {
   fuse,                    // /dev/fuse can be opened
   fuse_passthrough,        // FUSE passthrough: kernel >= 6.9 and CAP_SYS_ADMIN
   af_xdp,                  // an AF_XDP socket can be created
+  xdp_native_veth,         // veth runs XDP programs in driver mode (what AF_XDP copy mode uses)
+  af_xdp_zero_copy,        // an interface here advertises AF_XDP zero-copy (veth never does)
   userfaultfd_wp,          // userfaultfd write-protect of anonymous memory
   memfd_seals,             // memfd_create with F_SEAL_SHRINK/GROW/FUTURE_WRITE
   transparent_huge_pages,  // THP for anonymous memory (always or madvise)

@@ -56,6 +56,9 @@ struct PoolOptions {
   std::string name = "zcopy-pool";
   // Lock and pre-fault the whole region (Region::pin).
   bool pin = false;
+  // Back the region with 2 MiB transparent huge pages (RegionOptions::huge_pages):
+  // Errc::capability_missing when shmem THP is disabled.
+  bool huge_pages = false;
 };
 
 struct PoolAttachOptions {

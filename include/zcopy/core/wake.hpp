@@ -1,17 +1,26 @@
-// The kernel objects a channel sleeps on: eventfds to wake a peer, pidfds to learn of its death,
-// and an epoll set over them. Private to the channel module.
+// zcopy/core/wake.hpp: the kernel objects a process sleeps on: eventfds to wake a peer, pidfds to
+// learn of its death, timerfds for deadlines, an epoll set over them, and futexes in shared memory.
+//
+//   auto wake = zc::make_eventfd();           // the peer calls signal_eventfd(fd) after its store
+//   auto peer = zc::open_pidfd(pid);          // readable once `pid` exits
+//   zc::futex_wait(&word, seen, deadline);    // sleeps while word == seen, in any process
+//   zc::futex_wake(&word);                    // after changing word
+//
+// Futexes here are the shared kind (no FUTEX_PRIVATE_FLAG): the word may sit in memory that other
+// processes map, e.g. a memfd Region.
 #pragma once
 
 #include <sys/types.h>
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/fd.hpp"
 
-namespace zc::detail {
+namespace zc {
 
 using Clock = std::chrono::steady_clock;
 
@@ -48,6 +57,14 @@ inline std::chrono::nanoseconds coarse_now() noexcept {
 // Milliseconds left until `deadline`, rounded up, 0 when past; for poll(2) and epoll_wait(2).
 int remaining_ms(Clock::time_point deadline) noexcept;
 
+// Sleeps while `word` still holds `expected`, until `deadline` (CLOCK_MONOTONIC, as Clock) or a
+// futex_wake. Returns true when woken or when the word already differed, false at the deadline.
+// Spurious returns happen: callers re-check their condition in a loop.
+bool futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                Clock::time_point deadline) noexcept;
+// Wakes up to `count` sleepers on `word`, in any process that maps it.
+void futex_wake(const std::atomic<std::uint32_t>* word, int count = 1'000'000) noexcept;
+
 // A pause that tells the CPU we are spinning (another hyperthread may run).
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -57,4 +74,4 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-}  // namespace zc::detail
+}  // namespace zc

@@ -1,6 +1,7 @@
-// eventfd, pidfd and epoll helpers for the channel's sleeping and liveness checks.
-#include "wake.hpp"
+// eventfd, pidfd, timerfd, epoll and futex helpers for sleeping and liveness checks.
+#include "zcopy/core/wake.hpp"
 
+#include <linux/futex.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -8,11 +9,12 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
 
 #include "zcopy/core/syscall.hpp"
 
-namespace zc::detail {
+namespace zc {
 
 Result<Fd> make_eventfd() {
   auto fd = sys_call("eventfd", [] { return ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); });
@@ -79,6 +81,28 @@ Result<void> epoll_add(int epoll_fd, int fd, std::uint32_t events, std::uint64_t
   return {};
 }
 
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free &&
+                  sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
+              "a futex is a plain 32-bit word");
+
+bool futex_wait(const std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                Clock::time_point deadline) noexcept {
+  const auto since =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch());
+  timespec until{};
+  until.tv_sec = static_cast<time_t>(since.count() / 1'000'000'000);
+  until.tv_nsec = static_cast<long>(since.count() % 1'000'000'000);
+  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so retries after EINTR do not
+  // stretch the wait.
+  const long rc = ::syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, &until, nullptr,
+                            FUTEX_BITSET_MATCH_ANY);
+  return rc == 0 || errno != ETIMEDOUT;
+}
+
+void futex_wake(const std::atomic<std::uint32_t>* word, int count) noexcept {
+  (void)::syscall(SYS_futex, word, FUTEX_WAKE, count, nullptr, nullptr, 0);
+}
+
 int remaining_ms(Clock::time_point deadline) noexcept {
   const auto left = deadline - Clock::now();
   if (left <= Clock::duration::zero()) return 0;
@@ -86,4 +110,4 @@ int remaining_ms(Clock::time_point deadline) noexcept {
   return ms > 1'000'000 ? 1'000'000 : static_cast<int>(ms);
 }
 
-}  // namespace zc::detail
+}  // namespace zc
