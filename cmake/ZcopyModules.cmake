@@ -2,7 +2,7 @@
 #
 # The modules and what each may use are written once, in the `zcopy-modules` block of
 # docs/ARCHITECTURE.md; zcopy_read_module_graph() reads them from there. Each module
-# `zcopy::<name>` compiles src/<name>/*.cpp and sees exactly:
+# `zcopy::<name>` compiles src/<name>/**/*.cpp (subfolders too) and sees exactly:
 #   - its own private headers (src/<name>/, as "<name>/x.hpp" or "x.hpp"),
 #   - its own public headers (include/zcopy/<name>/) and those of the modules it may use,
 # through per-module include views: directories in the build tree that hold symlinks to just
@@ -52,7 +52,7 @@ set(ZCOPY_VIEWS_DIR ${PROJECT_BINARY_DIR}/module-views)
 # caller, to the one module that needs them.
 function(zcopy_add_module name)
   set(target zcopy_${name})
-  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cpp)
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cpp)
   add_library(${target} STATIC ${sources})
   add_library(zcopy::${name} ALIAS ${target})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} POSITION_INDEPENDENT_CODE ON)
@@ -79,13 +79,17 @@ endfunction()
 # the module may see: a header that is not self-contained, or that reaches past the module's
 # walls, fails the build.
 function(zcopy_check_public_headers name)
-  file(GLOB headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/zcopy/${name}/*.hpp)
+  set(include_dir ${PROJECT_SOURCE_DIR}/include/zcopy/${name})
+  file(GLOB_RECURSE headers CONFIGURE_DEPENDS ${include_dir}/*.hpp)
   set(dir ${PROJECT_BINARY_DIR}/header-checks/${name})
   set(sources "")
   foreach(header IN LISTS headers)
-    get_filename_component(stem ${header} NAME_WE)
-    set(source ${dir}/${stem}.cpp)
-    set(text "#include \"zcopy/${name}/${stem}.hpp\"  // must compile on its own\n")
+    # server/server.hpp -> zcopy/<name>/server/server.hpp, checked by server_server.cpp
+    file(RELATIVE_PATH relative ${include_dir} ${header})
+    string(REGEX REPLACE "\\.hpp$" "" stem ${relative})
+    string(REPLACE "/" "_" flat ${stem})
+    set(source ${dir}/${flat}.cpp)
+    set(text "#include \"zcopy/${name}/${relative}\"  // must compile on its own\n")
     if(EXISTS ${source})
       file(READ ${source} old)
     endif()

@@ -9,7 +9,7 @@
 
 #include "zcopy/http/byte_range.hpp"
 #include "zcopy/http/http_date.hpp"
-#include "zcopy/http/request_parser.hpp"
+#include "zcopy/http/server/request_parser.hpp"
 #include "zcopy/http/url_path.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "zcopy/http/response.hpp"
-#include "zcopy/http/response_chunked.hpp"
+#include "zcopy/http/client/response.hpp"
+#include "zcopy/http/client/response_chunked.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

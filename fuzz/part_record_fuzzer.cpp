@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "zcopy/http/part_record.hpp"
+#include "zcopy/http/client/part_record.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

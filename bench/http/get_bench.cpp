@@ -11,7 +11,7 @@
 #include "bench/support/process.hpp"
 #include "bench/support/process_counters.hpp"
 #include "bench/support/stats.hpp"
-#include "zcopy/http/download.hpp"
+#include "zcopy/http/client/download.hpp"
 
 namespace zc::bench {
 namespace {
@@ -69,7 +69,7 @@ Result<Sample> run_aria2c(const std::string& url, const std::string& out, std::u
                   url, size);
 }
 
-Result<Sample> run_ours(const http::Url& url, const std::string& out, http::DownloadMethod method,
+Result<Sample> run_ours(const http::Url& url, const std::string& out, net::ReceiveMethod method,
                         std::uint64_t size) {
   http::DownloadOptions options;
   options.output = out;
@@ -113,13 +113,13 @@ Result<std::vector<GetFigures>> run_get_bench(const GetBenchConfig& config) {
   if (!url) return std::unexpected(url.error());
   const std::string out = dir + "/out.bin";
 
-  const std::map<std::string, http::DownloadMethod> ours = {
-      {"splice", http::DownloadMethod::splice},
-      {"uring", http::DownloadMethod::uring},
-      {"copy", http::DownloadMethod::copy},
+  const std::map<std::string, net::ReceiveMethod> ours = {
+      {"splice", net::ReceiveMethod::splice},
+      {"uring", net::ReceiveMethod::uring},
+      {"copy", net::ReceiveMethod::copy},
   };
   // Warm-up: the source into the page cache, and every path once.
-  if (auto r = run_ours(*url, out, http::DownloadMethod::splice, config.size); !r)
+  if (auto r = run_ours(*url, out, net::ReceiveMethod::splice, config.size); !r)
     return std::unexpected(r.error());
   std::map<std::string, std::vector<Sample>> samples;
   std::vector<std::string> order = {"splice", "uring", "copy", "curl"};

@@ -19,8 +19,8 @@
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/http/download.hpp"
-#include "zcopy/http/server.hpp"
+#include "zcopy/http/client/download.hpp"
+#include "zcopy/http/server/server.hpp"
 
 namespace zc::demo {
 namespace {
@@ -63,7 +63,7 @@ bool read_all(int fd, void* data, std::size_t size) {
 
 // The server child: starts a Server on 127.0.0.1 port 0, writes its port (0 and an error line on
 // failure), then answers each 's' on `commands` with a snapshot until the pipe closes.
-int serve_child(const std::string& root, http::SendMethod method, int commands, int replies) {
+int serve_child(const std::string& root, net::FileSendMethod method, int commands, int replies) {
   http::ServerOptions options{.root = root};
   options.bind = {"127.0.0.1", 0};
   options.method = method;
@@ -125,8 +125,8 @@ std::string copies(std::uint64_t zero_copy, std::uint64_t user, std::uint64_t ke
 }
 
 struct Transfer {
-  http::SendMethod server;
-  http::DownloadMethod client;
+  net::FileSendMethod server;
+  net::ReceiveMethod client;
 };
 
 }  // namespace
@@ -158,23 +158,23 @@ Result<void> demo_network(const DemoSettings& settings) {
 
   // Every client method against sendfile, then every other server method against splice: each
   // method of each side appears at least once without running the whole cross product.
-  std::vector<Transfer> transfers = {{http::SendMethod::sendfile, http::DownloadMethod::splice},
-                                     {http::SendMethod::sendfile, http::DownloadMethod::uring},
-                                     {http::SendMethod::sendfile, http::DownloadMethod::copy},
-                                     {http::SendMethod::splice, http::DownloadMethod::splice},
-                                     {http::SendMethod::uring, http::DownloadMethod::splice},
-                                     {http::SendMethod::copy, http::DownloadMethod::splice},
-                                     {http::SendMethod::copy, http::DownloadMethod::copy}};
+  std::vector<Transfer> transfers = {{net::FileSendMethod::sendfile, net::ReceiveMethod::splice},
+                                     {net::FileSendMethod::sendfile, net::ReceiveMethod::uring},
+                                     {net::FileSendMethod::sendfile, net::ReceiveMethod::copy},
+                                     {net::FileSendMethod::splice, net::ReceiveMethod::splice},
+                                     {net::FileSendMethod::uring, net::ReceiveMethod::splice},
+                                     {net::FileSendMethod::copy, net::ReceiveMethod::splice},
+                                     {net::FileSendMethod::copy, net::ReceiveMethod::copy}};
   if (!uring) {
     std::erase_if(transfers, [](const Transfer& t) {
-      return t.server == http::SendMethod::uring || t.client == http::DownloadMethod::uring;
+      return t.server == net::FileSendMethod::uring || t.client == net::ReceiveMethod::uring;
     });
   }
 
   Table table({"serve -> get", "rate", "serve CPU s/GB", "serve zero-copy / user / kernel",
                "get CPU s/GB", "get zero-copy / user / kernel"});
   for (std::size_t i = 0; i < transfers.size();) {
-    const http::SendMethod server_method = transfers[i].server;
+    const net::FileSendMethod server_method = transfers[i].server;
     int to_child[2], from_child[2];
     if (::pipe2(to_child, O_CLOEXEC) != 0) return fail_errno(errno, "pipe2");
     if (::pipe2(from_child, O_CLOEXEC) != 0) {
@@ -203,7 +203,8 @@ Result<void> demo_network(const DemoSettings& settings) {
         why.resize(length);
         read_all(reply_read.get(), why.data(), length);
       }
-      return fail(Errc::system, "zcopy serve --method " + std::string(name(server_method)), why);
+      return fail(Errc::system,
+                  "zcopy serve --method " + std::string(net::to_string(server_method)), why);
     }
     auto snapshot = [&]() -> Result<ServerSnapshot> {
       ServerSnapshot s;
@@ -213,9 +214,9 @@ Result<void> demo_network(const DemoSettings& settings) {
       return s;
     };
     for (; i < transfers.size() && transfers[i].server == server_method; ++i) {
-      const http::DownloadMethod client_method = transfers[i].client;
-      const std::string output = *scratch / "got-" + std::string(name(server_method)) + "-" +
-                                 std::string(http::to_string(client_method));
+      const net::ReceiveMethod client_method = transfers[i].client;
+      const std::string output = *scratch / "got-" + std::string(net::to_string(server_method)) +
+                                 "-" + std::string(net::to_string(client_method));
       http::DownloadOptions options;
       options.output = output;
       options.method = client_method;
@@ -230,8 +231,8 @@ Result<void> demo_network(const DemoSettings& settings) {
       if (!after) return std::unexpected(after.error());
       auto copy_hash = file_hash(output, buffer);
       if (!copy_hash) return std::unexpected(copy_hash.error());
-      const std::string label =
-          std::string(name(server_method)) + " -> " + std::string(http::to_string(client_method));
+      const std::string label = std::string(net::to_string(server_method)) + " -> " +
+                                std::string(net::to_string(client_method));
       if (*copy_hash != *original || got->file_size != size) {
         return fail(Errc::corrupt, "network demo", label + ": the copy differs from the original");
       }

@@ -21,6 +21,7 @@
 #include "mirror.hpp"
 #include "worker_privileges.hpp"
 #include "zcopy/core/capabilities.hpp"
+#include "zcopy/core/method_ladder.hpp"
 #include "zcopy/core/syscall.hpp"
 
 extern char** environ;
@@ -44,6 +45,17 @@ struct Mount::State {
 };
 
 namespace {
+
+// auto takes passthrough when the kernel grants it, else splice.
+constexpr MethodLadder<MountMode, 4> kMountModes{
+    "mount --mode",
+    MountMode::auto_select,
+    {{
+        {MountMode::auto_select, "auto"},
+        {MountMode::passthrough, "passthrough", Capability::fuse_passthrough, true},
+        {MountMode::splice, "splice", std::nullopt, true},
+        {MountMode::copy, "copy"},
+    }}};
 
 constexpr std::chrono::seconds kInitTimeout{10};
 
@@ -158,25 +170,11 @@ void detach(Mount::State& state) {
 }  // namespace
 
 std::string_view to_string(MountMode mode) noexcept {
-  switch (mode) {
-    case MountMode::auto_select:
-      return "auto";
-    case MountMode::passthrough:
-      return "passthrough";
-    case MountMode::splice:
-      return "splice";
-    case MountMode::copy:
-      return "copy";
-  }
-  return "?";
+  return kMountModes.to_string(mode);
 }
 
 std::optional<MountMode> mount_mode_from_name(std::string_view text) noexcept {
-  for (MountMode mode :
-       {MountMode::auto_select, MountMode::passthrough, MountMode::splice, MountMode::copy}) {
-    if (text == to_string(mode)) return mode;
-  }
-  return std::nullopt;
+  return kMountModes.from_name(text);
 }
 
 Mount::Mount(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -202,19 +200,13 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
     return std::unexpected(rc.error());
   }
 
-  MountMode requested = options.mode;
-  std::string early_reason;
-  if (requested == MountMode::passthrough || requested == MountMode::auto_select) {
-    const Probe probe = zc::probe_uncached(Capability::fuse_passthrough);
-    if (!probe.available) {
-      if (requested == MountMode::passthrough) {
-        return fail(Errc::capability_missing, "mount --mode passthrough",
-                    "FUSE passthrough unavailable: " + probe.detail);
-      }
-      requested = MountMode::splice;
-      early_reason = "FUSE passthrough unavailable: " + probe.detail;
-    }
-  }
+  // Probed afresh: privileges may have changed since a cached answer. auto that has passthrough
+  // stays auto until the kernel's INIT confirms it (init() in mirror.cpp).
+  auto choice = kMountModes.choose(
+      options.mode, [](Capability capability) { return probe_uncached(capability); });
+  if (!choice) return std::unexpected(choice.error());
+  const std::string early_reason = choice->missing;
+  const MountMode requested = early_reason.empty() ? options.mode : choice->method;
   const std::uint32_t depth = stack_depth_for(root->get());
 
   auto state = std::make_unique<State>();

@@ -1,23 +1,24 @@
 // Which way of sending pays on this socket, measured rather than assumed.
 //
 // When notifications say the kernel copied zero-copy sends (local delivery does), whether
-// zero-copy still pays is a question for measurement: on loopback here MSG_ZEROCOPY cost the
-// sending thread 0.30 s/GB at 16-64 KiB against 0.55-0.70 for copying, but 0.36 against 0.22 at
-// 1 MiB; SEND_ZC from registered buffers was the fastest at 64 KiB and the slowest at 256 KiB
-// (docs/PERFORMANCE.md). So an automatic sender runs a trial among the methods it has (copying,
-// MSG_ZEROCOPY, SEND_ZC when the caller registered buffers): it sends in epochs of `epoch_bytes`,
-// four epochs per method, times each epoch (but its first half) by the wall clock and by the
-// CPU time the sending thread spent in it, and keeps the fastest method, or among methods within
-// kSpeedTolerance of the fastest the one that cost the least CPU (on a link that limits every
-// method alike, the cheapest). A method slower than kDropBelow of the fastest after two epochs each
-// sends no more in the trial: a clear loser costs the trial most (copying at 64 KiB sends at 40 %
-// of SEND_ZC's rate on loopback, zero-copy at 1 MiB at half of copying's).
+// zero-copy still pays is a question for measurement: on loopback MSG_ZEROCOPY cost the sending
+// thread less than copying at mid sizes and more at 1 MiB, and SEND_ZC from registered buffers
+// was the fastest at one size and the slowest at another ("Why `auto` measures" in
+// docs/PERFORMANCE.md has the figures). So an automatic sender runs a trial among the methods it
+// has (copying, MSG_ZEROCOPY, SEND_ZC when the caller registered buffers): it sends in epochs of
+// `epoch_bytes`, four epochs per method, times each epoch (but its first half) by the wall clock
+// and by the CPU time the sending thread spent in it, and keeps the fastest method, or among
+// methods within kSpeedTolerance of the fastest the one that cost the least CPU (on a link that
+// limits every method alike, the cheapest). A method slower than kDropBelow of the fastest after
+// two epochs each sends no more in the trial: a clear loser costs the trial most (on loopback
+// copying at 64 KiB and zero-copy at 1 MiB each send at a fraction of the best rate:
+// docs/PERFORMANCE.md).
 //
 // The choice is then watched: every kWatchEpochs epochs (after one to settle) its figures are
 // replaced by what it just did alone, and when the rule then prefers another method that is
 // kSwitchMargin faster in kLooksToSwitch looks in a row, the sender goes over to that one and
-// watches it in turn. Copying at 16-64 KiB on loopback flips between about 1.2 and 5.5 GB/s in
-// phases of tens to hundreds of milliseconds, so a trial can catch it in either. It measures
+// watches it in turn. Copying at 16-64 KiB on loopback flips between a slow and a fast rate in
+// phases (docs/PERFORMANCE.md), so a trial can catch it in either. It measures
 // every method again after `recheck_bytes` more have gone out (routes and loads change). A
 // recheck that confirms the choice doubles the interval to the next (up to 16 times
 // `recheck_bytes`), since each trial sends most of its bytes the slower ways; one that changes it
@@ -47,12 +48,12 @@ class MethodTrial {
   static constexpr double kDropBelow = 0.75;
   static constexpr int kWatchEpochs = 2;  // per look at the choice, after a settling epoch
   // A look changes the method only for one this much faster: every method's rate alone drifts
-  // by 20-40 % over tens of milliseconds here (256 KiB on loopback), and each change costs a
-  // settling epoch.
+  // by more than the tolerance over tens of milliseconds (at 256 KiB on loopback:
+  // docs/PERFORMANCE.md), and each change costs a settling epoch.
   static constexpr double kSwitchMargin = 1.25;
   // Looks in a row that must prefer another method before the sender changes: one window can
   // fall into a slow phase (at 256 KiB, auto that changed on one look kept MSG_ZEROCOPY yet sent
-  // at 0.85-0.95x of it forced, changing 2-3 times in 8 s).
+  // slower than it forced, changing a few times a run: docs/PERFORMANCE.md).
   static constexpr int kLooksToSwitch = 2;
   static constexpr std::size_t kMaxMethods = 3;
   // Methods this close to the fastest count as equally fast: run-to-run noise here is larger.
@@ -129,8 +130,8 @@ class MethodTrial {
   bool narrowed_ = false;  // in the second round
   int epoch_ = -1;
   // In a trial the first half of every epoch settles and is not counted: it pays for the change
-  // of method (at 256 KiB on loopback MSG_ZEROCOPY measured 1.2-1.5 GB/s in epochs after copying
-  // settled by 4 MiB and 2.6-3.1 settled by 16 MiB, as fast as alone).
+  // of method (at 256 KiB on loopback MSG_ZEROCOPY measured after copying reached its rate alone
+  // only once 16 MiB had settled it, not 4 MiB: docs/PERFORMANCE.md).
   std::uint64_t settle_bytes() const noexcept {
     return phase_ == Phase::running ? epoch_bytes_ / 2 : 0;
   }

@@ -1,12 +1,15 @@
-// The state behind a ZeroCopySender, shared by its backends (zerocopy_sender.cpp: policy,
-// MSG_ZEROCOPY and copying; uring_send.cpp: io_uring SEND_ZC).
+// The state behind a ZeroCopySender, shared by its parts: the API (zerocopy_sender.cpp), the
+// policy that picks the method (sender_policy.cpp) and the backends (sender_msg_zerocopy.cpp,
+// sender_uring.cpp, sender_copy.cpp).
 #pragma once
 
-#include <liburing.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -14,17 +17,10 @@
 
 #include "net/method_trial.hpp"
 #include "zcopy/net/completion_tracker.hpp"
+#include "zcopy/net/io_uring.hpp"
 #include "zcopy/net/zerocopy_sender.hpp"
 
 namespace zc::net {
-
-// liburing 2.3 predates these (kernel 6.2 added them).
-#ifndef IORING_SEND_ZC_REPORT_USAGE
-#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
-#endif
-#ifndef IORING_NOTIF_USAGE_ZC_COPIED
-#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
-#endif
 
 using Clock = std::chrono::steady_clock;
 
@@ -48,6 +44,14 @@ class IovCursor {
   std::size_t next_ = 0;
 };
 
+// sendmsg takes at most IOV_MAX fragments per call; the rest go in the next call.
+inline msghdr message_of(std::span<iovec> fragments) {
+  msghdr msg{};
+  msg.msg_iov = fragments.data();
+  msg.msg_iovlen = std::min<std::size_t>(fragments.size(), IOV_MAX);
+  return msg;
+}
+
 struct ZeroCopySender::State {
   int fd = -1;
   SenderOptions options;
@@ -70,15 +74,19 @@ struct ZeroCopySender::State {
   CompletionTracker tracker;
   SenderStats stats;
 
-  bool ring_ready = false;
-  io_uring ring{};
+  std::optional<IoUring> ring;  // set up for SEND_ZC
   std::span<const std::byte> registered;
   // The request whose result CQE send_uring waits for, and that result once drain_ring saw it.
   std::optional<std::uint32_t> awaited;
   bool awaited_done = false;
   int awaited_res = 0;
 
-  ~State();
+  // The method sends start with: options.method, or for automatic the first one this socket
+  // has (enables SO_ZEROCOPY on the way); sets up the ring for uring_zc.
+  Result<void> choose_initial_method();
+  // automatic, on the first register_buffer: sets up SEND_ZC; false (with a note) when the
+  // kernel lacks it.
+  Result<bool> start_registered_sends();
 
   // Copying send of everything left in `cursor`.
   Result<void> send_copy(IovCursor& cursor, Clock::time_point deadline);
@@ -95,6 +103,9 @@ struct ZeroCopySender::State {
   Result<std::size_t> drain_ring(bool enter = true);
   // Blocks until a completion arrives or the deadline passes (Errc::timeout).
   Result<void> wait_for_completion(Clock::time_point deadline);
+  // The two halves of it: true when a completion arrived before the deadline.
+  Result<bool> wait_ring(Clock::time_point deadline);
+  Result<bool> wait_error_queue(Clock::time_point deadline);
   // Blocks until the socket is writable (draining notifications meanwhile) or the deadline.
   Result<void> wait_writable(Clock::time_point deadline);
 

@@ -8,10 +8,10 @@ namespace zc {
 namespace {
 
 TEST(Error, SystemErrorNamesTheCallTheReasonAndTheErrnoName) {
-  const Error error = Error::from_errno(EPIPE, "sendfile(fd 7)");
+  const Error error = Error::from_errno(ECONNRESET, "sendfile(fd 7)");
   EXPECT_EQ(error.code(), Errc::system);
-  EXPECT_EQ(error.sys_errno(), EPIPE);
-  EXPECT_EQ(error.message(), "sendfile(fd 7): Broken pipe [EPIPE]");
+  EXPECT_EQ(error.sys_errno(), ECONNRESET);
+  EXPECT_EQ(error.message(), "sendfile(fd 7): Connection reset by peer [ECONNRESET]");
 }
 
 TEST(Error, DetailComesFirstAndTheErrnoStaysVisible) {

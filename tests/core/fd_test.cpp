@@ -96,5 +96,33 @@ TEST(SysCall, NamesTheCallAndDescriptorOnFailure) {
   EXPECT_EQ(rc.error().operation(), "write(fd " + std::to_string(fd) + ")");
 }
 
+TEST(TrySysCall, AnEmptyNonBlockingReadIsAnAnswerNotAFailure) {
+  auto pipe = make_pipe(O_NONBLOCK);
+  ASSERT_TRUE(pipe.has_value());
+  const int fd = pipe->read_end.get();
+  char byte = 0;
+  auto empty = try_sys_call({"read", fd}, [&] { return ::read(fd, &byte, 1); });
+  ASSERT_TRUE(empty.has_value()) << empty.error().message();
+  EXPECT_FALSE(empty->has_value());
+
+  ASSERT_EQ(::write(pipe->write_end.get(), "y", 1), 1);
+  auto one = try_sys_call({"read", fd}, [&] { return ::read(fd, &byte, 1); });
+  ASSERT_TRUE(one.has_value() && one->has_value());
+  EXPECT_EQ(**one, 1);
+  EXPECT_EQ(byte, 'y');
+}
+
+TEST(TrySysCall, OtherFailuresAreErrorsNamingTheCall) {
+  ::signal(SIGPIPE, SIG_IGN);
+  auto pipe = make_pipe(O_NONBLOCK);
+  ASSERT_TRUE(pipe.has_value());
+  pipe->read_end.reset();
+  const int fd = pipe->write_end.get();
+  auto rc = try_sys_call({"write", fd}, [&] { return ::write(fd, "x", 1); });
+  ASSERT_FALSE(rc.has_value());
+  EXPECT_EQ(rc.error().sys_errno(), EPIPE);
+  EXPECT_EQ(rc.error().operation(), "write(fd " + std::to_string(fd) + ")");
+}
+
 }  // namespace
 }  // namespace zc

@@ -13,7 +13,7 @@
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/http/download.hpp"
+#include "zcopy/http/client/download.hpp"
 
 namespace zc::http {
 namespace {
@@ -105,9 +105,9 @@ TEST(GetFaults, FullDiskIsAClearErrorAndNoFinalFile) {
   ASSERT_TRUE(nginx.running());
   SmallTmpfs disk(dir / "disk", "1m");
   ASSERT_TRUE(disk.mounted()) << "mount(tmpfs): " << std::strerror(errno);
-  std::vector<DownloadMethod> methods = {DownloadMethod::splice, DownloadMethod::copy};
-  if (probe(Capability::io_uring_splice).available) methods.push_back(DownloadMethod::uring);
-  for (DownloadMethod method : methods) {
+  std::vector<net::ReceiveMethod> methods = {net::ReceiveMethod::splice, net::ReceiveMethod::copy};
+  if (probe(Capability::io_uring_splice).available) methods.push_back(net::ReceiveMethod::uring);
+  for (net::ReceiveMethod method : methods) {
     DownloadOptions o = options_for(dir / "disk/out.bin");
     o.method = method;
     auto r = download(*parse_url(nginx.url("/data.bin")), o);

@@ -16,16 +16,16 @@
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
 #include "veth_namespace.hpp"
-#include "zcopy/http/download.hpp"
-#include "zcopy/http/mirror.hpp"
-#include "zcopy/http/server.hpp"
+#include "zcopy/http/client/download.hpp"
+#include "zcopy/http/client/mirror.hpp"
+#include "zcopy/http/server/server.hpp"
 
 namespace zc::test {
 namespace {
 
 constexpr std::size_t kFileBytes = scaled(4 << 20);
 
-std::unique_ptr<http::Server> start_server(const std::string& root, http::SendMethod method) {
+std::unique_ptr<http::Server> start_server(const std::string& root, net::FileSendMethod method) {
   http::ServerOptions options{.root = root};
   options.bind = {"127.0.0.1", 0};
   options.method = method;
@@ -43,7 +43,7 @@ http::Url url_of(const http::Server& server, const std::string& target) {
   return *http::parse_url("http://127.0.0.1:" + std::to_string(server.port()) + target);
 }
 
-http::DownloadOptions options_for(const std::string& output, http::DownloadMethod method) {
+http::DownloadOptions options_for(const std::string& output, net::ReceiveMethod method) {
   http::DownloadOptions o;
   o.output = output;
   o.method = method;
@@ -52,12 +52,12 @@ http::DownloadOptions options_for(const std::string& output, http::DownloadMetho
   return o;
 }
 
-bool send_method_available(http::SendMethod m) {
-  return static_cast<bool>(http::choose_send_method(m));
+bool send_method_available(net::FileSendMethod m) {
+  return static_cast<bool>(net::choose(m));
 }
 
-bool download_method_available(http::DownloadMethod m) {
-  auto r = http::resolve_download_method(m);
+bool download_method_available(net::ReceiveMethod m) {
+  auto r = net::choose(m);
   return r && r->method == m;
 }
 
@@ -68,16 +68,16 @@ TEST(GetFromServe, EveryClientMethodAgainstEveryServerMethodIsByteExact) {
   ASSERT_TRUE(write_file(root / "genome.bin", bytes));
   const std::uint64_t want = checksum(bytes);
   int pairs = 0;
-  for (const auto server_method : {http::SendMethod::sendfile, http::SendMethod::splice,
-                                   http::SendMethod::uring, http::SendMethod::copy}) {
+  for (const auto server_method : {net::FileSendMethod::sendfile, net::FileSendMethod::splice,
+                                   net::FileSendMethod::uring, net::FileSendMethod::copy}) {
     if (!send_method_available(server_method)) continue;
     auto server = start_server(root.path(), server_method);
     ASSERT_TRUE(server);
     for (const auto client_method :
-         {http::DownloadMethod::splice, http::DownloadMethod::uring, http::DownloadMethod::copy}) {
+         {net::ReceiveMethod::splice, net::ReceiveMethod::uring, net::ReceiveMethod::copy}) {
       if (!download_method_available(client_method)) continue;
-      const std::string label = std::string(http::name(server_method)) + " -> " +
-                                std::string(http::to_string(client_method));
+      const std::string label = std::string(net::to_string(server_method)) + " -> " +
+                                std::string(net::to_string(client_method));
       SCOPED_TRACE(label);
       const std::string output = out / ("got-" + std::to_string(pairs));
       auto r = http::download(url_of(*server, "/genome.bin"), options_for(output, client_method));
@@ -121,7 +121,7 @@ class GetMirrorFromServe : public ::testing::Test {
     fs::create_symlink("../a.txt", www_ / "sub/link-to-a");
     ASSERT_TRUE(write_file(outside_ / "secret", "not for the mirror"));
     fs::create_symlink(outside_ / "secret", www_ / "escape");
-    server_ = start_server(www_.path(), http::SendMethod::automatic);
+    server_ = start_server(www_.path(), net::FileSendMethod::automatic);
     ASSERT_TRUE(server_);
   }
 
@@ -196,10 +196,10 @@ TEST(GetFromServe, ContinueFinishesATruncatedPartByteExact) {
   TempDir root, out;
   const std::string bytes = generated_bytes(kFileBytes, 42);
   ASSERT_TRUE(write_file(root / "big.bin", bytes));
-  auto server = start_server(root.path(), http::SendMethod::automatic);
+  auto server = start_server(root.path(), net::FileSendMethod::automatic);
   ASSERT_TRUE(server);
-  for (const auto method : {http::DownloadMethod::splice, http::DownloadMethod::copy}) {
-    SCOPED_TRACE(std::string(http::to_string(method)));
+  for (const auto method : {net::ReceiveMethod::splice, net::ReceiveMethod::copy}) {
+    SCOPED_TRACE(std::string(net::to_string(method)));
     const std::string output = out / "big.bin";
     // What an interrupted download leaves: the first part of the body, under the .part name.
     const std::size_t kept = bytes.size() / 3 + 123;
@@ -223,11 +223,11 @@ TEST(GetFromServe, ParallelRangesAreByteExact) {
   // multiple of four, so the last range is shorter than the others.
   const std::string bytes = generated_bytes((4 << 20) + 4097, 43);
   ASSERT_TRUE(write_file(root / "big.bin", bytes));
-  for (const auto server_method : {http::SendMethod::sendfile, http::SendMethod::copy}) {
-    SCOPED_TRACE(std::string(http::name(server_method)));
+  for (const auto server_method : {net::FileSendMethod::sendfile, net::FileSendMethod::copy}) {
+    SCOPED_TRACE(std::string(net::to_string(server_method)));
     auto server = start_server(root.path(), server_method);
     ASSERT_TRUE(server);
-    http::DownloadOptions o = options_for(out / "big.bin", http::DownloadMethod::automatic);
+    http::DownloadOptions o = options_for(out / "big.bin", net::ReceiveMethod::automatic);
     o.parallel_ranges = 4;
     auto r = http::download(url_of(*server, "/big.bin"), o);
     ASSERT_TRUE(r) << r.error().message();
@@ -252,8 +252,8 @@ TEST(GetFromServe, FetchesAcrossAVethPairFromServeInAnotherNamespace) {
   ServeProcess serve({"ip", "netns", "exec", veth.name(), tool_path(), "serve", root.path(),
                       "--bind", veth.inner_ip(), "--port", "0", "--method", "sendfile"});
   ASSERT_EQ(serve.url().rfind("http://" + veth.inner_ip() + ":", 0), 0U) << serve.first_line();
-  for (const auto method : {http::DownloadMethod::splice, http::DownloadMethod::copy}) {
-    SCOPED_TRACE(std::string(http::to_string(method)));
+  for (const auto method : {net::ReceiveMethod::splice, net::ReceiveMethod::copy}) {
+    SCOPED_TRACE(std::string(net::to_string(method)));
     auto url = http::parse_url(serve.url() + "genome.bin");
     ASSERT_TRUE(url) << url.error().message();
     auto r = http::download(*url, options_for(out / "genome.bin", method));

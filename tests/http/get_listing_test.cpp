@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "zcopy/http/mirror_listing.hpp"
+#include "zcopy/http/client/mirror_listing.hpp"
 
 namespace zc::http {
 namespace {

@@ -9,8 +9,8 @@
 #include "get_tool_process.hpp"
 #include "support/capability_gate.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/http/mirror.hpp"
-#include "zcopy/http/part_record.hpp"
+#include "zcopy/http/client/mirror.hpp"
+#include "zcopy/http/client/part_record.hpp"
 
 namespace zc::http {
 namespace {

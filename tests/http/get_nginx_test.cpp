@@ -9,8 +9,8 @@
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/http/download.hpp"
-#include "zcopy/http/download_batch.hpp"
+#include "zcopy/http/client/download.hpp"
+#include "zcopy/http/client/download_batch.hpp"
 
 namespace zc::http {
 namespace {
@@ -35,7 +35,7 @@ class GetFromNginx : public ::testing::Test {
   }
 
   Url url(const std::string& path) const { return *parse_url(nginx_.url(path)); }
-  DownloadOptions options(const std::string& name, DownloadMethod method) const {
+  DownloadOptions options(const std::string& name, net::ReceiveMethod method) const {
     DownloadOptions o;
     o.output = dir_ / name;
     o.method = method;
@@ -50,7 +50,7 @@ class GetFromNginx : public ::testing::Test {
 
 TEST_F(GetFromNginx, SpliceDownloadIsByteExactAndItsLedgerCountsOneKernelCopy) {
   ZC_REQUIRE_CAPABILITY(Capability::splice);
-  auto r = download(url("/data.bin"), options("out.bin", DownloadMethod::splice));
+  auto r = download(url("/data.bin"), options("out.bin", net::ReceiveMethod::splice));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(test::read_file(dir_ / "out.bin"), source());
   EXPECT_FALSE(test::exists(dir_ / "out.bin.part"));
@@ -65,14 +65,14 @@ TEST_F(GetFromNginx, SpliceDownloadIsByteExactAndItsLedgerCountsOneKernelCopy) {
 
 TEST_F(GetFromNginx, UringDownloadIsByteExact) {
   ZC_REQUIRE_CAPABILITY(Capability::io_uring_splice);
-  auto r = download(url("/data.bin"), options("out.bin", DownloadMethod::uring));
+  auto r = download(url("/data.bin"), options("out.bin", net::ReceiveMethod::uring));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(test::read_file(dir_ / "out.bin"), source());
   EXPECT_EQ(r->ledger.bytes_zero_copy, kFileSize);
 }
 
 TEST_F(GetFromNginx, CopyDownloadIsByteExactAndCountsTwoCopies) {
-  auto r = download(url("/data.bin"), options("out.bin", DownloadMethod::copy));
+  auto r = download(url("/data.bin"), options("out.bin", net::ReceiveMethod::copy));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(test::read_file(dir_ / "out.bin"), source());
   EXPECT_EQ(r->ledger.bytes_zero_copy, 0u);
@@ -80,7 +80,7 @@ TEST_F(GetFromNginx, CopyDownloadIsByteExactAndCountsTwoCopies) {
 }
 
 TEST_F(GetFromNginx, ParallelRangesSpliceIntoTheirOwnPartsByteExact) {
-  DownloadOptions o = options("out.bin", DownloadMethod::automatic);
+  DownloadOptions o = options("out.bin", net::ReceiveMethod::automatic);
   o.parallel_ranges = 4;
   auto r = download(url("/data.bin"), o);
   ASSERT_TRUE(r) << r.error().message();
@@ -93,7 +93,7 @@ TEST_F(GetFromNginx, ContinueResumesAPartWithARangeRequest) {
   const std::size_t have = kFileSize / 3;
   std::ofstream(dir_ / "out.bin.part", std::ios::binary)
       .write(whole.data(), static_cast<long>(have));
-  DownloadOptions o = options("out.bin", DownloadMethod::automatic);
+  DownloadOptions o = options("out.bin", net::ReceiveMethod::automatic);
   o.resume = true;
   o.force_resume = true;  // a hand-made .part has no record
   auto r = download(url("/data.bin"), o);
@@ -105,7 +105,7 @@ TEST_F(GetFromNginx, ContinueResumesAPartWithARangeRequest) {
 
 TEST_F(GetFromNginx, ContinueOfACompletePartOnlyRenamesIt) {
   std::filesystem::copy_file(dir_ / "www/data.bin", dir_ / "out.bin.part");
-  DownloadOptions o = options("out.bin", DownloadMethod::automatic);
+  DownloadOptions o = options("out.bin", net::ReceiveMethod::automatic);
   o.resume = true;
   o.force_resume = true;
   auto r = download(url("/data.bin"), o);
@@ -118,9 +118,9 @@ TEST_F(GetFromNginx, SeveralUrlsInParallel) {
   std::vector<DownloadJob> jobs;
   for (int i = 0; i < 3; ++i) {
     jobs.push_back({url(i == 1 ? "/moved" : "/data.bin"),
-                    options("out" + std::to_string(i), DownloadMethod::automatic)});
+                    options("out" + std::to_string(i), net::ReceiveMethod::automatic)});
   }
-  jobs.push_back({url("/missing"), options("missing", DownloadMethod::automatic)});
+  jobs.push_back({url("/missing"), options("missing", net::ReceiveMethod::automatic)});
   auto results = download_all(jobs, 3);
   ASSERT_EQ(results.size(), 4u);
   for (int i = 0; i < 3; ++i) {
@@ -132,14 +132,14 @@ TEST_F(GetFromNginx, SeveralUrlsInParallel) {
 }
 
 TEST_F(GetFromNginx, FollowsARedirect) {
-  auto r = download(url("/moved"), options("out.bin", DownloadMethod::automatic));
+  auto r = download(url("/moved"), options("out.bin", net::ReceiveMethod::automatic));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->final_url.target, "/data.bin");
   EXPECT_EQ(test::read_file(dir_ / "out.bin"), source());
 }
 
 TEST_F(GetFromNginx, ARedirectLoopStopsAtTheLimit) {
-  DownloadOptions o = options("out.bin", DownloadMethod::automatic);
+  DownloadOptions o = options("out.bin", net::ReceiveMethod::automatic);
   o.max_redirects = 3;
   auto r = download(url("/loop"), o);
   ASSERT_FALSE(r);
@@ -152,7 +152,7 @@ TEST_F(GetFromNginx, ARedirectLoopStopsAtTheLimit) {
 
 TEST_F(GetFromNginx, HttpErrorsAreClearAndCreateNoFile) {
   for (const char* path : {"/missing", "/boom"}) {
-    auto r = download(url(path), options("out.bin", DownloadMethod::automatic));
+    auto r = download(url(path), options("out.bin", net::ReceiveMethod::automatic));
     ASSERT_FALSE(r) << path;
     const std::string expected = std::string(path) == "/boom" ? "HTTP 500" : "HTTP 404 Not Found";
     EXPECT_NE(r.error().message().find(expected), std::string::npos) << r.error().message();
@@ -163,7 +163,7 @@ TEST_F(GetFromNginx, HttpErrorsAreClearAndCreateNoFile) {
 
 TEST_F(GetFromNginx, ProgressCountsEveryByte) {
   DownloadProgress progress;
-  DownloadOptions o = options("out.bin", DownloadMethod::automatic);
+  DownloadOptions o = options("out.bin", net::ReceiveMethod::automatic);
   o.progress = &progress;
   ASSERT_TRUE(download(url("/data.bin"), o));
   EXPECT_EQ(progress.bytes_done.load(), kFileSize);

@@ -10,7 +10,7 @@
 #include "support/sanitizer.hpp"
 #include "support/shell_command.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/http/download.hpp"
+#include "zcopy/http/client/download.hpp"
 
 namespace zc::http {
 namespace {

@@ -11,8 +11,8 @@
 #include "support/capability_gate.hpp"
 #include "support/shell_command.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/http/download.hpp"
-#include "zcopy/http/part_record.hpp"
+#include "zcopy/http/client/download.hpp"
+#include "zcopy/http/client/part_record.hpp"
 
 namespace zc::http {
 namespace {

@@ -1,4 +1,4 @@
-#include "zcopy/http/request_parser.hpp"
+#include "zcopy/http/server/request_parser.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "zcopy/http/response.hpp"
+#include "zcopy/http/client/response.hpp"
 
 #include <gtest/gtest.h>
 
-#include "zcopy/http/response_chunked.hpp"
+#include "zcopy/http/client/response_chunked.hpp"
 
 namespace zc::http {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "http_test_support.hpp"
 #include "support/sanitizer.hpp"
-#include "zcopy/http/server.hpp"
+#include "zcopy/http/server/server.hpp"
 
 namespace zc::http {
 namespace {

@@ -1,5 +1,5 @@
 // The server in this process against a bare socket client: protocol behaviour, limits, safety.
-#include "zcopy/http/server.hpp"
+#include "zcopy/http/server/server.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -78,12 +78,13 @@ TEST_F(ServerTest, EveryMethodSendsTheFileByteExactAndKeepsAnHonestLedger) {
   const std::size_t size = test::kSanitized ? 4 << 20 : 24 << 20;
   const std::string bytes = test::generated_bytes(size, 7);
   ASSERT_TRUE(test::write_file(root_ / "big.bin", bytes));
-  for (const SendMethod method :
-       {SendMethod::sendfile, SendMethod::splice, SendMethod::uring, SendMethod::copy}) {
-    if (method == SendMethod::uring) {
+  for (const net::FileSendMethod method :
+       {net::FileSendMethod::sendfile, net::FileSendMethod::splice, net::FileSendMethod::uring,
+        net::FileSendMethod::copy}) {
+    if (method == net::FileSendMethod::uring) {
       ZC_REQUIRE_CAPABILITY(Capability::io_uring_splice);
     }
-    SCOPED_TRACE(std::string(name(method)));
+    SCOPED_TRACE(std::string(to_string(method)));
     ServerOptions options;
     options.method = method;
     start(options);
@@ -94,10 +95,10 @@ TEST_F(ServerTest, EveryMethodSendsTheFileByteExactAndKeepsAnHonestLedger) {
     EXPECT_EQ(test::checksum(r->body), test::checksum(bytes));
     server_->stop();
     const TransferLedger ledger = server_->ledger();
-    EXPECT_EQ(ledger.method, name(method));
+    EXPECT_EQ(ledger.method, to_string(method));
     EXPECT_EQ(ledger.bytes, size);
     EXPECT_EQ(ledger.bytes_copied_user, 0U);
-    if (method == SendMethod::copy) {
+    if (method == net::FileSendMethod::copy) {
       // read + send; the receiver's copy is in the receiver's ledger, not ours.
       EXPECT_EQ(ledger.bytes_zero_copy, 0U);
       EXPECT_EQ(ledger.bytes_copied_kernel, 2 * size);

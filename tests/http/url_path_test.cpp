@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "zcopy/http/mime_types.hpp"
+#include "zcopy/http/server/mime_types.hpp"
 
 namespace zc::http {
 namespace {

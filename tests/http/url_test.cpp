@@ -1,4 +1,4 @@
-#include "zcopy/http/url.hpp"
+#include "zcopy/http/client/url.hpp"
 
 #include <gtest/gtest.h>
 

@@ -24,10 +24,11 @@
 #include "options.hpp"
 #include "stop_signals.hpp"
 #include "zcopy/core/json_record.hpp"
-#include "zcopy/http/download_batch.hpp"
-#include "zcopy/http/mirror.hpp"
-#include "zcopy/http/part_record.hpp"
-#include "zcopy/http/printable.hpp"
+#include "zcopy/http/client/download_batch.hpp"
+#include "zcopy/http/client/mirror.hpp"
+#include "zcopy/http/client/part_record.hpp"
+#include "zcopy/http/client/printable.hpp"
+#include "zcopy/net/socket_to_file.hpp"
 
 namespace zc::cli {
 namespace {
@@ -47,6 +48,17 @@ struct GetCommandOptions {
   bool bench = false;
   GetBenchSettings bench_settings;
 };
+
+// A method name for --method; a download receives, so sendfile is refused with the reason.
+Result<net::ReceiveMethod> parse_receive_method(std::string_view text) {
+  if (const auto method = net::receive_method_from_name(text)) return *method;
+  if (text == "sendfile") {
+    return fail(Errc::invalid_argument, "--method sendfile",
+                "sendfile sends from a file to a socket; a download receives, use splice");
+  }
+  return fail(Errc::invalid_argument, "--method " + std::string(text),
+              "expected auto, splice, uring or copy");
+}
 
 // One line on stderr, with whatever came from a server made harmless to the terminal.
 void say(const std::string& line) {
@@ -163,11 +175,11 @@ CommandResult run_get(GetCommandOptions& o) {
     if (!url) return as_usage(url.error());
     urls.push_back(std::move(*url));
   }
-  auto method = http::parse_download_method(o.method);
+  auto method = parse_receive_method(o.method);
   if (!method) return as_usage(method.error());
-  auto resolved = http::resolve_download_method(*method);
+  auto resolved = net::choose(*method);
   if (!resolved) return std::unexpected(resolved.error());
-  if (!resolved->fallback_note.empty()) say(resolved->fallback_note);
+  if (!resolved->note.empty()) say(resolved->note);
   if (!o.resume.empty() && o.resume != "yes" && o.resume != "force") {
     return usage_error("get --continue=" + http::printable(o.resume),
                        "expected --continue or --continue=force");
@@ -256,7 +268,7 @@ CommandRunner add_get_command(CLI::App& sub) {
   sub.add_flag("-r,--recursive", o->recursive,
                "Mirror a zcopy serve directory URL (ending in '/') under -o");
   sub.add_option("--method", o->method, "auto, splice, uring or copy (default auto)")
-      ->check(accepted_by(http::parse_download_method, "auto, splice, uring or copy"));
+      ->check(accepted_by(parse_receive_method, "auto, splice, uring or copy"));
   sub.add_flag("--json", o->json, "A JSON record per file on stdout instead of a summary line");
   sub.add_option("--timeout", o->timeout_s,
                  "Seconds allowed for a connection or a response head, and the stall window: "

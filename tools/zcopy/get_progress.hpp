@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "zcopy/http/download.hpp"
+#include "zcopy/http/client/download.hpp"
 
 namespace zc::cli {
 

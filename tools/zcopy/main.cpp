@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "command.hpp"
-#include "zcopy/http/printable.hpp"
+#include "zcopy/http/client/printable.hpp"
 #include "zcopy/version.hpp"
 
 int main(int argc, char** argv) {

@@ -17,7 +17,7 @@
 #include "serve_bench.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/json_record.hpp"
-#include "zcopy/http/server.hpp"
+#include "zcopy/http/server/server.hpp"
 
 namespace zc::cli {
 namespace {
@@ -60,7 +60,7 @@ std::chrono::milliseconds millis(double seconds) {
 }
 
 CommandResult run_serve(const ServeCommandOptions& o) {
-  const auto method = http::send_method_from_name(o.method);
+  const auto method = net::file_send_method_from_name(o.method);
   if (!method) return usage_error("serve --method " + o.method, kMethods);
   zc::Fd log_file;
   int access_log_fd = STDERR_FILENO;
@@ -126,7 +126,7 @@ CommandRunner add_serve_command(CLI::App& sub) {
   sub.add_option("--bind", o->bind, "Address to listen on (default 127.0.0.1)");
   sub.add_option("--port", o->port, "Port (default 8080; 0 picks a free one)");
   sub.add_option("--method", o->method, std::string("Body method: ") + kMethods)
-      ->check(accepted_by(http::send_method_from_name, kMethods));
+      ->check(accepted_by(net::file_send_method_from_name, kMethods));
   sub.add_option("--threads", o->threads, "Event loops (default: one per core)")
       ->check(CLI::Range(0U, 1024U));
   sub.add_option("--max-connections", o->max_connections,

@@ -15,10 +15,10 @@
 // pays for what it does with them: recv() copies every byte out (a kernel copy in the receiver's
 // ledger), while splice from the socket (tcp_splice_read -> skb_splice_bits) hands the fragment
 // pages on to the pipe by reference; only an skb's small linear head is copied to a fresh page.
-// Measured on loopback against a sendfile sender, 512 MiB, receiver CPU only: recv() into a
-// buffer 0.26-0.33 s/GB, splice into a pipe and on to /dev/null 0.08-0.14 s/GB (three runs each,
-// shared machine). So `serve` does not count a loopback receiver's copy, and `get` counts its
-// own: none for the socket -> pipe splice, one for recv().
+// Measured on loopback against a sendfile sender, the receiver's recv() cost several times the
+// CPU of its splice (docs/PERFORMANCE.md, "Whose copy a receive is"). So `serve` does not count a
+// loopback receiver's copy, and `get` counts its own: none for the socket -> pipe splice, one for
+// recv().
 //
 //   zc::CpuStopwatch watch;
 //   ... transfer ...

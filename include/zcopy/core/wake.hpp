@@ -45,9 +45,9 @@ Result<Fd> make_epoll();
 // Registers `fd` for `events` with `data` handed back by epoll_wait.
 Result<void> epoll_add(int epoll_fd, int fd, std::uint32_t events, std::uint64_t data);
 
-// CLOCK_MONOTONIC_COARSE, the time at the last timer tick (1-4 ms behind): about 4 ns to read
-// instead of about 18 for steady_clock here, for checks made on every message that only care
-// whether milliseconds have passed.
+// CLOCK_MONOTONIC_COARSE, the time at the last timer tick (1-4 ms behind): a fraction of
+// steady_clock's cost to read (docs/PERFORMANCE.md), for checks made on every message that only
+// care whether milliseconds have passed.
 inline std::chrono::nanoseconds coarse_now() noexcept {
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);

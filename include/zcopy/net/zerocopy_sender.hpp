@@ -19,12 +19,12 @@
 // SEND_ZC once the caller registered buffers (register_buffer) and the kernel has it, otherwise
 // MSG_ZEROCOPY.
 //
-// Policy (automatic). A send smaller than zerocopy_threshold is copied: on a device, below ~12 KiB
-// the page pinning and the notification cost more than the copy. The first send goes zero-copy
-// whatever its size, as a probe. When notifications report that the kernel copied anyway
-// (loopback, veth and every local delivery do), the sender does not assume copying is then better
-// (on loopback here it is at 1 MiB, and half as fast at 4-64 KiB): it measures, at the sizes the
-// socket sends, and the threshold no longer applies.
+// Policy (automatic). A send smaller than zerocopy_threshold is copied: on a device, below some
+// size the page pinning and the notification cost more than the copy. The first send goes
+// zero-copy whatever its size, as a probe. When notifications report that the kernel copied
+// anyway (loopback, veth and every local delivery do), the sender does not assume copying is then
+// better (on loopback that depends on the size: docs/PERFORMANCE.md): it measures, at the sizes
+// the socket sends, and the threshold no longer applies.
 // It takes turns among the methods it has in epochs of trial_epoch_bytes, times each, keeps the
 // fastest (or, among about equally fast ones, the one that cost the sending thread the least
 // CPU), goes over to the next when the one kept slows down, says which and why in stats(), and
@@ -83,7 +83,7 @@ struct SenderOptions {
   // automatic: bytes per epoch of the trial among the methods, and bytes sent after a
   // decision before the next trial. Rechecks find a method that became better; one that became
   // worse is caught sooner, by the watch on the choice, so they can be rare. Epochs of 64 MiB
-  // (about 20 ms on loopback) judged 256 KiB sends more steadily than 32 MiB ones.
+  // judged 256 KiB sends more steadily than 32 MiB ones (docs/PERFORMANCE.md).
   std::uint64_t trial_epoch_bytes = 64ull << 20;
   std::uint64_t trial_recheck_bytes = 16ull << 30;
 };
@@ -161,7 +161,8 @@ class ZeroCopySender {
 
   bool is_complete(std::uint64_t ticket) const noexcept;
   std::uint64_t bytes_outstanding() const noexcept;
-  const SenderStats& stats() const noexcept;
+  // A snapshot: what the sender did so far.
+  SenderStats stats() const;
 
   struct State;
 

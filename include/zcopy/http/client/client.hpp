@@ -1,0 +1,50 @@
+// zcopy/http/client/client.hpp: one HTTP/1.1 request on its own connection, up to the end of the
+// head.
+//
+//   zc::Result<zc::http::ClientResponse> r = zc::http::send_request(url, {.range_from = 4096});
+//   r->head.status == 206;
+//   // r->socket is positioned at the first byte of the body: nothing of it has been read yet.
+//
+// The head is read with MSG_PEEK and only its own bytes are consumed, so the whole body is still
+// in the socket when this returns and can be spliced from there without passing through user
+// memory. The socket is blocking; a send waits at most the timeout, a receive at most a short
+// slice (detail::kReadSlice) so that callers can apply the stall rule and see a stop request. The
+// whole head must arrive within the timeout: a server that trickles it byte by byte fails too.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "zcopy/core/fd.hpp"
+#include "zcopy/http/client/response.hpp"
+#include "zcopy/http/client/url.hpp"
+
+namespace zc::http {
+
+struct RequestOptions {
+  const char* method = "GET";  // GET or HEAD
+  // Asks for bytes [range_from, range_to] (to the end when range_to is empty) with a Range header.
+  std::optional<std::uint64_t> range_from;
+  std::optional<std::uint64_t> range_to;
+  const char* accept = nullptr;  // an Accept header value, e.g. "application/json"
+  std::string if_range;          // with a Range: the validator the bytes must still match
+  std::string if_none_match;     // an ETag: answer 304 if the file still has it
+  std::chrono::milliseconds timeout{30000};
+  const std::atomic<bool>* stop = nullptr;  // set (by a signal handler) to give up waiting
+};
+
+struct ClientResponse {
+  ResponseHead head;
+  Fd socket;  // at the start of the body
+  bool peer_is_loopback = false;
+};
+
+Result<ClientResponse> send_request(const Url& url, const RequestOptions& options = {});
+
+// The request bytes send_request writes (exposed for tests).
+std::string format_request(const Url& url, const RequestOptions& options);
+
+}  // namespace zc::http

@@ -1,0 +1,86 @@
+// zcopy/http/client/download.hpp: fetch one URL into a file, safely.
+//
+//   zc::http::DownloadOptions options;
+//   options.output = "genome.fa";
+//   zc::Result<zc::http::DownloadResult> r = zc::http::download(*zc::http::parse_url(url),
+//   options); std::puts(r->ledger.summary().c_str());
+//
+// The body is written to OUTPUT.part; only when every byte the server announced has arrived is the
+// file fsynced and renamed to OUTPUT, so OUTPUT never exists half-written. On any failure (HTTP
+// error, refused connection, truncated body, full disk, stall, stop request) the error says what
+// happened, the .part stays for `resume`, and OUTPUT is not created. Redirects are followed up to
+// a bound.
+//
+// Beside OUTPUT.part lies OUTPUT.part.zcopy (part_record.hpp): the first response's validator
+// (ETag, else Last-Modified) and the size, and per range the bytes that are in the .part and
+// synced. `resume` continues only a .part that has such a record: each range from its own offset,
+// with If-Range, so a file that changed on the server is fetched again from byte 0 instead of
+// being spliced onto the old bytes. Every Content-Range is checked in full (start, end, total).
+// A server that sends no validator can still be resumed when the size matches, and the note says
+// the origin could not be verified. `force_resume` trusts a .part without a record.
+//
+// A transfer fails when fewer than 1 KiB arrive in a window of `timeout` (a trickle does not keep
+// it alive), and the whole response head must arrive within `timeout`.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "zcopy/core/transfer_ledger.hpp"
+#include "zcopy/http/client/url.hpp"
+#include "zcopy/net/socket_to_file.hpp"
+
+namespace zc::http {
+
+// Counters a progress display reads while downloads run (relaxed: display only).
+struct DownloadProgress {
+  std::atomic<std::uint64_t> bytes_done{0};      // written to files, resumed bytes included
+  std::atomic<std::uint64_t> bytes_expected{0};  // sum of the sizes learnt so far
+};
+
+struct DownloadOptions {
+  std::string output;  // the final path; OUTPUT.part while in progress
+  net::ReceiveMethod method = net::ReceiveMethod::automatic;
+  bool resume = false;           // continue OUTPUT.part (as its record says) with Range requests
+  bool force_resume = false;     // with resume: trust a .part that has no record of its origin
+  unsigned parallel_ranges = 1;  // split one body over this many connections
+  int max_redirects = 5;
+  std::chrono::milliseconds timeout{30000};
+  bool sync = true;                   // fsync the file (and its directory) before and after rename
+  std::optional<std::int64_t> mtime;  // set the file's mtime (seconds) once complete and verified
+  DownloadProgress* progress = nullptr;
+  // Set (by a signal handler, say) to stop: the transfer ends within a fraction of a second,
+  // saves its record and fails with "interrupted", leaving OUTPUT.part to resume.
+  const std::atomic<bool>* stop = nullptr;
+  // When >= 0, `output` is relative to this directory and is resolved without following a
+  // symlink at any step, so nothing is written outside it (mirroring).
+  int beneath_fd = -1;
+  // An ETag: send If-None-Match, and a 304 leaves the existing OUTPUT as it is (not_modified).
+  std::string if_none_match;
+  // Keep the validator of a complete, verified file in its user.zcopy.validator xattr.
+  bool keep_origin = false;
+};
+
+struct DownloadResult {
+  TransferLedger ledger;           // this transfer's bytes, copies, wall and CPU time
+  std::uint64_t file_size = 0;     // the final file's size
+  std::uint64_t resumed_from = 0;  // bytes already in OUTPUT.part that were kept
+  std::string note;  // one line on a fallback (auto method, chunked body, resume), if any
+  Url final_url;     // after redirects
+  // False when bytes were resumed without a validator that proves they are the same file's.
+  bool origin_verified = true;
+  bool not_modified = false;  // a 304 to if_none_match: nothing was written
+};
+
+Result<DownloadResult> download(const Url& url, const DownloadOptions& options);
+
+// OUTPUT.part for OUTPUT (its record is record_path(), part_record.hpp).
+std::string part_path(const std::string& output);
+
+// The extended attribute keep_origin writes: "etag TAG", "last-modified DATE" or "none".
+inline constexpr const char* kValidatorXattr = "user.zcopy.validator";
+
+}  // namespace zc::http

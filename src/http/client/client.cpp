@@ -1,0 +1,141 @@
+#include "zcopy/http/client/client.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "stall_watch.hpp"
+#include "zcopy/core/syscall.hpp"
+#include "zcopy/net/tcp.hpp"
+#include "zcopy/version.hpp"
+
+namespace zc::http {
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds t) {
+  return {.tv_sec = static_cast<time_t>(t.count() / 1000),
+          .tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+}
+
+// Sends wait up to the timeout; receives only a slice, so readers can judge progress themselves.
+Result<void> set_timeouts(int fd, std::chrono::milliseconds timeout) {
+  const timeval send = to_timeval(timeout);
+  const timeval receive = to_timeval(std::min(timeout, detail::kReadSlice));
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send, sizeof(send)) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receive, sizeof(receive)) != 0) {
+    return fail_errno(errno, "setsockopt(fd " + std::to_string(fd) + ", SO_*TIMEO)");
+  }
+  return {};
+}
+
+bool is_loopback_peer(int fd) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof(peer);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return false;
+  if (peer.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
+    return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (peer.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    return IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) != 0 || IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) != 0;
+  }
+  return false;
+}
+
+std::unexpected<Error> timed_out_or(const Error& error, const std::chrono::milliseconds timeout,
+                                    const std::string& what) {
+  if (would_block(error.sys_errno())) {
+    return fail(Errc::timeout, what,
+                "no answer from the server within " + std::to_string(timeout.count()) + " ms");
+  }
+  return std::unexpected(Error(error).with_context(what));
+}
+
+// Reads the head without consuming a byte of the body: peek, and consume only through the blank
+// line once it is in sight. The whole head must arrive within the timeout.
+Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std::string& what) {
+  std::string head;
+  std::string peeked(16 * 1024, '\0');
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  for (;;) {
+    if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
+      return fail(Errc::closed, what, "interrupted");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return fail(
+          Errc::timeout, what,
+          "no complete response head within " + std::to_string(options.timeout.count()) + " ms");
+    }
+    auto peek = try_sys_call({"recv(MSG_PEEK)", fd},
+                             [&] { return ::recv(fd, peeked.data(), peeked.size(), MSG_PEEK); });
+    if (!peek) return timed_out_or(peek.error(), options.timeout, what);
+    if (!*peek) continue;  // a receive slice passed
+    const auto n = *peek;
+    if (*n == 0) {
+      return fail(Errc::closed, what,
+                  head.empty() ? "the server closed the connection without answering"
+                               : "the server closed the connection inside the response head");
+    }
+    const std::size_t available = static_cast<std::size_t>(*n);
+    const std::size_t search_from = head.size() >= 3 ? head.size() - 3 : 0;
+    const std::string combined = head + std::string(peeked.data(), available);
+    const std::size_t end = combined.find("\r\n\r\n", search_from);
+    const std::size_t take = end == std::string::npos ? available : end + 4 - head.size();
+    auto got = sys_call({"recv", fd}, [&] { return ::recv(fd, peeked.data(), take, 0); });
+    if (!got) return timed_out_or(got.error(), options.timeout, what);
+    head.append(peeked.data(), static_cast<std::size_t>(*got));
+    auto parsed = parse_response_head(head);
+    if (!parsed) return std::unexpected(std::move(parsed.error()).with_context(what));
+    if (*parsed) return std::move((*parsed)->head);
+  }
+}
+
+}  // namespace
+
+std::string format_request(const Url& url, const RequestOptions& options) {
+  std::string request = std::string(options.method) + " " + url.target + " HTTP/1.1\r\n";
+  request += "Host: " + url.authority() + "\r\n";
+  request += "User-Agent: zcopy/" ZCOPY_VERSION_STRING "\r\n";
+  request += std::string("Accept: ") + (options.accept ? options.accept : "*/*") + "\r\n";
+  if (options.range_from) {
+    request += "Range: bytes=" + std::to_string(*options.range_from) + "-";
+    if (options.range_to) request += std::to_string(*options.range_to);
+    request += "\r\n";
+    if (!options.if_range.empty()) request += "If-Range: " + options.if_range + "\r\n";
+  }
+  if (!options.if_none_match.empty()) {
+    request += "If-None-Match: " + options.if_none_match + "\r\n";
+  }
+  // Bodies must arrive as they are on disk: no content coding, which could not be spliced.
+  request += "Accept-Encoding: identity\r\nConnection: close\r\n\r\n";
+  return request;
+}
+
+Result<ClientResponse> send_request(const Url& url, const RequestOptions& options) {
+  const std::string what = std::string(options.method) + " " + url.str();
+  auto socket = net::connect_tcp({url.host, url.port}, options.timeout);
+  if (!socket) return std::unexpected(std::move(socket.error()).with_context(what));
+  if (auto r = set_timeouts(socket->get(), options.timeout); !r) return std::unexpected(r.error());
+  const std::string request = format_request(url, options);
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    auto n = sys_call({"send", socket->get()}, [&] {
+      return ::send(socket->get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    });
+    if (!n) return timed_out_or(n.error(), options.timeout, what);
+    sent += static_cast<std::size_t>(*n);
+  }
+  auto head = read_head(socket->get(), options, what);
+  if (!head) return std::unexpected(head.error());
+  ClientResponse response;
+  response.head = std::move(*head);
+  response.peer_is_loopback = is_loopback_peer(socket->get());
+  response.socket = std::move(*socket);
+  return response;
+}
+
+}  // namespace zc::http
