@@ -7,7 +7,7 @@ packages=(
   # toolchain and build
   g++ cmake ninja-build pkg-config git ccache
   # libraries
-  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev
+  liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev libnats-dev
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
@@ -16,6 +16,8 @@ packages=(
   # tested against nginx and python3's http.server and compared with curl; the FUSE mirror is
   # exercised with sqlite3 and fio; zero-copy send is compared with iperf3
   nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3
+  # the NATS bridge is tested against real NATS servers, alone and in a cluster
+  nats-server
 )
 
 missing=()

@@ -183,10 +183,3 @@ inline bool have_program(const std::string& name) {
 }
 
 }  // namespace zc::test
-
-// Skips (or, under ZCOPY_REQUIRE_ALL=1, fails) a test whose peer program is not installed.
-#define ZC_REQUIRE_PROGRAM(name)                                                                  \
-  do {                                                                                            \
-    if (!::zc::test::have_program(name))                                                          \
-      ZC_SKIP_BECAUSE(std::string("needs ") + (name) + " (scripts/install-deps.sh installs it)"); \
-  } while (false)

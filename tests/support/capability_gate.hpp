@@ -15,6 +15,7 @@
 
 #include <string>
 
+#include "bench/support/process.hpp"
 #include "support/shell_command.hpp"
 #include "zcopy/core/capabilities.hpp"
 
@@ -54,4 +55,11 @@ std::string missing_reason(Capability capability);
 #define ZC_REQUIRE_ROOT(why)                                                   \
   do {                                                                         \
     if (::geteuid() != 0) ZC_SKIP_BECAUSE(std::string("needs root ") + (why)); \
+  } while (false)
+
+// Skips (or, under ZCOPY_REQUIRE_ALL=1, fails) a test whose peer program is not installed.
+#define ZC_REQUIRE_PROGRAM(name)                                                                  \
+  do {                                                                                            \
+    if (!::zc::bench::have_program(name))                                                         \
+      ZC_SKIP_BECAUSE(std::string("needs ") + (name) + " (scripts/install-deps.sh installs it)"); \
   } while (false)
