@@ -118,6 +118,13 @@ Result<Importer> Importer::create(NatsConnection connection, Publisher publisher
   if (auto flushed = state->connection.flush(std::chrono::seconds(10)); !flushed) {
     return std::unexpected(flushed.error());
   }
+  // A refused subscription comes back as -ERR before the flush's PONG, which the client records
+  // as the connection's last error.
+  const char* refused = nullptr;
+  if (natsConnection_GetLastError(nc, &refused) == NATS_NOT_PERMITTED) {
+    return fail(Errc::rejected, "nats subscribe " + options.subject,
+                refused != nullptr ? refused : "not permitted");
+  }
   if (std::string error = state->connection.last_async_error(); !error.empty()) {
     return fail(Errc::rejected, "nats subscribe " + options.subject, error);
   }

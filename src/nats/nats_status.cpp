@@ -9,6 +9,12 @@ Error nats_error(natsStatus status, std::string operation) {
   std::string detail = (text != nullptr && *text != '\0' && last == status)
                            ? std::string(text)
                            : std::string(natsStatus_GetText(status));
+  // libnats puts its source position first ("(conn.c:2088): ..."): not for the user.
+  if (detail.starts_with("(")) {
+    if (const std::size_t end = detail.find("): "); end != std::string::npos) {
+      detail.erase(0, end + 3);
+    }
+  }
   switch (status) {
     case NATS_CONNECTION_AUTH_FAILED:
       return Error::make(Errc::rejected, std::move(operation),

@@ -22,6 +22,7 @@
 #include "get_bench.hpp"
 #include "get_progress.hpp"
 #include "options.hpp"
+#include "stop_signal.hpp"
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/http/download_batch.hpp"
 #include "zcopy/http/mirror.hpp"
@@ -46,26 +47,6 @@ struct GetCommandOptions {
   bool bench = false;
   GetBenchSettings bench_settings;
 };
-
-// Set by the first SIGINT or SIGTERM; a second one takes the default action and ends the process.
-std::atomic<bool> g_stop{false};
-volatile sig_atomic_t g_signal = 0;
-static_assert(std::atomic<bool>::is_always_lock_free);  // stored from a signal handler
-
-void on_stop_signal(int signal) {
-  g_signal = signal;
-  g_stop.store(true, std::memory_order_relaxed);
-}
-
-void catch_stop_signals() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  // Not SA_RESTART: blocked reads return and see the flag.
-  action.sa_flags = static_cast<int>(SA_RESETHAND);
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
-}
 
 // One line on stderr, with whatever came from a server made harmless to the terminal.
 void say(const std::string& line) {
