@@ -16,9 +16,14 @@ namespace zc::nats {
 namespace detail {
 
 struct ExporterState {
+  ~ExporterState() {
+    if (js != nullptr) jsCtx_Destroy(js);
+  }
+
   NatsConnection connection;
   natsConnection* nc = nullptr;  // connection's, which keeps it where it is across moves
   Subscriber subscriber;
+  jsCtx* js = nullptr;  // JetStream only
   std::string subject;
   std::string host;
   ExportStats stats;
@@ -60,8 +65,13 @@ Result<void> publish_one(detail::ExporterState& s, const Sample& sample) {
   status = natsMsgHeader_Set(msg, kSequenceHeader, sequence.c_str());
   if (status == NATS_OK) status = natsMsgHeader_Set(msg, kPublishedHeader, published.c_str());
   if (status == NATS_OK) status = natsMsgHeader_Set(msg, kHostHeader, s.host.c_str());
-  if (status == NATS_OK) status = natsConnection_PublishMsg(s.nc, msg);
-  natsMsg_Destroy(msg);
+  if (status == NATS_OK && s.js != nullptr) {
+    // On success the client owns the message and sets msg to null.
+    status = js_PublishMsgAsync(s.js, &msg, nullptr);
+  } else if (status == NATS_OK) {
+    status = natsConnection_PublishMsg(s.nc, msg);
+  }
+  if (msg != nullptr) natsMsg_Destroy(msg);
   switch (status) {
     case NATS_OK:
       ++s.stats.messages;
@@ -76,6 +86,58 @@ Result<void> publish_one(detail::ExporterState& s, const Sample& sample) {
     default:
       return std::unexpected(nats_error(status, "nats publish " + s.subject));
   }
+}
+
+// The stream that stores the subject: found by name, or created for the subject.
+Result<void> bind_stream(detail::ExporterState& s, const ExportOptions& options) {
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  // Messages the client holds while waiting for the stream's acknowledgements.
+  js_options.PublishAsync.MaxPending = 4096;
+  if (natsStatus st = natsConnection_JetStream(&s.js, s.nc, &js_options); st != NATS_OK) {
+    s.js = nullptr;
+    return std::unexpected(nats_error(st, "nats JetStream context"));
+  }
+  jsStreamInfo* info = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus st = js_GetStreamInfo(&info, s.js, options.jetstream_stream.c_str(), nullptr, &code);
+  if (st == NATS_OK) {
+    jsStreamInfo_Destroy(info);
+    return {};
+  }
+  if (st != NATS_NOT_FOUND) {
+    return std::unexpected(nats_error(st, "nats stream " + options.jetstream_stream));
+  }
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  const char* subjects[] = {options.subject.c_str()};
+  config.Name = options.jetstream_stream.c_str();
+  config.Subjects = subjects;
+  config.SubjectsLen = 1;
+  config.Replicas = options.replicas;
+  config.Storage = js_FileStorage;
+  st = js_AddStream(&info, s.js, &config, nullptr, &code);
+  if (st != NATS_OK) {
+    return std::unexpected(nats_error(st, "nats add stream " + options.jetstream_stream));
+  }
+  jsStreamInfo_Destroy(info);
+  return {};
+}
+
+// Waits until the stream acknowledged everything published; counts what it did not store.
+Result<void> complete_stream(detail::ExporterState& s) {
+  jsPubOptions wait;
+  jsPubOptions_Init(&wait);
+  wait.MaxWait = 60'000;
+  if (natsStatus st = js_PublishAsyncComplete(s.js, &wait); st != NATS_OK) {
+    return std::unexpected(nats_error(st, "nats JetStream acknowledgements"));
+  }
+  natsMsgList failed{};
+  if (js_PublishAsyncGetPendingList(&failed, s.js) == NATS_OK) {
+    s.stats.not_stored += static_cast<std::uint64_t>(failed.Count);
+    natsMsgList_Destroy(&failed);
+  }
+  return {};
 }
 
 }  // namespace
@@ -95,6 +157,9 @@ Result<Exporter> Exporter::create(NatsConnection connection, Subscriber subscrib
       .host = host_name(),
       .stats = {},
   });
+  if (!options.jetstream_stream.empty()) {
+    if (auto bound = bind_stream(*state, options); !bound) return std::unexpected(bound.error());
+  }
   return Exporter(std::move(state));
 }
 
@@ -120,6 +185,9 @@ Result<bool> Exporter::run_for(std::chrono::milliseconds budget) {
       if (error.code() == Errc::timeout) continue;
       if (error.code() == Errc::closed && error.detail() == "publisher closed") {
         // Everything the client holds must reach the server before the end is reported.
+        if (s.js != nullptr) {
+          if (auto stored = complete_stream(s); !stored) return std::unexpected(stored.error());
+        }
         if (auto flushed = s.connection.flush(std::chrono::seconds(30)); !flushed) {
           return std::unexpected(flushed.error());
         }

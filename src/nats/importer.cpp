@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
+#include "ack_queue.hpp"
 #include "nats_connection_state.hpp"
 #include "nats_status.hpp"
 #include "zcopy/nats/exporter.hpp"
@@ -15,10 +17,21 @@ namespace zc::nats {
 namespace detail {
 
 struct ImporterState {
+  ImporterState(NatsConnection connection_in, Publisher publisher_in, const ImportOptions& options)
+      : connection(std::move(connection_in)),
+        publisher(std::move(publisher_in)),
+        sequence_prefix(options.sequence_prefix),
+        subject(options.subject) {}
+  ImporterState(const ImporterState&) = delete;
+  ImporterState& operator=(const ImporterState&) = delete;
+
   NatsConnection connection;
   natsConnection* nc = nullptr;  // connection's, which keeps it where it is across moves
   Publisher publisher;
   natsSubscription* subscription = nullptr;
+  jsCtx* js = nullptr;  // JetStream only
+  AckQueue acks;        // JetStream only
+  bool sequence_prefix = false;
   std::string subject;
   ImportStats stats{};
   // The last exporter sequence seen, to count gaps.
@@ -28,9 +41,11 @@ struct ImporterState {
 
   ~ImporterState() {
     if (subscription != nullptr) {
-      natsSubscription_Unsubscribe(subscription);
+      // A durable consumer outlives us on the server: only unsubscribe a core subscription.
+      if (js == nullptr) natsSubscription_Unsubscribe(subscription);
       natsSubscription_Destroy(subscription);
     }
+    if (js != nullptr) jsCtx_Destroy(js);
     publisher.close();
   }
 };
@@ -62,30 +77,108 @@ void count_sequence(detail::ImporterState& s, natsMsg* msg) {
 
 // Copies the message into a chunk and publishes it, waiting as long as the channel is full
 // (block) and counting each time a publish gave up and was tried again.
-Result<void> deliver(detail::ImporterState& s, natsMsg* msg) {
+// The message's stream sequence (0 when it has no JetStream metadata); counts redeliveries.
+std::uint64_t stream_sequence(detail::ImporterState& s, natsMsg* msg) {
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) != NATS_OK || meta == nullptr) return 0;
+  const std::uint64_t sequence = meta->Sequence.Stream;
+  if (meta->NumDelivered > 1) ++s.stats.redelivered;
+  jsMsgMetaData_Destroy(meta);
+  return sequence;
+}
+
+// Copies the message into a chunk and publishes it, waiting as long as the channel is full
+// (block) and counting each time a publish gave up and was tried again. Returns the chunk it
+// went into, or std::nullopt when it was refused.
+Result<std::optional<std::uint32_t>> deliver(detail::ImporterState& s, natsMsg* msg) {
   const int length = natsMsg_GetDataLength(msg);
   const auto size = static_cast<std::size_t>(std::max(length, 0));
-  if (size > s.publisher.pool().geometry().chunk_size) {
+  const std::size_t prefix = s.sequence_prefix ? sizeof(std::uint64_t) : 0;
+  if (size + prefix > s.publisher.pool().geometry().chunk_size) {
     ++s.stats.oversized;
-    return {};
+    return std::nullopt;
   }
   count_sequence(s, msg);
+  const std::uint64_t sequence = s.js != nullptr ? stream_sequence(s, msg) : 0;
   Result<ChunkLoan> loan = s.publisher.loan();
   while (!loan && loan.error().code() == Errc::timeout) {
     ++s.stats.stalls;
+    if (s.js != nullptr) s.acks.ack_released(s.publisher);
     loan = s.publisher.loan();
   }
   if (!loan) return std::unexpected(loan.error());
-  if (size > 0) std::memcpy(loan->bytes().data(), natsMsg_GetData(msg), size);
+  const std::uint32_t chunk = loan->index();
+  if (s.js != nullptr) s.acks.chunk_reused(chunk);
+  if (prefix > 0) {
+    for (std::size_t i = 0; i < prefix; ++i) {
+      loan->bytes()[i] = static_cast<std::byte>((sequence >> (8 * i)) & 0xff);
+    }
+  }
+  if (size > 0) std::memcpy(loan->bytes().data() + prefix, natsMsg_GetData(msg), size);
   for (;;) {
-    auto sent = s.publisher.publish(std::move(*loan), size);
+    auto sent = s.publisher.publish(std::move(*loan), prefix + size);
     if (sent) break;
     if (sent.error().code() != Errc::timeout) return std::unexpected(sent.error());
     ++s.stats.stalls;  // the loan is still ours: try again
   }
   ++s.stats.messages;
   s.stats.bytes += size;
+  return chunk;
+}
+
+// Binds (or creates) the durable pull consumer on the stream that holds the subject.
+Result<void> subscribe_durable(detail::ImporterState& s, const ImportOptions& options) {
+  if (natsStatus st = natsConnection_JetStream(&s.js, s.nc, nullptr); st != NATS_OK) {
+    s.js = nullptr;
+    return std::unexpected(nats_error(st, "nats JetStream context"));
+  }
+  jsSubOptions sub_options;
+  jsSubOptions_Init(&sub_options);
+  sub_options.Config.AckPolicy = js_AckExplicit;
+  sub_options.Config.AckWait = static_cast<std::int64_t>(options.ack_wait.count()) * 1'000'000;
+  sub_options.Config.MaxAckPending = 65536;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  if (natsStatus st = js_PullSubscribe(&s.subscription, s.js, options.subject.c_str(),
+                                       options.durable.c_str(), nullptr, &sub_options, &code);
+      st != NATS_OK) {
+    s.subscription = nullptr;
+    return std::unexpected(
+        nats_error(st, "nats JetStream consumer " + options.durable + " on " + options.subject));
+  }
   return {};
+}
+
+Result<void> run_durable(detail::ImporterState& s, std::chrono::milliseconds wait) {
+  s.acks.ack_released(s.publisher);
+  natsMsgList list{};
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus st = natsSubscription_Fetch(&list, s.subscription, 64,
+                                               std::max<std::int64_t>(wait.count(), 500), &code);
+  if (st == NATS_TIMEOUT) return {};
+  if (st != NATS_OK) return std::unexpected(nats_error(st, "nats fetch " + s.subject));
+  Result<void> result;
+  for (int i = 0; i < list.Count; ++i) {
+    natsMsg* msg = list.Msgs[i];
+    list.Msgs[i] = nullptr;
+    if (!result) {
+      natsMsg_Destroy(msg);  // not acked: delivered again
+      continue;
+    }
+    auto chunk = deliver(s, msg);
+    if (!chunk) {
+      result = std::unexpected(chunk.error());
+      natsMsg_Destroy(msg);
+    } else if (!*chunk) {
+      // Refused (oversized): acknowledged, or it would come back forever.
+      natsMsg_Ack(msg, nullptr);
+      natsMsg_Destroy(msg);
+    } else {
+      s.acks.push(**chunk, msg);
+    }
+  }
+  natsMsgList_Destroy(&list);
+  s.acks.ack_released(s.publisher);
+  return result;
 }
 
 }  // namespace
@@ -97,12 +190,15 @@ Result<Importer> Importer::create(NatsConnection connection, Publisher publisher
                 "tokens separated by '.', '*' for one token, '>' for the rest");
   }
   natsConnection* nc = connection.state_->connection;
-  auto state = std::unique_ptr<detail::ImporterState>(new detail::ImporterState{
-      .connection = std::move(connection),
-      .nc = nc,
-      .publisher = std::move(publisher),
-      .subject = options.subject,
-  });
+  auto state =
+      std::make_unique<detail::ImporterState>(std::move(connection), std::move(publisher), options);
+  state->nc = nc;
+  if (!options.durable.empty()) {
+    if (auto subscribed = subscribe_durable(*state, options); !subscribed) {
+      return std::unexpected(subscribed.error());
+    }
+    return Importer(std::move(state));
+  }
   if (natsStatus s =
           natsConnection_SubscribeSync(&state->subscription, nc, options.subject.c_str());
       s != NATS_OK) {
@@ -148,6 +244,10 @@ Result<void> Importer::run_for(std::chrono::milliseconds budget) {
     const auto wait =
         std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
                    std::chrono::milliseconds(1), std::chrono::milliseconds(50));
+    if (s.js != nullptr) {
+      if (auto ran = run_durable(s, wait); !ran) return ran;
+      continue;
+    }
     MessageHandle message;
     natsStatus status = natsSubscription_NextMsg(&message.msg, s.subscription, wait.count());
     if (status == NATS_TIMEOUT) continue;
@@ -175,6 +275,8 @@ ImportStats Importer::stats() const {
       pending_messages > 0) {
     stats.pending = static_cast<std::uint64_t>(pending_messages);
   }
+  stats.acked = state_->acks.acked();
+  stats.awaiting_ack = state_->acks.waiting();
   const PublisherStats channel = state_->publisher.stats();
   stats.channel_dropped = channel.dropped;
   stats.subscribers = channel.subscribers;

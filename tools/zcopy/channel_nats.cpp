@@ -40,6 +40,11 @@ struct NatsCommandOptions {
   std::string creds;
   std::string tls_ca;
   std::string on_full = "block";
+  std::string jetstream;  // export: the stream
+  int replicas = 1;
+  std::string durable;  // import: the consumer
+  double ack_wait_s = 30;
+  bool with_sequence = false;
   std::uint64_t chunk_size = kMiB;
   std::size_t chunks = 64;
   std::size_t depth = 64;
@@ -129,8 +134,9 @@ CommandResult run_export(const NatsCommandOptions& o) {
   if (!subscriber) return std::unexpected(subscriber.error());
   auto connection = connect(o, "export");
   if (!connection) return std::unexpected(connection.error());
-  auto exporter = nats::Exporter::create(std::move(*connection), std::move(*subscriber),
-                                         {.subject = o.subject});
+  auto exporter = nats::Exporter::create(
+      std::move(*connection), std::move(*subscriber),
+      {.subject = o.subject, .jetstream_stream = o.jetstream, .replicas = o.replicas});
   if (!exporter) return as_usage(exporter.error());
   std::fprintf(stderr, "zcopy channel export: channel %s -> %s on %s\n", o.name.c_str(),
                o.subject.c_str(), exporter->connection().connected_url().c_str());
@@ -138,7 +144,10 @@ CommandResult run_export(const NatsCommandOptions& o) {
   auto report = [&](bool final) {
     const nats::ExportStats s = exporter->stats();
     auto extra = [&](JsonRecord& r) {
-      r.add("refused", s.refused).add("unsent", s.unsent).add("channel_lost", s.channel_lost);
+      r.add("refused", s.refused)
+          .add("unsent", s.unsent)
+          .add("channel_lost", s.channel_lost)
+          .add("not_stored", s.not_stored);
     };
     progress.report(s, exporter->connection().connected_url(), extra,
                     count("refused", s.refused) + ", " + count("unsent", s.unsent) + ", " +
@@ -173,8 +182,11 @@ CommandResult run_import(const NatsCommandOptions& o) {
   if (!publisher) return as_usage(publisher.error());
   auto connection = connect(o, "import");
   if (!connection) return std::unexpected(connection.error());
-  auto importer =
-      nats::Importer::create(std::move(*connection), std::move(*publisher), {.subject = o.subject});
+  auto importer = nats::Importer::create(std::move(*connection), std::move(*publisher),
+                                         {.subject = o.subject,
+                                          .durable = o.durable,
+                                          .ack_wait = millis(o.ack_wait_s),
+                                          .sequence_prefix = o.with_sequence});
   if (!importer) return as_usage(importer.error());
   std::fprintf(stderr, "zcopy channel import: %s on %s -> channel %s (on full: %s)\n",
                o.subject.c_str(), importer->connection().connected_url().c_str(), o.channel.c_str(),
@@ -196,6 +208,8 @@ CommandResult run_import(const NatsCommandOptions& o) {
           .add("lost", s.lost)
           .add("oversized", s.oversized)
           .add("stalls", s.stalls)
+          .add("acked", s.acked)
+          .add("redelivered", s.redelivered)
           .add("subscribers", static_cast<std::uint64_t>(s.subscribers));
     };
     progress.report(s, importer->connection().connected_url(), extra,
@@ -253,6 +267,10 @@ ChannelNatsCommands add_channel_nats_commands(CLI::App& channel) {
   exp->add_option("--subject", o->subject, "The subject to publish on (no wildcards)")
       ->required()
       ->check(accepted_by(nats::valid_publish_subject, "a subject without wildcards"));
+  exp->add_option("--jetstream", o->jetstream,
+                  "Publish into this JetStream stream (created for the subject if missing)");
+  exp->add_option("--replicas", o->replicas, "Copies of a stream it creates (1)")
+      ->check(CLI::Range(1, 5));
   exp->add_option("--wait", o->wait_s, "Seconds to wait for the channel's publisher (30)")
       ->check(kSeconds);
   add_connection_options(*exp, *o);
@@ -269,6 +287,16 @@ ChannelNatsCommands add_channel_nats_commands(CLI::App& channel) {
                   "When local subscribers lag: block (the NATS client queues, then drops as a "
                   "slow consumer) or drop-oldest")
       ->check(CLI::IsMember({"block", "drop-oldest"}));
+  imp->add_option("--durable", o->durable,
+                  "Read through this durable JetStream consumer; ack once every local subscriber "
+                  "released the message");
+  imp->add_option(
+         "--ack-wait", o->ack_wait_s,
+         "With --durable: seconds before the server delivers an unacked message again (30)")
+      ->check(CLI::Range(0.1, 86400.0));
+  imp->add_flag("--with-sequence", o->with_sequence,
+                "With --durable: 8 bytes of stream sequence (little-endian) before each payload, "
+                "so subscribers can drop duplicates");
   add_size_option(*imp, "--chunk-size", o->chunk_size,
                   "Bytes per chunk: larger messages are refused (default 1M)");
   imp->add_option("--chunks", o->chunks, "Chunks in the pool (default 64)");

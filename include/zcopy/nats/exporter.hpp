@@ -29,6 +29,10 @@ namespace zc::nats {
 
 struct ExportOptions {
   std::string subject{};
+  // JetStream: publish into this stream (created for the subject if it does not exist, with
+  // `replicas` copies) and wait for the server's acknowledgements before reporting the end.
+  std::string jetstream_stream{};
+  int replicas = 1;
 };
 
 struct ExportStats {
@@ -37,6 +41,7 @@ struct ExportStats {
   std::uint64_t refused = 0;       // larger than the server's max_payload
   std::uint64_t unsent = 0;        // the client could not take them (reconnect buffer full)
   std::uint64_t channel_lost = 0;  // gaps in the channel's own sequence (drop_oldest upstream)
+  std::uint64_t not_stored = 0;    // JetStream: the stream did not acknowledge them
   std::uint64_t last_sequence = 0;
   NatsConnectionStats connection{};
 };

@@ -16,6 +16,9 @@
 // Messages exported by zcopy carry their channel sequence (headers.hpp): a jump in it is counted
 // in lost (core NATS loses what was published while no server carried our subscription).
 //
+// With a durable JetStream consumer (ImportOptions::durable) messages are fetched in batches and
+// acknowledged only once no local subscriber holds their chunk any more (ack_queue.hpp).
+//
 // Synchronization. One thread drives an Importer; libnats reads the socket on its own thread.
 #pragma once
 
@@ -33,6 +36,16 @@ namespace zc::nats {
 
 struct ImportOptions {
   std::string subject{};
+  // JetStream: read through this durable consumer (created on the stream that holds `subject`
+  // if it does not exist yet) instead of a core subscription. Each message is acknowledged only
+  // once every local subscriber has released its chunk; kill the import at any point and start
+  // it again, and what was not fully read is delivered again.
+  std::string durable{};
+  // How long the server waits for an acknowledgement before it delivers the message again.
+  std::chrono::milliseconds ack_wait{30000};
+  // Put the message's JetStream stream sequence in front of its payload, as 8 bytes
+  // (little-endian), so that subscribers can drop the duplicates a restart brings.
+  bool sequence_prefix = false;
   // What the client may queue for us while the channel is full; -1: no limit.
   int pending_messages = 65536;
   int pending_bytes = 256 * 1024 * 1024;
@@ -46,6 +59,9 @@ struct ImportStats {
   std::uint64_t channel_dropped = 0;        // taken back by drop_oldest
   std::uint64_t lost = 0;                   // gaps in the exporters' sequence numbers
   std::uint64_t stalls = 0;                 // publishes that timed out on a full channel, retried
+  std::uint64_t acked = 0;                  // JetStream: acknowledged after the last release
+  std::uint64_t redelivered = 0;            // JetStream: delivered more than once by the server
+  std::uint64_t awaiting_ack = 0;           // JetStream: published, still held by a subscriber
   std::uint64_t pending = 0;                // queued in the client now (lag)
   std::size_t subscribers = 0;              // local subscribers now
   NatsConnectionStats connection{};
