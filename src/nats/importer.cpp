@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <optional>
 
 #include "ack_queue.hpp"
@@ -38,8 +39,16 @@ struct ImporterState {
   bool seen_sequence = false;
   std::uint64_t last_sequence = 0;
   CpuStopwatch watch{};
+  // Received but not yet in the channel (owned): a full channel under block keeps them here
+  // between calls, so run_for() returns on time and nothing is lost meanwhile.
+  std::deque<natsMsg*> backlog;
+  // The front message, copied into a chunk that publish() has not taken yet.
+  std::optional<ChunkLoan> loaded;
+  std::size_t loaded_length = 0;
 
   ~ImporterState() {
+    loaded.reset();
+    for (natsMsg* msg : backlog) natsMsg_Destroy(msg);
     if (subscription != nullptr) {
       // A durable consumer outlives us on the server: only unsubscribe a core subscription.
       if (js == nullptr) natsSubscription_Unsubscribe(subscription);
@@ -54,14 +63,6 @@ struct ImporterState {
 
 namespace {
 
-// A message whose chunk may have to wait for room; freed when this goes.
-struct MessageHandle {
-  natsMsg* msg = nullptr;
-  ~MessageHandle() {
-    if (msg != nullptr) natsMsg_Destroy(msg);
-  }
-};
-
 void count_sequence(detail::ImporterState& s, natsMsg* msg) {
   const char* value = nullptr;
   if (natsMsgHeader_Get(msg, kSequenceHeader, &value) != NATS_OK || value == nullptr) return;
@@ -75,8 +76,6 @@ void count_sequence(detail::ImporterState& s, natsMsg* msg) {
   s.last_sequence = *sequence;
 }
 
-// Copies the message into a chunk and publishes it, waiting as long as the channel is full
-// (block) and counting each time a publish gave up and was tried again.
 // The message's stream sequence (0 when it has no JetStream metadata); counts redeliveries.
 std::uint64_t stream_sequence(detail::ImporterState& s, natsMsg* msg) {
   jsMsgMetaData* meta = nullptr;
@@ -87,43 +86,64 @@ std::uint64_t stream_sequence(detail::ImporterState& s, natsMsg* msg) {
   return sequence;
 }
 
-// Copies the message into a chunk and publishes it, waiting as long as the channel is full
-// (block) and counting each time a publish gave up and was tried again. Returns the chunk it
-// went into, or std::nullopt when it was refused.
-Result<std::optional<std::uint32_t>> deliver(detail::ImporterState& s, natsMsg* msg) {
-  const int length = natsMsg_GetDataLength(msg);
-  const auto size = static_cast<std::size_t>(std::max(length, 0));
+// Moves the backlog into the channel, one message at a time: a copy into a loaned chunk, then
+// publish. When the channel stays full (block) past `deadline`, what is left stays for the next
+// call; each loan or publish that gave up is counted as a stall. Oversized messages are refused
+// here (and, from JetStream, acknowledged, or they would come back forever).
+Result<void> drain_backlog(detail::ImporterState& s,
+                           std::chrono::steady_clock::time_point deadline) {
   const std::size_t prefix = s.sequence_prefix ? sizeof(std::uint64_t) : 0;
-  if (size + prefix > s.publisher.pool().geometry().chunk_size) {
-    ++s.stats.oversized;
-    return std::nullopt;
-  }
-  count_sequence(s, msg);
-  const std::uint64_t sequence = s.js != nullptr ? stream_sequence(s, msg) : 0;
-  Result<ChunkLoan> loan = s.publisher.loan();
-  while (!loan && loan.error().code() == Errc::timeout) {
-    ++s.stats.stalls;
-    if (s.js != nullptr) s.acks.ack_released(s.publisher);
-    loan = s.publisher.loan();
-  }
-  if (!loan) return std::unexpected(loan.error());
-  const std::uint32_t chunk = loan->index();
-  if (s.js != nullptr) s.acks.chunk_reused(chunk);
-  if (prefix > 0) {
-    for (std::size_t i = 0; i < prefix; ++i) {
-      loan->bytes()[i] = static_cast<std::byte>((sequence >> (8 * i)) & 0xff);
+  while (!s.backlog.empty()) {
+    natsMsg* msg = s.backlog.front();
+    const auto size = static_cast<std::size_t>(std::max(natsMsg_GetDataLength(msg), 0));
+    if (!s.loaded) {
+      if (size + prefix > s.publisher.pool().geometry().chunk_size) {
+        ++s.stats.oversized;
+        if (s.js != nullptr) natsMsg_Ack(msg, nullptr);
+        natsMsg_Destroy(msg);
+        s.backlog.pop_front();
+        continue;
+      }
+      Result<ChunkLoan> loan = s.publisher.loan();
+      if (!loan) {
+        if (loan.error().code() != Errc::timeout) return std::unexpected(loan.error());
+        ++s.stats.stalls;
+        if (s.js != nullptr) s.acks.ack_released(s.publisher);
+        if (std::chrono::steady_clock::now() >= deadline) return {};
+        continue;
+      }
+      count_sequence(s, msg);
+      if (s.js != nullptr) s.acks.chunk_reused(loan->index());
+      if (prefix > 0) {
+        const std::uint64_t sequence = s.js != nullptr ? stream_sequence(s, msg) : 0;
+        for (std::size_t i = 0; i < prefix; ++i) {
+          loan->bytes()[i] = static_cast<std::byte>((sequence >> (8 * i)) & 0xff);
+        }
+      }
+      if (size > 0) std::memcpy(loan->bytes().data() + prefix, natsMsg_GetData(msg), size);
+      s.loaded = std::move(*loan);
+      s.loaded_length = prefix + size;
+    }
+    const std::uint32_t chunk = s.loaded->index();
+    auto sent = s.publisher.publish(std::move(*s.loaded), s.loaded_length);
+    if (!sent) {
+      if (sent.error().code() != Errc::timeout) return std::unexpected(sent.error());
+      ++s.stats.stalls;  // the loan is still ours: try again
+      if (std::chrono::steady_clock::now() >= deadline) return {};
+      continue;
+    }
+    s.loaded.reset();
+    ++s.stats.messages;
+    s.stats.bytes += size;
+    s.backlog.pop_front();
+    if (s.js != nullptr) {
+      if (prefix == 0) (void)stream_sequence(s, msg);  // counts redeliveries
+      s.acks.push(chunk, msg);
+    } else {
+      natsMsg_Destroy(msg);
     }
   }
-  if (size > 0) std::memcpy(loan->bytes().data() + prefix, natsMsg_GetData(msg), size);
-  for (;;) {
-    auto sent = s.publisher.publish(std::move(*loan), prefix + size);
-    if (sent) break;
-    if (sent.error().code() != Errc::timeout) return std::unexpected(sent.error());
-    ++s.stats.stalls;  // the loan is still ours: try again
-  }
-  ++s.stats.messages;
-  s.stats.bytes += size;
-  return chunk;
+  return {};
 }
 
 // Binds (or creates) the durable pull consumer on the stream that holds the subject.
@@ -152,33 +172,17 @@ Result<void> run_durable(detail::ImporterState& s, std::chrono::milliseconds wai
   s.acks.ack_released(s.publisher);
   natsMsgList list{};
   jsErrCode code = static_cast<jsErrCode>(0);
+  // The server needs some time to answer a pull request; shorter waits come back empty.
   const natsStatus st = natsSubscription_Fetch(&list, s.subscription, 64,
                                                std::max<std::int64_t>(wait.count(), 500), &code);
   if (st == NATS_TIMEOUT) return {};
   if (st != NATS_OK) return std::unexpected(nats_error(st, "nats fetch " + s.subject));
-  Result<void> result;
   for (int i = 0; i < list.Count; ++i) {
-    natsMsg* msg = list.Msgs[i];
+    s.backlog.push_back(list.Msgs[i]);
     list.Msgs[i] = nullptr;
-    if (!result) {
-      natsMsg_Destroy(msg);  // not acked: delivered again
-      continue;
-    }
-    auto chunk = deliver(s, msg);
-    if (!chunk) {
-      result = std::unexpected(chunk.error());
-      natsMsg_Destroy(msg);
-    } else if (!*chunk) {
-      // Refused (oversized): acknowledged, or it would come back forever.
-      natsMsg_Ack(msg, nullptr);
-      natsMsg_Destroy(msg);
-    } else {
-      s.acks.push(**chunk, msg);
-    }
   }
   natsMsgList_Destroy(&list);
-  s.acks.ack_released(s.publisher);
-  return result;
+  return {};
 }
 
 }  // namespace
@@ -238,6 +242,8 @@ Result<void> Importer::run_for(std::chrono::milliseconds budget) {
   const auto deadline = std::chrono::steady_clock::now() + budget;
   for (;;) {
     s.publisher.service();
+    if (s.js != nullptr) s.acks.ack_released(s.publisher);
+    if (auto drained = drain_backlog(s, deadline); !drained) return drained;
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return {};
     // Short waits, so that subscribers that join are admitted while the subject is quiet.
@@ -245,20 +251,15 @@ Result<void> Importer::run_for(std::chrono::milliseconds budget) {
         std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
                    std::chrono::milliseconds(1), std::chrono::milliseconds(50));
     if (s.js != nullptr) {
-      if (auto ran = run_durable(s, wait); !ran) return ran;
+      if (auto fetched = run_durable(s, wait); !fetched) return fetched;
       continue;
     }
-    MessageHandle message;
-    natsStatus status = natsSubscription_NextMsg(&message.msg, s.subscription, wait.count());
+    natsMsg* msg = nullptr;
+    const natsStatus status = natsSubscription_NextMsg(&msg, s.subscription, wait.count());
     if (status == NATS_TIMEOUT) continue;
     if (status == NATS_SLOW_CONSUMER) continue;  // counted from the client's drop count
-    if (status != NATS_OK) {
-      message.msg = nullptr;
-      return std::unexpected(nats_error(status, "nats receive " + s.subject));
-    }
-    if (auto delivered = deliver(s, message.msg); !delivered) {
-      return std::unexpected(delivered.error());
-    }
+    if (status != NATS_OK) return std::unexpected(nats_error(status, "nats receive " + s.subject));
+    s.backlog.push_back(msg);
   }
 }
 
