@@ -8,6 +8,7 @@
 
 #include "nats_connection_state.hpp"
 #include "nats_status.hpp"
+#include "server_probe.hpp"
 
 namespace zc::nats {
 namespace {
@@ -148,7 +149,14 @@ Result<NatsConnection> NatsConnection::connect(const NatsOptions& options) {
       if (!servers.empty()) servers += ",";
       servers += redact_url(url);
     }
-    return std::unexpected(nats_error(s, "nats connect " + servers));
+    Error error = nats_error(s, "nats connect " + servers);
+    // "No server available" says nothing about why: ask the first server ourselves.
+    if (s == NATS_NO_SERVER && !options.urls.empty()) {
+      if (std::string why = detail::explain_unreachable(options.urls.front()); !why.empty()) {
+        error = Error::make(Errc::closed, "nats connect " + servers, why);
+      }
+    }
+    return std::unexpected(std::move(error));
   }
   return NatsConnection(std::move(state));
 }
