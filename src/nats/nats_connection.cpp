@@ -27,6 +27,10 @@ void on_reconnected(natsConnection* /*connection*/, void* closure) {
       1, std::memory_order_relaxed);
 }
 
+void on_closed(natsConnection* /*connection*/, void* closure) {
+  static_cast<detail::NatsConnectionState*>(closure)->closed.store(true, std::memory_order_release);
+}
+
 void on_error(natsConnection* connection, natsSubscription* /*subscription*/, natsStatus status,
               void* closure) {
   auto* state = static_cast<detail::NatsConnectionState*>(closure);
@@ -98,6 +102,7 @@ Result<void> apply(natsOptions* nopts, const NatsOptions& options,
   natsOptions_SetDisconnectedCB(nopts, on_disconnected, state);
   natsOptions_SetReconnectedCB(nopts, on_reconnected, state);
   natsOptions_SetErrorHandler(nopts, on_error, state);
+  natsOptions_SetClosedCB(nopts, on_closed, state);
   return {};
 }
 
