@@ -69,7 +69,7 @@ void export_all(const std::string& url, const std::string& subject, const std::s
 // One local subscriber across import restarts: reconnects whenever the channel's publisher dies.
 struct Reader {
   std::vector<std::uint8_t> seen = std::vector<std::uint8_t>(kMessages, 0);
-  std::uint64_t distinct = 0;
+  std::atomic<std::uint64_t> distinct{0};  // read by the main thread while this one runs
   std::uint64_t duplicates = 0;
   std::string failure;
 
@@ -163,7 +163,7 @@ TEST(NatsJetStreamRestart, SigkilledImportLosesNothingAndFlagsDuplicates) {
   // Far longer than the stream takes; a bridge that loses messages never gets there.
   const auto until = std::chrono::steady_clock::now() + 120s;
   while (std::chrono::steady_clock::now() < until &&
-         (readers[0].distinct < kMessages || readers[1].distinct < kMessages)) {
+         (readers[0].distinct.load() < kMessages || readers[1].distinct.load() < kMessages)) {
     std::this_thread::sleep_for(50ms);
   }
   stop.store(true);
@@ -172,7 +172,7 @@ TEST(NatsJetStreamRestart, SigkilledImportLosesNothingAndFlagsDuplicates) {
   std::uint64_t duplicates = 0;
   for (const Reader& reader : readers) {
     EXPECT_EQ(reader.failure, "");
-    EXPECT_EQ(reader.distinct, kMessages) << bench::read_text(log);
+    EXPECT_EQ(reader.distinct.load(), kMessages) << bench::read_text(log);
     duplicates += reader.duplicates;
   }
   // Twenty kills mid-stream leave unacknowledged messages that come again.
