@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config git ccache
   # libraries
   liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev libssl-dev openssl libxdp-dev
-  libbpf-dev
+  libbpf-dev libnats-dev
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs
@@ -28,6 +28,8 @@ packages=(
   # zcopy bench: its plots (run with /usr/bin/python3), the check of results.json against its
   # schema, and the headless browser its report is opened in by the tests
   python3-matplotlib python3-jsonschema chromium
+  # the NATS bridge is tested against real NATS servers, alone and in a cluster
+  nats-server
 )
 
 missing=()

@@ -320,6 +320,10 @@ PublisherStats Publisher::stats() const noexcept {
   return stats;
 }
 
+std::uint32_t Publisher::holders(std::uint32_t chunk) const noexcept {
+  return chunk < state_->refs.size() ? state_->refs[chunk] : 0;
+}
+
 const BufferPool& Publisher::pool() const noexcept {
   return state_->pool;
 }

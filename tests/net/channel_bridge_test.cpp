@@ -1,6 +1,6 @@
 // A channel's samples sent straight from shared memory with the zero-copy sender (the
-// composition `zcopy channel sub --to` makes): they arrive intact and each chunk returns to the
-// publisher's pool only once its send completed.
+// composition a program makes to carry a channel over TCP itself): they arrive intact and each
+// chunk returns to the publisher's pool only once its send completed.
 #include <gtest/gtest.h>
 
 #include <cstdio>

@@ -1,5 +1,6 @@
 // zcopy channel pub|sub NAME: stdin into a named channel, and a channel onto stdout (and
-// `zcopy channel bench`, in channel_bench.cpp). The publisher
+// `zcopy channel bench`, in channel_bench.cpp; `channel export|import`, the bridges to NATS that
+// carry a channel beyond this machine, in channel_nats.cpp). The publisher
 // reads stdin straight into loaned chunks and subscribers write straight from the shared,
 // read-only chunks: the bytes are copied by the kernel at the two ends and never in between.
 // The publisher sends what each read brings (a live stream goes out as it is written) and
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "channel_bench.hpp"
+#include "channel_nats.hpp"
 #include "command.hpp"
 #include "live_input.hpp"
 #include "options.hpp"
@@ -19,9 +21,6 @@
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/core/units.hpp"
-#include "zcopy/net/endpoint.hpp"
-#include "zcopy/net/tcp.hpp"
-#include "zcopy/net/zerocopy_sender.hpp"
 
 namespace zc::cli {
 namespace {
@@ -35,8 +34,6 @@ struct ChannelCommandOptions {
   std::size_t subscribers = 1;
   double wait_s = 30;     // for subscribers (pub) or for the publisher (sub)
   double timeout_s = 30;  // blocking publish / receive
-  std::string to;         // sub: send to HOST:PORT over TCP instead of stdout
-  std::string method = "auto";
 };
 
 std::chrono::milliseconds millis(double seconds) {
@@ -94,61 +91,9 @@ CommandResult run_pub(const ChannelCommandOptions& o) {
   return kExitOk;
 }
 
-// sub --to: each sample goes from the shared chunk to the socket with the zero-copy sender and
-// returns to the publisher's pool when the send completes. No byte is copied on the way.
-CommandResult run_sub_to_network(const ChannelCommandOptions& o, Subscriber& subscriber) {
-  auto endpoint = net::parse_endpoint(o.to, 0);
-  if (!endpoint) return as_usage(endpoint.error());
-  auto socket = net::connect_tcp(*endpoint, millis(o.wait_s));
-  if (!socket) return std::unexpected(socket.error());
-  auto method = net::send_method_from_name(o.method);
-  if (!method) return usage_error("channel sub --method " + o.method, "unknown method");
-  auto sender = net::ZeroCopySender::create(socket->get(), {.method = *method});
-  if (!sender) return std::unexpected(sender.error());
-  for (;;) {
-    auto ready = subscriber.try_receive();
-    if (ready && !*ready && sender->bytes_outstanding() > 0) {
-      // Nothing queued: let completions give the chunks back, so the publisher can go on.
-      if (auto flushed = sender->flush(); !flushed) return std::unexpected(flushed.error());
-    }
-    Result<Sample> sample = Sample{};
-    if (!ready) {
-      sample = std::unexpected(ready.error());
-    } else if (*ready) {
-      sample = std::move(**ready);
-    } else {
-      sample = subscriber.receive(millis(o.timeout_s));
-    }
-    if (!sample) {
-      const Error& error = sample.error();
-      if (error.code() == Errc::closed && error.detail() == "publisher closed") break;
-      return std::unexpected(error);
-    }
-    // The sample's chunk stays loaned until the kernel is done with its pages: the release
-    // function holds it, and the sender calls that only on the send's completion. (Shared,
-    // because the function must be copyable; it is the only owner in practice.)
-    auto held = std::make_shared<Sample>(std::move(*sample));
-    if (auto sent = sender->send(held->bytes(), [held] { held->reset(); }); !sent) {
-      return std::unexpected(sent.error());
-    }
-  }
-  if (auto flushed = sender->flush(); !flushed) return std::unexpected(flushed.error());
-  const net::SenderStats& stats = sender->stats();
-  std::fprintf(stderr,
-               "zcopy channel sub: sent %s to %s with %s (%s zero-copy, %s copied by the "
-               "kernel%s%s)\n",
-               format_bytes(stats.bytes).c_str(), o.to.c_str(),
-               std::string(net::to_string(stats.method)).c_str(),
-               format_bytes(stats.bytes_zero_copy).c_str(),
-               format_bytes(stats.bytes_kernel_copied + stats.bytes_copy_sent).c_str(),
-               stats.note.empty() ? "" : "; ", stats.note.c_str());
-  return kExitOk;
-}
-
 CommandResult run_sub(const ChannelCommandOptions& o) {
   auto subscriber = Subscriber::connect(o.name, millis(o.wait_s));
   if (!subscriber) return std::unexpected(subscriber.error());
-  if (!o.to.empty()) return run_sub_to_network(o, *subscriber);
   for (;;) {
     auto sample = subscriber->receive(millis(o.timeout_s));
     if (!sample) {
@@ -198,13 +143,6 @@ CommandRunner add_channel_command(CLI::App& sub) {
       ->check(kSeconds);
   subscribe->add_option("--timeout", o->timeout_s, "Seconds to wait for each message (default 30)")
       ->check(kSeconds);
-  subscribe
-      ->add_option("--to", o->to,
-                   "Send to HOST:PORT over TCP, zero-copy from the shared chunks, not stdout")
-      ->check(accepted_by([](std::string_view text) { return net::parse_endpoint(text, 0); },
-                          "HOST:PORT"));
-  subscribe->add_option("--method", o->method, "With --to: auto|zerocopy|uring-zc|copy (auto)")
-      ->check(CLI::IsMember({"auto", "zerocopy", "uring-zc", "copy"}));
   auto bench = std::make_shared<ChannelBenchSettings>();
   bench->sizes = {64, 4 * kKiB, 64 * kKiB, kMiB, 16 * kMiB};
   CLI::App* bench_app =
@@ -230,8 +168,10 @@ CommandRunner add_channel_command(CLI::App& sub) {
       ->type_name("LIST");
   bench_app->add_option("--seconds", bench->seconds, "Seconds measured per method and size (1)")
       ->check(CLI::Range(0.01, 3600.0));
-  return [o, pub, bench_app, bench] {
+  ChannelNatsCommands nats = add_channel_nats_commands(sub);
+  return [o, pub, bench_app, bench, nats] {
     if (bench_app->parsed()) return run_channel_bench(*bench);
+    if (nats.parsed()) return nats.run();
     return pub->parsed() ? run_pub(*o) : run_sub(*o);
   };
 }

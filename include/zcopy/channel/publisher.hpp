@@ -117,6 +117,10 @@ class Publisher {
   int fd() const noexcept;
 
   PublisherStats stats() const noexcept;
+  // How many subscribers still hold `chunk` (as of the last housekeeping); 0 once every one gave
+  // it back and it returned to the pool. Lets a caller tie an acknowledgement to the moment the
+  // last reader is done with a message. 0 for an index out of range.
+  std::uint32_t holders(std::uint32_t chunk) const noexcept;
   // The payload pool, e.g. to check that every chunk came back (pool().stats().free).
   const BufferPool& pool() const noexcept;
 

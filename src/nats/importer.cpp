@@ -1,0 +1,305 @@
+// src/nats/importer.cpp: NATS subject -> channel.
+#include "zcopy/nats/importer.hpp"
+
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <optional>
+
+#include "ack_queue.hpp"
+#include "nats_connection_state.hpp"
+#include "nats_status.hpp"
+#include "zcopy/nats/exporter.hpp"
+#include "zcopy/nats/headers.hpp"
+
+namespace zc::nats {
+namespace detail {
+
+struct ImporterState {
+  ImporterState(NatsConnection connection_in, Publisher publisher_in, const ImportOptions& options)
+      : connection(std::move(connection_in)),
+        publisher(std::move(publisher_in)),
+        sequence_prefix(options.sequence_prefix),
+        subject(options.subject) {}
+  ImporterState(const ImporterState&) = delete;
+  ImporterState& operator=(const ImporterState&) = delete;
+
+  NatsConnection connection;
+  natsConnection* nc = nullptr;  // connection's, which keeps it where it is across moves
+  Publisher publisher;
+  natsSubscription* subscription = nullptr;
+  jsCtx* js = nullptr;  // JetStream only
+  AckQueue acks;        // JetStream only
+  bool sequence_prefix = false;
+  std::string subject;
+  ImportStats stats{};
+  // The last exporter sequence seen, to count gaps.
+  bool seen_sequence = false;
+  std::uint64_t last_sequence = 0;
+  CpuStopwatch watch{};
+  // Received but not yet in the channel (owned): a full channel under block keeps them here
+  // between calls, so run_for() returns on time and nothing is lost meanwhile.
+  std::deque<natsMsg*> backlog;
+  // The front message, copied into a chunk that publish() has not taken yet.
+  std::optional<ChunkLoan> loaded;
+  std::size_t loaded_length = 0;
+
+  ~ImporterState() {
+    loaded.reset();
+    for (natsMsg* msg : backlog) natsMsg_Destroy(msg);
+    if (subscription != nullptr) {
+      // A durable consumer outlives us on the server: only unsubscribe a core subscription.
+      if (js == nullptr) natsSubscription_Unsubscribe(subscription);
+      natsSubscription_Destroy(subscription);
+    }
+    if (js != nullptr) jsCtx_Destroy(js);
+    publisher.close();
+  }
+};
+
+}  // namespace detail
+
+namespace {
+
+void count_sequence(detail::ImporterState& s, natsMsg* msg) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, kSequenceHeader, &value) != NATS_OK || value == nullptr) return;
+  const auto sequence = parse_header_number(value);
+  if (!sequence) return;
+  // A sequence that goes back is an exporter that started again: a new count, no loss.
+  if (s.seen_sequence && *sequence > s.last_sequence + 1) {
+    s.stats.lost += *sequence - s.last_sequence - 1;
+  }
+  s.seen_sequence = true;
+  s.last_sequence = *sequence;
+}
+
+// The message's stream sequence (0 when it has no JetStream metadata); counts redeliveries.
+std::uint64_t stream_sequence(detail::ImporterState& s, natsMsg* msg) {
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) != NATS_OK || meta == nullptr) return 0;
+  const std::uint64_t sequence = meta->Sequence.Stream;
+  if (meta->NumDelivered > 1) ++s.stats.redelivered;
+  jsMsgMetaData_Destroy(meta);
+  return sequence;
+}
+
+// Moves the backlog into the channel, one message at a time: a copy into a loaned chunk, then
+// publish. When the channel stays full (block) past `deadline`, what is left stays for the next
+// call; each loan or publish that gave up is counted as a stall. Oversized messages are refused
+// here (and, from JetStream, acknowledged, or they would come back forever).
+Result<void> drain_backlog(detail::ImporterState& s,
+                           std::chrono::steady_clock::time_point deadline) {
+  const std::size_t prefix = s.sequence_prefix ? sizeof(std::uint64_t) : 0;
+  while (!s.backlog.empty()) {
+    natsMsg* msg = s.backlog.front();
+    const auto size = static_cast<std::size_t>(std::max(natsMsg_GetDataLength(msg), 0));
+    if (!s.loaded) {
+      if (size + prefix > s.publisher.pool().geometry().chunk_size) {
+        ++s.stats.oversized;
+        if (s.js != nullptr) natsMsg_Ack(msg, nullptr);
+        natsMsg_Destroy(msg);
+        s.backlog.pop_front();
+        continue;
+      }
+      Result<ChunkLoan> loan = s.publisher.loan();
+      if (!loan) {
+        if (loan.error().code() != Errc::timeout) return std::unexpected(loan.error());
+        ++s.stats.stalls;
+        if (s.js != nullptr) s.acks.ack_released(s.publisher);
+        if (std::chrono::steady_clock::now() >= deadline) return {};
+        continue;
+      }
+      count_sequence(s, msg);
+      if (s.js != nullptr) s.acks.chunk_reused(loan->index());
+      if (prefix > 0) {
+        const std::uint64_t sequence = s.js != nullptr ? stream_sequence(s, msg) : 0;
+        for (std::size_t i = 0; i < prefix; ++i) {
+          loan->bytes()[i] = static_cast<std::byte>((sequence >> (8 * i)) & 0xff);
+        }
+      }
+      if (size > 0) std::memcpy(loan->bytes().data() + prefix, natsMsg_GetData(msg), size);
+      s.loaded = std::move(*loan);
+      s.loaded_length = prefix + size;
+    }
+    const std::uint32_t chunk = s.loaded->index();
+    auto sent = s.publisher.publish(std::move(*s.loaded), s.loaded_length);
+    if (!sent) {
+      if (sent.error().code() != Errc::timeout) return std::unexpected(sent.error());
+      ++s.stats.stalls;  // the loan is still ours: try again
+      if (std::chrono::steady_clock::now() >= deadline) return {};
+      continue;
+    }
+    s.loaded.reset();
+    ++s.stats.messages;
+    s.stats.bytes += size;
+    s.backlog.pop_front();
+    if (s.js != nullptr) {
+      if (prefix == 0) (void)stream_sequence(s, msg);  // counts redeliveries
+      s.acks.push(chunk, msg);
+    } else {
+      natsMsg_Destroy(msg);
+    }
+  }
+  return {};
+}
+
+// Binds (or creates) the durable pull consumer on the stream that holds the subject.
+Result<void> subscribe_durable(detail::ImporterState& s, const ImportOptions& options) {
+  if (natsStatus st = natsConnection_JetStream(&s.js, s.nc, nullptr); st != NATS_OK) {
+    s.js = nullptr;
+    return std::unexpected(nats_error(st, "nats JetStream context"));
+  }
+  jsSubOptions sub_options;
+  jsSubOptions_Init(&sub_options);
+  sub_options.Config.AckPolicy = js_AckExplicit;
+  sub_options.Config.AckWait = static_cast<std::int64_t>(options.ack_wait.count()) * 1'000'000;
+  sub_options.Config.MaxAckPending = 65536;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  if (natsStatus st = js_PullSubscribe(&s.subscription, s.js, options.subject.c_str(),
+                                       options.durable.c_str(), nullptr, &sub_options, &code);
+      st != NATS_OK) {
+    s.subscription = nullptr;
+    return std::unexpected(
+        nats_error(st, "nats JetStream consumer " + options.durable + " on " + options.subject));
+  }
+  return {};
+}
+
+Result<void> run_durable(detail::ImporterState& s, std::chrono::milliseconds wait) {
+  s.acks.ack_released(s.publisher);
+  natsMsgList list{};
+  jsErrCode code = static_cast<jsErrCode>(0);
+  // The server needs some time to answer a pull request; shorter waits come back empty.
+  const natsStatus st = natsSubscription_Fetch(&list, s.subscription, 64,
+                                               std::max<std::int64_t>(wait.count(), 500), &code);
+  if (st == NATS_TIMEOUT) return {};
+  if (st != NATS_OK) return std::unexpected(nats_error(st, "nats fetch " + s.subject));
+  for (int i = 0; i < list.Count; ++i) {
+    s.backlog.push_back(list.Msgs[i]);
+    list.Msgs[i] = nullptr;
+  }
+  natsMsgList_Destroy(&list);
+  return {};
+}
+
+}  // namespace
+
+Result<Importer> Importer::create(NatsConnection connection, Publisher publisher,
+                                  const ImportOptions& options) {
+  if (!valid_subscribe_subject(options.subject)) {
+    return fail(Errc::invalid_argument, "import subject '" + options.subject + "'",
+                "tokens separated by '.', '*' for one token, '>' for the rest");
+  }
+  natsConnection* nc = connection.state_->connection;
+  auto state =
+      std::make_unique<detail::ImporterState>(std::move(connection), std::move(publisher), options);
+  state->nc = nc;
+  if (!options.durable.empty()) {
+    if (auto subscribed = subscribe_durable(*state, options); !subscribed) {
+      return std::unexpected(subscribed.error());
+    }
+    return Importer(std::move(state));
+  }
+  if (natsStatus s =
+          natsConnection_SubscribeSync(&state->subscription, nc, options.subject.c_str());
+      s != NATS_OK) {
+    state->subscription = nullptr;
+    return std::unexpected(nats_error(s, "nats subscribe " + options.subject));
+  }
+  if (natsStatus s = natsSubscription_SetPendingLimits(
+          state->subscription, options.pending_messages, options.pending_bytes);
+      s != NATS_OK) {
+    return std::unexpected(nats_error(s, "nats pending limits"));
+  }
+  // The round trip makes the server register the subscription, or refuse it.
+  if (auto flushed = state->connection.flush(std::chrono::seconds(10)); !flushed) {
+    return std::unexpected(flushed.error());
+  }
+  // A refused subscription comes back as -ERR before the flush's PONG, which the client records
+  // as the connection's last error.
+  const char* refused = nullptr;
+  if (natsConnection_GetLastError(nc, &refused) == NATS_NOT_PERMITTED) {
+    return fail(Errc::rejected, "nats subscribe " + options.subject,
+                refused != nullptr ? refused : "not permitted");
+  }
+  if (std::string error = state->connection.last_async_error(); !error.empty()) {
+    return fail(Errc::rejected, "nats subscribe " + options.subject, error);
+  }
+  return Importer(std::move(state));
+}
+
+Importer::Importer(std::unique_ptr<detail::ImporterState> state) noexcept
+    : state_(std::move(state)) {}
+Importer::Importer(Importer&&) noexcept = default;
+Importer& Importer::operator=(Importer&&) noexcept = default;
+Importer::~Importer() = default;
+
+Result<void> Importer::run_for(std::chrono::milliseconds budget) {
+  detail::ImporterState& s = *state_;
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    s.publisher.service();
+    if (s.js != nullptr) s.acks.ack_released(s.publisher);
+    if (auto drained = drain_backlog(s, deadline); !drained) return drained;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return {};
+    // Short waits, so that subscribers that join are admitted while the subject is quiet.
+    const auto wait =
+        std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
+                   std::chrono::milliseconds(1), std::chrono::milliseconds(50));
+    if (s.js != nullptr) {
+      if (auto fetched = run_durable(s, wait); !fetched) return fetched;
+      continue;
+    }
+    natsMsg* msg = nullptr;
+    const natsStatus status = natsSubscription_NextMsg(&msg, s.subscription, wait.count());
+    if (status == NATS_TIMEOUT) continue;
+    if (status == NATS_SLOW_CONSUMER) continue;  // counted from the client's drop count
+    if (status != NATS_OK) return std::unexpected(nats_error(status, "nats receive " + s.subject));
+    s.backlog.push_back(msg);
+  }
+}
+
+ImportStats Importer::stats() const {
+  ImportStats stats = state_->stats;
+  std::int64_t dropped = 0;
+  if (natsSubscription_GetDropped(state_->subscription, &dropped) == NATS_OK && dropped > 0) {
+    stats.slow_consumer_dropped = static_cast<std::uint64_t>(dropped);
+  }
+  int pending_messages = 0;
+  int pending_bytes = 0;
+  if (natsSubscription_GetPending(state_->subscription, &pending_messages, &pending_bytes) ==
+          NATS_OK &&
+      pending_messages > 0) {
+    stats.pending = static_cast<std::uint64_t>(pending_messages);
+  }
+  stats.acked = state_->acks.acked();
+  stats.awaiting_ack = state_->acks.waiting();
+  const PublisherStats channel = state_->publisher.stats();
+  stats.channel_dropped = channel.dropped;
+  stats.subscribers = channel.subscribers;
+  stats.connection = state_->connection.stats();
+  return stats;
+}
+
+TransferLedger Importer::ledger() const {
+  TransferLedger ledger{.method = "nats-import", .bytes = state_->stats.bytes};
+  // The kernel copies each payload to the client (recv), the client into its message, and we
+  // once into the chunk; local subscribers then read the chunk in place.
+  ledger.bytes_copied_kernel = state_->stats.bytes;
+  ledger.bytes_copied_user = 2 * state_->stats.bytes;
+  state_->watch.stop_into(ledger);
+  return ledger;
+}
+
+const NatsConnection& Importer::connection() const noexcept {
+  return state_->connection;
+}
+Publisher& Importer::publisher() noexcept {
+  return state_->publisher;
+}
+
+}  // namespace zc::nats
