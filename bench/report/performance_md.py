@@ -8,7 +8,8 @@ docs/perf/, which holds only generated plots).
 
 The generated part sits between two marker comments and is replaced on every run; whatever else
 the file holds is kept. A file without the markers gets the generated part at the top, and its
-old content, headings one level down, becomes the appendix of earlier figures.
+old content, headings one level down, follows as the modules' own benchmarks in detail (which
+keep their own appendix of earlier runs).
 """
 import json
 import os
@@ -173,9 +174,10 @@ def main():
         text = ("# Performance\n\n"
                 "Every table below comes from one `zcopy bench --full` run: each path of zcopy "
                 "beside its peer, measured side by side on the same machine, with every copy "
-                "ledger checked against the CPU its process spent. Earlier hand-made tables, with "
-                "the reasoning behind them, are kept in the appendix at the end.\n\n"
-                + part + "\n\n# Appendix: earlier figures\n\n" + demoted(body).strip() + "\n")
+                "ledger checked against the CPU its process spent. The modules' own benchmarks follow "
+                "in detail, with the reasoning behind each figure and their earlier runs in an "
+                "appendix at the end.\n\n"
+                + part + "\n\n# The modules' own benchmarks in detail\n\n" + demoted(body).strip() + "\n")
     if not text.endswith("\n"):
         text += "\n"
     with open(doc_path, "w") as f:
