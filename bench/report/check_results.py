@@ -59,7 +59,7 @@ def peer_problems(results):
                     problems.append(f"{bench} {method}: side {m['side']}, expected {side}")
                 if side == "ours" and any(r["method"] in peers for r in rows) and not m["versus"]:
                     problems.append(f"{bench} {method}: not compared with any peer")
-    return problems
+    return list(dict.fromkeys(problems))  # one line per problem, not one per size
 
 
 def main():
