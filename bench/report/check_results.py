@@ -57,7 +57,7 @@ def peer_problems(results):
             for m in measured:
                 if m["side"] != side:
                     problems.append(f"{bench} {method}: side {m['side']}, expected {side}")
-                if side == "ours" and any(r["method"] in peers for r in rows) and not m["versus"]:
+                if side == "ours" and any(r["method"] in peers for r in rows) and not m.get("versus"):
                     problems.append(f"{bench} {method}: not compared with any peer")
     return list(dict.fromkeys(problems))  # one line per problem, not one per size
 
