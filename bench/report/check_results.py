@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Checks what `zcopy bench` wrote to OUT: results.json against results.schema.json, every plot
-file present and non-empty, report.html free of outside references, and the ledger check.
+file present and non-empty, report.html free of outside references, the ledger check, and that
+each part that ran set its methods beside their peers (COMPARED) or said why a method is missing.
 
     /usr/bin/python3 bench/report/check_results.py OUT [--expect-disagree METHOD]
 
@@ -22,6 +23,43 @@ except ImportError:
     print(f"{sys.executable} has no jsonschema (scripts/install-deps.sh installs "
           f"python3-jsonschema){' (ZCOPY_REQUIRE_ALL=1)' if REQUIRE_ALL else ''}")
     sys.exit(1 if REQUIRE_ALL else 77)
+
+
+# What each part must compare: bench -> (our methods, peer methods). A peer may be missing from a
+# machine, but then its part says so in a note ("METHOD is not measured: why"), and a part never
+# says so of a method it did measure.
+COMPARED = {
+    "channel-throughput": (["zcopy", "zcopy-batch"], ["iceoryx", "unix", "pipe", "boost-mq"]),
+    "channel-latency": (["zcopy-busy", "zcopy-wake"], ["iceoryx-busy", "iceoryx-wake", "unix",
+                                                       "pipe"]),
+    "xdp-receive": (["af_xdp"], ["af_packet", "recvmmsg"]),
+    "frame-handoff": (["flip"], ["memcpy compositor"]),
+}
+
+
+def peer_problems(results):
+    problems = []
+    ran = {p["module"]: p for p in results.get("parts", []) if p["status"] == "ran"}
+    for bench, (ours, peers) in COMPARED.items():
+        module = bench.split("-")[0]
+        if module not in ran:
+            continue
+        notes = " | ".join(ran[module]["notes"])
+        rows = [m for m in results["measurements"] if m["bench"] == bench]
+        for method in ours + peers:
+            side = "ours" if method in ours else "peer"
+            measured = [m for m in rows if m["method"] == method]
+            excused = f"{method} is not measured:" in notes
+            if measured and excused:
+                problems.append(f"{bench} {method}: measured, yet a note says it is not")
+            if not measured and not excused:
+                problems.append(f"{bench} {method}: no row and no note saying why")
+            for m in measured:
+                if m["side"] != side:
+                    problems.append(f"{bench} {method}: side {m['side']}, expected {side}")
+                if side == "ours" and any(r["method"] in peers for r in rows) and not m.get("versus"):
+                    problems.append(f"{bench} {method}: not compared with any peer")
+    return list(dict.fromkeys(problems))  # one line per problem, not one per size
 
 
 def main():
@@ -71,6 +109,8 @@ def main():
                             f"{expected}: {m['ledger_check_detail']}")
     if args.expect_disagree and not any(m["method"] == args.expect_disagree for m in serve):
         problems.append(f"no serve row for {args.expect_disagree}")
+
+    problems += peer_problems(results)
 
     for p in problems:
         print(p)

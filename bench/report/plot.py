@@ -6,9 +6,9 @@
 Run with Debian's python3, which has python3-matplotlib. Per bench, whichever apply:
 throughput against size per method with the peers on the same axes (bars when the bench has one
 size), CPU seconds per GB as stacked bars (user, system, softirq), copies per byte moved as bars
-(marked where the ledger check disagrees), operations per second as bars, and latency
-distributions (p50, p99, p99.9, max) per method. index.tsv lists "module<TAB>name<TAB>title" per
-plot, in the order the report shows them.
+(marked where the ledger check disagrees), operations per second as bars (lines against size
+when the bench has several sizes), and latency distributions (p50, p99, p99.9, max) per method.
+index.tsv lists "module<TAB>name<TAB>title" per plot, in the order the report shows them.
 """
 import json
 import os
@@ -83,6 +83,27 @@ def bars(ax, names, values, sides, ylabel, log=False):
     ax.grid(axis="y", alpha=0.3)
 
 
+def against_size(ax, rows, sizes, key, scale, ylabel):
+    """One line per method of rows[key] / scale against the size, peers dashed."""
+    for method in methods_in_order(rows):
+        pts = sorted((r["size_bytes"], r[key] / scale, r["side"])
+                     for r in rows if r["method"] == method)
+        side = pts[0][2]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                linestyle="--" if side == "peer" else ":" if side == "baseline" else "-",
+                label=f"{method} ({side})")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([size_text(s) for s in sizes], fontsize=8)
+    ax.set_xlabel(rows[0].get("size_of", "size"))
+    ax.set_ylabel(ylabel)
+    values = [r[key] for r in rows if r[key] > 0]
+    if values and max(values) > 50 * min(values):
+        ax.set_yscale("log")  # small messages would sit flat on the axis
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+
+
 def throughput(plots, module, bench, rows):
     rows = [r for r in rows if r.get("bytes_per_s") is not None]
     if not rows:
@@ -90,23 +111,7 @@ def throughput(plots, module, bench, rows):
     sizes = sorted({r["size_bytes"] for r in rows})
     fig, ax = plt.subplots(figsize=(7, 4))
     if len(sizes) > 1:
-        for method in methods_in_order(rows):
-            pts = sorted((r["size_bytes"], r["bytes_per_s"] / 1e9, r["side"])
-                         for r in rows if r["method"] == method)
-            side = pts[0][2]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
-                    linestyle="--" if side == "peer" else ":" if side == "baseline" else "-",
-                    label=f"{method} ({side})")
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(sizes)
-        ax.set_xticklabels([size_text(s) for s in sizes], fontsize=8)
-        ax.set_xlabel(rows[0].get("size_of", "size"))
-        ax.set_ylabel("GB/s")
-        rates = [r["bytes_per_s"] for r in rows if r["bytes_per_s"] > 0]
-        if rates and max(rates) > 50 * min(rates):
-            ax.set_yscale("log")  # small messages would sit flat on the axis
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
+        against_size(ax, rows, sizes, "bytes_per_s", 1e9, "GB/s")
         title = f"{bench}: throughput against size (dashed: peers)"
     else:
         ordered = one_per_method(rows)
@@ -173,6 +178,13 @@ def copies(plots, module, bench, rows):
 def operations(plots, module, bench, rows):
     rows = [r for r in rows if r.get("ops_per_s") is not None and r.get("bytes_per_s") is None]
     if not rows:
+        return
+    sizes = sorted({r["size_bytes"] for r in rows})
+    if len(sizes) > 1:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        against_size(ax, rows, sizes, "ops_per_s", 1, "operations per second")
+        plots.save(fig, module, f"{module}-{bench}-ops",
+                   f"{bench}: operations per second against size (dashed: peers)")
         return
     ordered = one_per_method(rows)
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -57,7 +57,8 @@ double BenchmarkRuns::spread_of(const std::string& name, const std::string& colu
 }
 
 Result<BenchmarkRuns> run_google_benchmark(const std::string& dir, const std::string& program,
-                                           unsigned repetitions, double min_time_s) {
+                                           unsigned repetitions, double min_time_s,
+                                           const std::string& filter) {
   const std::string path = dir + "/" + program;
   if (!have_program(path))
     return fail(Errc::capability_missing, program,
@@ -65,9 +66,10 @@ Result<BenchmarkRuns> run_google_benchmark(const std::string& dir, const std::st
   char min_time[64];
   std::snprintf(min_time, sizeof min_time, "--benchmark_min_time=%g", min_time_s);
   // Its stdout is the CSV; its stderr (the machine's description) would break a progress line.
-  auto child = Process::spawn({path, "--benchmark_format=csv", min_time,
-                               "--benchmark_repetitions=" + std::to_string(repetitions)},
-                              {.out = Output::pipe, .err = Output::null});
+  std::vector<std::string> argv{path, "--benchmark_format=csv", min_time,
+                                "--benchmark_repetitions=" + std::to_string(repetitions)};
+  if (!filter.empty()) argv.push_back("--benchmark_filter=" + filter);
+  auto child = Process::spawn(argv, {.out = Output::pipe, .err = Output::null});
   if (!child) return std::unexpected(child.error());
   const std::string output = child->read_all();
   if (const Exit done = child->wait(); !done.ok())

@@ -21,8 +21,10 @@ struct BenchmarkRuns {
 };
 
 // `program` in `dir` with --benchmark_repetitions=`repetitions` and --benchmark_min_time=
-// `min_time_s`. capability_missing when the program was not built there.
+// `min_time_s`, and --benchmark_filter=`filter` unless it is empty. capability_missing when the
+// program was not built there.
 Result<BenchmarkRuns> run_google_benchmark(const std::string& dir, const std::string& program,
-                                           unsigned repetitions, double min_time_s);
+                                           unsigned repetitions, double min_time_s,
+                                           const std::string& filter = {});
 
 }  // namespace zc::bench

@@ -57,7 +57,7 @@ struct LedgerVerdict {
 };
 
 struct Measurement {
-  std::string module;  // mem, ring, channel, net, serve, get, mount, secure
+  std::string module;  // mem, ring, frame, channel, net, xdp, serve, get, mount, secure
   std::string bench;   // serve-loopback, ring-spsc, ...
   std::string method;  // sendfile, nginx, boost-lockfree, ...
   Side side = Side::ours;

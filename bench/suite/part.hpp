@@ -17,7 +17,7 @@ struct SuiteConfig {
   std::vector<std::string> only{};  // modules to run; empty: all
   std::string out_dir{};
   std::string tool{};                       // the zcopy binary (servers run as `zcopy serve`)
-  std::string programs_dir{};               // where zcopy_mem_bench and zcopy_ring_bench were built
+  std::string programs_dir{};               // where the Google Benchmark programs were built
   std::string plot_script{};                // bench/report/plot.py
   std::string python = "/usr/bin/python3";  // Debian's, which has python3-matplotlib
   std::string claim_zero_copies{};  // testing the ledger check: record this method's copies as 0
@@ -49,5 +49,7 @@ Result<PartOutput> run_serve_part(const SuiteConfig& config);
 Result<PartOutput> run_get_part(const SuiteConfig& config);
 Result<PartOutput> run_mount_part(const SuiteConfig& config);
 Result<PartOutput> run_secure_part(const SuiteConfig& config);
+Result<PartOutput> run_xdp_part(const SuiteConfig& config);
+Result<PartOutput> run_frame_part(const SuiteConfig& config);
 
 }  // namespace zc::bench

@@ -9,8 +9,11 @@ const std::vector<Part>& parts() {
   static const std::vector<Part> list{
       {"mem", "page-fault jitter: pinned vs fresh memory", 3, 15, &run_mem_part},
       {"ring", "SpscRing vs Boost.Lockfree", 8, 15, &run_ring_part},
-      {"channel", "channel vs unix socket, pipe, Boost.Interprocess", 10, 45, &run_channel_part},
+      {"frame", "swap-chain flip vs a memcpy compositor", 3, 25, &run_frame_part},
+      {"channel", "channel vs iceoryx, unix socket, pipe, Boost.Interprocess", 14, 60,
+       &run_channel_part},
       {"net", "zero-copy send per method vs iperf3", 8, 200, &run_net_part},
+      {"xdp", "AF_XDP receive vs AF_PACKET and recvmmsg on veth", 3, 25, &run_xdp_part},
       {"serve", "zcopy serve vs nginx: curl and wrk", 15, 200, &run_serve_part},
       {"get", "zcopy get vs curl and aria2c", 5, 110, &run_get_part},
       {"mount", "FUSE mirror vs the native file system, fio", 12, 60, &run_mount_part},

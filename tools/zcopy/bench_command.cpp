@@ -82,7 +82,8 @@ CommandRunner add_bench_command(CLI::App& sub) {
   sub.add_option("--out", o->out, "Directory for results.json, report.html and plots/")
       ->capture_default_str();
   sub.add_option("--programs", o->programs,
-                 "Where zcopy_mem_bench and zcopy_ring_bench are (default: ../bench beside zcopy)");
+                 "Where zcopy_mem_bench, zcopy_ring_bench and zcopy_frame_bench are (default: "
+                 "../bench beside zcopy)");
   sub.add_option("--plot-script", o->plot_script,
                  "The plotting script (default: plot.py of zcopy)");
   sub.add_flag("--json", o->json, "One JSON record per measurement instead of the table");
