@@ -1,0 +1,269 @@
+// zcopy get over https against real servers: nginx with TLS 1.3 and with TLS 1.2 only, holding a
+// certificate from a test CA (bench/support/tls_pki.hpp); byte-exact bodies, the path the ledger
+// names, --parallel-ranges, resume after SIGKILL, a redirect from http to https, the certificate
+// errors, -k, and a python ssl server that cuts the body short without close_notify.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "bench/support/tls_pki.hpp"
+#include "client_test_servers.hpp"
+#include "get_tool_process.hpp"
+#include "support/capability_gate.hpp"
+#include "support/sanitizer.hpp"
+#include "support/shell_command.hpp"
+#include "zcopy/core/units.hpp"
+#include "zcopy/http/client/download.hpp"
+#include "zcopy/http/client/part_record.hpp"
+
+namespace zc::http {
+namespace {
+
+using test::TempDir;
+using test::ToolProcess;
+
+// Several MiB per range, so --parallel-ranges 4 splits it; not a multiple of a record.
+const std::size_t kFileSize = (test::kSanitized ? 5 : 20) * kMiB + 4097;
+
+// Sends a head announcing 100000 bytes and 50000 of them, then closes the TCP connection under
+// TLS: no close_notify, as a cut connection or an attacker would.
+constexpr const char* kTruncatingServer = R"(import socket, ssl, sys
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", int(sys.argv[3])))
+listener.listen(8)
+while True:
+    connection, _ = listener.accept()
+    try:
+        tls = context.wrap_socket(connection, server_side=True)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += tls.recv(4096)
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 50000)
+        tls.shutdown(socket.SHUT_RDWR)
+        tls.close()
+    except Exception:
+        connection.close()
+)";
+
+class GetOverHttps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!bench::have_program("openssl")) ZC_SKIP_BECAUSE("needs the openssl program");
+    if (!bench::have_program("nginx")) ZC_SKIP_BECAUSE("needs nginx");
+    ZC_REQUIRE_ROOT("to run nginx");
+    std::filesystem::create_directories(dir_ / "pki");
+    auto pki = bench::make_tls_pki(dir_ / "pki");
+    ASSERT_TRUE(pki) << pki.error().message();
+    pki_ = *pki;
+    std::filesystem::create_directories(dir_ / "www");
+    test::write_random_file(dir_ / "www/data.bin", kFileSize, 18);
+  }
+
+  // nginx over TLS with `protocols` ("TLSv1.3"), on `host`, with the certificate `cert`.
+  test::ServerProcess nginx(const std::string& protocols, const std::string& cert = {},
+                            const std::string& host = "127.0.0.1") {
+    const std::string site = dir_ / ("nginx-" + std::to_string(++servers_));
+    std::filesystem::create_directories(site);
+    auto server = bench::start_nginx(
+        {.dir = site,
+         .root = dir_ / "www",
+         .host = host,
+         .server_extra = "    ssl_certificate " + (cert.empty() ? pki_.server_cert : cert) +
+                         ";\n    ssl_certificate_key " + pki_.server_key + ";\n    ssl_protocols " +
+                         protocols + ";\n    location /slow/ { alias " + dir_ / "www/" +
+                         "; limit_rate 512k; }\n",
+         .listen_extra = "ssl"});
+    EXPECT_TRUE(server) << server.error().message();
+    return server ? std::move(*server) : test::ServerProcess{};
+  }
+
+  std::string https_url(const test::ServerProcess& server, const std::string& path,
+                        const std::string& host = "127.0.0.1") const {
+    return "https://" + host + ":" + std::to_string(server.port()) + path;
+  }
+
+  DownloadOptions options(const std::string& name) const {
+    DownloadOptions o;
+    o.output = dir_ / name;
+    o.timeout = std::chrono::seconds(10);
+    o.tls.ca_file = pki_.ca_cert;
+    return o;
+  }
+
+  std::string source() const { return test::read_file(dir_ / "www/data.bin"); }
+
+  test::CommandResult run_get(const std::string& args) const {
+    return test::run_command(test::zcopy_tool() + " get " + args + " 2>&1");
+  }
+
+  TempDir dir_;
+  bench::TlsPki pki_;
+  int servers_ = 0;
+};
+
+TEST_F(GetOverHttps, Tls13BodyIsByteExactAndItsRecordsAreOpenedInPlace) {
+  auto server = nginx("TLSv1.3");
+  ASSERT_TRUE(server.running());
+  auto r = download(*parse_url(https_url(server, "/data.bin")), options("out.bin"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(test::read_file(dir_ / "out.bin") == source());
+  EXPECT_FALSE(test::exists(dir_ / "out.bin.part"));
+  EXPECT_EQ(r->file_size, kFileSize);
+  EXPECT_EQ(r->ledger.method, "tls-in-place");
+  EXPECT_EQ(r->ledger.bytes, kFileSize);
+  EXPECT_EQ(r->ledger.bytes_copied_user, 0u) << "records are opened where they landed";
+  EXPECT_NE(r->note.find("TLSv1.3"), std::string::npos) << r->note;
+  EXPECT_NE(r->note.find("opened in place"), std::string::npos) << r->note;
+}
+
+TEST_F(GetOverHttps, Tls12OnlyBodyIsByteExactThroughSslReadWithOneMoreCopy) {
+  auto server = nginx("TLSv1.2");
+  ASSERT_TRUE(server.running());
+  auto r = download(*parse_url(https_url(server, "/data.bin", "localhost")), options("out.bin"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(test::read_file(dir_ / "out.bin") == source());
+  EXPECT_EQ(r->ledger.method, "tls-ssl_read");
+  EXPECT_GE(r->ledger.bytes_copied_user, kFileSize) << "SSL_read copies out of its buffer";
+  EXPECT_NE(r->note.find("TLSv1.2"), std::string::npos) << r->note;
+}
+
+TEST_F(GetOverHttps, ToolSplitsOneFileOverParallelRangesAndFetchesSeveralWithJobs) {
+  ZC_REQUIRE_TOOL();
+  auto server = nginx("TLSv1.3");
+  ASSERT_TRUE(server.running());
+  auto ranged = run_get("--cacert " + pki_.ca_cert + " --parallel-ranges 4 --json -o " +
+                        dir_ / "ranged.bin" + " " + https_url(server, "/data.bin"));
+  EXPECT_EQ(ranged.exit_code, 0) << ranged.output;
+  EXPECT_NE(ranged.output.find("tls-in-place x4"), std::string::npos) << ranged.output;
+  EXPECT_TRUE(test::read_file(dir_ / "ranged.bin") == source());
+
+  std::filesystem::copy_file(dir_ / "www/data.bin", dir_ / "www/second.bin");
+  std::filesystem::create_directories(dir_ / "into");
+  auto jobs =
+      run_get("--cacert " + pki_.ca_cert + " -j 2 -o " + dir_ / "into" + " " +
+              https_url(server, "/data.bin") + " " + https_url(server, "/second.bin", "localhost"));
+  EXPECT_EQ(jobs.exit_code, 0) << jobs.output;
+  EXPECT_TRUE(test::read_file(dir_ / "into/data.bin") == source());
+  EXPECT_TRUE(test::read_file(dir_ / "into/second.bin") == source());
+}
+
+TEST_F(GetOverHttps, KilledDownloadContinuesOverHttpsByteExact) {
+  ZC_REQUIRE_TOOL();
+  auto server = nginx("TLSv1.3");
+  ASSERT_TRUE(server.running());
+  const std::string output = dir_ / "out.bin";
+  {
+    ToolProcess get(
+        {"get", "--cacert", pki_.ca_cert, "-o", output, https_url(server, "/slow/data.bin")},
+        dir_.path());
+    const bool started = test::eventually([&] {
+      auto record = parse_part_record(test::read_file(record_path(output)));
+      return record && record->bytes_done() > 0;
+    });
+    ASSERT_TRUE(started) << "no progress was recorded: " << get.stderr_text();
+    get.signal(SIGKILL);
+    EXPECT_EQ(get.wait(std::chrono::seconds(20)), 128 + SIGKILL);
+  }
+  ASSERT_FALSE(test::exists(output));
+  const std::uint64_t kept = parse_part_record(test::read_file(record_path(output)))->bytes_done();
+  ASSERT_GT(kept, 0u);
+  ASSERT_LT(kept, kFileSize);
+  auto again = run_get("--continue --json --cacert " + pki_.ca_cert + " -o " + output + " " +
+                       https_url(server, "/data.bin"));
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("\"resumed_from\":"), std::string::npos) << again.output;
+  EXPECT_EQ(again.output.find("\"resumed_from\":0"), std::string::npos) << again.output;
+  EXPECT_TRUE(test::read_file(output) == source());
+  EXPECT_FALSE(test::exists(part_path(output)));
+}
+
+TEST_F(GetOverHttps, RedirectFromHttpToHttpsIsFollowedWithTheNameChecked) {
+  ZC_REQUIRE_TOOL();
+  auto secure = nginx("TLSv1.3");
+  ASSERT_TRUE(secure.running());
+  std::filesystem::create_directories(dir_ / "plain");
+  auto plain = test::start_nginx(
+      dir_ / "plain", dir_ / "www",
+      "location = /secure { return 302 " + https_url(secure, "/data.bin", "localhost") + "; }\n");
+  ASSERT_TRUE(plain.running());
+  auto r = run_get("--cacert " + pki_.ca_cert + " --json -o " + dir_ / "out.bin" + " " +
+                   plain.url("/secure"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("https://localhost:"), std::string::npos) << r.output;
+  EXPECT_TRUE(test::read_file(dir_ / "out.bin") == source());
+}
+
+TEST_F(GetOverHttps, WrongCaWrongNameAndExpiredCertificateFailWithoutAnyOutputFile) {
+  ZC_REQUIRE_TOOL();
+  auto good = nginx("TLSv1.3");
+  auto other_address = nginx("TLSv1.3", {}, "127.0.0.2");
+  auto expired = nginx("TLSv1.3", pki_.expired_cert);
+  ASSERT_TRUE(good.running() && other_address.running() && expired.running());
+  struct Case {
+    std::string ca;
+    std::string url;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {pki_.other_ca_cert, https_url(good, "/data.bin"), "unable to get local issuer certificate"},
+      {pki_.ca_cert, https_url(other_address, "/data.bin", "127.0.0.2"), "mismatch"},
+      {pki_.ca_cert, https_url(expired, "/data.bin"), "certificate has expired"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.url);
+    const std::string output = dir_ / "out.bin";
+    auto r = run_get("--cacert " + c.ca + " -o " + output + " " + c.url);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find(c.says), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(test::exists(output));
+    EXPECT_FALSE(test::exists(part_path(output)));
+  }
+  // Without --cacert the system store knows nothing of the test CA.
+  auto unknown = run_get("-o " + dir_ / "out.bin" + " " + https_url(good, "/data.bin"));
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("certificate verify failed"), std::string::npos) << unknown.output;
+  EXPECT_FALSE(test::exists(dir_ / "out.bin"));
+}
+
+TEST_F(GetOverHttps, InsecureSkipsTheChecksAndSaysSoOnce) {
+  ZC_REQUIRE_TOOL();
+  auto expired = nginx("TLSv1.3", pki_.expired_cert, "127.0.0.2");
+  ASSERT_TRUE(expired.running());
+  auto r =
+      run_get("-k -o " + dir_ / "out.bin" + " " + https_url(expired, "/data.bin", "127.0.0.2"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: --insecure"), std::string::npos) << r.output;
+  std::size_t warnings = 0;
+  for (std::size_t at = r.output.find("warning"); at != std::string::npos;
+       at = r.output.find("warning", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << r.output;
+  EXPECT_TRUE(test::read_file(dir_ / "out.bin") == source());
+}
+
+TEST_F(GetOverHttps, CloseWithoutCloseNotifyBeforeContentLengthIsATruncatedBody) {
+  if (!bench::have_program("python3")) ZC_SKIP_BECAUSE("needs python3");
+  std::ofstream(dir_ / "truncating.py") << kTruncatingServer;
+  auto server =
+      test::start_python(dir_.path(), {dir_ / "truncating.py", pki_.server_cert, pki_.server_key});
+  ASSERT_TRUE(server.running()) << "see " << dir_ / "python.log";
+  DownloadOptions o = options("out.bin");
+  auto r = download(*parse_url(https_url(server, "/cut.bin")), o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("truncated body"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("without close_notify"), std::string::npos)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find("50000 of 100000"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(test::exists(dir_ / "out.bin"));
+  EXPECT_TRUE(test::exists(dir_ / "out.bin.part")) << "what arrived is kept for --continue";
+}
+
+}  // namespace
+}  // namespace zc::http
