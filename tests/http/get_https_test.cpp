@@ -28,15 +28,18 @@ using test::ToolProcess;
 // Several MiB per range, so --parallel-ranges 4 splits it; not a multiple of a record.
 const std::size_t kFileSize = (test::kSanitized ? 5 : 20) * kMiB + 4097;
 
-// Sends a head announcing 100000 bytes and 50000 of them, then closes the TCP connection under
-// TLS: no close_notify, as a cut connection or an attacker would.
-constexpr const char* kTruncatingServer = R"(import socket, ssl, sys
+// A python ssl server with answers nginx does not give: /cut announces 100000 bytes, sends 50000
+// and closes the TCP connection under TLS (no close_notify, as a cut connection or an attacker
+// would); /chunked sends 300000 bytes in chunks; /eof sends 300000 bytes without a length and
+// ends with close_notify; /eof-cut does the same but closes without it.
+constexpr const char* kPythonTlsServer = R"(import socket, ssl, sys
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(sys.argv[1], sys.argv[2])
 listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", int(sys.argv[3])))
 listener.listen(8)
+body = bytes((i * 7 + i // 251) % 256 for i in range(300000))
 while True:
     connection, _ = listener.accept()
     try:
@@ -44,8 +47,22 @@ while True:
         request = b""
         while b"\r\n\r\n" not in request:
             request += tls.recv(4096)
-        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 50000)
-        tls.shutdown(socket.SHUT_RDWR)
+        path = request.split(b" ")[1]
+        if path == b"/cut":
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 50000)
+            tls.shutdown(socket.SHUT_RDWR)
+        elif path == b"/chunked":
+            tls.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for at in range(0, len(body), 70001):
+                piece = body[at:at + 70001]
+                tls.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            tls.sendall(b"0\r\n\r\n")
+        else:
+            tls.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body)
+            if path == b"/eof":
+                tls.unwrap()
+            else:
+                tls.shutdown(socket.SHUT_RDWR)
         tls.close()
     except Exception:
         connection.close()
@@ -248,14 +265,33 @@ TEST_F(GetOverHttps, InsecureSkipsTheChecksAndSaysSoOnce) {
   EXPECT_TRUE(test::read_file(dir_ / "out.bin") == source());
 }
 
-TEST_F(GetOverHttps, CloseWithoutCloseNotifyBeforeContentLengthIsATruncatedBody) {
-  if (!bench::have_program("python3")) ZC_SKIP_BECAUSE("needs python3");
-  std::ofstream(dir_ / "truncating.py") << kTruncatingServer;
-  auto server =
-      test::start_python(dir_.path(), {dir_ / "truncating.py", pki_.server_cert, pki_.server_key});
-  ASSERT_TRUE(server.running()) << "see " << dir_ / "python.log";
-  DownloadOptions o = options("out.bin");
-  auto r = download(*parse_url(https_url(server, "/cut.bin")), o);
+class GetFromPythonTls : public GetOverHttps {
+ protected:
+  void SetUp() override {
+    if (!bench::have_program("openssl")) ZC_SKIP_BECAUSE("needs the openssl program");
+    if (!bench::have_program("python3")) ZC_SKIP_BECAUSE("needs python3");
+    std::filesystem::create_directories(dir_ / "pki");
+    auto pki = bench::make_tls_pki(dir_ / "pki");
+    ASSERT_TRUE(pki) << pki.error().message();
+    pki_ = *pki;
+    std::ofstream(dir_ / "server.py") << kPythonTlsServer;
+    server_ =
+        test::start_python(dir_.path(), {dir_ / "server.py", pki_.server_cert, pki_.server_key});
+    ASSERT_TRUE(server_.running()) << "see " << dir_ / "python.log";
+  }
+
+  static std::string expected_body() {
+    std::string body(300000, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i)
+      body[i] = static_cast<char>((i * 7 + i / 251) % 256);
+    return body;
+  }
+
+  test::ServerProcess server_;
+};
+
+TEST_F(GetFromPythonTls, CloseWithoutCloseNotifyBeforeContentLengthIsATruncatedBody) {
+  auto r = download(*parse_url(https_url(server_, "/cut")), options("out.bin"));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("truncated body"), std::string::npos) << r.error().message();
   EXPECT_NE(r.error().message().find("without close_notify"), std::string::npos)
@@ -263,6 +299,25 @@ TEST_F(GetOverHttps, CloseWithoutCloseNotifyBeforeContentLengthIsATruncatedBody)
   EXPECT_NE(r.error().message().find("50000 of 100000"), std::string::npos) << r.error().message();
   EXPECT_FALSE(test::exists(dir_ / "out.bin"));
   EXPECT_TRUE(test::exists(dir_ / "out.bin.part")) << "what arrived is kept for --continue";
+}
+
+TEST_F(GetFromPythonTls, ChunkedBodyIsDecodedFromTheRecords) {
+  auto r = download(*parse_url(https_url(server_, "/chunked")), options("out.bin"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(test::read_file(dir_ / "out.bin") == expected_body());
+  EXPECT_EQ(r->file_size, 300000u);
+}
+
+TEST_F(GetFromPythonTls, BodyWithoutLengthEndsAtCloseNotifyAndNotAtABareClose) {
+  auto r = download(*parse_url(https_url(server_, "/eof")), options("out.bin"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(test::read_file(dir_ / "out.bin") == expected_body());
+
+  auto cut = download(*parse_url(https_url(server_, "/eof-cut")), options("cut.bin"));
+  ASSERT_FALSE(cut) << "a body of unknown length cut without close_notify may be truncated";
+  EXPECT_NE(cut.error().message().find("without close_notify"), std::string::npos)
+      << cut.error().message();
+  EXPECT_FALSE(test::exists(dir_ / "cut.bin"));
 }
 
 }  // namespace
