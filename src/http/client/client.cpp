@@ -56,6 +56,21 @@ std::unexpected<Error> timed_out_or(const Error& error, const std::chrono::milli
   return std::unexpected(Error(error).with_context(what));
 }
 
+// Fails once the stop flag is set or the head's deadline has passed.
+Result<void> may_wait_for_head(const RequestOptions& options,
+                               std::chrono::steady_clock::time_point deadline,
+                               const std::string& what) {
+  if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
+    return fail(Errc::closed, what, "interrupted");
+  }
+  if (std::chrono::steady_clock::now() >= deadline) {
+    return fail(
+        Errc::timeout, what,
+        "no complete response head within " + std::to_string(options.timeout.count()) + " ms");
+  }
+  return {};
+}
+
 // Reads the head without consuming a byte of the body: peek, and consume only through the blank
 // line once it is in sight. The whole head must arrive within the timeout.
 Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std::string& what) {
@@ -63,14 +78,7 @@ Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std:
   std::string peeked(16 * 1024, '\0');
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   for (;;) {
-    if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
-      return fail(Errc::closed, what, "interrupted");
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return fail(
-          Errc::timeout, what,
-          "no complete response head within " + std::to_string(options.timeout.count()) + " ms");
-    }
+    if (auto r = may_wait_for_head(options, deadline, what); !r) return std::unexpected(r.error());
     auto peek = try_sys_call({"recv(MSG_PEEK)", fd},
                              [&] { return ::recv(fd, peeked.data(), peeked.size(), MSG_PEEK); });
     if (!peek) return timed_out_or(peek.error(), options.timeout, what);
@@ -102,14 +110,7 @@ Result<ResponseHead> read_tls_head(TlsStream& stream, const RequestOptions& opti
   std::string head;
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   for (;;) {
-    if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
-      return fail(Errc::closed, what, "interrupted");
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return fail(
-          Errc::timeout, what,
-          "no complete response head within " + std::to_string(options.timeout.count()) + " ms");
-    }
+    if (auto r = may_wait_for_head(options, deadline, what); !r) return std::unexpected(r.error());
     auto ready = stream.wait(std::min(options.timeout, detail::kReadSlice));
     if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
     if (!*ready) continue;

@@ -51,15 +51,20 @@ Result<void> pwrite_all(const BodyTransfer& t, std::string_view data, std::uint6
   return {};
 }
 
-Result<std::uint64_t> receive_chunked(const BodyTransfer& t) {
-  std::vector<char> buffer(kChunkedBuffer);
-  ChunkedDecoder decoder;
-  std::uint64_t written = 0;
-  const ChunkedDecoder::Sink sink = [&](std::string_view data) -> Result<void> {
+// Writes what it is given at the body's next offset, counting it in `written`.
+ChunkedDecoder::Sink file_sink(const BodyTransfer& t, std::uint64_t& written) {
+  return [&t, &written](std::string_view data) -> Result<void> {
     if (auto r = pwrite_all(t, data, t.offset + written); !r) return r;
     written += data.size();
     return {};
   };
+}
+
+Result<std::uint64_t> receive_chunked(const BodyTransfer& t) {
+  std::vector<char> buffer(kChunkedBuffer);
+  ChunkedDecoder decoder;
+  std::uint64_t written = 0;
+  const ChunkedDecoder::Sink sink = file_sink(t, written);
   StallWatch watch = watch_for(t);
   while (!decoder.done()) {
     auto received = try_sys_call({"recv", t.socket},
@@ -94,11 +99,7 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
   ChunkedDecoder decoder;
   std::uint64_t received = 0;  // plaintext bytes, chunk framing included
   std::uint64_t written = 0;
-  const ChunkedDecoder::Sink sink = [&](std::string_view data) -> Result<void> {
-    if (auto r = pwrite_all(t, data, t.offset + written); !r) return r;
-    written += data.size();
-    return {};
-  };
+  const ChunkedDecoder::Sink sink = file_sink(t, written);
   StallWatch watch = watch_for(t);
   const auto complete = [&] {
     return t.chunked ? decoder.done() : t.length && written >= *t.length;
