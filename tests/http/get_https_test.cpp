@@ -170,34 +170,48 @@ TEST_F(GetOverHttps, ToolSplitsOneFileOverParallelRangesAndFetchesSeveralWithJob
   EXPECT_TRUE(test::read_file(dir_ / "into/second.bin") == source());
 }
 
-TEST_F(GetOverHttps, KilledDownloadContinuesOverHttpsByteExact) {
+TEST_F(GetOverHttps, KilledOrInterruptedDownloadContinuesOverHttpsByteExact) {
   ZC_REQUIRE_TOOL();
   auto server = nginx("TLSv1.3");
   ASSERT_TRUE(server.running());
-  const std::string output = dir_ / "out.bin";
-  {
-    ToolProcess get(
-        {"get", "--cacert", pki_.ca_cert, "-o", output, https_url(server, "/slow/data.bin")},
-        dir_.path());
-    const bool started = test::eventually([&] {
+  for (const char* ranges : {"1", "4"}) {
+    for (const int signal : {SIGKILL, SIGINT}) {
+      SCOPED_TRACE(std::string("ranges ") + ranges + ", signal " + std::to_string(signal));
+      const std::string output = dir_ / ("out-" + std::string(ranges) + ".bin");
+      ToolProcess get({"get", "--cacert", pki_.ca_cert, "--parallel-ranges", ranges, "-o", output,
+                       https_url(server, "/slow/data.bin")},
+                      dir_.path());
+      const bool started = test::eventually([&] {
+        auto record = parse_part_record(test::read_file(record_path(output)));
+        return record && record->bytes_done() > 0;
+      });
+      ASSERT_TRUE(started) << "no progress was recorded: " << get.stderr_text();
+      get.signal(signal);
+      const int code = get.wait(std::chrono::seconds(20));
+      if (signal == SIGKILL) {
+        EXPECT_EQ(code, 128 + SIGKILL);
+      } else {
+        EXPECT_EQ(code, 1) << get.stderr_text();
+        EXPECT_NE(get.stderr_text().find("interrupted by SIGINT"), std::string::npos)
+            << get.stderr_text();
+      }
+      ASSERT_FALSE(test::exists(output)) << "a stopped download must not look complete";
       auto record = parse_part_record(test::read_file(record_path(output)));
-      return record && record->bytes_done() > 0;
-    });
-    ASSERT_TRUE(started) << "no progress was recorded: " << get.stderr_text();
-    get.signal(SIGKILL);
-    EXPECT_EQ(get.wait(std::chrono::seconds(20)), 128 + SIGKILL);
+      ASSERT_TRUE(record);
+      ASSERT_GT(record->bytes_done(), 0u);
+      ASSERT_LT(record->bytes_done(), kFileSize);
+      auto again = run_get("--continue --json --cacert " + pki_.ca_cert + " --parallel-ranges " +
+                           ranges + " -o " + output + " " + https_url(server, "/data.bin"));
+      EXPECT_EQ(again.exit_code, 0) << again.output;
+      EXPECT_NE(again.output.find("\"resumed_from\":" + std::to_string(record->bytes_done())),
+                std::string::npos)
+          << again.output;
+      EXPECT_TRUE(test::read_file(output) == source());
+      EXPECT_FALSE(test::exists(part_path(output)));
+      EXPECT_FALSE(test::exists(record_path(output)));
+      std::filesystem::remove(output);
+    }
   }
-  ASSERT_FALSE(test::exists(output));
-  const std::uint64_t kept = parse_part_record(test::read_file(record_path(output)))->bytes_done();
-  ASSERT_GT(kept, 0u);
-  ASSERT_LT(kept, kFileSize);
-  auto again = run_get("--continue --json --cacert " + pki_.ca_cert + " -o " + output + " " +
-                       https_url(server, "/data.bin"));
-  EXPECT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_NE(again.output.find("\"resumed_from\":"), std::string::npos) << again.output;
-  EXPECT_EQ(again.output.find("\"resumed_from\":0"), std::string::npos) << again.output;
-  EXPECT_TRUE(test::read_file(output) == source());
-  EXPECT_FALSE(test::exists(part_path(output)));
 }
 
 TEST_F(GetOverHttps, RedirectFromHttpToHttpsIsFollowedWithTheNameChecked) {
