@@ -6,6 +6,11 @@
 // that no method always runs right after another's writeback. Neither side fsyncs, so both measure
 // network to page cache. Our CPU is this process's over the download (the ledger's own names the
 // calling thread only, and io_uring runs splices on worker threads); curl's is its rusage.
+//
+// With `https`, a second nginx serves the same file over TLS (1.3 with TLS_AES_256_GCM_SHA384,
+// and 1.2 for the SSL_read path), with a certificate from a test CA, in the same rotation: "https"
+// (ours, records opened in place), "https-ssl_read" (ours over TLS 1.2) and "curl-https"; those
+// rows are compared with curl-https.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +28,7 @@ struct GetBenchConfig {
   std::uint64_t size = 2 * kGiB;
   unsigned repeats = 5;
   std::string directory{};  // empty: a fresh directory under /tmp, removed afterwards
+  bool https = false;       // also over TLS, against curl over TLS
 };
 
 struct GetFigures {
@@ -40,10 +46,12 @@ struct GetFigures {
   ProcessCounters counters{};      // a peer's, over the whole download
 };
 
-// The medians, in the order splice, uring, copy, aria2c (when installed), curl.
+// The medians, in the order splice, uring, copy, aria2c (when installed), curl, then with https:
+// https, https-ssl_read, curl-https.
 Result<std::vector<GetFigures>> run_get_bench(const GetBenchConfig& config);
 
-// A get-file record per method and a table, each method also against curl (the last).
+// A get-file record per method and a table, each method also against curl (https rows against
+// curl-https).
 Report describe(const std::vector<GetFigures>& figures, const GetBenchConfig& config);
 
 }  // namespace zc::bench

@@ -30,10 +30,17 @@ TEST(Url, BracketedIpv6Host) {
   EXPECT_EQ(url->str(), "http://[::1]:9000/x");
 }
 
-TEST(Url, HttpsIsRefusedSayingTlsIsNotSupported) {
-  auto url = parse_url("https://example.org/");
-  ASSERT_FALSE(url);
-  EXPECT_NE(url.error().message().find("TLS"), std::string::npos) << url.error().message();
+TEST(Url, HttpsUrlsSpeakTlsOnPort443UnlessGiven) {
+  auto url = parse_url("HTTPS://example.org/a");
+  ASSERT_TRUE(url) << url.error().message();
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->port, 443);
+  EXPECT_EQ(url->authority(), "example.org");
+  EXPECT_EQ(url->str(), "https://example.org/a");
+  auto other = parse_url("https://example.org:80/");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->authority(), "example.org:80");
+  EXPECT_EQ(other->str(), "https://example.org:80/");
 }
 
 TEST(Url, OtherSchemesAndMissingHostsAreRefused) {
@@ -73,7 +80,11 @@ TEST(Url, ResolvesRedirectLocations) {
   EXPECT_EQ(resolve_location(base, "/abs")->str(), "http://h:81/abs");
   EXPECT_EQ(resolve_location(base, "http://x/y")->str(), "http://x/y");
   EXPECT_EQ(resolve_location(base, "//x:82/y")->str(), "http://x:82/y");
-  EXPECT_FALSE(resolve_location(base, "https://x/y"));
+  EXPECT_EQ(resolve_location(base, "https://x/y")->str(), "https://x/y");
+  const Url secure = *parse_url("https://h/dir/file");
+  EXPECT_EQ(resolve_location(secure, "//x/y")->str(), "https://x/y");
+  EXPECT_EQ(resolve_location(secure, "other")->str(), "https://h/dir/other");
+  EXPECT_EQ(resolve_location(secure, "http://x/y")->str(), "http://x/y");
   EXPECT_FALSE(resolve_location(base, ""));
 }
 

@@ -1,5 +1,6 @@
 // zcopy get URL...: download over HTTP/1.1 with the body spliced socket -> pipe -> file, never
-// through user memory. Writes FILE.part (and its record FILE.part.zcopy) and renames it only when
+// through user memory; an https:// body is opened record by record in place (TLS 1.3) and written
+// from there. Writes FILE.part (and its record FILE.part.zcopy) and renames it only when
 // complete; --continue resumes a .part as its record says; -j fetches several URLs at once;
 // --parallel-ranges splits one file over connections; -r mirrors a `zcopy serve` directory tree.
 // SIGINT and SIGTERM stop the transfers cleanly and leave them resumable. Everything a server
@@ -45,6 +46,9 @@ struct GetCommandOptions {
   bool json = false;
   double timeout_s = 30;
   int max_redirects = 5;
+  std::string ca_file;
+  std::string ca_path;
+  bool insecure = false;
   bool bench = false;
   GetBenchSettings bench_settings;
 };
@@ -195,6 +199,13 @@ CommandResult run_get(GetCommandOptions& o) {
   base.max_redirects = o.max_redirects;
   base.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
   base.progress = &progress;
+  base.tls.ca_file = o.ca_file;
+  base.tls.ca_path = o.ca_path;
+  base.tls.insecure = o.insecure;
+  if (o.insecure) {
+    say("warning: --insecure: https certificates and host names are not checked; anyone on the "
+        "path can read and change what is fetched");
+  }
   catch_stop_signals();
   ProgressBar bar(progress);
   if (o.recursive) return run_mirror(o, urls, base);
@@ -251,7 +262,7 @@ CommandResult run_get(GetCommandOptions& o) {
 
 CommandRunner add_get_command(CLI::App& sub) {
   auto o = std::make_shared<GetCommandOptions>();
-  sub.add_option("urls", o->urls, "http:// URLs to fetch (https is not supported)");
+  sub.add_option("urls", o->urls, "http:// or https:// URLs to fetch");
   sub.add_option("-i,--input", o->input_list, "Read more URLs from FILE, one per line");
   sub.add_option("-o,--output", o->output,
                  "Output file (one URL) or directory (several URLs, or -r; default .)");
@@ -276,6 +287,14 @@ CommandRunner add_get_command(CLI::App& sub) {
       ->check(CLI::Range(0.1, 86400.0));
   sub.add_option("--max-redirects", o->max_redirects, "Redirects followed at most (5)")
       ->check(CLI::Range(0, 50));
+  sub.add_option("--cacert", o->ca_file,
+                 "https: trust the CA certificates in this PEM file instead of the system store")
+      ->check(CLI::ExistingFile);
+  sub.add_option("--capath", o->ca_path,
+                 "https: trust the CA certificates in this hashed directory (c_rehash) instead")
+      ->check(CLI::ExistingDirectory);
+  sub.add_flag("-k,--insecure", o->insecure,
+               "https: check neither the certificate nor the host name (says so on stderr)");
   sub.add_flag("--bench", o->bench,
                "Benchmark: nginx serves a generated file; fetch it by every method and with curl");
   add_size_option(sub, "--bench-size", o->bench_settings.size, "Benchmark file size (default 2G)");

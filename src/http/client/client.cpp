@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "stall_watch.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -55,6 +56,21 @@ std::unexpected<Error> timed_out_or(const Error& error, const std::chrono::milli
   return std::unexpected(Error(error).with_context(what));
 }
 
+// Fails once the stop flag is set or the head's deadline has passed.
+Result<void> may_wait_for_head(const RequestOptions& options,
+                               std::chrono::steady_clock::time_point deadline,
+                               const std::string& what) {
+  if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
+    return fail(Errc::closed, what, "interrupted");
+  }
+  if (std::chrono::steady_clock::now() >= deadline) {
+    return fail(
+        Errc::timeout, what,
+        "no complete response head within " + std::to_string(options.timeout.count()) + " ms");
+  }
+  return {};
+}
+
 // Reads the head without consuming a byte of the body: peek, and consume only through the blank
 // line once it is in sight. The whole head must arrive within the timeout.
 Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std::string& what) {
@@ -62,14 +78,7 @@ Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std:
   std::string peeked(16 * 1024, '\0');
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   for (;;) {
-    if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
-      return fail(Errc::closed, what, "interrupted");
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return fail(
-          Errc::timeout, what,
-          "no complete response head within " + std::to_string(options.timeout.count()) + " ms");
-    }
+    if (auto r = may_wait_for_head(options, deadline, what); !r) return std::unexpected(r.error());
     auto peek = try_sys_call({"recv(MSG_PEEK)", fd},
                              [&] { return ::recv(fd, peeked.data(), peeked.size(), MSG_PEEK); });
     if (!peek) return timed_out_or(peek.error(), options.timeout, what);
@@ -92,6 +101,65 @@ Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std:
     if (!parsed) return std::unexpected(std::move(parsed.error()).with_context(what));
     if (*parsed) return std::move((*parsed)->head);
   }
+}
+
+// The head from a TLS stream: whole records are read, and the bytes past the blank line are given
+// back to the stream, where the body starts.
+Result<ResponseHead> read_tls_head(TlsStream& stream, const RequestOptions& options,
+                                   const std::string& what) {
+  std::string head;
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  for (;;) {
+    if (auto r = may_wait_for_head(options, deadline, what); !r) return std::unexpected(r.error());
+    auto ready = stream.wait(std::min(options.timeout, detail::kReadSlice));
+    if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
+    if (!*ready) continue;
+    auto data = stream.next();
+    if (!data) return std::unexpected(std::move(data.error()).with_context(what));
+    if (data->empty()) {
+      return fail(Errc::closed, what,
+                  head.empty() ? "the server closed the connection without answering"
+                               : "the server closed the connection inside the response head");
+    }
+    const std::size_t search_from = head.size() >= 3 ? head.size() - 3 : 0;
+    const std::size_t before = head.size();
+    head.append(reinterpret_cast<const char*>(data->data()), data->size());
+    const std::size_t end = head.find("\r\n\r\n", search_from);
+    if (end != std::string::npos) {
+      const std::size_t used = end + 4 - before;
+      stream.unread(data->size() - used);
+      head.resize(end + 4);
+    }
+    auto parsed = parse_response_head(head);
+    if (!parsed) return std::unexpected(std::move(parsed.error()).with_context(what));
+    if (*parsed) return std::move((*parsed)->head);
+    if (end != std::string::npos) {
+      return fail(Errc::corrupt, what, "the response head did not parse as complete");
+    }
+  }
+}
+
+Result<ClientResponse> send_tls_request(const Url& url, const RequestOptions& options,
+                                        const std::string& what) {
+  auto socket = net::connect_tcp({url.host, url.port}, options.timeout);
+  if (!socket) return std::unexpected(std::move(socket.error()).with_context(what));
+  const bool loopback = is_loopback_peer(socket->get());
+  secure::SessionOptions tls = options.tls;
+  tls.timeout = options.timeout;
+  auto session = secure::Session::handshake(std::move(*socket), url.host, tls);
+  if (!session) return std::unexpected(std::move(session.error()).with_context(what));
+  auto stream = std::make_unique<TlsStream>(std::move(*session));
+  const std::string request = format_request(url, options);
+  if (auto r = stream->session().write(std::as_bytes(std::span(request))); !r) {
+    return timed_out_or(r.error(), options.timeout, what);
+  }
+  auto head = read_tls_head(*stream, options, what);
+  if (!head) return std::unexpected(head.error());
+  ClientResponse response;
+  response.head = std::move(*head);
+  response.peer_is_loopback = loopback;
+  response.tls = std::move(stream);
+  return response;
 }
 
 }  // namespace
@@ -117,6 +185,7 @@ std::string format_request(const Url& url, const RequestOptions& options) {
 
 Result<ClientResponse> send_request(const Url& url, const RequestOptions& options) {
   const std::string what = std::string(options.method) + " " + url.str();
+  if (url.tls) return send_tls_request(url, options, what);
   auto socket = net::connect_tcp({url.host, url.port}, options.timeout);
   if (!socket) return std::unexpected(std::move(socket.error()).with_context(what));
   if (auto r = set_timeouts(socket->get(), options.timeout); !r) return std::unexpected(r.error());

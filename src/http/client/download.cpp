@@ -140,6 +140,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
     PartProgress progress(dir, place.record, file->get(), record, options.sync);
     BodyTransfer transfer{
         .socket = fetched->response.socket.get(),
+        .tls = fetched->response.tls.get(),
         .file = file->get(),
         .offset = offset,
         .length = head.content_length,
@@ -162,7 +163,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
       return std::unexpected(moved.error());
     }
     received = *moved;
-    if (head.chunked && method != net::ReceiveMethod::copy) {
+    if (head.chunked && method != net::ReceiveMethod::copy && !fetched->response.tls) {
       add_note(result.note, "chunked body: decoded in user space, not spliced");
     }
   }
@@ -173,6 +174,10 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   }
   result.file_size = final_size;
   result.ledger.method = std::string(to_string(method));
+  if (const TlsStream* tls = fetched->response.tls.get()) {
+    result.ledger.method = tls_method_name(tls->session());
+    add_note(result.note, tls->session().describe());
+  }
   if (head.chunked) result.ledger.method += " (chunked)";
   watch.stop_into(result.ledger);
   return result;

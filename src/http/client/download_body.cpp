@@ -9,6 +9,7 @@
 #include "stall_watch.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/http/client/response_chunked.hpp"
+#include "zcopy/http/client/tls_stream.hpp"
 
 namespace zc::http::detail {
 namespace {
@@ -50,15 +51,20 @@ Result<void> pwrite_all(const BodyTransfer& t, std::string_view data, std::uint6
   return {};
 }
 
-Result<std::uint64_t> receive_chunked(const BodyTransfer& t) {
-  std::vector<char> buffer(kChunkedBuffer);
-  ChunkedDecoder decoder;
-  std::uint64_t written = 0;
-  const ChunkedDecoder::Sink sink = [&](std::string_view data) -> Result<void> {
+// Writes what it is given at the body's next offset, counting it in `written`.
+ChunkedDecoder::Sink file_sink(const BodyTransfer& t, std::uint64_t& written) {
+  return [&t, &written](std::string_view data) -> Result<void> {
     if (auto r = pwrite_all(t, data, t.offset + written); !r) return r;
     written += data.size();
     return {};
   };
+}
+
+Result<std::uint64_t> receive_chunked(const BodyTransfer& t) {
+  std::vector<char> buffer(kChunkedBuffer);
+  ChunkedDecoder decoder;
+  std::uint64_t written = 0;
+  const ChunkedDecoder::Sink sink = file_sink(t, written);
   StallWatch watch = watch_for(t);
   while (!decoder.done()) {
     auto received = try_sys_call({"recv", t.socket},
@@ -85,9 +91,72 @@ Result<std::uint64_t> receive_chunked(const BodyTransfer& t) {
   return written;
 }
 
+// A body over TLS: each verified record straight from the stream's buffer into the file (or
+// through the chunked decoder). The session's path decides what the bytes cost.
+Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
+  const std::string what = "receive body for " + t.file_name;
+  TlsStream& stream = *t.tls;
+  ChunkedDecoder decoder;
+  std::uint64_t received = 0;  // plaintext bytes, chunk framing included
+  std::uint64_t written = 0;
+  const ChunkedDecoder::Sink sink = file_sink(t, written);
+  StallWatch watch = watch_for(t);
+  const auto complete = [&] {
+    return t.chunked ? decoder.done() : t.length && written >= *t.length;
+  };
+  while (!complete()) {
+    auto ready = stream.wait(std::min(t.timeout, kReadSlice));
+    if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
+    if (!*ready) {
+      if (auto r = after_read(t, watch, 0); !r) return std::unexpected(r.error());
+      continue;
+    }
+    auto data = stream.next();
+    if (!data) {
+      const std::string expected =
+          t.length ? " of " + std::to_string(*t.length) : std::string(" of an unknown length");
+      if (data.error().message().find("without close_notify") != std::string::npos) {
+        return fail(Errc::closed, what,
+                    "truncated body: the server closed the TLS connection without close_notify "
+                    "after " +
+                        std::to_string(written) + expected + " bytes");
+      }
+      return std::unexpected(std::move(data.error()).with_context(what));
+    }
+    if (data->empty()) {
+      if (!t.chunked && !t.length) break;  // close_notify ends a body of unknown length
+      return fail(Errc::closed, what,
+                  "truncated body: the server closed the connection after " +
+                      std::to_string(written) +
+                      (t.length ? " of " + std::to_string(*t.length) : std::string()) + " bytes");
+    }
+    received += data->size();
+    const std::string_view text(reinterpret_cast<const char*>(data->data()), data->size());
+    if (t.chunked) {
+      auto used = decoder.feed(text, sink);
+      if (!used) return std::unexpected(std::move(used.error()).with_context(t.file_name));
+    } else {
+      // Bytes past Content-Length are not the body's (Connection: close, so none should come).
+      const std::uint64_t room = t.length ? *t.length - written : text.size();
+      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(room, text.size()));
+      if (auto r = sink(text.substr(0, take)); !r) return std::unexpected(r.error());
+    }
+    if (auto r = after_read(t, watch, data->size()); !r) return std::unexpected(r.error());
+  }
+  if (t.ledger != nullptr) {
+    TransferLedger ledger;
+    stream.session().account_read(ledger, received);
+    ledger.bytes = written;
+    ledger.bytes_copied_kernel += written;  // pwrite: into the page cache
+    t.ledger->merge(ledger);
+  }
+  return written;
+}
+
 }  // namespace
 
 Result<std::uint64_t> receive_body(const BodyTransfer& t) {
+  if (t.tls != nullptr) return receive_tls(t);
   if (t.chunked) return receive_chunked(t);
   auto mover = net::SocketToFile::create(t.method);
   if (!mover) return std::unexpected(mover.error());

@@ -6,6 +6,10 @@
 // chunked body is decoded in user space (recv, decode, pwrite), whatever the method. Progress is
 // judged by the stall rule (stall_watch.hpp), and a range's bytes are reported to its
 // PartProgress, which saves the record as they arrive.
+//
+// An https body comes from its TlsStream instead: each record is opened in place in the stream's
+// buffer (or read through SSL_read on TLS 1.2) and written from there with pwrite. A server that
+// closes without close_notify before the body is complete has truncated it: an error.
 #pragma once
 
 #include <atomic>
@@ -18,12 +22,17 @@
 #include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/net/socket_to_file.hpp"
 
+namespace zc::http {
+class TlsStream;
+}
+
 namespace zc::http::detail {
 
 class PartProgress;
 
 struct BodyTransfer {
   int socket = -1;
+  TlsStream* tls = nullptr;  // https: the body comes from here, not from `socket`
   int file = -1;
   std::uint64_t offset = 0;             // where the body's first byte goes in the file
   std::optional<std::uint64_t> length;  // exact size; empty: until the server closes

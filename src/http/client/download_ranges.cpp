@@ -41,6 +41,7 @@ Result<void> fetch_range(const Url& url, const DownloadOptions& options, net::Re
   request.if_range = progress.layout().if_range();
   request.timeout = options.timeout;
   request.stop = options.stop;
+  request.tls = options.tls;
   auto response = send_request(url, request);
   if (!response) return std::unexpected(response.error());
   const ResponseHead& head = response->head;
@@ -66,6 +67,7 @@ Result<void> fetch_range(const Url& url, const DownloadOptions& options, net::Re
   }
   BodyTransfer transfer{
       .socket = response->socket.get(),
+      .tls = response->tls.get(),
       .file = file,
       .offset = from,
       .length = range.last - from + 1,
@@ -81,6 +83,7 @@ Result<void> fetch_range(const Url& url, const DownloadOptions& options, net::Re
   };
   auto moved = receive_body(transfer);
   if (!moved) return std::unexpected(moved.error());
+  if (response->tls) ledger.method = tls_method_name(response->tls->session());
   return {};
 }
 
@@ -214,7 +217,11 @@ Result<DownloadResult> download_ranges(const Url& url, const DownloadOptions& op
   result.final_url = probed->url;
   result.origin_verified = stamp.verified;
   result.note = note;
-  result.ledger.method = std::string(to_string(method)) + " x" + std::to_string(count);
+  std::string moved_by(to_string(method));
+  for (const RangeSlot& slot : slots) {
+    if (!slot.ledger.method.empty()) moved_by = slot.ledger.method;  // https: the TLS path
+  }
+  result.ledger.method = moved_by + " x" + std::to_string(count);
   watch.stop_into(result.ledger);
   // Each range's thread counts its own CPU time: the file's figure is theirs plus this one's.
   for (const RangeSlot& slot : slots) {

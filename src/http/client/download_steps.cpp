@@ -89,6 +89,7 @@ Result<Fetched> fetch_following(const Url& url, const DownloadOptions& options,
                                 RequestOptions request) {
   request.timeout = options.timeout;
   request.stop = options.stop;
+  request.tls = options.tls;
   Url current = url;
   for (int hops = 0;; ++hops) {
     auto response = send_request(current, request);
@@ -108,6 +109,10 @@ Result<Fetched> fetch_following(const Url& url, const DownloadOptions& options,
     if (!next) return std::unexpected(std::move(next.error()).with_context("follow redirect"));
     current = std::move(*next);
   }
+}
+
+std::string tls_method_name(const secure::Session& session) {
+  return session.path() == secure::ReadPath::record_layer ? "tls-in-place" : "tls-ssl_read";
 }
 
 std::unexpected<Error> http_status_error(const Fetched& fetched) {

@@ -47,6 +47,9 @@ Result<ResumePlan> plan_resume(const OutputPlace& place, const DownloadOptions& 
 Result<Fetched> fetch_following(const Url& url, const DownloadOptions& options,
                                 RequestOptions request);
 
+// The ledger's method for a body read through `session`: "tls-in-place" or "tls-ssl_read".
+std::string tls_method_name(const secure::Session& session);
+
 // "GET url: HTTP 404 Not Found".
 std::unexpected<Error> http_status_error(const Fetched& fetched);
 

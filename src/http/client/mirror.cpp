@@ -28,6 +28,7 @@ constexpr std::size_t kMaxListingBytes = 64 << 20;
 Result<std::string> read_small_body(ClientResponse& response, const DownloadOptions& options,
                                     const std::string& what) {
   const int fd = response.socket.get();
+  TlsStream* tls = response.tls.get();
   const ResponseHead& head = response.head;
   if (head.content_length && *head.content_length > kMaxListingBytes) {
     return fail(Errc::limit_exceeded, what, "listing larger than 64 MiB");
@@ -37,6 +38,23 @@ Result<std::string> read_small_body(ClientResponse& response, const DownloadOpti
   detail::StallWatch watch(options.timeout, options.stop, what);
   for (;;) {
     if (head.content_length && raw.size() >= *head.content_length) break;
+    if (tls != nullptr) {
+      auto ready = tls->wait(detail::kReadSlice);
+      if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
+      std::span<const std::byte> data;
+      if (*ready) {
+        auto got = tls->next();
+        if (!got) return std::unexpected(std::move(got.error()).with_context(what));
+        if (got->empty()) break;  // close_notify
+        data = *got;
+        raw.append(reinterpret_cast<const char*>(data.data()), data.size());
+      }
+      if (auto r = watch.update(data.size()); !r) return std::unexpected(r.error());
+      if (raw.size() > kMaxListingBytes + 4096) {
+        return fail(Errc::limit_exceeded, what, "listing larger than 64 MiB");
+      }
+      continue;
+    }
     auto received =
         try_sys_call({"recv", fd}, [&] { return ::recv(fd, buffer, sizeof(buffer), 0); });
     if (!received) return std::unexpected(std::move(received.error()).with_context(what));
@@ -74,6 +92,7 @@ Result<Listing> fetch_listing(const Url& url, const DownloadOptions& options) {
   request.accept = "application/json";
   request.timeout = options.timeout;
   request.stop = options.stop;
+  request.tls = options.tls;
   auto response = send_request(url, request);
   if (!response) return std::unexpected(response.error());
   if (response->head.status != 200) {

@@ -88,12 +88,12 @@ std::string remove_dot_segments(std::string_view target) {
 
 std::string Url::authority() const {
   std::string text = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != 80) text += ":" + std::to_string(port);
+  if (port != default_port()) text += ":" + std::to_string(port);
   return text;
 }
 
 std::string Url::str() const {
-  return "http://" + authority() + target;
+  return (tls ? "https://" : "http://") + authority() + target;
 }
 
 std::string Url::file_name() const {
@@ -107,18 +107,15 @@ Result<Url> parse_url(std::string_view text) {
   const std::size_t scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) {
     return fail(Errc::invalid_argument, "parse URL '" + std::string(text) + "'",
-                "expected http://host[:port]/path");
+                "expected http[s]://host[:port]/path");
   }
   std::string scheme(text.substr(0, scheme_end));
   for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  if (scheme == "https") {
+  if (scheme != "http" && scheme != "https") {
     return fail(Errc::invalid_argument, "parse URL '" + std::string(text) + "'",
-                "https is not supported: zcopy speaks plain HTTP only (no TLS)");
+                "unsupported scheme '" + scheme + "' (only http:// and https://)");
   }
-  if (scheme != "http") {
-    return fail(Errc::invalid_argument, "parse URL '" + std::string(text) + "'",
-                "unsupported scheme '" + scheme + "' (only http://)");
-  }
+  const bool tls = scheme == "https";
   std::string_view rest = text.substr(scheme_end + 3);
   const std::size_t path_start = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_start);
@@ -134,13 +131,14 @@ Result<Url> parse_url(std::string_view text) {
   if (authority.empty()) {
     return fail(Errc::invalid_argument, "parse URL '" + std::string(text) + "'", "no host");
   }
-  auto endpoint = net::parse_endpoint(authority, 80);
+  auto endpoint = net::parse_endpoint(authority, tls ? 443 : 80);
   if (!endpoint) return std::unexpected(std::move(endpoint.error()).with_context("parse URL"));
   if (endpoint->host.empty() || endpoint->port == 0) {
     return fail(Errc::invalid_argument, "parse URL '" + std::string(text) + "'",
                 "bad host or port");
   }
   Url url;
+  url.tls = tls;
   url.host = endpoint->host;
   url.port = endpoint->port;
   std::string with_slash =
@@ -156,7 +154,9 @@ Result<Url> resolve_location(const Url& base, std::string_view location) {
     return fail(Errc::corrupt, "follow redirect", "empty Location header");
   }
   if (location.find("://") != std::string_view::npos) return parse_url(location);
-  if (location.starts_with("//")) return parse_url("http:" + std::string(location));
+  if (location.starts_with("//")) {
+    return parse_url((base.tls ? "https:" : "http:") + std::string(location));
+  }
   Url next = base;
   std::string target;
   if (location.front() == '/') {

@@ -10,16 +10,22 @@
 // memory. The socket is blocking; a send waits at most the timeout, a receive at most a short
 // slice (detail::kReadSlice) so that callers can apply the stall rule and see a stop request. The
 // whole head must arrive within the timeout: a server that trickles it byte by byte fails too.
+//
+// An https:// URL is fetched over a secure::Session (certificates checked as `tls` says). TLS
+// cannot be peeked at, so the head is read from whole records and the body's first bytes may
+// already be in `tls`'s stream; the body is read from there, never from `socket`.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "zcopy/core/fd.hpp"
 #include "zcopy/http/client/response.hpp"
+#include "zcopy/http/client/tls_stream.hpp"
 #include "zcopy/http/client/url.hpp"
 
 namespace zc::http {
@@ -34,11 +40,13 @@ struct RequestOptions {
   std::string if_none_match;     // an ETag: answer 304 if the file still has it
   std::chrono::milliseconds timeout{30000};
   const std::atomic<bool>* stop = nullptr;  // set (by a signal handler) to give up waiting
+  secure::SessionOptions tls{};             // for https:// (its timeout is `timeout`)
 };
 
 struct ClientResponse {
   ResponseHead head;
-  Fd socket;  // at the start of the body
+  Fd socket;                       // at the start of the body (plain HTTP)
+  std::unique_ptr<TlsStream> tls;  // https: the body is read from here; `socket` is empty
   bool peer_is_loopback = false;
 };
 

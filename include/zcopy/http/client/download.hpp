@@ -21,6 +21,10 @@
 //
 // A transfer fails when fewer than 1 KiB arrive in a window of `timeout` (a trickle does not keep
 // it alive), and the whole response head must arrive within `timeout`.
+//
+// Over https the ledger's method says which code opened the records: "tls-in-place" (TLS 1.3,
+// each record decrypted where it landed, revealed after its tag verified) or "tls-ssl_read"
+// (OpenSSL's SSL_read, one more copy), and the note describes the session.
 #pragma once
 
 #include <atomic>
@@ -32,6 +36,7 @@
 #include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/http/client/url.hpp"
 #include "zcopy/net/socket_to_file.hpp"
+#include "zcopy/secure/session.hpp"
 
 namespace zc::http {
 
@@ -62,6 +67,9 @@ struct DownloadOptions {
   std::string if_none_match;
   // Keep the validator of a complete, verified file in its user.zcopy.validator xattr.
   bool keep_origin = false;
+  // How https:// servers are checked (CA file or directory, or not at all); the timeout is
+  // `timeout`. An https body is read through TLS, whatever `method` says.
+  secure::SessionOptions tls{};
 };
 
 struct DownloadResult {
