@@ -134,7 +134,9 @@ TEST(NatsClusterFailover, CoreImportMovesOnAndCountsWhatWasLost) {
 
 // Disabled: after the fail-over the import receives only redeliveries of the ~128 messages it had
 // pending and no new ones (consumer info on the new leader: num_pending > 0, num_waiting 0), so it
-// stops short of the end (about 5 100 of 6 000). Run it with --gtest_also_run_disabled_tests.
+// stops short of the end (about 5 100 of 6 000). nats-server fixed consumer stalls on leader
+// changes after 2.9 (nats-io/nats-server#6387); whether that is this one is not known yet. Run it
+// with --gtest_also_run_disabled_tests.
 TEST(NatsClusterFailover, DISABLED_JetStreamImportMovesOnAndLeavesNoHole) {
   ZC_REQUIRE_PROGRAM("nats-server");
   constexpr std::uint64_t kMessages = 6'000;
@@ -166,24 +168,8 @@ TEST(NatsClusterFailover, DISABLED_JetStreamImportMovesOnAndLeavesNoHole) {
         nats::Exporter::create(std::move(*again_nats), std::move(*again_sub), export_options);
   }
   ASSERT_TRUE(exporter) << exporter.error().message();
-  std::thread feeding([&] {
-    for (std::uint64_t i = 0; i < kMessages; ++i) {
-      auto loan = publisher->loan();
-      if (!loan) return;
-      fill_message(loan->bytes().first(64), i);
-      if (!publisher->publish(std::move(*loan), 64)) return;
-    }
-    publisher->close();
-  });
-  for (bool more = true; more;) {
-    auto ran = exporter->run_for(1s);
-    if (!ran) {
-      ADD_FAILURE() << ran.error().message();
-      break;
-    }
-    more = *ran;
-  }
-  feeding.join();
+  EXPECT_EQ(feed_and_export(*publisher, *exporter, kMessages, [](std::uint64_t) { return 64; }),
+            "");
   ASSERT_EQ(exporter->stats().messages, kMessages);
   ASSERT_EQ(exporter->stats().not_stored, 0u);
 

@@ -60,25 +60,8 @@ TEST(NatsJetStreamRefused, PublishesTheStreamRefusesAreCountedAsNotStored) {
       nats::Exporter::create(std::move(*nats), std::move(*subscriber),
                              {.subject = "limited.data", .jetstream_stream = "LIMITED"});
   ASSERT_TRUE(exporter) << exporter.error().message();
-  std::thread feeding([&] {
-    for (std::uint64_t i = 0; i < kMessages; ++i) {
-      auto loan = publisher->loan();
-      if (!loan) return;
-      fill_message(loan->bytes().first(64), i);
-      if (!publisher->publish(std::move(*loan), 64)) return;
-    }
-    publisher->close();
-  });
-  bool more = true;
-  while (more) {
-    auto ran = exporter->run_for(1s);
-    if (!ran) {
-      ADD_FAILURE() << ran.error().message();
-      break;
-    }
-    more = *ran;
-  }
-  feeding.join();
+  EXPECT_EQ(feed_and_export(*publisher, *exporter, kMessages, [](std::uint64_t) { return 64; }),
+            "");
   const nats::ExportStats stats = exporter->stats();
   EXPECT_EQ(stats.messages, kMessages);
   EXPECT_EQ(stats.not_stored, kMessages - kLimit);

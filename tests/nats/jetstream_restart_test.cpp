@@ -48,22 +48,7 @@ void export_all(const std::string& url, const std::string& subject, const std::s
   auto exporter = nats::Exporter::create(std::move(*nats), std::move(*subscriber),
                                          {.subject = subject, .jetstream_stream = stream});
   ASSERT_TRUE(exporter) << exporter.error().message();
-  std::thread feeding([&] {
-    for (std::uint64_t i = 0; i < kMessages; ++i) {
-      auto loan = publisher->loan();
-      if (!loan) return;
-      fill_message(loan->bytes().first(message_size(i)), i);
-      if (!publisher->publish(std::move(*loan), message_size(i))) return;
-    }
-    publisher->close();
-  });
-  bool more = true;
-  while (more) {
-    auto ran = exporter->run_for(1s);
-    ASSERT_TRUE(ran) << ran.error().message();
-    more = *ran;
-  }
-  feeding.join();
+  ASSERT_EQ(feed_and_export(*publisher, *exporter, kMessages, message_size), "");
   EXPECT_EQ(exporter->stats().messages, kMessages);
   EXPECT_EQ(exporter->stats().not_stored, 0u);
 }
