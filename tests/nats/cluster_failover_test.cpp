@@ -252,15 +252,13 @@ TEST(NatsClusterFailover, DISABLED_JetStreamImportMovesOnAndLeavesNoHole) {
   // Every stream sequence from 1 to the last arrived: no hole once duplicates are dropped.
   std::string consumer_info;
   if (distinct.load() != kMessages) {
-    auto socket = net::connect_tcp({"127.0.0.1", servers[1].port()}, 5s);
-    if (socket) {
-      TextClient client(std::move(*socket));
-      (void)client.line();
-      client.send(
+    std::string why;
+    if (auto client = text_client_to(servers[1].port(), why)) {
+      client->send(
           "CONNECT {\"verbose\":false,\"protocol\":1}\r\nSUB info 1\r\n"
           "PUB $JS.API.CONSUMER.INFO.FAILOVER.failover info 0\r\n\r\n");
-      (void)client.line();
-      consumer_info = client.line().value_or("");
+      (void)client->line();
+      consumer_info = client->line().value_or("");
     }
   }
   EXPECT_EQ(distinct.load(), kMessages)

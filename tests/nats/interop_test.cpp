@@ -28,11 +28,10 @@ TEST(NatsInterop, ATextProtocolClientAndTheBridgeUnderstandEachOther) {
   bench::TempDir dir("zcopy-nats");
   auto server = bench::start_nats_server({.dir = dir.path()});
   ASSERT_TRUE(server) << server.error().message();
-  auto socket = net::connect_tcp({"127.0.0.1", server->port()}, 5s);
-  ASSERT_TRUE(socket) << socket.error().message();
-  TextClient client(std::move(*socket));
-  auto info = client.line();
-  ASSERT_TRUE(info && info->starts_with("INFO ")) << info.value_or("(nothing)");
+  std::string why;
+  auto connected = text_client_to(server->port(), why);
+  ASSERT_TRUE(connected) << why;
+  TextClient& client = *connected;
   ASSERT_TRUE(
       client.send("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,"
                   "\"no_responders\":true,\"protocol\":1}\r\nSUB out.> 7\r\nPING\r\n"));

@@ -31,11 +31,10 @@ TEST(NatsJetStreamRefused, PublishesTheStreamRefusesAreCountedAsNotStored) {
 
   // The stream, made beforehand through the JetStream API: it keeps kLimit messages and refuses
   // the rest.
-  auto socket = net::connect_tcp({"127.0.0.1", server->port()}, 5s);
-  ASSERT_TRUE(socket) << socket.error().message();
-  TextClient client(std::move(*socket));
-  auto info = client.line();
-  ASSERT_TRUE(info && info->starts_with("INFO ")) << info.value_or("(nothing)");
+  std::string why;
+  auto connected = text_client_to(server->port(), why);
+  ASSERT_TRUE(connected) << why;
+  TextClient& client = *connected;
   const std::string config = R"({"name":"LIMITED","subjects":["limited.data"],"max_msgs":)" +
                              std::to_string(kLimit) +
                              R"(,"discard":"new","storage":"memory","num_replicas":1})";

@@ -6,10 +6,13 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "zcopy/core/fd.hpp"
+#include "zcopy/net/tcp.hpp"
 
 namespace zc::test {
 
@@ -55,5 +58,22 @@ class TextClient {
   Fd fd_;
   std::string buffer_;
 };
+
+// A client of the server on 127.0.0.1:`port` that has read its INFO line; nullopt, with `why`,
+// when it cannot connect or the peer does not greet as NATS does.
+inline std::optional<TextClient> text_client_to(std::uint16_t port, std::string& why) {
+  auto socket = net::connect_tcp({"127.0.0.1", port}, std::chrono::seconds(5));
+  if (!socket) {
+    why = socket.error().message();
+    return std::nullopt;
+  }
+  TextClient client(std::move(*socket));
+  auto info = client.line();
+  if (!info || !info->starts_with("INFO ")) {
+    why = "no INFO but: " + info.value_or("(nothing)");
+    return std::nullopt;
+  }
+  return client;
+}
 
 }  // namespace zc::test
