@@ -5,7 +5,7 @@
 namespace zc::bench {
 
 std::string NatsServer::url() const {
-  return "nats://127.0.0.1:" + std::to_string(server_.port());
+  return "nats://" + server_.host() + ":" + std::to_string(server_.port());
 }
 
 Result<NatsServer> start_nats_server(const NatsServerConfig& c) {

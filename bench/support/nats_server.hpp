@@ -37,7 +37,7 @@ struct NatsServerConfig {
 class NatsServer {
  public:
   NatsServer() = default;
-  std::string url() const;  // "nats://HOST:PORT"
+  std::string url() const;  // "nats://HOST:PORT", the host it listens on
   std::uint16_t port() const noexcept { return server_.port(); }
   pid_t pid() const noexcept { return server_.pid(); }
   bool running() const noexcept { return server_.running(); }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <string>
 
@@ -20,6 +21,9 @@ struct ExporterState {
     if (js != nullptr) jsCtx_Destroy(js);
   }
 
+  // Publishes the stream refused (an error acknowledgement): counted on the client's thread, so
+  // first here, to outlive the connection that calls it.
+  std::atomic<std::uint64_t> rejected{0};
   NatsConnection connection;
   natsConnection* nc = nullptr;  // connection's, which keeps it where it is across moves
   Subscriber subscriber;
@@ -88,12 +92,19 @@ Result<void> publish_one(detail::ExporterState& s, const Sample& sample) {
   }
 }
 
+void count_rejected(jsCtx*, jsPubAckErr*, void* closure) {
+  static_cast<detail::ExporterState*>(closure)->rejected.fetch_add(1, std::memory_order_relaxed);
+}
+
 // The stream that stores the subject: found by name, or created for the subject.
 Result<void> bind_stream(detail::ExporterState& s, const ExportOptions& options) {
   jsOptions js_options;
   jsOptions_Init(&js_options);
   // Messages the client holds while waiting for the stream's acknowledgements.
   js_options.PublishAsync.MaxPending = 4096;
+  // Without a handler a refused publish only leaves the pending list, uncounted.
+  js_options.PublishAsync.ErrHandler = count_rejected;
+  js_options.PublishAsync.ErrHandlerClosure = &s;
   if (natsStatus st = natsConnection_JetStream(&s.js, s.nc, &js_options); st != NATS_OK) {
     s.js = nullptr;
     return std::unexpected(nats_error(st, "nats JetStream context"));
@@ -124,7 +135,8 @@ Result<void> bind_stream(detail::ExporterState& s, const ExportOptions& options)
   return {};
 }
 
-// Waits until the stream acknowledged everything published; counts what it did not store.
+// Waits until the stream acknowledged everything published; counts what it never answered (the
+// refusals are counted as they come).
 Result<void> complete_stream(detail::ExporterState& s) {
   jsPubOptions wait;
   jsPubOptions_Init(&wait);
@@ -208,6 +220,7 @@ Result<bool> Exporter::run_for(std::chrono::milliseconds budget) {
 
 ExportStats Exporter::stats() const {
   ExportStats stats = state_->stats;
+  stats.not_stored += state_->rejected.load(std::memory_order_relaxed);
   stats.connection = state_->connection.stats();
   return stats;
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "nats_test_support.hpp"
+#include "nats_text_client.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/nats/exporter.hpp"
@@ -22,59 +23,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A bare NATS client on a socket: enough protocol to publish with headers and read HMSG.
-class TextClient {
- public:
-  explicit TextClient(Fd fd) : fd_(std::move(fd)) {}
-
-  bool send(const std::string& text) {
-    return ::send(fd_.get(), text.data(), text.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(text.size());
-  }
-  // The next line without its CRLF; nullopt after 10 s without one (a broken peer).
-  std::optional<std::string> line() {
-    for (;;) {
-      if (const auto end = buffer_.find("\r\n"); end != std::string::npos) {
-        std::string out = buffer_.substr(0, end);
-        buffer_.erase(0, end + 2);
-        return out;
-      }
-      if (!fill()) return std::nullopt;
-    }
-  }
-  std::optional<std::string> bytes(std::size_t n) {
-    while (buffer_.size() < n) {
-      if (!fill()) return std::nullopt;
-    }
-    std::string out = buffer_.substr(0, n);
-    buffer_.erase(0, n);
-    return out;
-  }
-
- private:
-  bool fill() {
-    pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
-    if (::poll(&p, 1, 10'000) <= 0) return false;
-    char chunk[65536];
-    const ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, 0);
-    if (n <= 0) return false;
-    buffer_.append(chunk, static_cast<std::size_t>(n));
-    return true;
-  }
-  Fd fd_;
-  std::string buffer_;
-};
-
 TEST(NatsInterop, ATextProtocolClientAndTheBridgeUnderstandEachOther) {
   ZC_REQUIRE_PROGRAM("nats-server");
   bench::TempDir dir("zcopy-nats");
   auto server = bench::start_nats_server({.dir = dir.path()});
   ASSERT_TRUE(server) << server.error().message();
-  auto socket = net::connect_tcp({"127.0.0.1", server->port()}, 5s);
-  ASSERT_TRUE(socket) << socket.error().message();
-  TextClient client(std::move(*socket));
-  auto info = client.line();
-  ASSERT_TRUE(info && info->starts_with("INFO ")) << info.value_or("(nothing)");
+  std::string why;
+  auto connected = text_client_to(server->port(), why);
+  ASSERT_TRUE(connected) << why;
+  TextClient& client = *connected;
   ASSERT_TRUE(
       client.send("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,"
                   "\"no_responders\":true,\"protocol\":1}\r\nSUB out.> 7\r\nPING\r\n"));

@@ -1,6 +1,8 @@
-// A durable JetStream import killed with SIGKILL twenty times mid-stream and started again: every
-// local subscriber ends with every message at least once, byte-exact, and each duplicate a
-// restart brings is recognised by its stream sequence.
+// The receiving side of a durable JetStream import (the import and its local subscribers) killed
+// twenty times mid-stream and started again: every local subscriber ends with every message at
+// least once, byte-exact, and each duplicate a restart brings is recognised by its stream sequence.
+// The subscribers die with the import, so what sat unread in the channel must come again from the
+// server: an import that acknowledged on publish, not on release, loses it.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -46,40 +48,37 @@ void export_all(const std::string& url, const std::string& subject, const std::s
   auto exporter = nats::Exporter::create(std::move(*nats), std::move(*subscriber),
                                          {.subject = subject, .jetstream_stream = stream});
   ASSERT_TRUE(exporter) << exporter.error().message();
-  std::thread feeding([&] {
-    for (std::uint64_t i = 0; i < kMessages; ++i) {
-      auto loan = publisher->loan();
-      if (!loan) return;
-      fill_message(loan->bytes().first(message_size(i)), i);
-      if (!publisher->publish(std::move(*loan), message_size(i))) return;
-    }
-    publisher->close();
-  });
-  bool more = true;
-  while (more) {
-    auto ran = exporter->run_for(1s);
-    ASSERT_TRUE(ran) << ran.error().message();
-    more = *ran;
-  }
-  feeding.join();
+  ASSERT_EQ(feed_and_export(*publisher, *exporter, kMessages, message_size), "");
   EXPECT_EQ(exporter->stats().messages, kMessages);
   EXPECT_EQ(exporter->stats().not_stored, 0u);
 }
 
-// One local subscriber across import restarts: reconnects whenever the channel's publisher dies.
+// One local subscriber across restarts of the receiving side. A thread cannot be SIGKILLed on its
+// own, but one that stops reading on `dying`, keeps what it holds until the import is dead and
+// only then lets go is, to the bridge, a subscriber killed with it: nothing it left unread or
+// held was released while the import lived. It then joins the next import.
 struct Reader {
   std::vector<std::uint8_t> seen = std::vector<std::uint8_t>(kMessages, 0);
   std::atomic<std::uint64_t> distinct{0};  // read by the main thread while this one runs
+  std::atomic<bool> dead{false};           // stopped reading; set by this thread
   std::uint64_t duplicates = 0;
   std::string failure;
 
-  void run(const std::string& channel, const std::atomic<bool>& stop) {
+  void run(const std::string& channel, const std::atomic<bool>& stop,
+           const std::atomic<bool>& dying) {
     std::vector<std::byte> scratch;
     while (distinct < kMessages && !stop.load()) {
       auto subscriber = Subscriber::connect(channel, 2s);
       if (!subscriber) continue;
       while (distinct < kMessages) {
-        auto sample = subscriber->receive(1s);
+        auto sample = subscriber->receive(200ms);
+        if (dying.load()) {
+          // Holds the sample (if any) and the subscriber until the import is gone.
+          dead.store(true);
+          while (dying.load()) std::this_thread::sleep_for(5ms);
+          dead.store(false);
+          break;
+        }
         if (!sample) {
           if (sample.error().code() == Errc::timeout && !stop.load()) continue;
           break;  // the import died or stopped: join its successor
@@ -107,7 +106,7 @@ struct Reader {
   }
 };
 
-TEST(NatsJetStreamRestart, SigkilledImportLosesNothingAndFlagsDuplicates) {
+TEST(NatsJetStreamRestart, SigkilledReceivingSideLosesNothingAndFlagsDuplicates) {
   ZC_REQUIRE_TOOL();
   ZC_REQUIRE_PROGRAM("nats-server");
   bench::TempDir dir("zcopy-nats-js");
@@ -139,9 +138,16 @@ TEST(NatsJetStreamRestart, SigkilledImportLosesNothingAndFlagsDuplicates) {
                                            "--depth",
                                            "8"};
   std::atomic<bool> stop{false};
+  std::atomic<bool> dying{false};
   std::vector<Reader> readers(2);
   std::vector<std::thread> threads;
-  for (Reader& reader : readers) threads.emplace_back([&] { reader.run(local, stop); });
+  for (Reader& reader : readers) threads.emplace_back([&] { reader.run(local, stop, dying); });
+  auto all_dead = [&] {
+    for (const Reader& reader : readers) {
+      if (!reader.dead.load() && reader.distinct.load() < kMessages) return false;
+    }
+    return true;
+  };
 
   std::mt19937 random(7);
   const std::string log = dir / "import.log";
@@ -152,8 +158,14 @@ TEST(NatsJetStreamRestart, SigkilledImportLosesNothingAndFlagsDuplicates) {
         {.out = bench::Output::file, .err = bench::Output::file, .file = log, .append = true});
     ASSERT_TRUE(process) << process.error().message();
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + random() % 200));
+    dying.store(true);
+    // Each reader stops within one receive timeout; bounded so that a stuck one fails the test.
+    for (int waited = 0; !all_dead() && waited < 2000; ++waited) std::this_thread::sleep_for(5ms);
+    const bool stopped = all_dead();
     process->signal(SIGKILL);
     const bench::Exit exit = process->wait();
+    dying.store(false);
+    EXPECT_TRUE(stopped) << "a reader did not stop";
     EXPECT_EQ(exit.code, 128 + SIGKILL) << bench::read_text(log);
   }
   auto last = bench::Process::spawn(

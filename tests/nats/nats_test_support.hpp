@@ -3,17 +3,22 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/support/data.hpp"
 #include "bench/support/nats_server.hpp"
 #include "channel/channel_test_support.hpp"
 #include "support/capability_gate.hpp"
+#include "zcopy/channel/publisher.hpp"
+#include "zcopy/nats/exporter.hpp"
 
 namespace zc::test {
 
@@ -36,6 +41,35 @@ inline bool check_message(std::span<const std::byte> bytes, std::uint64_t index,
   scratch.resize(size);
   fill_message(scratch, index);
   return std::memcmp(scratch.data(), bytes.data(), size) == 0;
+}
+
+// Publishes `count` messages (message i: size_of(i) bytes, fill_message) on `publisher` from a
+// thread, then closes it, while `exporter` runs until everything reached the server. The first
+// error's message, "" when none.
+inline std::string feed_and_export(Publisher& publisher, nats::Exporter& exporter,
+                                   std::uint64_t count,
+                                   const std::function<std::size_t(std::uint64_t)>& size_of) {
+  std::thread feeding([&] {
+    for (std::uint64_t i = 0; i < count; ++i) {
+      auto loan = publisher.loan();
+      if (!loan) return;
+      fill_message(loan->bytes().first(size_of(i)), i);
+      if (!publisher.publish(std::move(*loan), size_of(i))) return;
+    }
+    publisher.close();
+  });
+  std::string error;
+  for (bool more = true; more;) {
+    auto ran = exporter.run_for(std::chrono::seconds(1));
+    if (!ran) {
+      error = ran.error().message();
+      publisher.close();  // the feeding thread's next loan fails
+      break;
+    }
+    more = *ran;
+  }
+  feeding.join();
+  return error;
 }
 
 }  // namespace zc::test

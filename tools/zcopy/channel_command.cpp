@@ -153,6 +153,7 @@ CommandRunner add_channel_command(CLI::App& sub) {
           "--sizes",
           [bench](const std::string& text) {
             bench->sizes.clear();
+            bench->sizes_given = true;
             std::size_t from = 0;
             while (from <= text.size()) {
               const std::size_t comma = std::min(text.find(',', from), text.size());
@@ -168,6 +169,10 @@ CommandRunner add_channel_command(CLI::App& sub) {
       ->type_name("LIST");
   bench_app->add_option("--seconds", bench->seconds, "Seconds measured per method and size (1)")
       ->check(CLI::Range(0.01, 3600.0));
+  bench_app->add_flag("--nats", bench->nats,
+                      "The NATS bridge against plain NATS subscribers, two namespaces joined by "
+                      "veth (sizes 4K,64K,1M; 1, 2, 4, 8 subscribers; needs root and nats-server)");
+  bench_app->add_flag("--quick", bench->quick, "With --nats: 4K only, 1 and 2 subscribers, 0.3 s");
   ChannelNatsCommands nats = add_channel_nats_commands(sub);
   return [o, pub, bench_app, bench, nats] {
     if (bench_app->parsed()) return run_channel_bench(*bench);
