@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -253,7 +254,10 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
   State* raw = state.get();
   const unsigned threads = options.max_threads == 0 ? 1 : options.max_threads;
   state->loop = std::thread([raw, threads] {
-    keep_only_worker_capabilities();  // inherited by every worker this thread starts
+    // Both are inherited by every worker this thread starts: the name lets tools (and the tests)
+    // tell the mirror's workers from other threads of the process.
+    ::pthread_setname_np(::pthread_self(), kWorkerThreadName);
+    keep_only_worker_capabilities();
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_clone_fd(config, 0);
     // No idle-thread limit: libfuse 3.14 then never ends workers, which is both faster and

@@ -21,6 +21,10 @@
 
 namespace zc::fs {
 
+// The name of the thread that runs the FUSE loop, and so of every worker it starts (a new thread
+// takes its creator's name): what tells the mirror's workers from other threads of the process.
+inline constexpr char kWorkerThreadName[] = "zcopy-fuse";
+
 // The kept set as a capability bit mask (bit n is CAP number n).
 std::uint64_t worker_capabilities() noexcept;
 

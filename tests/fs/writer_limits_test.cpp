@@ -138,12 +138,15 @@ INSTANTIATE_TEST_SUITE_P(Modes, WriterLimits,
                                            fs::MountMode::copy),
                          mode_name);
 
-// CapEff of every thread of `pid` but its main one, as hex masks.
+// CapEff of every FUSE worker thread of `pid` (named kWorkerThreadName; other threads, such as a
+// sanitizer's own, are not the mirror's), as hex masks.
 std::vector<std::uint64_t> worker_capabilities(pid_t pid) {
   std::vector<std::uint64_t> masks;
   const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
   for (const auto& task : std::filesystem::directory_iterator(tasks)) {
     if (task.path().filename() == std::to_string(pid)) continue;
+    if (slurp(task.path().string() + "/comm") != std::string(fs::kWorkerThreadName) + "\n")
+      continue;
     const std::string status = slurp(task.path().string() + "/status");
     const auto at = status.find("CapEff:\t");
     if (at != std::string::npos)
