@@ -2,209 +2,24 @@
 // capture writes a pcap file as tcpdump -w would, straight from the UMEM; bench measures receive
 // paths side by side on a veth pair of its own.
 //
-// Every command takes the packets of its queue away from the kernel's stack for as long as it
-// runs (the redirect program sends them all to the socket): unlike tcpdump, capture consumes
-// what it records. The program leaves with the process, however it ends.
-#include <poll.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <array>
+// The loops are bench/xdp/xdp_queue_run.hpp's: this file parses and dispatches.
 #include <cstdio>
-#include <span>
+#include <memory>
 
 #include "bench/support/process.hpp"
 #include "bench/xdp/xdp_bench.hpp"
+#include "bench/xdp/xdp_queue_run.hpp"
 #include "command.hpp"
 #include "options.hpp"
-#include "xdp_port.hpp"
-#include "zcopy/core/net_device.hpp"
-#include "zcopy/core/units.hpp"
-#include "zcopy/xdp/packet_echo.hpp"
+#include "stop_signals.hpp"
 #include "zcopy/xdp/pcap_writer.hpp"
 
 namespace zc::cli {
 namespace {
 
-using xdp::Frame;
+using bench::XdpSettings;
 
-constexpr std::size_t kBatch = 64;
 constexpr std::uint32_t kCaptureFrames = 16384;  // 64 MiB
-constexpr auto kWait = std::chrono::milliseconds(100);
-
-void print_summary(const xdp::Socket& socket, double seconds) {
-  const xdp::SocketStatistics s = socket.statistics();
-  std::printf("%s: rx %llu packets (%s), tx %llu, in %.2f s; dropped %llu, invalid %llu\n",
-              socket.mode_line().substr(0, socket.mode_line().find(':')).c_str(),
-              static_cast<unsigned long long>(s.rx_packets), format_bytes(s.rx_bytes).c_str(),
-              static_cast<unsigned long long>(s.tx_packets), seconds,
-              static_cast<unsigned long long>(s.dropped()),
-              static_cast<unsigned long long>(s.invalid()));
-}
-
-double since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-CommandResult run_count(const XdpSettings& settings) {
-  auto queue = open_queue(settings);
-  if (!queue) return std::unexpected(queue.error());
-  xdp::Socket& socket = *queue->port.socket;
-  catch_stop_signals();
-  const StopRule stop(settings);
-  SecondReporter reporter({&socket});
-  const auto start = std::chrono::steady_clock::now();
-  std::array<Frame, kBatch> batch;
-  std::uint64_t packets = 0;
-  while (!stop.done(packets)) {
-    const std::size_t n = socket.receive(batch);
-    if (n == 0) {  // into the kernel only when the ring is empty
-      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
-    }
-    packets += n;
-    for (std::size_t i = 0; i < n; ++i) batch[i].reset();
-    reporter.tick();
-  }
-  print_summary(socket, since(start));
-  return kExitOk;
-}
-
-CommandResult run_echo(const XdpSettings& settings) {
-  auto device = net_device(settings.interface);
-  if (!device) return as_usage(device.error());
-  if (!device->mac) {
-    return fail(Errc::invalid_argument, "zcopy xdp echo",
-                settings.interface + " has no Ethernet address to answer with");
-  }
-  auto queue = open_queue(settings);
-  if (!queue) return std::unexpected(queue.error());
-  xdp::Socket& socket = *queue->port.socket;
-  catch_stop_signals();
-  const StopRule stop(settings);
-  SecondReporter reporter({&socket});
-  const auto start = std::chrono::steady_clock::now();
-  std::array<Frame, kBatch> batch;
-  std::array<Frame, kBatch> replies;
-  std::array<std::uint64_t, 4> by_kind{};
-  std::uint64_t packets = 0;
-  while (!stop.done(packets)) {
-    const std::size_t n = socket.receive(batch);
-    if (n == 0) {  // into the kernel only when the ring is empty
-      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
-    }
-    packets += n;
-    std::size_t r = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const xdp::EchoReply kind = xdp::echo_in_place(batch[i].data(), *device->mac);
-      ++by_kind[static_cast<std::size_t>(kind)];
-      if (kind == xdp::EchoReply::none) {
-        batch[i].reset();
-      } else {
-        replies[r++] = std::move(batch[i]);  // the request's frame carries the reply
-      }
-    }
-    std::size_t sent = 0;
-    while (sent < r) {
-      auto taken = socket.send(std::span(replies).subspan(sent, r - sent));
-      if (!taken) return std::unexpected(taken.error());
-      if (*taken == 0) break;  // the tx ring is full: drop the rest, as a busy link would
-      sent += *taken;
-    }
-    for (std::size_t i = sent; i < r; ++i) replies[i].reset();
-    reporter.tick();
-  }
-  print_summary(socket, since(start));
-  std::printf(
-      "replied: %llu arp, %llu icmp-echo, %llu udp; %llu packets not answered\n",
-      static_cast<unsigned long long>(by_kind[1]), static_cast<unsigned long long>(by_kind[2]),
-      static_cast<unsigned long long>(by_kind[3]), static_cast<unsigned long long>(by_kind[0]));
-  return kExitOk;
-}
-
-// Moves what `from` received onto `to`'s tx ring, frames and all.
-Result<std::size_t> forward_once(xdp::Socket& from, xdp::Socket& to,
-                                 std::array<Frame, kBatch>& batch) {
-  const std::size_t n = from.receive(batch);
-  std::size_t sent = 0;
-  while (sent < n) {
-    auto taken = to.send(std::span(batch).subspan(sent, n - sent));
-    if (!taken) return std::unexpected(taken.error());
-    if (*taken == 0) break;
-    sent += *taken;
-  }
-  for (std::size_t i = sent; i < n; ++i) batch[i].reset();
-  return n;
-}
-
-CommandResult run_forward(const XdpSettings& settings) {
-  if (settings.to == settings.interface) {
-    return usage_error("zcopy xdp forward", "--to must name another interface");
-  }
-  auto umem = make_umem(settings);
-  if (!umem) return std::unexpected(umem.error());
-  auto in = open_port(*umem, settings.interface, settings);
-  if (!in) return std::unexpected(in.error());
-  auto out = open_port(*umem, settings.to, settings);
-  if (!out) return std::unexpected(out.error());
-  xdp::Socket& a = *in->socket;
-  xdp::Socket& b = *out->socket;
-  catch_stop_signals();
-  const StopRule stop(settings);
-  SecondReporter reporter({&a, &b});
-  const auto start = std::chrono::steady_clock::now();
-  std::array<Frame, kBatch> batch;
-  std::uint64_t packets = 0;
-  std::array<pollfd, 2> fds{pollfd{a.fd(), POLLIN, 0}, pollfd{b.fd(), POLLIN, 0}};
-  while (!stop.done(packets)) {
-    ::poll(fds.data(), fds.size(), static_cast<int>(kWait.count()));
-    auto ab = forward_once(a, b, batch);
-    if (!ab) return std::unexpected(ab.error());
-    auto ba = forward_once(b, a, batch);
-    if (!ba) return std::unexpected(ba.error());
-    packets += *ab + *ba;
-    reporter.tick();
-  }
-  const double seconds = since(start);
-  print_summary(a, seconds);
-  print_summary(b, seconds);
-  return kExitOk;
-}
-
-CommandResult run_capture(const XdpSettings& settings) {
-  auto pcap =
-      settings.write_to == "-"
-          ? xdp::PcapWriter::adopt(Fd::adopt(::dup(STDOUT_FILENO)), {.snaplen = settings.snaplen})
-          : xdp::PcapWriter::create(settings.write_to, {.snaplen = settings.snaplen});
-  if (!pcap) return std::unexpected(pcap.error());
-  auto queue = open_queue(settings);
-  if (!queue) return std::unexpected(queue.error());
-  xdp::Socket& socket = *queue->port.socket;
-  std::fprintf(stderr, "zcopy xdp capture: listening on %s queue %u, snapshot length %u bytes\n",
-               settings.interface.c_str(), settings.queue, settings.snaplen);
-  catch_stop_signals();
-  const StopRule stop(settings);
-  std::array<Frame, kBatch> batch;
-  Result<void> written;
-  while (written && !stop.done(pcap->packets())) {
-    std::size_t n = socket.receive(batch);
-    if (n == 0) {
-      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
-      continue;
-    }
-    if (settings.count > 0) {
-      n = static_cast<std::size_t>(std::min<std::uint64_t>(n, settings.count - pcap->packets()));
-    }
-    written = pcap->write(std::span(batch).first(n));
-    for (Frame& f : batch) f.reset();
-  }
-  // As tcpdump reports on exit, on stderr.
-  const xdp::SocketStatistics s = socket.statistics();
-  std::fprintf(stderr, "%llu packets captured\n%llu packets dropped by kernel\n",
-               static_cast<unsigned long long>(pcap->packets()),
-               static_cast<unsigned long long>(s.dropped()));
-  if (!written) return std::unexpected(written.error());
-  return kExitOk;
-}
 
 void add_port_options(CLI::App& app, XdpSettings& s) {
   app.add_option("interface", s.interface, "The interface (in this network namespace)")->required();
@@ -288,10 +103,13 @@ CommandRunner add_xdp_command(CLI::App& sub) {
     if (bench_app->parsed()) return run_bench(*bench_settings);
     // A capture writes to a file, which may stall for milliseconds: it buffers deeper.
     if (capture->parsed() && capture->count("--frames") == 0) s->frames = kCaptureFrames;
-    if (count->parsed()) return run_count(*s);
-    if (echo->parsed()) return run_echo(*s);
-    if (forward->parsed()) return run_forward(*s);
-    return run_capture(*s);
+    const bench::XdpStop stop{.flag = &g_stop, .arm = catch_stop_signals};
+    auto run = count->parsed()     ? bench::run_xdp_count
+               : echo->parsed()    ? bench::run_xdp_echo
+               : forward->parsed() ? bench::run_xdp_forward
+                                   : bench::run_xdp_capture;
+    if (auto ran = run(*s, stop); !ran) return std::unexpected(ran.error());
+    return kExitOk;
   };
 }
 

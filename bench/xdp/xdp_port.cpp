@@ -1,4 +1,4 @@
-#include "xdp_port.hpp"
+#include "bench/xdp/xdp_port.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -8,7 +8,7 @@
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/units.hpp"
 
-namespace zc::cli {
+namespace zc::bench {
 
 namespace {
 
@@ -75,15 +75,16 @@ Result<Queue> open_queue(const XdpSettings& settings) {
   return queue;
 }
 
-StopRule::StopRule(const XdpSettings& settings)
-    : count_(settings.count),
+StopRule::StopRule(const XdpSettings& settings, const std::atomic<bool>& stop)
+    : stop_(stop),
+      count_(settings.count),
       deadline_(std::chrono::steady_clock::now() +
                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                     std::chrono::duration<double>(settings.seconds))),
       timed_(settings.seconds > 0) {}
 
 bool StopRule::done(std::uint64_t packets) const {
-  if (g_stop.load(std::memory_order_relaxed)) return true;
+  if (stop_.load(std::memory_order_relaxed)) return true;
   if (count_ > 0 && packets >= count_) return true;
   return timed_ && std::chrono::steady_clock::now() >= deadline_;
 }
@@ -121,4 +122,4 @@ void SecondReporter::tick() {
   last_time_ = now;
 }
 
-}  // namespace zc::cli
+}  // namespace zc::bench

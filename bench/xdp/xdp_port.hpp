@@ -1,4 +1,4 @@
-// tools/zcopy/xdp_port.hpp: what the `zcopy xdp` commands share: a UMEM and the interface queues
+// bench/xdp/xdp_port.hpp: what the `zcopy xdp` runs share: a UMEM and the interface queues
 // they open on it, when to stop, and the once-a-second statistics line.
 #pragma once
 
@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "stop_signals.hpp"
 #include "zcopy/core/error.hpp"
 #include "zcopy/xdp/bind_mode.hpp"
 #include "zcopy/xdp/pcap_writer.hpp"
@@ -18,7 +17,7 @@
 #include "zcopy/xdp/socket.hpp"
 #include "zcopy/xdp/umem.hpp"
 
-namespace zc::cli {
+namespace zc::bench {
 
 struct XdpSettings {
   std::string interface;
@@ -54,13 +53,14 @@ struct Queue {
 };
 Result<Queue> open_queue(const XdpSettings& settings);
 
-// When a command's loop should end: stopped, --count reached, or --seconds passed.
+// When a run's loop should end: `stop` set (by a signal), --count reached, or --seconds passed.
 class StopRule {
  public:
-  explicit StopRule(const XdpSettings& settings);
+  StopRule(const XdpSettings& settings, const std::atomic<bool>& stop);
   bool done(std::uint64_t packets) const;
 
  private:
+  const std::atomic<bool>& stop_;
   std::uint64_t count_;
   std::chrono::steady_clock::time_point deadline_;
   bool timed_;
@@ -78,4 +78,4 @@ class SecondReporter {
   std::chrono::steady_clock::time_point start_, last_time_;
 };
 
-}  // namespace zc::cli
+}  // namespace zc::bench
