@@ -67,10 +67,7 @@ Result<void> run_xdp_count(const XdpSettings& settings, const XdpStop& stop_flag
 
 Result<void> run_xdp_echo(const XdpSettings& settings, const XdpStop& stop_flag) {
   auto device = net_device(settings.interface);
-  if (!device) {
-    if (device.error().code() != Errc::invalid_argument) return std::unexpected(device.error());
-    return fail(Errc::usage, "", device.error().message());  // what the user typed
-  }
+  if (!device) return as_usage(device.error());
   if (!device->mac) {
     return fail(Errc::invalid_argument, "zcopy xdp echo",
                 settings.interface + " has no Ethernet address to answer with");

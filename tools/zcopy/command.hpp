@@ -54,12 +54,7 @@ inline std::unexpected<Error> usage_error(std::string what, std::string detail) 
   return fail(Errc::usage, std::move(what), std::move(detail));
 }
 
-// `error`, from a library call given nothing but what the user typed: Errc::invalid_argument is
-// then the user's mistake, a usage error; any other error is returned as it is.
-inline std::unexpected<Error> as_usage(Error error) {
-  if (error.code() != Errc::invalid_argument) return std::unexpected(std::move(error));
-  return fail(Errc::usage, "", error.message());
-}
+// as_usage(error) (zcopy/core/error.hpp) makes a library's Errc::invalid_argument a usage error.
 
 // Every subcommand, in help order. Defined in commands.cpp.
 std::span<const CommandSpec> commands();

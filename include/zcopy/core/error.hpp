@@ -78,4 +78,11 @@ inline std::unexpected<Error> fail_errno(int errno_value, std::string operation,
   return std::unexpected(Error::from_errno(errno_value, std::move(operation), std::move(detail)));
 }
 
+// `error`, from a call given nothing but what a user typed: Errc::invalid_argument is then the
+// user's mistake, Errc::usage; any other error is returned as it is.
+inline std::unexpected<Error> as_usage(Error error) {
+  if (error.code() != Errc::invalid_argument) return std::unexpected(std::move(error));
+  return fail(Errc::usage, "", error.message());
+}
+
 }  // namespace zc
