@@ -36,10 +36,6 @@ struct ChannelCommandOptions {
   double timeout_s = 30;  // blocking publish / receive
 };
 
-std::chrono::milliseconds millis(double seconds) {
-  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
-}
-
 Result<void> write_all(std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
     auto n = sys_call({"write", STDOUT_FILENO},

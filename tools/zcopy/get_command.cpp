@@ -197,7 +197,7 @@ CommandResult run_get(GetCommandOptions& o) {
   base.stop = &g_stop;
   base.parallel_ranges = o.parallel_ranges;
   base.max_redirects = o.max_redirects;
-  base.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
+  base.timeout = millis(o.timeout_s);
   base.progress = &progress;
   base.tls.ca_file = o.ca_file;
   base.tls.ca_path = o.ca_path;

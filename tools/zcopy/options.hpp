@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -13,6 +14,11 @@ namespace zc::cli {
 // An option holding a byte size written with a suffix ("64K", "1M", "2G"), at least `minimum`.
 CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64_t& target,
                              const std::string& description, std::uint64_t minimum = 0);
+
+// A --seconds-style option's value as the milliseconds a library call takes.
+inline std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
 
 // A check that a library's parser (returning std::optional, or a Result whose error then says
 // why) accepts the value; `names` says what it accepts.

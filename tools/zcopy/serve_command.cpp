@@ -55,10 +55,6 @@ void report_ledger(const http::Server& server, std::FILE* out) {
   std::fflush(out);
 }
 
-std::chrono::milliseconds millis(double seconds) {
-  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
-}
-
 CommandResult run_serve(const ServeCommandOptions& o) {
   const auto method = net::file_send_method_from_name(o.method);
   if (!method) return usage_error("serve --method " + o.method, kMethods);
