@@ -7,13 +7,10 @@
 // chose (names, reasons, types) is printed through printable(). `zcopy get --bench` compares us
 // with curl.
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -27,7 +24,6 @@
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/http/client/download_batch.hpp"
 #include "zcopy/http/client/mirror.hpp"
-#include "zcopy/http/client/part_record.hpp"
 #include "zcopy/http/client/printable.hpp"
 #include "zcopy/net/socket_to_file.hpp"
 
@@ -69,22 +65,6 @@ void say(const std::string& line) {
   std::fprintf(stderr, "zcopy get: %s\n", http::printable(line).c_str());
 }
 
-bool is_directory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-// The local name for `url`: its last path segment, which must be a plain file name.
-Result<std::string> local_name(const http::Url& url) {
-  std::string name = url.file_name();
-  if (name.empty()) name = "index.html";
-  if (name == "." || name == ".." || name.find('/') != std::string::npos ||
-      name.find('\0') != std::string::npos) {
-    return usage_error("get " + url.str(), "cannot name a local file after the URL; use -o FILE");
-  }
-  return name;
-}
-
 Result<std::vector<std::string>> read_url_list(const std::string& path) {
   std::ifstream in(path);
   if (!in) return fail_errno(errno, "open(" + path + ")");
@@ -110,16 +90,6 @@ void report(const GetCommandOptions& o, const std::string& file, const http::Dow
   } else {
     say(file + ": " + r.ledger.summary());
   }
-}
-
-// The paths a download to `output` writes: the file, its .part and the .part's record.
-std::vector<std::filesystem::path> claimed_paths(const std::string& output) {
-  std::vector<std::filesystem::path> paths;
-  for (const std::string& p : {output, http::part_path(output), http::record_path(output),
-                               http::record_path(output) + ".new"}) {
-    paths.push_back(std::filesystem::absolute(p).lexically_normal());
-  }
-  return paths;
 }
 
 // The exit code after a stop signal, saying so.
@@ -210,38 +180,13 @@ CommandResult run_get(GetCommandOptions& o) {
   ProgressBar bar(progress);
   if (o.recursive) return run_mirror(o, urls, base);
 
-  // One URL: -o names the file. Several: -o names a directory (default: here).
-  const bool into_directory = urls.size() > 1 || (!o.output.empty() && is_directory(o.output));
-  std::vector<http::DownloadJob> jobs;
-  for (const http::Url& url : urls) {
-    http::DownloadJob job{url, base};
-    if (!into_directory && !o.output.empty()) {
-      job.options.output = o.output;
-    } else {
-      auto name = local_name(url);
-      if (!name) return std::unexpected(name.error());
-      job.options.output = (o.output.empty() ? std::string(".") : o.output) + "/" + *name;
-    }
-    const auto claimed = claimed_paths(job.options.output);
-    for (const http::DownloadJob& earlier : jobs) {
-      // Two downloads sharing a file, a .part or a record would interleave their bytes.
-      const auto other = claimed_paths(earlier.options.output);
-      const bool clash = std::ranges::any_of(
-          claimed, [&](const auto& p) { return std::ranges::find(other, p) != other.end(); });
-      if (clash) {
-        return usage_error("get " + url.str(),
-                           "it and " + earlier.url.str() + " would both write " +
-                               job.options.output +
-                               " or its .part; name the files apart (one URL per -o FILE)");
-      }
-    }
-    jobs.push_back(std::move(job));
-  }
-  auto results = http::download_all(jobs, o.jobs);
+  auto jobs = http::plan_downloads(urls, base, o.output);
+  if (!jobs) return as_usage(jobs.error());
+  auto results = http::download_all(*jobs, o.jobs);
   if (g_stop.load()) {
     // Files that finished before the stop are complete; say so before the interruption.
     for (std::size_t i = 0; i < results.size(); ++i) {
-      if (results[i]) report(o, jobs[i].options.output, *results[i]);
+      if (results[i]) report(o, (*jobs)[i].options.output, *results[i]);
     }
     return interrupted_exit();
   }
@@ -249,7 +194,7 @@ CommandResult run_get(GetCommandOptions& o) {
   bool failed = false;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i]) {
-      report(o, jobs[i].options.output, *results[i]);
+      report(o, (*jobs)[i].options.output, *results[i]);
     } else {
       say(results[i].error().message());
       failed = true;

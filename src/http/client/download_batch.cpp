@@ -1,11 +1,78 @@
 #include "zcopy/http/client/download_batch.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <optional>
 #include <thread>
 
+#include "zcopy/http/client/part_record.hpp"
+
 namespace zc::http {
+namespace {
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The local name for `url`: its last path segment, which must be a plain file name.
+Result<std::string> local_name(const Url& url) {
+  std::string name = url.file_name();
+  if (name.empty()) name = "index.html";
+  if (name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos) {
+    return fail(Errc::invalid_argument, "get " + url.str(),
+                "cannot name a local file after the URL; use -o FILE");
+  }
+  return name;
+}
+
+// The paths a download to `output` writes: the file, its .part and the .part's record.
+std::vector<std::filesystem::path> claimed_paths(const std::string& output) {
+  std::vector<std::filesystem::path> paths;
+  for (const std::string& p :
+       {output, part_path(output), record_path(output), record_path(output) + ".new"}) {
+    paths.push_back(std::filesystem::absolute(p).lexically_normal());
+  }
+  return paths;
+}
+
+}  // namespace
+
+Result<std::vector<DownloadJob>> plan_downloads(std::span<const Url> urls,
+                                                const DownloadOptions& base,
+                                                const std::string& output) {
+  // One URL: `output` names the file. Several: `output` names a directory (default: here).
+  const bool into_directory = urls.size() > 1 || (!output.empty() && is_directory(output));
+  std::vector<DownloadJob> jobs;
+  for (const Url& url : urls) {
+    DownloadJob job{url, base};
+    if (!into_directory && !output.empty()) {
+      job.options.output = output;
+    } else {
+      auto name = local_name(url);
+      if (!name) return std::unexpected(name.error());
+      job.options.output = (output.empty() ? std::string(".") : output) + "/" + *name;
+    }
+    const auto claimed = claimed_paths(job.options.output);
+    for (const DownloadJob& earlier : jobs) {
+      // Two downloads sharing a file, a .part or a record would interleave their bytes.
+      const auto other = claimed_paths(earlier.options.output);
+      const bool clash = std::ranges::any_of(
+          claimed, [&](const auto& p) { return std::ranges::find(other, p) != other.end(); });
+      if (clash) {
+        return fail(Errc::invalid_argument, "get " + url.str(),
+                    "it and " + earlier.url.str() + " would both write " + job.options.output +
+                        " or its .part; name the files apart (one URL per -o FILE)");
+      }
+    }
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
 
 std::vector<Result<DownloadResult>> download_all(std::span<const DownloadJob> jobs,
                                                  unsigned parallel) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "zcopy/http/client/download.hpp"
@@ -18,6 +19,14 @@ struct DownloadJob {
   Url url;
   DownloadOptions options;
 };
+
+// One job per URL, each with `base`'s options, written where `output` says: for one URL, the file
+// (default: the URL's last segment, here) unless it names a directory; for several, the
+// directory (default: here) each lands in under its last segment. Errc::invalid_argument when a
+// URL names no plain file, or when two jobs would write the same file, .part or record.
+Result<std::vector<DownloadJob>> plan_downloads(std::span<const Url> urls,
+                                                const DownloadOptions& base,
+                                                const std::string& output);
 
 std::vector<Result<DownloadResult>> download_all(std::span<const DownloadJob> jobs,
                                                  unsigned parallel);
