@@ -12,6 +12,7 @@
 #include "command.hpp"
 #include "mount_bench.hpp"
 #include "options.hpp"
+#include "stop_signals.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/fs/mount.hpp"
@@ -35,15 +36,6 @@ struct MountCommandOptions {
   std::string why_not_uring{};  // filled in from the transport choice, for the status line
 };
 
-sigset_t stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  return set;
-}
-
 std::string describe(const fs::Mount& mount, const MountCommandOptions& o) {
   std::string text = "zcopy mount: " + o.source + " on " + o.mountpoint + ", mode " +
                      std::string(fs::to_string(mount.active_mode()));
@@ -57,7 +49,7 @@ std::string describe(const fs::Mount& mount, const MountCommandOptions& o) {
 
 // Serves until a stop signal arrives or the mount goes away, then unmounts.
 void serve(fs::Mount& mount) {
-  const sigset_t set = stop_signals();
+  const sigset_t set = stop_signal_set(SIGHUP);
   const struct timespec tick { 0, 200'000'000 };
   while (mount.running()) {
     if (::sigtimedwait(&set, nullptr, &tick) > 0) break;
@@ -154,8 +146,7 @@ CommandRunner add_mount_command(CLI::App& sub) {
     o->why_not_uring = transport->why_not_uring;
     // Stop signals are taken by sigtimedwait in serve(); every thread started later inherits
     // the mask, so none of them dies of Ctrl-C halfway.
-    const sigset_t set = stop_signals();
-    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    block_stop_signals(SIGHUP);
     return o->foreground ? run_foreground(*o, *options) : run_background(*o, *options);
   };
 }

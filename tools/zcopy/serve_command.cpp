@@ -15,6 +15,7 @@
 #include "command.hpp"
 #include "options.hpp"
 #include "serve_bench.hpp"
+#include "stop_signals.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/http/server/server.hpp"
@@ -77,12 +78,7 @@ CommandResult run_serve(const ServeCommandOptions& o) {
   }
   raise_descriptor_limit();
   // Blocked before the loops start, so they inherit the mask and only sigwait() sees these.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  if (ledger_out != nullptr) sigaddset(&stop_signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = block_stop_signals(ledger_out != nullptr ? SIGUSR1 : 0);
 
   http::ServerOptions options{.root = o.dir};
   options.bind = {o.bind, o.port};

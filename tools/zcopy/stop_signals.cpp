@@ -25,4 +25,19 @@ void catch_stop_signals() {
   ::sigaction(SIGTERM, &action, nullptr);
 }
 
+sigset_t stop_signal_set(int extra) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  if (extra != 0) sigaddset(&set, extra);
+  return set;
+}
+
+sigset_t block_stop_signals(int extra) {
+  const sigset_t set = stop_signal_set(extra);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
 }  // namespace zc::cli
