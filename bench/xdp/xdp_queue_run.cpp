@@ -40,6 +40,28 @@ double since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Takes what the rx ring holds; into the kernel (for up to kWait) only when it is empty.
+Result<std::size_t> receive_or_wait(xdp::Socket& socket, std::span<Frame> batch) {
+  const std::size_t n = socket.receive(batch);
+  if (n == 0) {
+    if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
+  }
+  return n;
+}
+
+// Puts `frames` on the tx ring and releases what did not fit, as a busy link drops it.
+Result<void> send_or_drop(xdp::Socket& socket, std::span<Frame> frames) {
+  std::size_t sent = 0;
+  while (sent < frames.size()) {
+    auto taken = socket.send(frames.subspan(sent));
+    if (!taken) return std::unexpected(taken.error());
+    if (*taken == 0) break;
+    sent += *taken;
+  }
+  for (Frame& f : frames.subspan(sent)) f.reset();
+  return {};
+}
+
 }  // namespace
 
 Result<void> run_xdp_count(const XdpSettings& settings, const XdpStop& stop_flag) {
@@ -53,10 +75,9 @@ Result<void> run_xdp_count(const XdpSettings& settings, const XdpStop& stop_flag
   std::array<Frame, kBatch> batch;
   std::uint64_t packets = 0;
   while (!stop.done(packets)) {
-    const std::size_t n = socket.receive(batch);
-    if (n == 0) {  // into the kernel only when the ring is empty
-      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
-    }
+    auto received = receive_or_wait(socket, batch);
+    if (!received) return std::unexpected(received.error());
+    const std::size_t n = *received;
     packets += n;
     for (std::size_t i = 0; i < n; ++i) batch[i].reset();
     reporter.tick();
@@ -84,10 +105,9 @@ Result<void> run_xdp_echo(const XdpSettings& settings, const XdpStop& stop_flag)
   std::array<std::uint64_t, 4> by_kind{};
   std::uint64_t packets = 0;
   while (!stop.done(packets)) {
-    const std::size_t n = socket.receive(batch);
-    if (n == 0) {  // into the kernel only when the ring is empty
-      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
-    }
+    auto received = receive_or_wait(socket, batch);
+    if (!received) return std::unexpected(received.error());
+    const std::size_t n = *received;
     packets += n;
     std::size_t r = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -99,14 +119,9 @@ Result<void> run_xdp_echo(const XdpSettings& settings, const XdpStop& stop_flag)
         replies[r++] = std::move(batch[i]);  // the request's frame carries the reply
       }
     }
-    std::size_t sent = 0;
-    while (sent < r) {
-      auto taken = socket.send(std::span(replies).subspan(sent, r - sent));
-      if (!taken) return std::unexpected(taken.error());
-      if (*taken == 0) break;  // the tx ring is full: drop the rest, as a busy link would
-      sent += *taken;
+    if (auto sent = send_or_drop(socket, std::span(replies).first(r)); !sent) {
+      return std::unexpected(sent.error());
     }
-    for (std::size_t i = sent; i < r; ++i) replies[i].reset();
     reporter.tick();
   }
   print_summary(socket, since(start));
@@ -123,14 +138,9 @@ namespace {
 Result<std::size_t> forward_once(xdp::Socket& from, xdp::Socket& to,
                                  std::array<Frame, kBatch>& batch) {
   const std::size_t n = from.receive(batch);
-  std::size_t sent = 0;
-  while (sent < n) {
-    auto taken = to.send(std::span(batch).subspan(sent, n - sent));
-    if (!taken) return std::unexpected(taken.error());
-    if (*taken == 0) break;
-    sent += *taken;
+  if (auto sent = send_or_drop(to, std::span(batch).first(n)); !sent) {
+    return std::unexpected(sent.error());
   }
-  for (std::size_t i = sent; i < n; ++i) batch[i].reset();
   return n;
 }
 
@@ -186,11 +196,10 @@ Result<void> run_xdp_capture(const XdpSettings& settings, const XdpStop& stop_fl
   std::array<Frame, kBatch> batch;
   Result<void> written;
   while (written && !stop.done(pcap->packets())) {
-    std::size_t n = socket.receive(batch);
-    if (n == 0) {
-      if (auto waited = socket.wait(kWait); !waited) return std::unexpected(waited.error());
-      continue;
-    }
+    auto received = receive_or_wait(socket, batch);
+    if (!received) return std::unexpected(received.error());
+    std::size_t n = *received;
+    if (n == 0) continue;
     if (settings.count > 0) {
       n = static_cast<std::size_t>(std::min<std::uint64_t>(n, settings.count - pcap->packets()));
     }
