@@ -16,6 +16,7 @@
 
 #include "bench/channel/channel_bench_harness.hpp"
 #include "bench/support/process.hpp"
+#include "bench/support/write_all.hpp"
 #include "zcopy/channel/publisher.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/fd.hpp"
@@ -39,15 +40,6 @@ std::string unique_name(const char* what) {
   static int counter = 0;
   return std::string("zcopy-bench-") + what + "-" + std::to_string(::getpid()) + "-" +
          std::to_string(counter++);
-}
-
-Result<void> write_all(int fd, std::span<const std::byte> bytes) {
-  while (!bytes.empty()) {
-    auto n = sys_call({"write", fd}, [&] { return ::write(fd, bytes.data(), bytes.size()); });
-    if (!n) return std::unexpected(n.error());
-    bytes = bytes.subspan(static_cast<std::size_t>(*n));
-  }
-  return {};
 }
 
 // Reads exactly `bytes.size()` bytes; false at end of stream before the first byte.

@@ -1,9 +1,9 @@
-// tools/zcopy/live_input.hpp: reading an input that may be a file, a pipe or a live stream without
+// zcopy/core/live_input.hpp: reading an input that may be a file, a pipe or a live stream without
 // ever blocking in read() while a writer is quiet. Waiting happens in poll(), beside another
 // descriptor the caller keeps serving meanwhile; then what the input has is taken at once, so a
 // live stream goes on line by line and a bulk one in full buffers.
 //
-//   LiveInput input(STDIN_FILENO);
+//   zc::LiveInput input(STDIN_FILENO);
 //   input.wait(publisher.fd(), [&] { publisher.service(); });
 //   auto n = input.fill(buffer);   // 0 at end of input
 #pragma once
@@ -14,7 +14,7 @@
 
 #include "zcopy/core/error.hpp"
 
-namespace zc::cli {
+namespace zc {
 
 class LiveInput {
  public:
@@ -41,4 +41,4 @@ class LiveInput {
   bool nowait_ = true;  // preadv2(RWF_NOWAIT) works here; otherwise poll() with no timeout
 };
 
-}  // namespace zc::cli
+}  // namespace zc

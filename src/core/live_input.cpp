@@ -1,5 +1,5 @@
 // Waiting for input in poll() and then reading what is there, never blocking in read().
-#include "live_input.hpp"
+#include "zcopy/core/live_input.hpp"
 
 #include <poll.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 
 #include "zcopy/core/syscall.hpp"
 
-namespace zc::cli {
+namespace zc {
 
 LiveInput::LiveInput(int fd) noexcept : fd_(fd) {
   struct stat info {};
@@ -69,4 +69,4 @@ Result<std::size_t> LiveInput::fill(std::span<std::byte> buffer) {
   }
 }
 
-}  // namespace zc::cli
+}  // namespace zc
