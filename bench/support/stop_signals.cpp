@@ -1,6 +1,6 @@
-#include "stop_signals.hpp"
+#include "bench/support/stop_signals.hpp"
 
-namespace zc::cli {
+namespace zc::bench {
 
 std::atomic<bool> g_stop{false};
 volatile sig_atomic_t g_stop_signal = 0;
@@ -40,4 +40,4 @@ sigset_t block_stop_signals(int extra) {
   return set;
 }
 
-}  // namespace zc::cli
+}  // namespace zc::bench
