@@ -1,10 +1,12 @@
-#include "mount_bench.hpp"
+// zcopy mount bench: the mirror's modes against the native filesystem in one run: its options
+// and its tables (the measuring is bench/fs/mount_bench.hpp and bench/fs/mount_workloads.hpp).
+#include "bench/fs/mount_bench.hpp"
 
 #include <cstdio>
 #include <memory>
 
-#include "bench/fs/mount_bench.hpp"
 #include "bench/fs/mount_workloads.hpp"
+#include "command.hpp"
 #include "options.hpp"
 #include "zcopy/fs/mount.hpp"
 
