@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -182,6 +184,79 @@ Result<FramesReport> run_frames(const FramesOptions& options) {
   report.latency_p50_us = p.p50;
   report.latency_p99_us = p.p99;
   report.latency_max_us = p.max;
+  return report;
+}
+
+}  // namespace zc::bench
+
+namespace zc::bench {
+
+Result<void> set_frame_size(FramesOptions& options, const std::string& text) {
+  unsigned width = 0;
+  unsigned height = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%ux%u%c", &width, &height, &tail) != 2 || width < 8 ||
+      height < 1 || width > 16384 || height > 16384) {
+    return fail(Errc::usage, "--size",
+                "'" + text + "': expected WIDTHxHEIGHT, width 8-16384, height 1-16384");
+  }
+  options.width = width;
+  options.height = height;
+  return {};
+}
+
+Report describe(const FramesReport& r, const FramesOptions& o) {
+  const char* mode = o.mode == PresentMode::fifo ? "fifo" : "mailbox";
+  const char* source = o.source == FrameSource::camera ? "camera" : "render";
+  Report report;
+  std::string& text = report.text;
+  text = format_text("zcopy frames: %s %.0f Hz, %ux%u RGBA from %s, %u slots, %.1f s\n", mode, o.hz,
+                     o.width, o.height, source, o.slots, r.seconds);
+  text += format_text("  fps          %.1f (new frames shown per second)\n", r.fps);
+  text += format_text("  ticks        %" PRIu64 " (%" PRIu64 " missed)\n", r.ticks, r.missed_ticks);
+  text += format_text("  presented    %" PRIu64 "\n", r.presented);
+  text += format_text("  shown        %" PRIu64 "\n", r.shown);
+  text += format_text("  dropped      %" PRIu64 "\n", r.dropped);
+  text += format_text("  repeats      %" PRIu64 " (ticks with nothing new)\n", r.repeats);
+  text += format_text("  torn         %" PRIu64 "\n", r.torn);
+  text += format_text("  present->flip p50 %.0f us, p99 %.0f us, max %.0f us (tick %.0f us)\n",
+                      r.latency_p50_us, r.latency_p99_us, r.latency_max_us, r.tick_us);
+  if (o.source == FrameSource::camera) {
+    text += format_text("  cpu access   %" PRIu64 " begin / %" PRIu64
+                        " end (DMA_BUF_IOCTL_SYNC points)\n",
+                        r.cpu_access_begins, r.cpu_access_ends);
+  }
+  if (r.producer_exit != 0)
+    text += format_text("  producer     stopped with code %d\n", r.producer_exit);
+  if (!o.out.empty()) {
+    text += format_text("  video        %s, %" PRIu64 " frames\n", o.out.c_str(), r.video_frames);
+  }
+  JsonRecord record;
+  record.add("mode", mode)
+      .add("source", source)
+      .add("hz", o.hz)
+      .add("width", std::uint64_t{o.width})
+      .add("height", std::uint64_t{o.height})
+      .add("slots", std::uint64_t{o.slots})
+      .add("realtime", o.realtime)
+      .add("seconds", r.seconds)
+      .add("fps", r.fps)
+      .add("ticks", r.ticks)
+      .add("missed_ticks", r.missed_ticks)
+      .add("presented", r.presented)
+      .add("shown", r.shown)
+      .add("dropped", r.dropped)
+      .add("repeats", r.repeats)
+      .add("torn", r.torn)
+      .add("latency_p50_us", r.latency_p50_us)
+      .add("latency_p99_us", r.latency_p99_us)
+      .add("latency_max_us", r.latency_max_us)
+      .add("tick_us", r.tick_us)
+      .add("cpu_access_begins", r.cpu_access_begins)
+      .add("cpu_access_ends", r.cpu_access_ends)
+      .add("producer_exit", r.producer_exit)
+      .add("video_frames", r.video_frames);
+  report.records.push_back(std::move(record));
   return report;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "bench/support/report.hpp"
 #include "zcopy/core/error.hpp"
 #include "zcopy/frame/swap_chain_layout.hpp"
 
@@ -60,5 +61,11 @@ struct FramesReport {
 };
 
 Result<FramesReport> run_frames(const FramesOptions& options);
+
+// "WIDTHxHEIGHT" into `options` (width 8-16384, height 1-16384); Errc::usage otherwise.
+Result<void> set_frame_size(FramesOptions& options, const std::string& text);
+
+// Text: what was shown, dropped and torn, and the present-to-flip latency; JSON: one record.
+Report describe(const FramesReport& report, const FramesOptions& options);
 
 }  // namespace zc::bench
