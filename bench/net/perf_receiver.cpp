@@ -5,7 +5,9 @@
 
 #include <chrono>
 
+#include "bench/support/report.hpp"
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/core/units.hpp"
 #include "zcopy/net/endpoint.hpp"
 #include "zcopy/net/tcp.hpp"
 
@@ -69,6 +71,17 @@ Result<ReceivedRun> PerfReceiver::next() {
   }
   run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return run;
+}
+
+std::string describe(const ReceivedRun& run, bool udp) {
+  const double rate = run.seconds > 0 ? static_cast<double>(run.bytes) / run.seconds : 0;
+  if (udp) {
+    return format_text("perf server: received %s in %llu datagrams (%s)",
+                       format_bytes(run.bytes).c_str(),
+                       static_cast<unsigned long long>(run.datagrams), format_rate(rate).c_str());
+  }
+  return format_text("perf server: received %s in %.2f s (%s)", format_bytes(run.bytes).c_str(),
+                     run.seconds, format_rate(rate).c_str());
 }
 
 }  // namespace zc::bench

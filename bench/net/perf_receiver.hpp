@@ -18,6 +18,9 @@ struct ReceivedRun {
   double seconds = 0;           // TCP: accept to close; UDP: first to last datagram
 };
 
+// "perf server: received 1.0 GiB in 0.52 s (1.9 GiB/s)", or in N datagrams for UDP.
+std::string describe(const ReceivedRun& run, bool udp);
+
 class PerfReceiver {
  public:
   // Binds host:port (TCP listens; UDP gets a 64 MiB receive buffer where allowed).

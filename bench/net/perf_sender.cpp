@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench/support/report.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/net/endpoint.hpp"
@@ -172,6 +173,67 @@ Result<PerfSendReport> run_perf_sender(const PerfSendConfig& o) {
       o.udp ? udp_connected(endpoint) : net::connect_tcp(endpoint, std::chrono::milliseconds(5000));
   if (!socket) return std::unexpected(socket.error());
   return sendfile ? by_sendfile(socket->get(), o) : by_sender(socket->get(), o, *method);
+}
+
+namespace {
+
+double notification_rate(const PerfSendReport& report) {
+  const double wall_s = report.ledger.wall_s;
+  return wall_s > 0 ? static_cast<double>(report.stats.notifications) / wall_s : 0;
+}
+
+}  // namespace
+
+std::string describe(const PerfSendReport& report, const PerfSendConfig& config) {
+  const net::SenderStats& stats = report.stats;
+  std::string text = report.ledger.summary() + "\n";
+  if (!report.sendfile) {
+    text += format_text(
+        "  %s sends of %s: %llu zero-copy calls, %llu notifications (%.0f/s), %llu reported "
+        "copied, high water %s in %llu sends%s%s\n",
+        config.udp ? "udp" : "tcp", format_bytes(config.size).c_str(),
+        static_cast<unsigned long long>(report.calls),
+        static_cast<unsigned long long>(stats.notifications), notification_rate(report),
+        static_cast<unsigned long long>(stats.calls_copied),
+        format_bytes(stats.outstanding_high_water_bytes).c_str(),
+        static_cast<unsigned long long>(stats.outstanding_high_water_sends),
+        stats.note.empty() ? "" : "; ", stats.note.c_str());
+  }
+  return text;
+}
+
+std::string json_line(const PerfSendReport& report, const PerfSendConfig& config) {
+  const TransferLedger& ledger = report.ledger;
+  const net::SenderStats& stats = report.stats;
+  JsonRecord r = ledger.record("perf");
+  r.add("protocol", config.udp ? "udp" : "tcp")
+      .add("method_used", report.sendfile ? "sendfile" : net::to_string(stats.method))
+      .add("zerocopy_calls", report.calls)
+      .add("notifications", stats.notifications)
+      .add("notifications_per_s", notification_rate(report))
+      .add("calls_copied", stats.calls_copied)
+      .add("outstanding_high_water_bytes", stats.outstanding_high_water_bytes)
+      .add("outstanding_high_water_sends", stats.outstanding_high_water_sends)
+      .add("fixed_buffer_sends", stats.fixed_buffer_sends)
+      .add("enobufs", stats.enobufs)
+      .add("switched_to_copy", stats.switched_to_copy)
+      .add("method_trials", std::uint64_t{stats.method_trials})
+      .add("method_changes", std::uint64_t{stats.method_changes})
+      .add("trial_copy_gb_per_s", stats.trial_copy.gb_per_s)
+      .add("trial_copy_cpu_s_per_gb", stats.trial_copy.cpu_s_per_gb)
+      .add("trial_zerocopy_gb_per_s", stats.trial_msg_zerocopy.gb_per_s)
+      .add("trial_zerocopy_cpu_s_per_gb", stats.trial_msg_zerocopy.cpu_s_per_gb)
+      .add("trial_uring_zc_gb_per_s", stats.trial_uring_zc.gb_per_s)
+      .add("trial_uring_zc_cpu_s_per_gb", stats.trial_uring_zc.cpu_s_per_gb)
+      .add("note", stats.note);
+  // The record carries the send size as size_bytes, like every other bench record.
+  std::string line = r.str();
+  const std::string key = "\"size_bytes\":" + std::to_string(ledger.bytes);
+  if (auto pos = line.find(key); pos != std::string::npos) {
+    line.replace(pos, key.size(), "\"size_bytes\":" + std::to_string(config.size));
+    line.insert(line.size() - 1, ",\"bytes\":" + std::to_string(ledger.bytes));
+  }
+  return line;
 }
 
 }  // namespace zc::bench

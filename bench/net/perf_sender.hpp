@@ -39,4 +39,9 @@ struct PerfSendReport {
 
 Result<PerfSendReport> run_perf_sender(const PerfSendConfig& config);
 
+// The ledger's summary and, but for sendfile, the sender's counts: lines for people.
+std::string describe(const PerfSendReport& report, const PerfSendConfig& config);
+// One JSON record whose size_bytes is the size of one send and whose bytes is the total.
+std::string json_line(const PerfSendReport& report, const PerfSendConfig& config);
+
 }  // namespace zc::bench

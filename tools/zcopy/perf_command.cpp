@@ -9,7 +9,6 @@
 #include "bench/net/perf_sender.hpp"
 #include "command.hpp"
 #include "options.hpp"
-#include "zcopy/core/units.hpp"
 
 namespace zc::cli {
 namespace {
@@ -28,15 +27,7 @@ CommandResult run_server(const PerfOptions& o) {
   for (;;) {
     auto run = receiver->next();
     if (!run) return std::unexpected(run.error());
-    const double rate = run->seconds > 0 ? static_cast<double>(run->bytes) / run->seconds : 0;
-    if (o.client.udp) {
-      std::printf("perf server: received %s in %llu datagrams (%s)\n",
-                  format_bytes(run->bytes).c_str(), static_cast<unsigned long long>(run->datagrams),
-                  format_rate(rate).c_str());
-    } else {
-      std::printf("perf server: received %s in %.2f s (%s)\n", format_bytes(run->bytes).c_str(),
-                  run->seconds, format_rate(rate).c_str());
-    }
+    std::printf("%s\n", bench::describe(*run, o.client.udp).c_str());
     std::fflush(stdout);
     if (o.once) return kExitOk;
   }
@@ -46,57 +37,9 @@ CommandResult run_client(PerfOptions o) {
   o.client.fixed = !o.no_fixed;
   auto report = bench::run_perf_sender(o.client);
   if (!report) return std::unexpected(report.error());
-  const TransferLedger& ledger = report->ledger;
-  const net::SenderStats& stats = report->stats;
-  const std::uint64_t calls = report->calls;
-  const bool sendfile = report->sendfile;
-  const double notification_rate =
-      ledger.wall_s > 0 ? static_cast<double>(stats.notifications) / ledger.wall_s : 0;
-  if (o.json) {
-    JsonRecord r = ledger.record("perf");
-    r.add("protocol", o.client.udp ? "udp" : "tcp")
-        .add("method_used", sendfile ? "sendfile" : net::to_string(stats.method))
-        .add("zerocopy_calls", calls)
-        .add("notifications", stats.notifications)
-        .add("notifications_per_s", notification_rate)
-        .add("calls_copied", stats.calls_copied)
-        .add("outstanding_high_water_bytes", stats.outstanding_high_water_bytes)
-        .add("outstanding_high_water_sends", stats.outstanding_high_water_sends)
-        .add("fixed_buffer_sends", stats.fixed_buffer_sends)
-        .add("enobufs", stats.enobufs)
-        .add("switched_to_copy", stats.switched_to_copy)
-        .add("method_trials", std::uint64_t{stats.method_trials})
-        .add("method_changes", std::uint64_t{stats.method_changes})
-        .add("trial_copy_gb_per_s", stats.trial_copy.gb_per_s)
-        .add("trial_copy_cpu_s_per_gb", stats.trial_copy.cpu_s_per_gb)
-        .add("trial_zerocopy_gb_per_s", stats.trial_msg_zerocopy.gb_per_s)
-        .add("trial_zerocopy_cpu_s_per_gb", stats.trial_msg_zerocopy.cpu_s_per_gb)
-        .add("trial_uring_zc_gb_per_s", stats.trial_uring_zc.gb_per_s)
-        .add("trial_uring_zc_cpu_s_per_gb", stats.trial_uring_zc.cpu_s_per_gb)
-        .add("note", stats.note);
-    // The record carries the send size as size_bytes, like every other bench record.
-    std::string line = r.str();
-    const std::string key = "\"size_bytes\":" + std::to_string(ledger.bytes);
-    if (auto pos = line.find(key); pos != std::string::npos) {
-      line.replace(pos, key.size(), "\"size_bytes\":" + std::to_string(o.client.size));
-      line.insert(line.size() - 1, ",\"bytes\":" + std::to_string(ledger.bytes));
-    }
-    std::puts(line.c_str());
-  } else {
-    std::printf("%s\n", ledger.summary().c_str());
-    if (!sendfile) {
-      std::printf(
-          "  %s sends of %s: %llu zero-copy calls, %llu notifications (%.0f/s), %llu reported "
-          "copied, high water %s in %llu sends%s%s\n",
-          o.client.udp ? "udp" : "tcp", format_bytes(o.client.size).c_str(),
-          static_cast<unsigned long long>(calls),
-          static_cast<unsigned long long>(stats.notifications), notification_rate,
-          static_cast<unsigned long long>(stats.calls_copied),
-          format_bytes(stats.outstanding_high_water_bytes).c_str(),
-          static_cast<unsigned long long>(stats.outstanding_high_water_sends),
-          stats.note.empty() ? "" : "; ", stats.note.c_str());
-    }
-  }
+  const std::string text =
+      o.json ? bench::json_line(*report, o.client) + "\n" : bench::describe(*report, o.client);
+  std::fputs(text.c_str(), stdout);
   return kExitOk;
 }
 
