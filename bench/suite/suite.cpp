@@ -249,4 +249,22 @@ std::string summary_table(const SuiteResult& r) {
   return text;
 }
 
+Report describe(const SuiteResult& result, const SuiteConfig& config) {
+  Report report;
+  for (const Measurement& m : result.rows) report.records.push_back(m.record());
+  report.text = summary_table(result) +
+                format_text("wrote %s/results.json, %s/report.html and %zu plots\n",
+                            config.out_dir.c_str(), config.out_dir.c_str(), result.plots.size());
+  return report;
+}
+
+Result<void> verdict(const SuiteResult& result) {
+  std::string failed;
+  for (const PartStatus& p : result.parts)
+    if (p.status == "failed") failed += (failed.empty() ? "" : "; ") + p.module + ": " + p.reason;
+  if (!failed.empty()) return fail(Errc::system, "bench", failed);
+  if (!result.plot_error.empty()) return fail(Errc::system, "bench plots", result.plot_error);
+  return {};
+}
+
 }  // namespace zc::bench

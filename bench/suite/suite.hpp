@@ -8,7 +8,7 @@
 // everything inline and opens without a network.
 //
 //   auto result = zc::bench::run_suite({.full = false, .out_dir = "out", .tool = zcopy});
-//   std::fputs(zc::bench::summary_table(*result).c_str(), stdout);
+//   zc::bench::describe(*result, config).print(stdout, config.json);
 #pragma once
 
 #include <string>
@@ -17,6 +17,7 @@
 #include "bench/suite/copy_cost.hpp"
 #include "bench/suite/machine.hpp"
 #include "bench/suite/part.hpp"
+#include "bench/support/report.hpp"
 
 namespace zc::bench {
 
@@ -64,6 +65,13 @@ void compare_with_peers(std::vector<Measurement>& rows);
 
 // The table the command prints at the end: one line per row, with the trailing rows listed first.
 std::string summary_table(const SuiteResult& result);
+
+// What the command prints at the end: the summary table and where the files went, or with
+// config.json one record per row.
+Report describe(const SuiteResult& result, const SuiteConfig& config);
+
+// The run's verdict: an error naming every failed part, or saying why there are no plots.
+Result<void> verdict(const SuiteResult& result);
 
 // results.json (suite_json.cpp) and report.html (suite_html.cpp).
 std::string results_json(const SuiteResult& result);

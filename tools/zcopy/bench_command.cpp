@@ -1,8 +1,6 @@
 // zcopy bench: every module's benchmark beside its peers in one run, each copy ledger checked
 // against the CPU its process spent, written to a directory as results.json, plots and a
 // self-contained report.html (bench/suite/suite.hpp does the work).
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -51,19 +49,9 @@ CommandResult run_bench(const BenchOptions& o) {
       .json = o.json};
   auto result = bench::run_suite(config);
   if (!result) return std::unexpected(result.error());
-  if (o.json) {
-    for (const bench::Measurement& m : result->rows) std::puts(m.record().str().c_str());
-  } else {
-    std::fputs(bench::summary_table(*result).c_str(), stdout);
-    std::printf("wrote %s/results.json, %s/report.html and %zu plots\n", o.out.c_str(),
-                o.out.c_str(), result->plots.size());
-  }
+  bench::describe(*result, config).print(stdout, o.json);
   std::fflush(stdout);
-  std::string failed;
-  for (const bench::PartStatus& p : result->parts)
-    if (p.status == "failed") failed += (failed.empty() ? "" : "; ") + p.module + ": " + p.reason;
-  if (!failed.empty()) return fail(Errc::system, "bench", failed);
-  if (!result->plot_error.empty()) return fail(Errc::system, "bench plots", result->plot_error);
+  if (auto verdict = bench::verdict(*result); !verdict) return std::unexpected(verdict.error());
   return kExitOk;
 }
 
