@@ -10,7 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "bench/support/data.hpp"
 #include "bench/support/json_fields.hpp"
@@ -127,6 +131,37 @@ TEST_F(XdpCommand, CaptureKeepsTheSnaplenAndTheWireLength) {
     EXPECT_EQ(p.captured, 60u);
     EXPECT_EQ(p.length, 14 + 20 + 8 + kPayload);
   }
+}
+
+// True once `pid` is stopped (state T in /proc/PID/stat), within kBound.
+bool stopped(pid_t pid) {
+  const auto give_up = std::chrono::steady_clock::now() + kBound;
+  while (std::chrono::steady_clock::now() < give_up) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const std::size_t after_name = text.rfind(") ");
+    if (after_name != std::string::npos && text.substr(after_name + 2, 1) == "T") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+// A capture whose writer stalls (a slow disk, a busy CPU; SIGSTOP stalls it exactly) finds every
+// packet that arrived meanwhile when it runs again, as long as its frames hold them: here 12000
+// arrive while it is stopped, three quarters of its 16384 frames.
+TEST_F(XdpCommand, ACaptureThatStallsLosesNothingItsFramesCanHold) {
+  constexpr std::uint64_t kCount = 12000;
+  bench::TempDir dir("zcopy-xdp-capture");
+  const std::string file = dir.path() + "/stalled.pcap";
+  Process tool = start({"capture", interface(), "-w", file, "-c", std::to_string(kCount)});
+  ASSERT_TRUE(tool.running());
+  tool.signal(SIGSTOP);
+  ASSERT_TRUE(stopped(tool.pid()));
+  ASSERT_EQ(test::send_from(*link_, VethPair::b, kCount, 18), 0);
+  tool.signal(SIGCONT);
+  ASSERT_EQ(finish(tool), 0) << seen_;
+  EXPECT_TRUE(contains(seen_, std::to_string(kCount) + " packets captured\n")) << seen_;
+  EXPECT_TRUE(contains(seen_, "0 packets dropped by kernel\n")) << seen_;
 }
 
 // Sends `count` sequenced datagrams from side b to side a and waits for each to come back.
