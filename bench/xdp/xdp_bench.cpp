@@ -422,6 +422,7 @@ Result<CaptureFigures> capture_once(const VethPair& link, const std::vector<std:
     tool->kill();
     return fail(Errc::system, label, "did not start: " + said + tool->read_all());
   }
+  const CpuTime cpu_at_start = process_cpu(tool->pid());  // setup (pinning a UMEM) not counted
   Pipe sent = Pipe::make();
   auto sender = Process::fork([&] {
     if (!link.enter(VethPair::b)) return 77;
@@ -439,7 +440,9 @@ Result<CaptureFigures> capture_once(const VethPair& link, const std::vector<std:
     return done ? fail(Errc::system, "xdp bench sender", "no result")
                 : std::unexpected(done.error());
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // what is queued reaches the file
+  // What is queued reaches the file: tcpdump's libpcap hands over a partly filled block only
+  // after its 1 s timeout, and a SIGINT before that would count what it had received as lost.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   tool->signal(SIGINT);
   said += tool->read_all();
   const auto exit = tool->wait_for(std::chrono::seconds(30));
@@ -447,13 +450,16 @@ Result<CaptureFigures> capture_once(const VethPair& link, const std::vector<std:
     tool->kill();
     return fail(Errc::system, label, "did not stop on SIGINT");
   }
+  const std::uint64_t captured = count_after(said, " packets captured");
   return CaptureFigures{
       .tool = label,
       .offered_pps = pps,
       .sent_pps = static_cast<double>(result.sent) / std::max(result.seconds, 1e-3),
       .sent = result.sent,
-      .captured = count_after(said, " packets captured"),
-      .reported_dropped = count_after(said, " packets dropped by kernel")};
+      .captured = captured,
+      .reported_dropped = count_after(said, " packets dropped by kernel"),
+      .cpu_ns_per_packet = (exit->cpu.total() - cpu_at_start.total()) /
+                           static_cast<double>(std::max<std::uint64_t>(captured, 1)) * 1e9};
 }
 
 Result<std::vector<CaptureFigures>> measure_capture(const VethPair& link,

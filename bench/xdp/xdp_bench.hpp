@@ -69,6 +69,7 @@ struct CaptureFigures {
   std::uint64_t sent = 0;
   std::uint64_t captured = 0;          // records in the file
   std::uint64_t reported_dropped = 0;  // what the tool said on exit
+  double cpu_ns_per_packet = 0;        // the tool's user + system time once it listened
 };
 
 struct XdpBenchReport {

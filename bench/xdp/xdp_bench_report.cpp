@@ -85,7 +85,8 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
 
   if (!r.capture.empty()) {
     out.text += "\nCapture to a file, same offered load (0: as fast as the sender goes)\n";
-    Table s({"tool", "offered pps", "sent pps", "sent", "captured", "lost", "tool says dropped"});
+    Table s({"tool", "offered pps", "sent pps", "sent", "captured", "lost", "tool says dropped",
+             "CPU ns/pkt"});
     for (const CaptureFigures& f : r.capture) {
       const std::uint64_t lost = f.sent > f.captured ? f.sent - f.captured : 0;
       JsonRecord record;
@@ -97,11 +98,12 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
           .add("sent", f.sent)
           .add("captured", f.captured)
           .add("lost", lost)
-          .add("reported_dropped", f.reported_dropped);
+          .add("reported_dropped", f.reported_dropped)
+          .add("cpu_ns_per_packet", f.cpu_ns_per_packet);
       out.records.push_back(std::move(record));
       s.add_row({f.tool, fixed(f.offered_pps, 0), fixed(f.sent_pps, 0), std::to_string(f.sent),
                  std::to_string(f.captured), std::to_string(lost),
-                 std::to_string(f.reported_dropped)});
+                 std::to_string(f.reported_dropped), fixed(f.cpu_ns_per_packet, 0)});
     }
     out.text += s.str();
   }
