@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "bench/support/cpu_accounting.hpp"
@@ -20,6 +21,7 @@
 #include "bench/support/process.hpp"
 #include "bench/support/stats.hpp"
 #include "bench/support/veth_pair.hpp"
+#include "bench/xdp/napi_thread.hpp"
 #include "bench/xdp/packet_rings.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/transfer_ledger.hpp"
@@ -139,8 +141,22 @@ ReceiverResult receive_af_xdp(const std::string& interface, int ready, double li
   return arrivals.result;
 }
 
-ReceiverResult receive_af_packet(const std::string& interface, int ready, double limit_s) {
+// With threaded NAPI, the receivers that need no program of their own attach the redirect
+// program with no socket (every packet passes): veth polls a NAPI only while a program is there,
+// and so every method's packets take the same path up to where they part.
+Result<std::optional<xdp::RedirectProgram>> napi_program(const std::string& interface,
+                                                         bool wanted) {
+  if (!wanted) return std::optional<xdp::RedirectProgram>();
+  auto program = xdp::RedirectProgram::attach(interface);
+  if (!program) return std::unexpected(program.error());
+  return std::optional<xdp::RedirectProgram>(std::move(*program));
+}
+
+ReceiverResult receive_af_packet(const std::string& interface, int ready, double limit_s,
+                                 bool napi) {
   ReceiverResult failed;
+  auto program = napi_program(interface, napi);
+  if (!program) return set_detail(failed, program.error().message()), failed;
   auto ring = PacketRxRing::open(interface);
   if (!ring) return set_detail(failed, ring.error().message()), failed;
   write_all(ready, "r", 1);
@@ -153,8 +169,11 @@ ReceiverResult receive_af_packet(const std::string& interface, int ready, double
   return arrivals.result;
 }
 
-ReceiverResult receive_recvmmsg(int ready, double limit_s) {
+ReceiverResult receive_recvmmsg(const std::string& interface, int ready, double limit_s,
+                                bool napi) {
   ReceiverResult failed;
+  auto program = napi_program(interface, napi);
+  if (!program) return set_detail(failed, program.error().message()), failed;
   const Fd fd = Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   const int buffer = 16 << 20;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
@@ -261,8 +280,11 @@ struct Run {
 
 // One run: the receiver up in namespace a, then the sender in b for `seconds` at `pps`.
 Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, double seconds,
-                     double pps, const std::function<ReceiverResult(int)>& receiver) {
+                     double pps, const std::function<ReceiverResult(int)>& receiver,
+                     bool pin_napi = false) {
   const CpuPlan cpus = server_client_cpus();
+  const std::string interface = link.name(VethPair::a);
+  const std::vector<pid_t> napi_before = pin_napi ? napi_threads(interface) : std::vector<pid_t>{};
   Pipe ready = Pipe::make(), results = Pipe::make(), sent = Pipe::make();
   if (!ready.read || !results.read || !sent.read) return fail_errno(errno, "pipe2");
   auto child = Process::fork([&] {
@@ -280,6 +302,15 @@ Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, 
     (void)read_exact(results.read.get(), r);
     child->wait();
     return fail(Errc::system, "xdp bench receiver", r.detail.data());
+  }
+  if (pin_napi && cpus.pinned()) {
+    // The receiver has attached its program, and with it veth made the NAPI and its thread.
+    auto pinned = pin_new_napi_threads(interface, napi_before, cpus.server);
+    if (!pinned || *pinned == 0) {
+      child->kill();
+      return pinned ? fail(Errc::system, "threaded NAPI", "no napi/" + interface + " thread")
+                    : std::unexpected(pinned.error());
+    }
   }
   const double softirq_before = softirq_seconds(-1);
   auto sender = Process::fork([&] {
@@ -325,11 +356,15 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
   for (int round = 0; round < config.rounds; ++round) {
     for (std::size_t m = 0; m < methods.size(); ++m) {
       const std::string& method = methods[m];
-      auto run = run_once(link, frame, config.seconds, 0, [&](int ready) {
-        if (method == "af_xdp") return receive_af_xdp(interface, ready, limit);
-        if (method == "af_packet") return receive_af_packet(interface, ready, limit);
-        return receive_recvmmsg(ready, limit);
-      });
+      const bool napi = config.napi_thread;
+      auto run = run_once(
+          link, frame, config.seconds, 0,
+          [&](int ready) {
+            if (method == "af_xdp") return receive_af_xdp(interface, ready, limit);
+            if (method == "af_packet") return receive_af_packet(interface, ready, limit, napi);
+            return receive_recvmmsg(interface, ready, limit, napi);
+          },
+          napi);
       if (!run) return std::unexpected(run.error());
       runs[m].push_back(*run);
     }
@@ -514,8 +549,19 @@ Result<XdpBenchReport> run_xdp_bench(const XdpBenchConfig& config) {
   const std::vector<std::byte> frame = udp_frame(flow, sequenced_payload(0, payload));
 
   XdpBenchReport report;
+  if (config.napi_thread) {
+    if (auto threaded = set_threaded_napi(link, VethPair::a, true); !threaded) {
+      return std::unexpected(threaded.error());
+    }
+  }
   auto receive = measure_receive(link, frame, config);
   if (!receive) return std::unexpected(receive.error());
+  if (config.napi_thread) {
+    // The starvation and capture parts keep the receive work on the sender's CPU, as before.
+    if (auto back = set_threaded_napi(link, VethPair::a, false); !back) {
+      return std::unexpected(back.error());
+    }
+  }
   report.receive = std::move(*receive);
   if (config.starvation) {
     auto starvation = measure_starvation(link, frame, config);

@@ -34,9 +34,12 @@ struct XdpBenchConfig {
   std::vector<std::string> methods{"af_xdp", "af_packet", "recvmmsg"};  // in this order
   int rounds = 3;                                                       // the median of these
   std::uint32_t size = 64;  // bytes on the wire, Ethernet header included (the minimum: 60)
-  bool starvation = true;   // run the starvation experiment
-  double stall_ms = 100;    // how long the consumer holds its frames
-  bool capture = true;      // compare with tcpdump -w (needs tcpdump)
+  // Receive: veth's NAPI polled by a kernel thread pinned to the receiver's CPU (napi_thread.hpp)
+  // rather than inline on the sender's, so the sender can offer more than a receiver takes.
+  bool napi_thread = false;
+  bool starvation = true;                              // run the starvation experiment
+  double stall_ms = 100;                               // how long the consumer holds its frames
+  bool capture = true;                                 // compare with tcpdump -w (needs tcpdump)
   std::vector<double> capture_rates{100e3, 300e3, 0};  // offered pps; 0: as fast as it goes
 };
 
