@@ -56,8 +56,20 @@ std::vector<pid_t> napi_threads(const std::string& interface) {
   return found;
 }
 
+Result<void> make_realtime(pid_t pid, int priority) {
+  sched_param param{};
+  param.sched_priority = priority;
+  if (::sched_setscheduler(pid, SCHED_FIFO, &param) != 0) {
+    const int err = errno;
+    return fail_errno(err, "sched_setscheduler(" + std::to_string(pid) + ", SCHED_FIFO)",
+                      err == EPERM ? "needs CAP_SYS_NICE (run as root)" : "");
+  }
+  return {};
+}
+
 Result<std::size_t> pin_new_napi_threads(const std::string& interface,
-                                         const std::vector<pid_t>& before, int cpu) {
+                                         const std::vector<pid_t>& before, int cpu,
+                                         int fifo_priority) {
   std::size_t pinned = 0;
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -66,6 +78,9 @@ Result<std::size_t> pin_new_napi_threads(const std::string& interface,
     if (std::ranges::find(before, pid) != before.end()) continue;
     if (::sched_setaffinity(pid, sizeof set, &set) != 0) {
       return fail_errno(errno, "sched_setaffinity(napi thread " + std::to_string(pid) + ")");
+    }
+    if (fifo_priority > 0) {
+      if (auto rt = make_realtime(pid, fifo_priority); !rt) return std::unexpected(rt.error());
     }
     ++pinned;
   }

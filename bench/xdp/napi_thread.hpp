@@ -32,8 +32,15 @@ Result<void> set_threaded_napi(const VethPair& link, VethPair::Side side, bool o
 // repeat across namespaces, so a caller tells its own apart by what is new since it attached.
 std::vector<pid_t> napi_threads(const std::string& interface);
 
-// Pins the threads of napi_threads(interface) that are not in `before` to `cpu`; how many.
+// Pins the threads of napi_threads(interface) that are not in `before` to `cpu`, under
+// SCHED_FIFO at `fifo_priority` when it is above 0 (make_realtime()); how many.
 Result<std::size_t> pin_new_napi_threads(const std::string& interface,
-                                         const std::vector<pid_t>& before, int cpu);
+                                         const std::vector<pid_t>& before, int cpu,
+                                         int fifo_priority = 0);
+
+// Puts `pid` (0: the calling process, and what it forks from now on) under SCHED_FIFO at
+// `priority`. Nice values would not do on a machine whose other work sits in cgroups of its own:
+// CFS shares a CPU between cgroups first, whatever the nice value inside one.
+Result<void> make_realtime(pid_t pid, int priority);
 
 }  // namespace zc::bench

@@ -35,6 +35,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::uint16_t kPort = 9000;
 constexpr auto kPoll = std::chrono::milliseconds(10);
+// --realtime: SCHED_FIFO priorities. The receiver stands above the NAPI thread it shares its CPU
+// with: woken, it empties its queue and sleeps, so the thread gets the rest and neither starves
+// (at one priority the thread, busy while the sender sends, would never let the receiver run).
+constexpr int kSenderPriority = 10;
+constexpr int kNapiPriority = 10;
+constexpr int kReceiverPriority = 11;
 // A receiver is done once nothing came for this long after something did.
 constexpr auto kQuiet = std::chrono::milliseconds(300);
 
@@ -281,7 +287,7 @@ struct Run {
 // One run: the receiver up in namespace a, then the sender in b for `seconds` at `pps`.
 Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, double seconds,
                      double pps, const std::function<ReceiverResult(int)>& receiver,
-                     bool pin_napi = false) {
+                     bool pin_napi = false, bool realtime = false) {
   const CpuPlan cpus = server_client_cpus();
   const std::string interface = link.name(VethPair::a);
   const std::vector<pid_t> napi_before = pin_napi ? napi_threads(interface) : std::vector<pid_t>{};
@@ -290,6 +296,7 @@ Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, 
   auto child = Process::fork([&] {
     if (!link.enter(VethPair::a)) return 77;
     pin_to(cpus.server);
+    if (realtime && !make_realtime(0, kReceiverPriority)) return 1;
     const ReceiverResult r = receiver(ready.write.get());
     return write_all(results.write.get(), &r, sizeof r) ? 0 : 1;
   });
@@ -305,7 +312,8 @@ Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, 
   }
   if (pin_napi && cpus.pinned()) {
     // The receiver has attached its program, and with it veth made the NAPI and its thread.
-    auto pinned = pin_new_napi_threads(interface, napi_before, cpus.server);
+    auto pinned =
+        pin_new_napi_threads(interface, napi_before, cpus.server, realtime ? kNapiPriority : 0);
     if (!pinned || *pinned == 0) {
       child->kill();
       return pinned ? fail(Errc::system, "threaded NAPI", "no napi/" + interface + " thread")
@@ -316,6 +324,7 @@ Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, 
   auto sender = Process::fork([&] {
     if (!link.enter(VethPair::b)) return 77;
     pin_to(cpus.client);
+    if (realtime && !make_realtime(0, kSenderPriority)) return 1;
     auto tx = PacketTxRing::open(link.name(VethPair::b));
     if (!tx) {
       std::fprintf(stderr, "%s\n", tx.error().message().c_str());
@@ -364,14 +373,14 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
             if (method == "af_packet") return receive_af_packet(interface, ready, limit, napi);
             return receive_recvmmsg(interface, ready, limit, napi);
           },
-          napi);
+          napi, config.realtime);
       if (!run) return std::unexpected(run.error());
       runs[m].push_back(*run);
     }
   }
   std::vector<ReceiveFigures> figures;
   for (std::size_t m = 0; m < methods.size(); ++m) {
-    std::vector<double> rate, offered, cpu, softirq, loss, dropped;
+    std::vector<double> rate, offered, cpu, softirq, loss, dropped, pushed_back;
     for (const Run& run : runs[m]) {
       const ReceiverResult& r = run.received;
       const double window = std::max(r.last_s - r.first_s, 1e-3);
@@ -381,6 +390,8 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
                         1e6);
       cpu.push_back(r.cpu_s / packets * 1e9);
       dropped.push_back(static_cast<double>(r.dropped));
+      pushed_back.push_back(static_cast<double>(run.sent.pushed_back) /
+                            static_cast<double>(std::max<std::uint64_t>(run.sent.calls, 1)));
       softirq.push_back(run.softirq_s / packets * 1e9);
       // A stray frame or two (an ARP probe) can make received exceed sent: no loss then.
       loss.push_back(run.sent.sent == 0
@@ -395,6 +406,7 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
                        .softirq_ns_per_packet = median(softirq),
                        .loss = median(loss),
                        .socket_dropped = median(dropped),
+                       .pushed_back = median(pushed_back),
                        .spread = spread(rate),
                        .detail = runs[m].front().received.detail.data()});
   }

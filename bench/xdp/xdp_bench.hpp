@@ -37,6 +37,9 @@ struct XdpBenchConfig {
   // Receive: veth's NAPI polled by a kernel thread pinned to the receiver's CPU (napi_thread.hpp)
   // rather than inline on the sender's, so the sender can offer more than a receiver takes.
   bool napi_thread = false;
+  // Receive: sender, receiver and NAPI thread under SCHED_FIFO, so that other work on the
+  // machine takes none of their CPU and the rates are the paths', not the scheduler's.
+  bool realtime = false;
   bool starvation = true;                              // run the starvation experiment
   double stall_ms = 100;                               // how long the consumer holds its frames
   bool capture = true;                                 // compare with tcpdump -w (needs tcpdump)
@@ -51,6 +54,7 @@ struct ReceiveFigures {
   double softirq_ns_per_packet = 0;
   double loss = 0;            // 1 - received / sent
   double socket_dropped = 0;  // what the receiving socket counted as dropped
+  double pushed_back = 0;     // share of the sender's calls the receiving side pushed back on
   double spread = 0;          // of the rate over the rounds (stats.hpp)
   std::string detail{};       // the AF_XDP mode line
 };

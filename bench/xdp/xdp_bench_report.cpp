@@ -29,10 +29,11 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
   const ReceiveFigures* xdp = find(r, "af_xdp");
   out.text += format_text(
       "Receive on veth, %u-byte frames, sender on CPU 1 (AF_PACKET TX ring, qdisc bypassed), "
-      "receiver on CPU 0; medians of %d runs of %.1f s\n",
-      c.size, c.rounds, c.seconds);
-  Table t({"method", "Mpps", "vs af_xdp", "offered Mpps", "lost", "socket dropped", "CPU ns/pkt",
-           "softirq ns/pkt", "spread"});
+      "receiver on CPU 0%s%s; medians of %d runs of %.1f s\n",
+      c.size, c.napi_thread ? " with veth's NAPI thread" : " (veth's NAPI on CPU 1)",
+      c.realtime ? ", all SCHED_FIFO" : "", c.rounds, c.seconds);
+  Table t({"method", "Mpps", "vs af_xdp", "offered Mpps", "lost", "socket dropped", "pushed back",
+           "CPU ns/pkt", "softirq ns/pkt", "spread"});
   for (const ReceiveFigures& f : r.receive) {
     const double vs = xdp ? ratio_or_zero(xdp->mpps, f.mpps) : 0;
     JsonRecord record;
@@ -42,6 +43,7 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
         .add("offered_mpps", f.offered_mpps)
         .add("loss", f.loss)
         .add("socket_dropped", f.socket_dropped)
+        .add("pushed_back", f.pushed_back)
         .add("cpu_ns_per_packet", f.cpu_ns_per_packet)
         .add("softirq_ns_per_packet", f.softirq_ns_per_packet)
         .add("af_xdp_ratio", vs)
@@ -51,8 +53,8 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
     out.records.push_back(std::move(record));
     t.add_row({f.method, fixed(f.mpps, 3), fixed(vs, 2) + "x", fixed(f.offered_mpps, 3),
                fixed(f.loss * 100, 1) + " %", fixed(f.socket_dropped, 0),
-               fixed(f.cpu_ns_per_packet, 0), fixed(f.softirq_ns_per_packet, 0),
-               fixed(f.spread * 100, 0) + " %"});
+               fixed(f.pushed_back * 100, 0) + " %", fixed(f.cpu_ns_per_packet, 0),
+               fixed(f.softirq_ns_per_packet, 0), fixed(f.spread * 100, 0) + " %"});
   }
   out.text += t.str();
   if (xdp) out.text += format_text("  af_xdp: %s\n", xdp->detail.c_str());
