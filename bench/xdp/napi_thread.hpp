@@ -39,8 +39,9 @@ Result<std::size_t> pin_new_napi_threads(const std::string& interface,
                                          int fifo_priority = 0);
 
 // Puts `pid` (0: the calling process, and what it forks from now on) under SCHED_FIFO at
-// `priority`. Nice values would not do on a machine whose other work sits in cgroups of its own:
-// CFS shares a CPU between cgroups first, whatever the nice value inside one.
+// `priority`. Nice values would not do where other work runs in sessions of its own: with
+// scheduler autogroups (or cgroups) CFS shares a CPU between groups first, whatever the nice
+// value inside one.
 Result<void> make_realtime(pid_t pid, int priority);
 
 }  // namespace zc::bench
