@@ -329,6 +329,26 @@ TEST(XdpBenchCommand, MeasuresEveryMethodOnTheSameTrafficAndTheStarvation) {
   EXPECT_GT(bench::number_field(record, "dropped").value_or(0), 0) << record;
 }
 
+// With veth's NAPI threaded and its kthread pinned to the receiver's CPU (the bench fails when
+// no such thread appears), every receiver still gets the traffic, and the sender says how often
+// the receiving side pushed back.
+TEST(XdpBenchCommand, WithTheNapiThreadEveryReceiverStillGetsTheTraffic) {
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_XDP_ON_VETH();
+  const auto run = zc::test::run_command(zc::test::zcopy_tool() +
+                                         " xdp bench --json --rounds 1 --seconds 0.2 "
+                                         "--napi-thread --no-starvation --no-capture 2>&1");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const char* method : {"af_xdp", "af_packet", "recvmmsg"}) {
+    const std::string key = std::string("\"bench\":\"xdp-receive\",\"method\":\"") + method + "\"";
+    const std::size_t at = run.output.find(key);
+    ASSERT_NE(at, std::string::npos) << run.output;
+    const std::string record = run.output.substr(at, run.output.find('\n', at) - at);
+    EXPECT_GT(bench::number_field(record, "mpps").value_or(0), 0) << record;
+    EXPECT_TRUE(bench::number_field(record, "pushed_back")) << record;
+  }
+}
+
 TEST(XdpBenchCommand, BadValuesAreUsageErrors) {
   ZC_REQUIRE_TOOL();
   for (const char* args :
