@@ -67,10 +67,10 @@ Result<void> make_realtime(pid_t pid, int priority) {
   return {};
 }
 
-Result<std::size_t> pin_new_napi_threads(const std::string& interface,
-                                         const std::vector<pid_t>& before, int cpu,
-                                         int fifo_priority) {
-  std::size_t pinned = 0;
+Result<std::vector<pid_t>> pin_new_napi_threads(const std::string& interface,
+                                                const std::vector<pid_t>& before, int cpu,
+                                                int fifo_priority) {
+  std::vector<pid_t> pinned;
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(static_cast<unsigned>(cpu), &set);
@@ -82,7 +82,7 @@ Result<std::size_t> pin_new_napi_threads(const std::string& interface,
     if (fifo_priority > 0) {
       if (auto rt = make_realtime(pid, fifo_priority); !rt) return std::unexpected(rt.error());
     }
-    ++pinned;
+    pinned.push_back(pid);
   }
   return pinned;
 }

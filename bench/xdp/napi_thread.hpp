@@ -33,10 +33,10 @@ Result<void> set_threaded_napi(const VethPair& link, VethPair::Side side, bool o
 std::vector<pid_t> napi_threads(const std::string& interface);
 
 // Pins the threads of napi_threads(interface) that are not in `before` to `cpu`, under
-// SCHED_FIFO at `fifo_priority` when it is above 0 (make_realtime()); how many.
-Result<std::size_t> pin_new_napi_threads(const std::string& interface,
-                                         const std::vector<pid_t>& before, int cpu,
-                                         int fifo_priority = 0);
+// SCHED_FIFO at `fifo_priority` when it is above 0 (make_realtime()); their pids.
+Result<std::vector<pid_t>> pin_new_napi_threads(const std::string& interface,
+                                                const std::vector<pid_t>& before, int cpu,
+                                                int fifo_priority = 0);
 
 // Puts `pid` (0: the calling process, and what it forks from now on) under SCHED_FIFO at
 // `priority`. Nice values would not do where other work runs in sessions of its own: with

@@ -282,7 +282,15 @@ struct Run {
   ReceiverResult received;
   SendResult sent;
   double softirq_s = 0;
+  double napi_s = 0;  // the NAPI kthread's CPU (--napi-thread)
 };
+
+// CPU of the NAPI threads polling for the receiver, summed (0 when they are gone).
+double cpu_of(const std::vector<pid_t>& threads) {
+  double total = 0;
+  for (const pid_t pid : threads) total += process_cpu(pid).total();
+  return total;
+}
 
 // One run: the receiver up in namespace a, then the sender in b for `seconds` at `pps`.
 Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, double seconds,
@@ -310,16 +318,19 @@ Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, 
     child->wait();
     return fail(Errc::system, "xdp bench receiver", r.detail.data());
   }
+  std::vector<pid_t> napi;
   if (pin_napi && cpus.pinned()) {
     // The receiver has attached its program, and with it veth made the NAPI and its thread.
     auto pinned =
         pin_new_napi_threads(interface, napi_before, cpus.server, realtime ? kNapiPriority : 0);
-    if (!pinned || *pinned == 0) {
+    if (!pinned || pinned->empty()) {
       child->kill();
       return pinned ? fail(Errc::system, "threaded NAPI", "no napi/" + interface + " thread")
                     : std::unexpected(pinned.error());
     }
+    napi = std::move(*pinned);
   }
+  const double napi_cpu_before = cpu_of(napi);
   const double softirq_before = softirq_seconds(-1);
   auto sender = Process::fork([&] {
     if (!link.enter(VethPair::b)) return 77;
@@ -345,6 +356,12 @@ Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, 
     child->kill();
     return done ? fail(Errc::system, "xdp bench sender", "no result")
                 : std::unexpected(done.error());
+  }
+  if (!napi.empty()) {
+    // The threads leave with the receiver's program: read them while the receiver waits out
+    // its quiet time, once the last packets have been polled.
+    std::this_thread::sleep_for(kQuiet / 3);
+    run.napi_s = cpu_of(napi) - napi_cpu_before;
   }
   const bool got = read_exact(results.read.get(), run.received);
   if (auto done = child->expect_success("xdp bench receiver"); !done || !got) {
@@ -380,7 +397,7 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
   }
   std::vector<ReceiveFigures> figures;
   for (std::size_t m = 0; m < methods.size(); ++m) {
-    std::vector<double> rate, offered, cpu, softirq, loss, dropped, pushed_back;
+    std::vector<double> rate, offered, cpu, softirq, loss, dropped, pushed_back, napi;
     for (const Run& run : runs[m]) {
       const ReceiverResult& r = run.received;
       const double window = std::max(r.last_s - r.first_s, 1e-3);
@@ -393,6 +410,7 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
       pushed_back.push_back(static_cast<double>(run.sent.pushed_back) /
                             static_cast<double>(std::max<std::uint64_t>(run.sent.calls, 1)));
       softirq.push_back(run.softirq_s / packets * 1e9);
+      napi.push_back(run.napi_s / packets * 1e9);
       // A stray frame or two (an ARP probe) can make received exceed sent: no loss then.
       loss.push_back(run.sent.sent == 0
                          ? 0
@@ -404,6 +422,7 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
                        .offered_mpps = median(offered),
                        .cpu_ns_per_packet = median(cpu),
                        .softirq_ns_per_packet = median(softirq),
+                       .napi_ns_per_packet = median(napi),
                        .loss = median(loss),
                        .socket_dropped = median(dropped),
                        .pushed_back = median(pushed_back),

@@ -52,11 +52,12 @@ struct ReceiveFigures {
   double offered_mpps = 0;       // sent in the same run
   double cpu_ns_per_packet = 0;  // the receiver's own
   double softirq_ns_per_packet = 0;
-  double loss = 0;            // 1 - received / sent
-  double socket_dropped = 0;  // what the receiving socket counted as dropped
-  double pushed_back = 0;     // share of the sender's calls the receiving side pushed back on
-  double spread = 0;          // of the rate over the rounds (stats.hpp)
-  std::string detail{};       // the AF_XDP mode line
+  double napi_ns_per_packet = 0;  // the NAPI kthread's, with napi_thread (10 ms ticks)
+  double loss = 0;                // 1 - received / sent
+  double socket_dropped = 0;      // what the receiving socket counted as dropped
+  double pushed_back = 0;         // share of the sender's calls the receiving side pushed back on
+  double spread = 0;              // of the rate over the rounds (stats.hpp)
+  std::string detail{};           // the AF_XDP mode line
 };
 
 struct StarvationFigures {

@@ -33,7 +33,7 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
       c.size, c.napi_thread ? " with veth's NAPI thread" : " (veth's NAPI on CPU 1)",
       c.realtime ? ", all SCHED_FIFO" : "", c.rounds, c.seconds);
   Table t({"method", "Mpps", "vs af_xdp", "offered Mpps", "lost", "socket dropped", "pushed back",
-           "CPU ns/pkt", "softirq ns/pkt", "spread"});
+           "CPU ns/pkt", "NAPI thread ns/pkt", "softirq ns/pkt", "spread"});
   for (const ReceiveFigures& f : r.receive) {
     const double vs = xdp ? ratio_or_zero(xdp->mpps, f.mpps) : 0;
     JsonRecord record;
@@ -46,6 +46,7 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
         .add("pushed_back", f.pushed_back)
         .add("cpu_ns_per_packet", f.cpu_ns_per_packet)
         .add("softirq_ns_per_packet", f.softirq_ns_per_packet)
+        .add("napi_thread_ns_per_packet", f.napi_ns_per_packet)
         .add("af_xdp_ratio", vs)
         .add("spread", f.spread)
         .add("frame_bytes", static_cast<std::uint64_t>(c.size))
@@ -54,7 +55,8 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
     t.add_row({f.method, fixed(f.mpps, 3), fixed(vs, 2) + "x", fixed(f.offered_mpps, 3),
                fixed(f.loss * 100, 1) + " %", fixed(f.socket_dropped, 0),
                fixed(f.pushed_back * 100, 0) + " %", fixed(f.cpu_ns_per_packet, 0),
-               fixed(f.softirq_ns_per_packet, 0), fixed(f.spread * 100, 0) + " %"});
+               fixed(f.napi_ns_per_packet, 0), fixed(f.softirq_ns_per_packet, 0),
+               fixed(f.spread * 100, 0) + " %"});
   }
   out.text += t.str();
   if (xdp) out.text += format_text("  af_xdp: %s\n", xdp->detail.c_str());
