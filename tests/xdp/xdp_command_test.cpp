@@ -299,6 +299,14 @@ TEST(XdpDoctor, ReportsAfXdpNativeXdpOnVethAndWhyZeroCopyIsOrIsNot) {
 namespace zc::xdp {
 namespace {
 
+// The xdp-receive record of `method` in the bench's JSON lines; empty when there is none.
+std::string receive_record(const std::string& output, const char* method) {
+  const std::string key = std::string("\"bench\":\"xdp-receive\",\"method\":\"") + method + "\"";
+  const std::size_t at = output.find(key);
+  if (at == std::string::npos) return {};
+  return output.substr(at, output.find('\n', at) - at);
+}
+
 TEST(XdpBenchCommand, MeasuresEveryMethodOnTheSameTrafficAndTheStarvation) {
   ZC_REQUIRE_TOOL();
   ZC_REQUIRE_XDP_ON_VETH();
@@ -307,10 +315,8 @@ TEST(XdpBenchCommand, MeasuresEveryMethodOnTheSameTrafficAndTheStarvation) {
                                          "--stall-ms 50 --no-capture 2>&1");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   for (const char* method : {"af_xdp", "af_packet", "recvmmsg"}) {
-    const std::string key = std::string("\"bench\":\"xdp-receive\",\"method\":\"") + method + "\"";
-    const std::size_t at = run.output.find(key);
-    ASSERT_NE(at, std::string::npos) << run.output;
-    const std::string record = run.output.substr(at, run.output.find('\n', at) - at);
+    const std::string record = receive_record(run.output, method);
+    ASSERT_FALSE(record.empty()) << run.output;
     const auto mpps = bench::number_field(record, "mpps");
     ASSERT_TRUE(mpps) << record;
     EXPECT_GT(*mpps, 0) << record;  // the traffic reached every receiver
@@ -340,10 +346,8 @@ TEST(XdpBenchCommand, WithTheNapiThreadEveryReceiverStillGetsTheTraffic) {
                                          "--napi-thread --no-starvation --no-capture 2>&1");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   for (const char* method : {"af_xdp", "af_packet", "recvmmsg"}) {
-    const std::string key = std::string("\"bench\":\"xdp-receive\",\"method\":\"") + method + "\"";
-    const std::size_t at = run.output.find(key);
-    ASSERT_NE(at, std::string::npos) << run.output;
-    const std::string record = run.output.substr(at, run.output.find('\n', at) - at);
+    const std::string record = receive_record(run.output, method);
+    ASSERT_FALSE(record.empty()) << run.output;
     EXPECT_GT(bench::number_field(record, "mpps").value_or(0), 0) << record;
     EXPECT_TRUE(bench::number_field(record, "pushed_back")) << record;
   }
