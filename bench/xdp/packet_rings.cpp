@@ -145,8 +145,13 @@ Result<SendResult> PacketTxRing::send_for(std::span<const std::byte> frame,
       ++batch;
     }
     // Blocking: returns once the driver has taken every requested slot.
-    if (::send(fd_.get(), nullptr, 0, 0) < 0 && errno != ENOBUFS && errno != EAGAIN) {
-      return fail_errno(errno, "send(PACKET_TX_RING)");
+    ++result.calls;
+    if (::send(fd_.get(), nullptr, 0, 0) < 0) {
+      if (errno == ENOBUFS) {
+        ++result.pushed_back;
+      } else if (errno != EAGAIN) {
+        return fail_errno(errno, "send(PACKET_TX_RING)");
+      }
     }
     result.sent += batch;
   }

@@ -35,6 +35,10 @@ class RingMapping {
 struct SendResult {
   std::uint64_t sent = 0;  // frames the ring handed to the driver
   double seconds = 0;
+  // send() calls the device pushed back on (ENOBUFS: a veth peer's queue full); the frames stay
+  // on the ring and go with the next call, so the receiving side set the pace, losing nothing.
+  std::uint64_t pushed_back = 0;
+  std::uint64_t calls = 0;
 };
 
 class PacketTxRing {

@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "bench/support/cpu_accounting.hpp"
@@ -20,6 +21,7 @@
 #include "bench/support/process.hpp"
 #include "bench/support/stats.hpp"
 #include "bench/support/veth_pair.hpp"
+#include "bench/xdp/napi_thread.hpp"
 #include "bench/xdp/packet_rings.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/transfer_ledger.hpp"
@@ -33,6 +35,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::uint16_t kPort = 9000;
 constexpr auto kPoll = std::chrono::milliseconds(10);
+// --realtime: SCHED_FIFO priorities. The receiver stands above the NAPI thread it shares its CPU
+// with: woken, it empties its queue and sleeps, so the thread gets the rest and neither starves
+// (at one priority the thread, busy while the sender sends, would never let the receiver run).
+constexpr int kSenderPriority = 10;
+constexpr int kNapiPriority = 10;
+constexpr int kReceiverPriority = 11;
 // A receiver is done once nothing came for this long after something did.
 constexpr auto kQuiet = std::chrono::milliseconds(300);
 
@@ -139,8 +147,22 @@ ReceiverResult receive_af_xdp(const std::string& interface, int ready, double li
   return arrivals.result;
 }
 
-ReceiverResult receive_af_packet(const std::string& interface, int ready, double limit_s) {
+// With threaded NAPI, the receivers that need no program of their own attach the redirect
+// program with no socket (every packet passes): veth polls a NAPI only while a program is there,
+// and so every method's packets take the same path up to where they part.
+Result<std::optional<xdp::RedirectProgram>> napi_program(const std::string& interface,
+                                                         bool wanted) {
+  if (!wanted) return std::optional<xdp::RedirectProgram>();
+  auto program = xdp::RedirectProgram::attach(interface);
+  if (!program) return std::unexpected(program.error());
+  return std::optional<xdp::RedirectProgram>(std::move(*program));
+}
+
+ReceiverResult receive_af_packet(const std::string& interface, int ready, double limit_s,
+                                 bool napi) {
   ReceiverResult failed;
+  auto program = napi_program(interface, napi);
+  if (!program) return set_detail(failed, program.error().message()), failed;
   auto ring = PacketRxRing::open(interface);
   if (!ring) return set_detail(failed, ring.error().message()), failed;
   write_all(ready, "r", 1);
@@ -153,8 +175,11 @@ ReceiverResult receive_af_packet(const std::string& interface, int ready, double
   return arrivals.result;
 }
 
-ReceiverResult receive_recvmmsg(int ready, double limit_s) {
+ReceiverResult receive_recvmmsg(const std::string& interface, int ready, double limit_s,
+                                bool napi) {
   ReceiverResult failed;
+  auto program = napi_program(interface, napi);
+  if (!program) return set_detail(failed, program.error().message()), failed;
   const Fd fd = Fd::adopt(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   const int buffer = 16 << 20;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
@@ -257,17 +282,29 @@ struct Run {
   ReceiverResult received;
   SendResult sent;
   double softirq_s = 0;
+  double napi_s = 0;  // the NAPI kthread's CPU (--napi-thread)
 };
+
+// CPU of the NAPI threads polling for the receiver, summed (0 when they are gone).
+double cpu_of(const std::vector<pid_t>& threads) {
+  double total = 0;
+  for (const pid_t pid : threads) total += process_cpu(pid).total();
+  return total;
+}
 
 // One run: the receiver up in namespace a, then the sender in b for `seconds` at `pps`.
 Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, double seconds,
-                     double pps, const std::function<ReceiverResult(int)>& receiver) {
+                     double pps, const std::function<ReceiverResult(int)>& receiver,
+                     bool pin_napi = false, bool realtime = false) {
   const CpuPlan cpus = server_client_cpus();
+  const std::string interface = link.name(VethPair::a);
+  const std::vector<pid_t> napi_before = pin_napi ? napi_threads(interface) : std::vector<pid_t>{};
   Pipe ready = Pipe::make(), results = Pipe::make(), sent = Pipe::make();
   if (!ready.read || !results.read || !sent.read) return fail_errno(errno, "pipe2");
   auto child = Process::fork([&] {
     if (!link.enter(VethPair::a)) return 77;
     pin_to(cpus.server);
+    if (realtime && !make_realtime(0, kReceiverPriority)) return 1;
     const ReceiverResult r = receiver(ready.write.get());
     return write_all(results.write.get(), &r, sizeof r) ? 0 : 1;
   });
@@ -281,10 +318,24 @@ Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, 
     child->wait();
     return fail(Errc::system, "xdp bench receiver", r.detail.data());
   }
+  std::vector<pid_t> napi;
+  if (pin_napi && cpus.pinned()) {
+    // The receiver has attached its program, and with it veth made the NAPI and its thread.
+    auto pinned =
+        pin_new_napi_threads(interface, napi_before, cpus.server, realtime ? kNapiPriority : 0);
+    if (!pinned || pinned->empty()) {
+      child->kill();
+      return pinned ? fail(Errc::system, "threaded NAPI", "no napi/" + interface + " thread")
+                    : std::unexpected(pinned.error());
+    }
+    napi = std::move(*pinned);
+  }
+  const double napi_cpu_before = cpu_of(napi);
   const double softirq_before = softirq_seconds(-1);
   auto sender = Process::fork([&] {
     if (!link.enter(VethPair::b)) return 77;
     pin_to(cpus.client);
+    if (realtime && !make_realtime(0, kSenderPriority)) return 1;
     auto tx = PacketTxRing::open(link.name(VethPair::b));
     if (!tx) {
       std::fprintf(stderr, "%s\n", tx.error().message().c_str());
@@ -306,6 +357,12 @@ Result<Run> run_once(const VethPair& link, const std::vector<std::byte>& frame, 
     return done ? fail(Errc::system, "xdp bench sender", "no result")
                 : std::unexpected(done.error());
   }
+  if (!napi.empty()) {
+    // The threads leave with the receiver's program: read them while the receiver waits out
+    // its quiet time, once the last packets have been polled.
+    std::this_thread::sleep_for(kQuiet / 3);
+    run.napi_s = cpu_of(napi) - napi_cpu_before;
+  }
   const bool got = read_exact(results.read.get(), run.received);
   if (auto done = child->expect_success("xdp bench receiver"); !done || !got) {
     return done ? fail(Errc::system, "xdp bench receiver", "no result")
@@ -325,18 +382,22 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
   for (int round = 0; round < config.rounds; ++round) {
     for (std::size_t m = 0; m < methods.size(); ++m) {
       const std::string& method = methods[m];
-      auto run = run_once(link, frame, config.seconds, 0, [&](int ready) {
-        if (method == "af_xdp") return receive_af_xdp(interface, ready, limit);
-        if (method == "af_packet") return receive_af_packet(interface, ready, limit);
-        return receive_recvmmsg(ready, limit);
-      });
+      const bool napi = config.napi_thread;
+      auto run = run_once(
+          link, frame, config.seconds, 0,
+          [&](int ready) {
+            if (method == "af_xdp") return receive_af_xdp(interface, ready, limit);
+            if (method == "af_packet") return receive_af_packet(interface, ready, limit, napi);
+            return receive_recvmmsg(interface, ready, limit, napi);
+          },
+          napi, config.realtime);
       if (!run) return std::unexpected(run.error());
       runs[m].push_back(*run);
     }
   }
   std::vector<ReceiveFigures> figures;
   for (std::size_t m = 0; m < methods.size(); ++m) {
-    std::vector<double> rate, offered, cpu, softirq, loss, dropped;
+    std::vector<double> rate, offered, cpu, softirq, loss, dropped, pushed_back, napi;
     for (const Run& run : runs[m]) {
       const ReceiverResult& r = run.received;
       const double window = std::max(r.last_s - r.first_s, 1e-3);
@@ -346,7 +407,10 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
                         1e6);
       cpu.push_back(r.cpu_s / packets * 1e9);
       dropped.push_back(static_cast<double>(r.dropped));
+      pushed_back.push_back(static_cast<double>(run.sent.pushed_back) /
+                            static_cast<double>(std::max<std::uint64_t>(run.sent.calls, 1)));
       softirq.push_back(run.softirq_s / packets * 1e9);
+      napi.push_back(run.napi_s / packets * 1e9);
       // A stray frame or two (an ARP probe) can make received exceed sent: no loss then.
       loss.push_back(run.sent.sent == 0
                          ? 0
@@ -358,8 +422,10 @@ Result<std::vector<ReceiveFigures>> measure_receive(const VethPair& link,
                        .offered_mpps = median(offered),
                        .cpu_ns_per_packet = median(cpu),
                        .softirq_ns_per_packet = median(softirq),
+                       .napi_ns_per_packet = median(napi),
                        .loss = median(loss),
                        .socket_dropped = median(dropped),
+                       .pushed_back = median(pushed_back),
                        .spread = spread(rate),
                        .detail = runs[m].front().received.detail.data()});
   }
@@ -422,6 +488,7 @@ Result<CaptureFigures> capture_once(const VethPair& link, const std::vector<std:
     tool->kill();
     return fail(Errc::system, label, "did not start: " + said + tool->read_all());
   }
+  const CpuTime cpu_at_start = process_cpu(tool->pid());  // setup (pinning a UMEM) not counted
   Pipe sent = Pipe::make();
   auto sender = Process::fork([&] {
     if (!link.enter(VethPair::b)) return 77;
@@ -439,7 +506,9 @@ Result<CaptureFigures> capture_once(const VethPair& link, const std::vector<std:
     return done ? fail(Errc::system, "xdp bench sender", "no result")
                 : std::unexpected(done.error());
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // what is queued reaches the file
+  // What is queued reaches the file: tcpdump's libpcap hands over a partly filled block only
+  // after its 1 s timeout, and a SIGINT before that would count what it had received as lost.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   tool->signal(SIGINT);
   said += tool->read_all();
   const auto exit = tool->wait_for(std::chrono::seconds(30));
@@ -447,13 +516,16 @@ Result<CaptureFigures> capture_once(const VethPair& link, const std::vector<std:
     tool->kill();
     return fail(Errc::system, label, "did not stop on SIGINT");
   }
+  const std::uint64_t captured = count_after(said, " packets captured");
   return CaptureFigures{
       .tool = label,
       .offered_pps = pps,
       .sent_pps = static_cast<double>(result.sent) / std::max(result.seconds, 1e-3),
       .sent = result.sent,
-      .captured = count_after(said, " packets captured"),
-      .reported_dropped = count_after(said, " packets dropped by kernel")};
+      .captured = captured,
+      .reported_dropped = count_after(said, " packets dropped by kernel"),
+      .cpu_ns_per_packet = (exit->cpu.total() - cpu_at_start.total()) /
+                           static_cast<double>(std::max<std::uint64_t>(captured, 1)) * 1e9};
 }
 
 Result<std::vector<CaptureFigures>> measure_capture(const VethPair& link,
@@ -508,8 +580,19 @@ Result<XdpBenchReport> run_xdp_bench(const XdpBenchConfig& config) {
   const std::vector<std::byte> frame = udp_frame(flow, sequenced_payload(0, payload));
 
   XdpBenchReport report;
+  if (config.napi_thread) {
+    if (auto threaded = set_threaded_napi(link, VethPair::a, true); !threaded) {
+      return std::unexpected(threaded.error());
+    }
+  }
   auto receive = measure_receive(link, frame, config);
   if (!receive) return std::unexpected(receive.error());
+  if (config.napi_thread) {
+    // The starvation and capture parts keep the receive work on the sender's CPU, as before.
+    if (auto back = set_threaded_napi(link, VethPair::a, false); !back) {
+      return std::unexpected(back.error());
+    }
+  }
   report.receive = std::move(*receive);
   if (config.starvation) {
     auto starvation = measure_starvation(link, frame, config);

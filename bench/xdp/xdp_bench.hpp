@@ -34,9 +34,15 @@ struct XdpBenchConfig {
   std::vector<std::string> methods{"af_xdp", "af_packet", "recvmmsg"};  // in this order
   int rounds = 3;                                                       // the median of these
   std::uint32_t size = 64;  // bytes on the wire, Ethernet header included (the minimum: 60)
-  bool starvation = true;   // run the starvation experiment
-  double stall_ms = 100;    // how long the consumer holds its frames
-  bool capture = true;      // compare with tcpdump -w (needs tcpdump)
+  // Receive: veth's NAPI polled by a kernel thread pinned to the receiver's CPU (napi_thread.hpp)
+  // rather than inline on the sender's, so the sender can offer more than a receiver takes.
+  bool napi_thread = false;
+  // Receive: sender, receiver and NAPI thread under SCHED_FIFO, so that other work on the
+  // machine takes none of their CPU and the rates are the paths', not the scheduler's.
+  bool realtime = false;
+  bool starvation = true;                              // run the starvation experiment
+  double stall_ms = 100;                               // how long the consumer holds its frames
+  bool capture = true;                                 // compare with tcpdump -w (needs tcpdump)
   std::vector<double> capture_rates{100e3, 300e3, 0};  // offered pps; 0: as fast as it goes
 };
 
@@ -46,10 +52,12 @@ struct ReceiveFigures {
   double offered_mpps = 0;       // sent in the same run
   double cpu_ns_per_packet = 0;  // the receiver's own
   double softirq_ns_per_packet = 0;
-  double loss = 0;            // 1 - received / sent
-  double socket_dropped = 0;  // what the receiving socket counted as dropped
-  double spread = 0;          // of the rate over the rounds (stats.hpp)
-  std::string detail{};       // the AF_XDP mode line
+  double napi_ns_per_packet = 0;  // the NAPI kthread's, with napi_thread (10 ms ticks)
+  double loss = 0;                // 1 - received / sent
+  double socket_dropped = 0;      // what the receiving socket counted as dropped
+  double pushed_back = 0;         // share of the sender's calls the receiving side pushed back on
+  double spread = 0;              // of the rate over the rounds (stats.hpp)
+  std::string detail{};           // the AF_XDP mode line
 };
 
 struct StarvationFigures {
@@ -69,6 +77,7 @@ struct CaptureFigures {
   std::uint64_t sent = 0;
   std::uint64_t captured = 0;          // records in the file
   std::uint64_t reported_dropped = 0;  // what the tool said on exit
+  double cpu_ns_per_packet = 0;        // the tool's user + system time once it listened
 };
 
 struct XdpBenchReport {

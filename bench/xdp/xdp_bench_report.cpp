@@ -29,10 +29,11 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
   const ReceiveFigures* xdp = find(r, "af_xdp");
   out.text += format_text(
       "Receive on veth, %u-byte frames, sender on CPU 1 (AF_PACKET TX ring, qdisc bypassed), "
-      "receiver on CPU 0; medians of %d runs of %.1f s\n",
-      c.size, c.rounds, c.seconds);
-  Table t({"method", "Mpps", "vs af_xdp", "offered Mpps", "lost", "socket dropped", "CPU ns/pkt",
-           "softirq ns/pkt", "spread"});
+      "receiver on CPU 0%s%s; medians of %d runs of %.1f s\n",
+      c.size, c.napi_thread ? " with veth's NAPI thread" : " (veth's NAPI on CPU 1)",
+      c.realtime ? ", all SCHED_FIFO" : "", c.rounds, c.seconds);
+  Table t({"method", "Mpps", "vs af_xdp", "offered Mpps", "lost", "socket dropped", "pushed back",
+           "CPU ns/pkt", "NAPI thread ns/pkt", "softirq ns/pkt", "spread"});
   for (const ReceiveFigures& f : r.receive) {
     const double vs = xdp ? ratio_or_zero(xdp->mpps, f.mpps) : 0;
     JsonRecord record;
@@ -42,8 +43,10 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
         .add("offered_mpps", f.offered_mpps)
         .add("loss", f.loss)
         .add("socket_dropped", f.socket_dropped)
+        .add("pushed_back", f.pushed_back)
         .add("cpu_ns_per_packet", f.cpu_ns_per_packet)
         .add("softirq_ns_per_packet", f.softirq_ns_per_packet)
+        .add("napi_thread_ns_per_packet", f.napi_ns_per_packet)
         .add("af_xdp_ratio", vs)
         .add("spread", f.spread)
         .add("frame_bytes", static_cast<std::uint64_t>(c.size))
@@ -51,7 +54,8 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
     out.records.push_back(std::move(record));
     t.add_row({f.method, fixed(f.mpps, 3), fixed(vs, 2) + "x", fixed(f.offered_mpps, 3),
                fixed(f.loss * 100, 1) + " %", fixed(f.socket_dropped, 0),
-               fixed(f.cpu_ns_per_packet, 0), fixed(f.softirq_ns_per_packet, 0),
+               fixed(f.pushed_back * 100, 0) + " %", fixed(f.cpu_ns_per_packet, 0),
+               fixed(f.napi_ns_per_packet, 0), fixed(f.softirq_ns_per_packet, 0),
                fixed(f.spread * 100, 0) + " %"});
   }
   out.text += t.str();
@@ -85,7 +89,8 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
 
   if (!r.capture.empty()) {
     out.text += "\nCapture to a file, same offered load (0: as fast as the sender goes)\n";
-    Table s({"tool", "offered pps", "sent pps", "sent", "captured", "lost", "tool says dropped"});
+    Table s({"tool", "offered pps", "sent pps", "sent", "captured", "lost", "tool says dropped",
+             "CPU ns/pkt"});
     for (const CaptureFigures& f : r.capture) {
       const std::uint64_t lost = f.sent > f.captured ? f.sent - f.captured : 0;
       JsonRecord record;
@@ -97,11 +102,12 @@ Report describe(const XdpBenchReport& r, const XdpBenchConfig& c) {
           .add("sent", f.sent)
           .add("captured", f.captured)
           .add("lost", lost)
-          .add("reported_dropped", f.reported_dropped);
+          .add("reported_dropped", f.reported_dropped)
+          .add("cpu_ns_per_packet", f.cpu_ns_per_packet);
       out.records.push_back(std::move(record));
       s.add_row({f.tool, fixed(f.offered_pps, 0), fixed(f.sent_pps, 0), std::to_string(f.sent),
                  std::to_string(f.captured), std::to_string(lost),
-                 std::to_string(f.reported_dropped)});
+                 std::to_string(f.reported_dropped), fixed(f.cpu_ns_per_packet, 0)});
     }
     out.text += s.str();
   }

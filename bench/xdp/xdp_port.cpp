@@ -32,7 +32,7 @@ Error classified(Error error) {
 }  // namespace
 
 std::uint32_t fill_ring_size(const XdpSettings& settings) {
-  // Half the frames wait in the fill ring for packets; the rest are for the application and tx.
+  if (settings.receive_only) return std::bit_floor(std::max(settings.frames, 1u));
   return std::clamp<std::uint32_t>(std::bit_floor(std::max(settings.frames / 2, 1u)), 1, 8192);
 }
 

@@ -29,9 +29,13 @@ struct XdpSettings {
   double seconds = 0;       // stop after this long (0: when stopped)
   std::string write_to;     // capture -w
   std::uint32_t snaplen = xdp::PcapWriter::kMaxSnaplen;
+  // A run that only receives (capture) lends the kernel every frame it does not hold itself:
+  // what a stalled consumer can leave in the rx ring before packets drop is the fill ring.
+  bool receive_only = false;
 };
 
-// The fill ring's size for --frames: half of them, a power of two, at most 8192.
+// The fill ring's size for --frames, a power of two: half of them, at most 8192 (the rest are
+// for the application and tx); every frame, as a power of two, for a receive-only run.
 std::uint32_t fill_ring_size(const XdpSettings& settings);
 // The UMEM a command's sockets share, sized from --frames.
 Result<xdp::Umem> make_umem(const XdpSettings& settings);

@@ -180,7 +180,11 @@ Result<void> run_xdp_forward(const XdpSettings& settings, const XdpStop& stop_fl
   return {};
 }
 
-Result<void> run_xdp_capture(const XdpSettings& settings, const XdpStop& stop_flag) {
+Result<void> run_xdp_capture(const XdpSettings& asked, const XdpStop& stop_flag) {
+  // A write to the file can stall (the page cache, the scheduler): the kernel then fills the
+  // rx ring from what the fill ring holds, so every frame but the batch in hand goes there.
+  XdpSettings settings = asked;
+  settings.receive_only = true;
   auto pcap =
       settings.write_to == "-"
           ? xdp::PcapWriter::adopt(Fd::adopt(::dup(STDOUT_FILENO)), {.snaplen = settings.snaplen})
@@ -193,7 +197,8 @@ Result<void> run_xdp_capture(const XdpSettings& settings, const XdpStop& stop_fl
                settings.interface.c_str(), settings.queue, settings.snaplen);
   stop_flag.arm();
   const StopRule stop(settings, *stop_flag.flag);
-  std::array<Frame, kBatch> batch;
+  // After a stall the rx ring holds thousands: a batch as deep as one writev takes.
+  std::array<Frame, xdp::PcapWriter::kRecordsPerWrite> batch;
   Result<void> written;
   while (written && !stop.done(pcap->packets())) {
     auto received = receive_or_wait(socket, batch);

@@ -60,6 +60,10 @@ void add_bench_options(CLI::App& app, XdpBenchSettings& s) {
                  "Offered loads (pps) of the capture comparison; 0: as fast as it goes")
       ->delimiter(',')
       ->check(CLI::Range(0.0, 1e8));
+  app.add_flag("--napi-thread", s.config.napi_thread,
+               "Receive: veth's NAPI in a kernel thread on the receiver's CPU");
+  app.add_flag("--realtime", s.config.realtime,
+               "Receive: sender, receiver and NAPI thread under SCHED_FIFO (a busy machine)");
   app.add_flag("--no-starvation", s.no_starvation, "Skip the starvation experiment");
   app.add_flag("--no-capture", s.no_capture, "Skip the comparison with tcpdump -w");
   app.add_flag("--json", s.json, "One JSON record per line instead of tables");

@@ -38,6 +38,7 @@ struct PcapOptions {
 class PcapWriter {
  public:
   static constexpr std::uint32_t kMaxSnaplen = 262144;
+  static constexpr std::size_t kRecordsPerWrite = 512;  // two iovecs each, within IOV_MAX
   // Creates (or truncates) `path` and writes the file header.
   static Result<PcapWriter> create(const std::string& path, const PcapOptions& options = {});
   // Writes to a descriptor already open for writing (a pipe, stdout): the header first.
@@ -46,7 +47,8 @@ class PcapWriter {
   PcapWriter(PcapWriter&&) noexcept = default;
   PcapWriter& operator=(PcapWriter&&) noexcept = default;
 
-  // One record per valid frame, stamped `when` (the batch's arrival), in one writev per 512.
+  // One record per valid frame, stamped `when` (the batch's arrival), in one writev per
+  // kRecordsPerWrite.
   Result<void> write(std::span<const Frame> frames, const timespec& when);
   // The same, stamped with the realtime clock now.
   Result<void> write(std::span<const Frame> frames);
