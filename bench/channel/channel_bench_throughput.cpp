@@ -277,9 +277,10 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
 }
 
 // One publisher, `subscribers` processes each reading every byte of every message (block mode:
-// the publisher goes at the pace of the slowest).
+// the publisher goes at the pace of the slowest). `batch` 0: loan/publish/receive one message at
+// a time; otherwise loan_n/publish_n/receive_n.
 Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
-                              const BenchTiming& timing) {
+                              const BenchTiming& timing, std::size_t batch) {
   const std::string name = unique_name("fan");
   const std::size_t chunks = ring_chunks(size);
   std::vector<SharedTally> tallies;
@@ -299,19 +300,30 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
   std::vector<Process> children;
   for (std::size_t i = 0; i < subscribers; ++i) {
     Tally& t = *tallies[i];
-    auto child = Process::fork([&name, &t] {
+    auto child = Process::fork([&name, &t, batch] {
       auto subscriber = Subscriber::connect(name, std::chrono::seconds(10));
       if (!subscriber) return 1;
       ReceiverTally tally(t, true);
+      SampleBatch samples;
       for (;;) {
+        if (batch != 0) {
+          auto got = subscriber->receive_n(samples, batch, std::chrono::seconds(10));
+          if (got) {
+            for (std::size_t k = 0; k < samples.size(); ++k) tally.received(samples.bytes(k));
+            continue;
+          }
+          if (got.error().code() != Errc::closed) return 1;
+          break;
+        }
         auto sample = subscriber->receive(std::chrono::seconds(10));
         if (!sample) {
           if (sample.error().code() != Errc::closed) return 1;
-          tally.finish();
-          return 0;
+          break;
         }
         tally.received(sample->bytes());
       }
+      tally.finish();
+      return 0;
     });
     if (!child) return std::unexpected(child.error());
     children.push_back(std::move(*child));
@@ -322,18 +334,38 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
   }
   SenderClock clock(*tallies[0], timing);
   bool told = false;
+  // The first subscriber's tally gets the start from the clock; the others from here.
+  auto tell_the_others = [&] {
+    if (told || tallies[0]->measure_from.load(std::memory_order_relaxed) == UINT64_MAX) return;
+    const std::uint64_t from = tallies[0]->measure_from.load(std::memory_order_relaxed);
+    for (auto& tally : tallies) tally->measure_from.store(from, std::memory_order_release);
+    told = true;
+  };
+  std::vector<ChunkLoan> loans(std::max<std::size_t>(batch, 1));
+  const std::vector<std::size_t> lengths(loans.size(), static_cast<std::size_t>(size));
   while (clock.next()) {
-    // The first subscriber's tally gets the start from the clock; the others from here.
-    if (!told && tallies[0]->measure_from.load(std::memory_order_relaxed) != UINT64_MAX) {
-      const std::uint64_t from = tallies[0]->measure_from.load(std::memory_order_relaxed);
-      for (auto& tally : tallies) tally->measure_from.store(from, std::memory_order_release);
-      told = true;
+    tell_the_others();
+    if (batch == 0) {
+      auto loan = publisher->loan();
+      if (!loan) return std::unexpected(loan.error());
+      fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
+      if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
+        return std::unexpected(sent.error());
+      continue;
     }
-    auto loan = publisher->loan();
-    if (!loan) return std::unexpected(loan.error());
-    fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
-    if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
+    // As in channel(): every message of a batch counts once on the clock.
+    auto loaned = publisher->loan_n(loans);
+    if (!loaned) return std::unexpected(loaned.error());
+    std::size_t n = 0;
+    do {
+      fill(loans[n].bytes().first(static_cast<std::size_t>(size)), clock.sent());
+      ++n;
+    } while (n < *loaned && clock.next());
+    for (std::size_t i = n; i < *loaned; ++i) loans[i] = ChunkLoan();
+    if (auto sent = publisher->publish_n(std::span(loans).first(n), std::span(lengths).first(n));
+        !sent)
       return std::unexpected(sent.error());
+    if (n < *loaned) break;
   }
   clock.finish();
   if (!told) {
@@ -347,6 +379,7 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
   }
   FanOutFigures f;
   f.subscribers = subscribers;
+  f.batch = batch;
   f.rate = 0;
   for (const auto& tally : tallies) {
     const ThroughputFigures one = figures_of(*tally, size);
@@ -440,8 +473,8 @@ Result<ThroughputFigures> measure_throughput(const std::string& method, std::uin
 }
 
 Result<FanOutFigures> measure_fan_out(std::size_t subscribers, std::uint64_t size,
-                                      const BenchTiming& timing) {
-  return fan_out(subscribers, size, timing);
+                                      const BenchTiming& timing, bool batches) {
+  return fan_out(subscribers, size, timing, batches ? batch_of(ring_chunks(size)) : 0);
 }
 
 }  // namespace zc::bench
