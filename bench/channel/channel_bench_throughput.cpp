@@ -27,8 +27,9 @@ namespace {
 constexpr std::uint64_t kBoostChunk = 64 * 1024;  // a queue message is a bounded copy buffer
 constexpr std::size_t kBoostDepth = 64;
 
-// The chunks zcopy and the ceiling cycle through: a few MiB in all, at least 4 and at most 64,
-// so that neither measures a cache the other does not get. A power of two for the queue depth.
+// A subscriber queue's depth for zcopy and iceoryx: a few MiB in all, at least 4 and at most 64.
+// A power of two. zcopy, iceoryx and the ceiling all cycle through kChunksBeyondQueue chunks
+// more, so that none measures a cache (or a run-ahead) the others do not get.
 std::size_t ring_chunks(std::uint64_t size) {
   std::size_t chunks = 4;
   while (chunks < 64 && (chunks * 2) * size <= 4 * 1024 * 1024) chunks *= 2;
@@ -230,7 +231,7 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
   return two_processes(size, receive, [&](Tally& t) -> Result<void> {
     ChannelOptions options;
     options.chunk_size = static_cast<std::size_t>(size);
-    options.chunk_count = chunks;
+    options.chunk_count = chunks + kChunksBeyondQueue;
     options.queue_depth = chunks;
     options.timeout = std::chrono::seconds(10);
     auto publisher = Publisher::create(name, options);
@@ -396,7 +397,7 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
 // Two threads hand chunks over through two counters: the cost of writing and reading the bytes
 // with nothing in between, the bound any channel is measured against.
 Result<ThroughputFigures> ceiling(std::uint64_t size, const BenchTiming& timing) {
-  const std::size_t chunks = ring_chunks(size);
+  const std::size_t chunks = ring_chunks(size) + kChunksBeyondQueue;
   std::vector<std::byte> memory(chunks * size);
   auto chunk = [&](std::uint64_t i) {
     return std::span<std::byte>(memory).subspan((i % chunks) * size, size);
