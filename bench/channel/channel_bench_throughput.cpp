@@ -197,6 +197,42 @@ std::size_t batch_of(std::size_t chunks) {
   return std::max<std::size_t>(1, std::min(kMaxBatch, chunks / 4));
 }
 
+// The publisher's side until the clock says stop: every payload written in full and published,
+// one at a time (`batch` 0) or `batch` at a time with loan_n/publish_n. `each_round` runs before
+// every loan.
+template <class EachRound>
+Result<void> publish_until_done(Publisher& publisher, SenderClock& clock, std::uint64_t size,
+                                std::size_t batch, EachRound each_round) {
+  std::vector<ChunkLoan> loans(std::max<std::size_t>(batch, 1));
+  const std::vector<std::size_t> lengths(loans.size(), static_cast<std::size_t>(size));
+  while (clock.next()) {
+    each_round();
+    if (batch == 0) {
+      auto loan = publisher.loan();
+      if (!loan) return std::unexpected(loan.error());
+      fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
+      if (auto sent = publisher.publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
+        return std::unexpected(sent.error());
+      continue;
+    }
+    // Every message of the batch counts once on the clock, and the batch ends early when the
+    // measured time does.
+    auto loaned = publisher.loan_n(loans);
+    if (!loaned) return std::unexpected(loaned.error());
+    std::size_t n = 0;
+    do {
+      fill(loans[n].bytes().first(static_cast<std::size_t>(size)), clock.sent());
+      ++n;
+    } while (n < *loaned && clock.next());
+    for (std::size_t i = n; i < *loaned; ++i) loans[i] = ChunkLoan();
+    if (auto sent = publisher.publish_n(std::span(loans).first(n), std::span(lengths).first(n));
+        !sent)
+      return std::unexpected(sent.error());
+    if (n < *loaned) break;
+  }
+  return {};
+}
+
 // `batch` 0: one message per loan/publish/receive; otherwise loan_n/publish_n/receive_n.
 Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
                                   std::size_t batch) {
@@ -239,32 +275,7 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
     if (auto joined = publisher->wait_for_subscribers(1, std::chrono::seconds(10)); !joined)
       return joined;
     SenderClock clock(t, timing);
-    std::vector<ChunkLoan> loans(std::max<std::size_t>(batch, 1));
-    const std::vector<std::size_t> lengths(loans.size(), static_cast<std::size_t>(size));
-    while (clock.next()) {
-      if (batch == 0) {
-        auto loan = publisher->loan();
-        if (!loan) return std::unexpected(loan.error());
-        fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
-        if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
-          return std::unexpected(sent.error());
-        continue;
-      }
-      // Every message of the batch counts once on the clock, and the batch ends early when the
-      // measured time does.
-      auto loaned = publisher->loan_n(loans);
-      if (!loaned) return std::unexpected(loaned.error());
-      std::size_t n = 0;
-      do {
-        fill(loans[n].bytes().first(static_cast<std::size_t>(size)), clock.sent());
-        ++n;
-      } while (n < *loaned && clock.next());
-      for (std::size_t i = n; i < *loaned; ++i) loans[i] = ChunkLoan();
-      if (auto sent = publisher->publish_n(std::span(loans).first(n), std::span(lengths).first(n));
-          !sent)
-        return std::unexpected(sent.error());
-      if (n < *loaned) break;
-    }
+    if (auto sent = publish_until_done(*publisher, clock, size, batch, [] {}); !sent) return sent;
     clock.finish();
     publisher->close();
     // Stay until the subscriber leaves, so it drains the queue rather than seeing us die.
@@ -342,31 +353,8 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
     for (auto& tally : tallies) tally->measure_from.store(from, std::memory_order_release);
     told = true;
   };
-  std::vector<ChunkLoan> loans(std::max<std::size_t>(batch, 1));
-  const std::vector<std::size_t> lengths(loans.size(), static_cast<std::size_t>(size));
-  while (clock.next()) {
-    tell_the_others();
-    if (batch == 0) {
-      auto loan = publisher->loan();
-      if (!loan) return std::unexpected(loan.error());
-      fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
-      if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
-        return std::unexpected(sent.error());
-      continue;
-    }
-    // As in channel(): every message of a batch counts once on the clock.
-    auto loaned = publisher->loan_n(loans);
-    if (!loaned) return std::unexpected(loaned.error());
-    std::size_t n = 0;
-    do {
-      fill(loans[n].bytes().first(static_cast<std::size_t>(size)), clock.sent());
-      ++n;
-    } while (n < *loaned && clock.next());
-    for (std::size_t i = n; i < *loaned; ++i) loans[i] = ChunkLoan();
-    if (auto sent = publisher->publish_n(std::span(loans).first(n), std::span(lengths).first(n));
-        !sent)
-      return std::unexpected(sent.error());
-    if (n < *loaned) break;
+  if (auto sent = publish_until_done(*publisher, clock, size, batch, tell_the_others); !sent) {
+    return std::unexpected(sent.error());
   }
   clock.finish();
   if (!told) {
