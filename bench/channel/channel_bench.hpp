@@ -54,13 +54,15 @@ Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t 
 // One publisher and several subscriber processes, each reading every byte (fan-out).
 struct FanOutFigures {
   std::size_t subscribers = 0;
+  std::size_t batch = 0;      // messages per loan_n/publish_n/receive_n; 0: one at a time
   double rate = 0;            // messages per second every subscriber received
   double publisher_cpu = 0;   // CPUs the publisher's process used (1.0 = one core busy)
   double subscriber_cpu = 0;  // CPUs per subscriber process, the mean over them
 };
 inline constexpr std::size_t kFanOutCounts[] = {1, 2, 4, 8};
+// `batches`: loan_n/publish_n/receive_n (as zcopy-batch) instead of one message at a time.
 Result<FanOutFigures> measure_fan_out(std::size_t subscribers, std::uint64_t size,
-                                      const BenchTiming& timing);
+                                      const BenchTiming& timing, bool batches = false);
 
 // Death detection: subscriber-killed (the publisher notices), publisher-killed (the subscriber
 // does). Each sample is one SIGKILL, timed until it is noticed (round_trips counts the kills).

@@ -108,6 +108,12 @@ Result<ThroughputFigures> iceoryx_throughput(std::uint64_t size, const BenchTimi
                                              std::uint64_t queue);
 Result<LatencyFigures> iceoryx_latency(std::uint64_t size, const BenchTiming& timing, bool busy);
 
+// Chunks in flight beyond a subscriber queue's depth, the same for zcopy, iceoryx and the
+// ceiling's slots: one the subscriber reads, one the publisher writes, and spares so that the
+// publisher can loan while the queue is full. With fewer for zcopy than for iceoryx (4 against 8
+// at 16 MiB), zcopy's publisher waited for the subscriber where iceoryx's wrote ahead.
+inline constexpr std::uint64_t kChunksBeyondQueue = 4;
+
 // Round trips timed per sample, at most this many whatever the measured time.
 inline constexpr std::size_t kMaxRoundTrips = 4'000'000;
 

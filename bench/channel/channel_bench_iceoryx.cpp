@@ -133,9 +133,7 @@ Result<ThroughputFigures> iceoryx_throughput(std::uint64_t size, const BenchTimi
   if (auto missing = iceoryx_missing()) {
     return fail(Errc::capability_missing, "iceoryx", *missing);
   }
-  // Chunks in flight: the queue, one the subscriber reads, one the publisher writes, the spare
-  // that lets the publisher loan while the queue is full.
-  auto roudi = Roudi::start(size, queue + 4);
+  auto roudi = Roudi::start(size, queue + kChunksBeyondQueue);
   if (!roudi) return std::unexpected(roudi.error());
   auto line = roudi->run_peer({"throughput", std::to_string(size), number(timing.warmup_s),
                                number(timing.measure_s), std::to_string(queue)});

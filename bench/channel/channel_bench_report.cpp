@@ -2,6 +2,7 @@
 // per measurement (zcopy/core/json_record.hpp).
 #include <algorithm>
 #include <string>
+#include <thread>
 
 #include "bench/channel/channel_bench.hpp"
 #include "bench/support/table.hpp"
@@ -108,29 +109,42 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
   out.text += "\nRound trip, two processes ping-ponging (zcopy: two channels, one each way)\n" +
               latency.str();
 
-  // Fan-out at the smallest size, where the publisher's per-subscriber work weighs most.
-  Table fan_out({"size", "subscribers", "msg/s", "vs one", "publisher CPU", "CPU/subscriber"});
+  // Fan-out at the smallest size, where the publisher's per-subscriber work weighs most. The
+  // bound: with every process needing the CPU per message it needed with one subscriber, N
+  // subscribers and the publisher share the machine's CPUs, at most cpus / (N + 1) of the rate
+  // with one (and never above it).
+  const double cpus = std::max(1U, std::thread::hardware_concurrency());
+  Table fan_out({"size", "method", "subscribers", "msg/s", "vs one", "bound", "publisher CPU",
+                 "CPU/subscriber"});
   if (!config.sizes.empty()) {
     const std::uint64_t size = *std::min_element(config.sizes.begin(), config.sizes.end());
-    double one = 0;
-    for (const std::size_t subscribers : kFanOutCounts) {
-      auto f = measure_fan_out(subscribers, size, timing);
-      if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench fan-out"));
-      if (subscribers == 1) one = f->rate;
-      JsonRecord r = bench_record("channel-fan-out", "zcopy", size);
-      r.add("subscribers", static_cast<std::uint64_t>(subscribers))
-          .add("ops_per_s", f->rate)
-          .add("vs_one_subscriber", one > 0 ? f->rate / one : 0.0)
-          .add("publisher_cpu", f->publisher_cpu)
-          .add("cpu_per_subscriber", f->subscriber_cpu);
-      add(r);
-      fan_out.add_row({format_bytes(size), std::to_string(subscribers), fixed(f->rate, 0),
-                       one > 0 ? fixed(f->rate / one, 2) + "x" : "-", fixed(f->publisher_cpu, 2),
-                       fixed(f->subscriber_cpu, 2)});
+    for (const bool batches : {false, true}) {
+      const std::string method = batches ? "zcopy-batch" : "zcopy";
+      double one = 0;
+      for (const std::size_t subscribers : kFanOutCounts) {
+        auto f = measure_fan_out(subscribers, size, timing, batches);
+        if (!f) return std::unexpected(std::move(f.error()).with_context("channel bench fan-out"));
+        if (subscribers == 1) one = f->rate;
+        const double bound = std::min(1.0, cpus / static_cast<double>(subscribers + 1));
+        JsonRecord r = bench_record("channel-fan-out", method, size);
+        r.add("subscribers", static_cast<std::uint64_t>(subscribers))
+            .add("ops_per_s", f->rate)
+            .add("vs_one_subscriber", one > 0 ? f->rate / one : 0.0)
+            .add("cpu_bound_vs_one", bound)
+            .add("cpus", cpus)
+            .add("publisher_cpu", f->publisher_cpu)
+            .add("cpu_per_subscriber", f->subscriber_cpu);
+        if (f->batch != 0) r.add("batch", static_cast<std::uint64_t>(f->batch));
+        add(r);
+        fan_out.add_row({format_bytes(size), method, std::to_string(subscribers), fixed(f->rate, 0),
+                         one > 0 ? fixed(f->rate / one, 2) + "x" : "-", fixed(bound, 2) + "x",
+                         fixed(f->publisher_cpu, 2), fixed(f->subscriber_cpu, 2)});
+      }
     }
   }
-  out.text += "\nFan-out, one publisher and N subscriber processes each reading every byte\n" +
-              fan_out.str();
+  out.text +=
+      "\nFan-out, one publisher and N subscriber processes each reading every byte (bound: " +
+      fixed(cpus, 0) + " CPUs shared by N + 1 processes)\n" + fan_out.str();
 
   Table death({"method", "p50", "p99", "max", "kills"});
   for (const std::string& method : death_methods()) {

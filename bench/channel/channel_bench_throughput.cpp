@@ -28,8 +28,9 @@ namespace {
 constexpr std::uint64_t kBoostChunk = 64 * 1024;  // a queue message is a bounded copy buffer
 constexpr std::size_t kBoostDepth = 64;
 
-// The chunks zcopy and the ceiling cycle through: a few MiB in all, at least 4 and at most 64,
-// so that neither measures a cache the other does not get. A power of two for the queue depth.
+// A subscriber queue's depth for zcopy and iceoryx: a few MiB in all, at least 4 and at most 64.
+// A power of two. zcopy, iceoryx and the ceiling all cycle through kChunksBeyondQueue chunks
+// more, so that none measures a cache (or a run-ahead) the others do not get.
 std::size_t ring_chunks(std::uint64_t size) {
   std::size_t chunks = 4;
   while (chunks < 64 && (chunks * 2) * size <= 4 * 1024 * 1024) chunks *= 2;
@@ -188,6 +189,42 @@ std::size_t batch_of(std::size_t chunks) {
   return std::max<std::size_t>(1, std::min(kMaxBatch, chunks / 4));
 }
 
+// The publisher's side until the clock says stop: every payload written in full and published,
+// one at a time (`batch` 0) or `batch` at a time with loan_n/publish_n. `each_round` runs before
+// every loan.
+template <class EachRound>
+Result<void> publish_until_done(Publisher& publisher, SenderClock& clock, std::uint64_t size,
+                                std::size_t batch, EachRound each_round) {
+  std::vector<ChunkLoan> loans(std::max<std::size_t>(batch, 1));
+  const std::vector<std::size_t> lengths(loans.size(), static_cast<std::size_t>(size));
+  while (clock.next()) {
+    each_round();
+    if (batch == 0) {
+      auto loan = publisher.loan();
+      if (!loan) return std::unexpected(loan.error());
+      fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
+      if (auto sent = publisher.publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
+        return std::unexpected(sent.error());
+      continue;
+    }
+    // Every message of the batch counts once on the clock, and the batch ends early when the
+    // measured time does.
+    auto loaned = publisher.loan_n(loans);
+    if (!loaned) return std::unexpected(loaned.error());
+    std::size_t n = 0;
+    do {
+      fill(loans[n].bytes().first(static_cast<std::size_t>(size)), clock.sent());
+      ++n;
+    } while (n < *loaned && clock.next());
+    for (std::size_t i = n; i < *loaned; ++i) loans[i] = ChunkLoan();
+    if (auto sent = publisher.publish_n(std::span(loans).first(n), std::span(lengths).first(n));
+        !sent)
+      return std::unexpected(sent.error());
+    if (n < *loaned) break;
+  }
+  return {};
+}
+
 // `batch` 0: one message per loan/publish/receive; otherwise loan_n/publish_n/receive_n.
 Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
                                   std::size_t batch) {
@@ -222,7 +259,7 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
   return two_processes(size, receive, [&](Tally& t) -> Result<void> {
     ChannelOptions options;
     options.chunk_size = static_cast<std::size_t>(size);
-    options.chunk_count = chunks;
+    options.chunk_count = chunks + kChunksBeyondQueue;
     options.queue_depth = chunks;
     options.timeout = std::chrono::seconds(10);
     auto publisher = Publisher::create(name, options);
@@ -230,32 +267,7 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
     if (auto joined = publisher->wait_for_subscribers(1, std::chrono::seconds(10)); !joined)
       return joined;
     SenderClock clock(t, timing);
-    std::vector<ChunkLoan> loans(std::max<std::size_t>(batch, 1));
-    const std::vector<std::size_t> lengths(loans.size(), static_cast<std::size_t>(size));
-    while (clock.next()) {
-      if (batch == 0) {
-        auto loan = publisher->loan();
-        if (!loan) return std::unexpected(loan.error());
-        fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
-        if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
-          return std::unexpected(sent.error());
-        continue;
-      }
-      // Every message of the batch counts once on the clock, and the batch ends early when the
-      // measured time does.
-      auto loaned = publisher->loan_n(loans);
-      if (!loaned) return std::unexpected(loaned.error());
-      std::size_t n = 0;
-      do {
-        fill(loans[n].bytes().first(static_cast<std::size_t>(size)), clock.sent());
-        ++n;
-      } while (n < *loaned && clock.next());
-      for (std::size_t i = n; i < *loaned; ++i) loans[i] = ChunkLoan();
-      if (auto sent = publisher->publish_n(std::span(loans).first(n), std::span(lengths).first(n));
-          !sent)
-        return std::unexpected(sent.error());
-      if (n < *loaned) break;
-    }
+    if (auto sent = publish_until_done(*publisher, clock, size, batch, [] {}); !sent) return sent;
     clock.finish();
     publisher->close();
     // Stay until the subscriber leaves, so it drains the queue rather than seeing us die.
@@ -269,9 +281,10 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
 }
 
 // One publisher, `subscribers` processes each reading every byte of every message (block mode:
-// the publisher goes at the pace of the slowest).
+// the publisher goes at the pace of the slowest). `batch` 0: loan/publish/receive one message at
+// a time; otherwise loan_n/publish_n/receive_n.
 Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
-                              const BenchTiming& timing) {
+                              const BenchTiming& timing, std::size_t batch) {
   const std::string name = unique_name("fan");
   const std::size_t chunks = ring_chunks(size);
   std::vector<SharedTally> tallies;
@@ -291,19 +304,30 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
   std::vector<Process> children;
   for (std::size_t i = 0; i < subscribers; ++i) {
     Tally& t = *tallies[i];
-    auto child = Process::fork([&name, &t] {
+    auto child = Process::fork([&name, &t, batch] {
       auto subscriber = Subscriber::connect(name, std::chrono::seconds(10));
       if (!subscriber) return 1;
       ReceiverTally tally(t, true);
+      SampleBatch samples;
       for (;;) {
+        if (batch != 0) {
+          auto got = subscriber->receive_n(samples, batch, std::chrono::seconds(10));
+          if (got) {
+            for (std::size_t k = 0; k < samples.size(); ++k) tally.received(samples.bytes(k));
+            continue;
+          }
+          if (got.error().code() != Errc::closed) return 1;
+          break;
+        }
         auto sample = subscriber->receive(std::chrono::seconds(10));
         if (!sample) {
           if (sample.error().code() != Errc::closed) return 1;
-          tally.finish();
-          return 0;
+          break;
         }
         tally.received(sample->bytes());
       }
+      tally.finish();
+      return 0;
     });
     if (!child) return std::unexpected(child.error());
     children.push_back(std::move(*child));
@@ -314,18 +338,15 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
   }
   SenderClock clock(*tallies[0], timing);
   bool told = false;
-  while (clock.next()) {
-    // The first subscriber's tally gets the start from the clock; the others from here.
-    if (!told && tallies[0]->measure_from.load(std::memory_order_relaxed) != UINT64_MAX) {
-      const std::uint64_t from = tallies[0]->measure_from.load(std::memory_order_relaxed);
-      for (auto& tally : tallies) tally->measure_from.store(from, std::memory_order_release);
-      told = true;
-    }
-    auto loan = publisher->loan();
-    if (!loan) return std::unexpected(loan.error());
-    fill(loan->bytes().first(static_cast<std::size_t>(size)), clock.sent());
-    if (auto sent = publisher->publish(std::move(*loan), static_cast<std::size_t>(size)); !sent)
-      return std::unexpected(sent.error());
+  // The first subscriber's tally gets the start from the clock; the others from here.
+  auto tell_the_others = [&] {
+    if (told || tallies[0]->measure_from.load(std::memory_order_relaxed) == UINT64_MAX) return;
+    const std::uint64_t from = tallies[0]->measure_from.load(std::memory_order_relaxed);
+    for (auto& tally : tallies) tally->measure_from.store(from, std::memory_order_release);
+    told = true;
+  };
+  if (auto sent = publish_until_done(*publisher, clock, size, batch, tell_the_others); !sent) {
+    return std::unexpected(sent.error());
   }
   clock.finish();
   if (!told) {
@@ -339,6 +360,7 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
   }
   FanOutFigures f;
   f.subscribers = subscribers;
+  f.batch = batch;
   f.rate = 0;
   for (const auto& tally : tallies) {
     const ThroughputFigures one = figures_of(*tally, size);
@@ -355,7 +377,7 @@ Result<FanOutFigures> fan_out(std::size_t subscribers, std::uint64_t size,
 // Two threads hand chunks over through two counters: the cost of writing and reading the bytes
 // with nothing in between, the bound any channel is measured against.
 Result<ThroughputFigures> ceiling(std::uint64_t size, const BenchTiming& timing) {
-  const std::size_t chunks = ring_chunks(size);
+  const std::size_t chunks = ring_chunks(size) + kChunksBeyondQueue;
   std::vector<std::byte> memory(chunks * size);
   auto chunk = [&](std::uint64_t i) {
     return std::span<std::byte>(memory).subspan((i % chunks) * size, size);
@@ -432,8 +454,8 @@ Result<ThroughputFigures> measure_throughput(const std::string& method, std::uin
 }
 
 Result<FanOutFigures> measure_fan_out(std::size_t subscribers, std::uint64_t size,
-                                      const BenchTiming& timing) {
-  return fan_out(subscribers, size, timing);
+                                      const BenchTiming& timing, bool batches) {
+  return fan_out(subscribers, size, timing, batches ? batch_of(ring_chunks(size)) : 0);
 }
 
 }  // namespace zc::bench

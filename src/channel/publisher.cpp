@@ -11,11 +11,24 @@
 //
 // The publisher sleeps (for queue space or a returned chunk) the same way with
 // publisher_waiting, but what it waits for is a subscriber's tail or release ring, whose stores
-// are not seq_cst. So both sides use read-modify-writes on the flag instead: the publisher
-// exchange(1)s it before its last look, and a subscriber exchange(0)s it after every receive and
-// every return, signalling if it was 1. The two exchanges are ordered on the flag: either the
-// subscriber's comes second and sees 1 (and signals), or the publisher's comes second, reads the
-// subscriber's write and so synchronises with it, and its last look sees the progress.
+// are not seq_cst. So both sides use read-modify-writes on the flag instead, and nothing else
+// ever writes it (the publisher clears it with an exchange too), so each read-modify-write
+// synchronises with every earlier one. The publisher stores wake_tail and wake_returned (what it
+// needs from this subscriber) and then exchange(1)s the flag before its last look; a subscriber,
+// after every take and every return, reads the flag with a read-modify-write and, when it is set
+// and the wish is met (or the subscriber has nothing left to read), exchange(0)s it and signals
+// if it was still 1. The read-modify-writes are ordered on the flag: either the subscriber's
+// comes second, sees 1 and the wish with it, or the publisher's comes second, synchronises with
+// it, and its last look sees the progress. A wish the subscriber has already passed is met at
+// its next take or return, and a subscriber that runs dry wakes the publisher whatever it asked
+// (its next take finds nothing, and every return after that wakes), so a wish never leaves the
+// publisher asleep while the subscriber could still help; one that stops short of it while
+// holding samples is covered by bounded sleeps (kHysteresisRecheckMs).
+//
+// Why wishes: a subscriber that woke the publisher at every message it took or returned made the
+// two trade places once per message whenever the processes outnumber the CPUs (a fan-out to
+// eight subscribers on two CPUs fell to 0.07x the rate of one). Asked for half a queue, or half
+// the chunks it holds, it wakes the publisher once per half queue.
 #include "zcopy/channel/publisher.hpp"
 
 #include <fcntl.h>
@@ -168,12 +181,26 @@ Result<ChunkLoan> Publisher::loan() {
       if (longest < s.links.size() && s.drop_oldest(longest)) continue;
     }
     if (!deadline) deadline = Clock::now() + s.options.timeout;
+    // Woken per returned chunk, a publisher that outnumbers the CPUs with its subscribers would
+    // trade places with one of them per message. Subscribers return chunks mostly in the order
+    // they were sent, so the oldest half of the chunks held are free once no subscriber holds
+    // more than half of what the one that holds most does: only the ones holding more are asked
+    // to wake us, once they are down to that (or have nothing left to read).
+    std::uint64_t most = 0;
     const bool freed = s.wait_until(
         [&] {
           s.drain_all_releases();
+          most = 0;
+          for (const auto& link : s.links) {
+            if (link) most = std::max(most, link->holding);
+          }
           return s.pool.stats().free > 0;
         },
-        *deadline);
+        *deadline,
+        [&](const detail::SubscriberLink& link) -> std::optional<detail::WakeWhen> {
+          if (link.holding == 0 || link.holding <= most / 2) return std::nullopt;
+          return detail::WakeWhen{.returned = link.returned + link.holding - most / 2};
+        });
     if (!freed) {
       return fail(Errc::timeout, "Publisher::loan",
                   "no chunk came back within " + std::to_string(s.options.timeout.count()) +
@@ -247,8 +274,15 @@ Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
     }
     return room;
   };
+  // Only the subscribers whose queue lacks room are asked to wake us, and only once it is at most
+  // half full (or as empty as we need, if that is emptier), not at every message they take.
+  auto ask_for_room = [&](const detail::SubscriberLink& link) -> std::optional<detail::WakeWhen> {
+    if (link.head - link.tail <= depth - n) return std::nullopt;
+    return detail::WakeWhen{.tail = link.head - std::min(depth - n, depth / 2)};
+  };
   // The clock is read (for the deadline) only when some queue is full.
-  if (!all_have_room() && !s.wait_until(all_have_room, Clock::now() + s.options.timeout)) {
+  if (!all_have_room() &&
+      !s.wait_until(all_have_room, Clock::now() + s.options.timeout, ask_for_room)) {
     return fail(Errc::timeout, op,
                 "a subscriber's queue stayed full for " +
                     std::to_string(s.options.timeout.count()) + " ms");
@@ -268,6 +302,7 @@ Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
                                   std::memory_order_relaxed);
       link->sent[link->head & (depth - 1)] = chunk;
       link->held[chunk] = 1;
+      ++link->holding;
       ++s.refs[chunk];
       ++link->head;
       // SYNC POINT (pairs with the acquire load of filled in the subscriber's take()): the
@@ -300,7 +335,7 @@ Result<void> Publisher::wait_for_subscribers(std::size_t count, std::chrono::mil
                    s.links.begin(), s.links.end(), [](const auto& l) { return l != nullptr; })) >=
                count;
       },
-      Clock::now() + timeout);
+      Clock::now() + timeout, detail::ask_nobody);
   if (!enough) {
     return fail(Errc::timeout, "Publisher::wait_for_subscribers",
                 std::to_string(count) + " subscribers did not connect within " +

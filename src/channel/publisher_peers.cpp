@@ -1,6 +1,7 @@
 // The publisher's peers: admitting subscribers by credentials, handing them their descriptors,
 // and reclaiming every chunk a subscriber held when it leaves, dies or corrupts its queue.
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <array>
 #include <string>
@@ -54,9 +55,14 @@ void PublisherState::handle_events(int timeout_ms) {
       case EventKind::timer:
         timer_fired();
         break;
-      case EventKind::wake:
-        drain_eventfd(wake.get());
+      case EventKind::wake: {
+        // The counter is the number of signals since the last read: every subscriber wake-up.
+        std::uint64_t signals = 0;
+        if (::read(wake.get(), &signals, sizeof signals) == sizeof signals) {
+          counters.wakeups += signals;
+        }
         break;
+      }
       case EventKind::pending:
         read_hello(data >> 8);
         break;

@@ -56,6 +56,7 @@ bool PublisherState::take_back(SubscriberLink& link, std::uint32_t chunk) {
     return false;
   }
   link.held[chunk] = 0;
+  --link.holding;
   drop_reference(chunk);
   return true;
 }
@@ -66,6 +67,7 @@ void PublisherState::drain_releases(std::size_t slot) {
   while (const std::uint32_t* chunk = link.releases->front()) {
     const std::uint32_t value = *chunk;
     link.releases->pop();
+    ++link.returned;
     take_back(link, value);
   }
   if (link.releases->consumer_faulted()) remove(slot, Departure::faulted);
@@ -97,16 +99,14 @@ void PublisherState::close() {
   }
 }
 
-void PublisherState::announce_waiting(std::uint32_t value) {
+void PublisherState::withdraw_waiting() {
   for (auto& link : links) {
-    if (!link) continue;
-    // SYNC POINT (pairs with the exchange in the subscriber's wake_publisher_if_waiting()): see
-    // "Sleeping". Clearing it (value 0) needs no ordering.
-    if (value != 0) {
-      (void)link->ctl->publisher_waiting.exchange(value, std::memory_order_acq_rel);
-    } else {
-      link->ctl->publisher_waiting.store(0, std::memory_order_relaxed);
-    }
+    if (!link || !link->asked) continue;
+    link->asked = false;
+    // A read-modify-write, not a store, so that the flag's modification order holds only
+    // read-modify-writes: each one then synchronises with every release one before it (one
+    // release sequence), which the "Sleeping" argument needs.
+    (void)link->ctl->publisher_waiting.exchange(0, std::memory_order_acq_rel);
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <map>
@@ -42,6 +43,9 @@ struct SubscriberLink {
   std::uint32_t generation = 0;  // tells its epoll events from a later occupant's of the same slot
   std::uint64_t head = 0;        // our copy of ctl->head: the next position we fill
   std::uint64_t tail = 0;        // the subscriber's tail as we last validated it (tail <= head)
+  std::uint64_t returned = 0;    // indices taken from its release ring, valid or not
+  std::uint64_t holding = 0;     // chunks it holds a reference to (ones in `held`)
+  bool asked = false;            // we set its publisher_waiting and have not cleared it yet
   std::vector<std::uint32_t> sent;  // chunk at each queue position (position & mask)
   std::vector<std::uint8_t> held;   // per chunk: 1 while this subscriber holds a reference
 };
@@ -67,6 +71,18 @@ inline std::uint64_t event_data(EventKind kind, std::uint64_t slot, std::uint32_
 }
 
 enum class Departure { left, died, faulted };
+
+// What a waiting publisher asks of one subscriber before it is worth waking (ChannelControl's
+// wake_tail and wake_returned); UINT64_MAX: not by that measure.
+struct WakeWhen {
+  std::uint64_t tail = UINT64_MAX;
+  std::uint64_t returned = UINT64_MAX;
+};
+
+// A waiting publisher asks nothing of any subscriber (it waits for connections or a timer).
+inline std::optional<WakeWhen> ask_nobody(const SubscriberLink&) {
+  return std::nullopt;
+}
 
 // EMFILE or ENFILE: this process, or the whole system, has no descriptor left.
 inline bool out_of_descriptors(int errno_value) {
@@ -122,11 +138,16 @@ struct PublisherState {
   void handle_events(int timeout_ms);
   Result<void> admit(UnixSocket socket, pid_t pid);
   void remove(std::size_t slot, Departure why);
-  // Sleeps (epoll) until `ready()` holds or `deadline`, handling events meanwhile. The
-  // subscribers are told we sleep, so a consumption or return wakes us.
-  template <class Ready>
-  bool wait_until(Ready ready, Clock::time_point deadline);
-  void announce_waiting(std::uint32_t value);
+  // Sleeps (epoll) until `ready()` holds or `deadline`, handling events meanwhile. Each
+  // subscriber for which `want` gives a WakeWhen is told we sleep, and wakes us once it has made
+  // that much progress or has nothing left to do (see "Sleeping" in publisher.cpp).
+  template <class Ready, class Want>
+  bool wait_until(Ready ready, Clock::time_point deadline, Want want);
+  // Sets publisher_waiting for the subscribers `want` asks something of; true if any was asked
+  // for more than its next step (then our sleeps are bounded, see publisher.cpp).
+  template <class Want>
+  bool announce_waiting(Want want);
+  void withdraw_waiting();
 
   std::string name;
   ChannelOptions options;
@@ -153,19 +174,44 @@ struct PublisherState {
   std::chrono::nanoseconds last_service{};  // coarse_now() at the last service()
 };
 
-template <class Ready>
-bool PublisherState::wait_until(Ready ready, Clock::time_point deadline) {
+// Asked for more than its next step, a subscriber that stops short of it without running dry
+// (it keeps samples, then returns a few and stops receiving) does not wake us; we look again
+// this often.
+inline constexpr int kHysteresisRecheckMs = 5;
+
+template <class Want>
+bool PublisherState::announce_waiting(Want want) {
+  bool beyond_next = false;
+  for (auto& link : links) {
+    if (!link) continue;
+    const std::optional<WakeWhen> when = want(*link);
+    if (!when) continue;
+    beyond_next = beyond_next || (when->tail != UINT64_MAX && when->tail > link->tail + 1) ||
+                  (when->returned != UINT64_MAX && when->returned > link->returned + 1);
+    // Relaxed: the exchange below publishes them to the subscriber's read-modify-write.
+    link->ctl->wake_tail.store(when->tail, std::memory_order_relaxed);
+    link->ctl->wake_returned.store(when->returned, std::memory_order_relaxed);
+    // SYNC POINT (pairs with the read-modify-writes in the subscriber's
+    // wake_publisher_if_due()): see "Sleeping" in publisher.cpp.
+    (void)link->ctl->publisher_waiting.exchange(1, std::memory_order_acq_rel);
+    link->asked = true;
+  }
+  return beyond_next;
+}
+
+template <class Ready, class Want>
+bool PublisherState::wait_until(Ready ready, Clock::time_point deadline, Want want) {
   for (;;) {
     if (ready()) return true;
-    announce_waiting(1);
+    const bool bounded = announce_waiting(want);
     if (ready()) {
-      announce_waiting(0);
+      withdraw_waiting();
       return true;
     }
     const int ms = remaining_ms(deadline);
-    handle_events(ms);
-    announce_waiting(0);
-    if (ms == 0) return ready();
+    handle_events(bounded ? std::min(ms, kHysteresisRecheckMs) : ms);
+    withdraw_waiting();
+    if (ms == 0 || (bounded && Clock::now() >= deadline)) return ready();
   }
 }
 

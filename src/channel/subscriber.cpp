@@ -87,6 +87,14 @@ Result<std::size_t> SubscriberState::take(std::span<Taken> out) {
           return fail(Errc::closed, "Subscriber::receive",
                       "publisher pid " + std::to_string(publisher_pid) + " died");
         }
+        // Run dry: a waiting publisher gets nothing more from us by waiting, whatever it asked.
+        // Once is enough: until something arrives we make no progress its last look missed,
+        // and every return from now on wakes it (release()).
+        if (!idle) {
+          taken_to = tail;
+          idle = true;
+          wake_publisher_if_due();
+        }
         return 0;
       }
       // Something is queued. Under drop_oldest the publisher may have taken this entry back
@@ -112,7 +120,9 @@ Result<std::size_t> SubscriberState::take(std::span<Taken> out) {
                                                   std::memory_order_relaxed)) {
       continue;
     }
-    wake_publisher_if_waiting();
+    taken_to = tail + n;
+    idle = false;
+    wake_publisher_if_due();
     return n;
   }
 }
@@ -231,6 +241,11 @@ bool Subscriber::prepare_wait() noexcept {
 // Spins between looks at the clock and the publisher's pidfd while busy-polling (a power of two
 // minus one, used as a mask).
 constexpr std::uint32_t kSpinsBetweenChecks = 1023;
+// The spin budget adapts between this and SubscriberOptions::spin_count: halved by every spin
+// that ends in sleep, doubled (plus this) by every one that finds a message. A subscriber whose
+// spins keep failing (its publisher outnumbered by processes on too few CPUs, or slow) soon goes
+// almost straight to sleep and leaves the CPU to the others; a fed one spins in full.
+constexpr std::uint32_t kMinSpins = 64;
 
 Result<void> Subscriber::wait_for_message(
     std::optional<std::chrono::steady_clock::time_point>& start,
@@ -240,12 +255,14 @@ Result<void> Subscriber::wait_for_message(
   // tenth of receiving a small message.
   if (!start) start = Clock::now();
   const Clock::time_point deadline = *start + timeout;
-  for (std::uint32_t i = 0; i < s.options.spin_count; ++i) {
+  for (std::uint32_t i = 0; i < s.spin_budget; ++i) {
     cpu_relax();
     // The next slot only: head (and closed beside it) sit on a line every publish writes.
     const std::uint64_t tail = s.ctl->tail.load(std::memory_order_relaxed);
     if (s.slots[tail & (s.geometry.queue_depth - 1)].filled.load(std::memory_order_relaxed) ==
         tail + 1) {
+      s.spin_budget = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+          s.options.spin_count, std::uint64_t{s.spin_budget} * 2 + kMinSpins));
       return {};
     }
     // However long the caller lets us spin, closing, the timeout and the publisher's death
@@ -261,6 +278,9 @@ Result<void> Subscriber::wait_for_message(
       }
     }
   }
+  // Spun in vain: the publisher is slow, or off its CPU because the processes outnumber the
+  // CPUs, where our spinning takes the CPU it needs. Spin half as long next time.
+  s.spin_budget = std::max(std::min(s.options.spin_count, kMinSpins), s.spin_budget / 2);
   if (!prepare_wait()) return {};
   const int ms = remaining_ms(deadline);
   std::array<pollfd, 2> fds{pollfd{s.wake.get(), POLLIN, 0}, pollfd{s.pidfd.get(), POLLIN, 0}};

@@ -106,6 +106,7 @@ Result<Subscriber> Subscriber::connect(std::string_view name, std::chrono::milli
   }
   state->epoll = std::move(*epoll);
   state->options = options;
+  state->spin_budget = options.spin_count;
   state->publisher_pid = welcome->sender.pid;
   for (int fd : {state->wake.get(), state->pidfd.get()}) {
     if (fd < 0) continue;

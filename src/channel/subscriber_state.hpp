@@ -32,6 +32,7 @@ struct SubscriberState {
         out = pending;
       }
       const std::size_t pushed = releases->try_push_n(out);
+      returned += pushed;
       if (pending.empty()) {
         pending.assign(out.begin() + static_cast<std::ptrdiff_t>(pushed), out.end());
       } else {
@@ -40,7 +41,7 @@ struct SubscriberState {
     } catch (...) {
       // Out of memory: the chunks stay ours until we leave, when the publisher reclaims them.
     }
-    wake_publisher_if_waiting();
+    wake_publisher_if_due();
   }
   void release(std::uint32_t chunk) noexcept { release(std::span<const std::uint32_t>(&chunk, 1)); }
 
@@ -54,11 +55,17 @@ struct SubscriberState {
   // Errc::corrupt when the indices are impossible (subscriber.cpp).
   Result<std::size_t> take(std::span<Taken> out);
 
-  void wake_publisher_if_waiting() noexcept {
-    // SYNC POINT (pairs with the exchange in the publisher's announce_waiting()): an
-    // unconditional read-modify-write, so that either we see its flag or it synchronises with us
-    // and sees the tail or return we just stored. See "Sleeping" in publisher.cpp.
-    if (ctl->publisher_waiting.exchange(0, std::memory_order_acq_rel) != 0) {
+  // After every take and every return: wakes a waiting publisher once we have made the progress
+  // it asked for, or whatever it asked if we have run dry. See "Sleeping" in publisher.cpp.
+  void wake_publisher_if_due() noexcept {
+    // SYNC POINT (pairs with the exchanges in the publisher's announce_waiting() and
+    // withdraw_waiting()): an unconditional read-modify-write, so that either we see its flag
+    // (and, synchronising with it, the wish stored before it) or it synchronises with us and its
+    // last look sees the tail or return we just stored.
+    if (ctl->publisher_waiting.fetch_or(0, std::memory_order_acq_rel) == 0) return;
+    const bool due = idle || taken_to >= ctl->wake_tail.load(std::memory_order_relaxed) ||
+                     returned >= ctl->wake_returned.load(std::memory_order_relaxed);
+    if (due && ctl->publisher_waiting.exchange(0, std::memory_order_acq_rel) != 0) {
       signal_eventfd(publisher_wake.get());
     }
   }
@@ -77,6 +84,10 @@ struct SubscriberState {
   std::optional<SpscRing<std::uint32_t>> releases;  // we are the producer
   std::vector<std::uint32_t> pending;               // returns the ring could not take yet
   std::vector<Taken> taken;                         // try_receive_n's scratch space
+  std::uint64_t taken_to = 0;     // our tail after our last take (the publisher may drop past it)
+  std::uint64_t returned = 0;     // chunk indices pushed into the release ring, in all
+  bool idle = false;              // the last take found nothing: every return wakes the publisher
+  std::uint32_t spin_budget = 0;  // polls before sleeping now (wait_for_message adapts it)
   SubscriberOptions options;
   pid_t publisher_pid = 0;
   bool publisher_dead = false;

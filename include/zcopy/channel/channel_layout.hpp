@@ -69,6 +69,12 @@ struct alignas(kCacheLine) ChannelControl {
   alignas(kCacheLine) std::atomic<std::uint32_t> subscriber_sleeping;
   // Set by the publisher before it sleeps waiting for space or chunks; cleared by the waker.
   alignas(kCacheLine) std::atomic<std::uint32_t> publisher_waiting;
+  // What the waiting publisher needs from this subscriber before it is worth waking: tail at
+  // least wake_tail, or at least wake_returned chunks given back in all (UINT64_MAX: not this
+  // one). Written before publisher_waiting is set; a subscriber with nothing queued wakes it
+  // regardless (see "Sleeping" in publisher.cpp).
+  std::atomic<std::uint64_t> wake_tail;
+  std::atomic<std::uint64_t> wake_returned;
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);

@@ -49,7 +49,9 @@ struct SubscriberOptions {
   // or, when set, any publisher whose gid is `publisher_group`.
   uid_t publisher_uid = ::geteuid();
   std::optional<gid_t> publisher_group{};
-  // Polls of an empty queue before going to sleep on the eventfd.
+  // Polls of an empty queue before going to sleep on the eventfd, at most: spins that end in
+  // sleep halve the count used (down to 64), spins that find a message double it again, so a
+  // subscriber that outnumbers the CPUs with its publisher does not spin away the CPU it needs.
   std::uint32_t spin_count = 2000;
 };
 

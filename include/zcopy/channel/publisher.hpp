@@ -63,6 +63,10 @@ struct PublisherStats {
   std::uint64_t died = 0;     // subscribers whose process died
   std::uint64_t faulted = 0;  // subscribers cut off for corrupting their queue
   std::uint64_t reclaimed = 0;  // chunk references taken back from departed subscribers
+  // Times a subscriber woke this publisher while it waited for queue room or a chunk (eventfd
+  // signals). A waiting publisher asks each subscriber for half a queue or half the chunks it
+  // holds before it is worth waking, so this stays well under one per message.
+  std::uint64_t wakeups = 0;
 };
 
 namespace detail {
