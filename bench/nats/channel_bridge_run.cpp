@@ -172,16 +172,19 @@ Result<void> run_channel_import(const ChannelBridgeOptions& o, const std::atomic
           .add("stalls", s.stalls)
           .add("acked", s.acked)
           .add("redelivered", s.redelivered)
+          .add("fetch_retries", s.fetch_retries)
+          .add("consumer_remade", s.consumer_remade)
           .add("subscribers", static_cast<std::uint64_t>(s.subscribers));
     };
-    progress.report(s, importer->connection().connected_url(), extra,
-                    count("lag", s.pending) + ", dropped " +
-                        std::to_string(s.slow_consumer_dropped + s.channel_dropped) +
-                        " (slow consumer " + std::to_string(s.slow_consumer_dropped) +
-                        ", drop-oldest " + std::to_string(s.channel_dropped) + "), " +
-                        count("lost", s.lost) + ", " + count("oversized", s.oversized) + ", " +
-                        count("subscribers", s.subscribers),
-                    final);
+    progress.report(
+        s, importer->connection().connected_url(), extra,
+        count("lag", s.pending) + ", dropped " +
+            std::to_string(s.slow_consumer_dropped + s.channel_dropped) + " (slow consumer " +
+            std::to_string(s.slow_consumer_dropped) + ", drop-oldest " +
+            std::to_string(s.channel_dropped) + "), " + count("lost", s.lost) + ", " +
+            count("oversized", s.oversized) + ", " + count("subscribers", s.subscribers) +
+            (o.durable.empty() ? std::string() : ", " + count("fetch retries", s.fetch_retries)),
+        final);
   };
   auto last_report = std::chrono::steady_clock::now();
   while (!stop.load(std::memory_order_relaxed)) {

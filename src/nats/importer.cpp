@@ -7,8 +7,10 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <thread>
 
 #include "ack_queue.hpp"
+#include "fetch_failure.hpp"
 #include "nats_connection_state.hpp"
 #include "nats_status.hpp"
 #include "zcopy/nats/exporter.hpp"
@@ -18,11 +20,13 @@ namespace zc::nats {
 namespace detail {
 
 struct ImporterState {
-  ImporterState(NatsConnection connection_in, Publisher publisher_in, const ImportOptions& options)
+  ImporterState(NatsConnection connection_in, Publisher publisher_in,
+                const ImportOptions& options_in)
       : connection(std::move(connection_in)),
         publisher(std::move(publisher_in)),
-        sequence_prefix(options.sequence_prefix),
-        subject(options.subject) {}
+        options(options_in),
+        sequence_prefix(options_in.sequence_prefix),
+        subject(options_in.subject) {}
   ImporterState(const ImporterState&) = delete;
   ImporterState& operator=(const ImporterState&) = delete;
 
@@ -32,6 +36,7 @@ struct ImporterState {
   natsSubscription* subscription = nullptr;
   jsCtx* js = nullptr;  // JetStream only
   AckQueue acks;        // JetStream only
+  ImportOptions options;
   bool sequence_prefix = false;
   std::string subject;
   ImportStats stats{};
@@ -39,6 +44,14 @@ struct ImporterState {
   bool seen_sequence = false;
   std::uint64_t last_sequence = 0;
   CpuStopwatch watch{};
+  // JetStream: after a failed fetch, no new one before retry_at; the pause doubles up to a second
+  // while fetches keep failing.
+  std::chrono::steady_clock::time_point retry_at{};
+  std::chrono::milliseconds backoff{0};
+  // When we last asked JetStream whether the consumer still exists.
+  std::chrono::steady_clock::time_point consumer_checked{};
+  // The connection's asynchronous errors before the import began: only later ones are ours.
+  std::uint64_t async_errors_before = 0;
   // Received but not yet in the channel (owned): a full channel under block keeps them here
   // between calls, so run_for() returns on time and nothing is lost meanwhile.
   std::deque<natsMsg*> backlog;
@@ -146,37 +159,130 @@ Result<void> drain_backlog(detail::ImporterState& s,
   return {};
 }
 
-// Binds (or creates) the durable pull consumer on the stream that holds the subject.
-Result<void> subscribe_durable(detail::ImporterState& s, const ImportOptions& options) {
+// Binds (or creates) the durable pull consumer on the stream that holds the subject. The status,
+// and the client's text for it in `text`.
+natsStatus pull_subscribe(detail::ImporterState& s, std::string& text) {
+  jsSubOptions sub_options;
+  jsSubOptions_Init(&sub_options);
+  sub_options.Config.AckPolicy = js_AckExplicit;
+  sub_options.Config.AckWait = static_cast<std::int64_t>(s.options.ack_wait.count()) * 1'000'000;
+  sub_options.Config.MaxAckPending = 65536;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus st = js_PullSubscribe(&s.subscription, s.js, s.options.subject.c_str(),
+                                         s.options.durable.c_str(), nullptr, &sub_options, &code);
+  if (st != NATS_OK) {
+    s.subscription = nullptr;
+    natsStatus last = NATS_OK;
+    const char* error = nats_GetLastError(&last);
+    text = error != nullptr ? error : "";
+  }
+  return st;
+}
+
+std::string consumer_operation(const detail::ImporterState& s) {
+  return "nats JetStream consumer " + s.options.durable + " on " + s.options.subject;
+}
+
+Result<void> subscribe_durable(detail::ImporterState& s) {
   if (natsStatus st = natsConnection_JetStream(&s.js, s.nc, nullptr); st != NATS_OK) {
     s.js = nullptr;
     return std::unexpected(nats_error(st, "nats JetStream context"));
   }
-  jsSubOptions sub_options;
-  jsSubOptions_Init(&sub_options);
-  sub_options.Config.AckPolicy = js_AckExplicit;
-  sub_options.Config.AckWait = static_cast<std::int64_t>(options.ack_wait.count()) * 1'000'000;
-  sub_options.Config.MaxAckPending = 65536;
-  jsErrCode code = static_cast<jsErrCode>(0);
-  if (natsStatus st = js_PullSubscribe(&s.subscription, s.js, options.subject.c_str(),
-                                       options.durable.c_str(), nullptr, &sub_options, &code);
-      st != NATS_OK) {
-    s.subscription = nullptr;
-    return std::unexpected(
-        nats_error(st, "nats JetStream consumer " + options.durable + " on " + options.subject));
+  std::string text;
+  if (natsStatus st = pull_subscribe(s, text); st != NATS_OK) {
+    return std::unexpected(nats_error(st, consumer_operation(s)));
   }
   return {};
 }
 
+// A permission the server refused us since the import began (the pull request's publish, the
+// acknowledgement's, the inbox's subscription): reported asynchronously, and no retry mends it.
+Result<void> check_permissions(const detail::ImporterState& s) {
+  if (s.connection.stats().async_errors == s.async_errors_before) return {};
+  const std::string error = s.connection.last_async_error();
+  if (!detail::is_permission_violation(error)) return {};
+  return fail(Errc::rejected, "nats fetch " + s.subject, error);
+}
+
+// After a fetch that failed for a passing reason: no new one for a pause that doubles, from
+// 20 ms up to a second, while they keep failing.
+void back_off(detail::ImporterState& s) {
+  using std::chrono::milliseconds;
+  ++s.stats.fetch_retries;
+  s.backoff = std::clamp(s.backoff * 2, milliseconds(20), milliseconds(1000));
+  s.retry_at = std::chrono::steady_clock::now() + s.backoff;
+}
+
+// The durable consumer was deleted under us: make it again (it starts over, and subscribers see
+// the duplicates by their stream sequence), unless that fails for good.
+Result<void> remake_consumer(detail::ImporterState& s, const std::string& why) {
+  if (s.subscription != nullptr) {
+    natsSubscription_Destroy(s.subscription);
+    s.subscription = nullptr;
+  }
+  std::string text;
+  const natsStatus st = pull_subscribe(s, text);
+  if (st == NATS_OK) {
+    ++s.stats.consumer_remade;
+    s.backoff = std::chrono::milliseconds(0);
+    return {};
+  }
+  if (detail::classify_fetch_failure(st, text) == detail::FetchFailure::transient) {
+    back_off(s);
+    return {};
+  }
+  return fail(Errc::closed, consumer_operation(s),
+              why + ", and it cannot be made again: " + nats_error(st, "").detail());
+}
+
+// True when JetStream answers that our consumer (or its stream) does not exist.
+bool consumer_missing(detail::ImporterState& s) {
+  jsConsumerInfo* info = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus st = natsSubscription_GetConsumerInfo(&info, s.subscription, nullptr, &code);
+  if (info != nullptr) jsConsumerInfo_Destroy(info);
+  return st != NATS_OK && (code == JSConsumerNotFoundErr || code == JSStreamNotFoundErr);
+}
+
 Result<void> run_durable(detail::ImporterState& s, std::chrono::milliseconds wait) {
   s.acks.ack_released(s.publisher);
+  if (s.subscription == nullptr) return remake_consumer(s, "the consumer is gone");
   natsMsgList list{};
   jsErrCode code = static_cast<jsErrCode>(0);
   // The server needs some time to answer a pull request; shorter waits come back empty.
   const natsStatus st = natsSubscription_Fetch(&list, s.subscription, 64,
                                                std::max<std::int64_t>(wait.count(), 500), &code);
-  if (st == NATS_TIMEOUT) return {};
-  if (st != NATS_OK) return std::unexpected(nats_error(st, "nats fetch " + s.subject));
+  if (st != NATS_OK) {
+    if (auto permitted = check_permissions(s); !permitted) return permitted;
+    if (st == NATS_TIMEOUT) {
+      // Pull requests for a deleted consumer go unanswered: while nothing arrives, ask
+      // JetStream now and then whether the consumer is still there.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - s.consumer_checked < std::chrono::seconds(2)) return {};
+      s.consumer_checked = now;
+      if (!consumer_missing(s)) return {};
+      return remake_consumer(s, "the consumer is gone");
+    }
+    Error error = nats_error(st, "nats fetch " + s.subject);
+    if (natsConnection_IsClosed(s.nc)) return std::unexpected(std::move(error));
+    natsStatus last = NATS_OK;
+    const char* text = nats_GetLastError(&last);
+    detail::FetchFailure failure = detail::classify_fetch_failure(st, text != nullptr ? text : "");
+    // Nobody answers pull requests for a consumer that is gone, as for one whose server has no
+    // JetStream yet: JetStream itself tells the two apart.
+    if (st == NATS_NO_RESPONDERS && consumer_missing(s))
+      failure = detail::FetchFailure::consumer_gone;
+    switch (failure) {
+      case detail::FetchFailure::transient:
+        back_off(s);
+        return {};
+      case detail::FetchFailure::consumer_gone:
+        return remake_consumer(s, "the consumer is gone (" + error.detail() + ")");
+      case detail::FetchFailure::permanent:
+        return std::unexpected(std::move(error));
+    }
+  }
+  s.backoff = std::chrono::milliseconds(0);
   for (int i = 0; i < list.Count; ++i) {
     s.backlog.push_back(list.Msgs[i]);
     list.Msgs[i] = nullptr;
@@ -197,8 +303,9 @@ Result<Importer> Importer::create(NatsConnection connection, Publisher publisher
   auto state =
       std::make_unique<detail::ImporterState>(std::move(connection), std::move(publisher), options);
   state->nc = nc;
+  state->async_errors_before = state->connection.stats().async_errors;
   if (!options.durable.empty()) {
-    if (auto subscribed = subscribe_durable(*state, options); !subscribed) {
+    if (auto subscribed = subscribe_durable(*state); !subscribed) {
       return std::unexpected(subscribed.error());
     }
     return Importer(std::move(state));
@@ -251,6 +358,13 @@ Result<void> Importer::run_for(std::chrono::milliseconds budget) {
         std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
                    std::chrono::milliseconds(1), std::chrono::milliseconds(50));
     if (s.js != nullptr) {
+      if (now < s.retry_at) {
+        // Backing off after a failed fetch; acks and new subscribers are still served.
+        std::this_thread::sleep_for(
+            std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(s.retry_at - now) +
+                               std::chrono::milliseconds(1)));
+        continue;
+      }
       if (auto fetched = run_durable(s, wait); !fetched) return fetched;
       continue;
     }

@@ -12,6 +12,7 @@
 
 #include "bench/support/data.hpp"
 #include "nats_test_support.hpp"
+#include "nats_text_client.hpp"
 #include "support/shell_command.hpp"
 #include "zcopy/net/tcp.hpp"
 
@@ -110,6 +111,39 @@ TEST(ChannelNatsCommand, AForbiddenSubjectFailsInOneLine) {
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_TRUE(one_line(run.output)) << run.output;
   EXPECT_NE(run.output.find("ermission"), std::string::npos) << run.output;
+}
+
+// The account may make the consumer but not ask it for messages: each pull request is refused
+// with an asynchronous permissions violation and the fetch only times out. The import must stop
+// with that error, not wait for messages that never come.
+TEST(ChannelNatsCommand, AJetStreamImportThatMayNotFetchFailsInOneLine) {
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_PROGRAM("nats-server");
+  bench::TempDir dir("zcopy-nats-cli");
+  auto server = bench::start_nats_server(
+      {.dir = dir.path(),
+       .jetstream = true,
+       .extra = "no_auth_user: admin\nauthorization { users: [ { user: admin, password: a }, "
+                "{ user: carol, password: pw, permissions: { subscribe: \">\", publish: { "
+                "allow: \">\", deny: \"$JS.API.CONSUMER.MSG.NEXT.>\" } } } ] }"});
+  ASSERT_TRUE(server) << server.error().message();
+  const std::string made = jetstream_api(
+      server->port(), "STREAM.CREATE.PERMS",
+      R"({"name":"PERMS","subjects":["perms.data"],"storage":"memory","num_replicas":1})");
+  ASSERT_EQ(made.find("\"error\""), std::string::npos) << made;
+  // Bounded: an import that keeps fetching is killed (exit 137) instead of hanging the test.
+  const CommandResult run = run_command(
+      "timeout -s KILL 60 " + quote(zcopy_tool()) + " channel import perms.data --channel " +
+      unique_channel("c") + " --nats " + server->url() +
+      " --user carol --password pw --durable perms --json 2>&1 >/dev/null </dev/null");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  // The error is the last line, and the only one that speaks of permissions.
+  const std::size_t last = run.output.rfind('\n', run.output.size() - 2);
+  const std::string last_line = run.output.substr(last == std::string::npos ? 0 : last + 1);
+  EXPECT_NE(last_line.find("ermissions Violation"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("ermission"),
+            run.output.size() - last_line.size() + last_line.find("ermission"))
+      << run.output;
 }
 
 TEST(ChannelNatsCommand, APeerThatIsNotNatsFailsInOneLine) {

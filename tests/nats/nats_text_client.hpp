@@ -76,4 +76,17 @@ inline std::optional<TextClient> text_client_to(std::uint16_t port, std::string&
   return client;
 }
 
+// The JetStream API's answer to `request` ("CONSUMER.INFO.STREAM.NAME", "STREAM.INFO.STREAM") with
+// `body` from the server on `port`; what went wrong instead when there is none.
+inline std::string jetstream_api(std::uint16_t port, const std::string& request,
+                                 const std::string& body = "") {
+  std::string why;
+  auto client = text_client_to(port, why);
+  if (!client) return why;
+  client->send("CONNECT {\"verbose\":false,\"protocol\":1}\r\nSUB api 1\r\nPUB $JS.API." + request +
+               " api " + std::to_string(body.size()) + "\r\n" + body + "\r\n");
+  (void)client->line();  // MSG api 1 N
+  return client->line().value_or("(no answer)");
+}
+
 }  // namespace zc::test

@@ -17,7 +17,11 @@
 // in lost (core NATS loses what was published while no server carried our subscription).
 //
 // With a durable JetStream consumer (ImportOptions::durable) messages are fetched in batches and
-// acknowledged only once no local subscriber holds their chunk any more (ack_queue.hpp).
+// acknowledged only once no local subscriber holds their chunk any more (ack_queue.hpp). A fetch
+// that fails while the server is away, restarting or electing a leader is retried after a pause
+// that grows up to a second (counted in fetch_retries); a deleted consumer is made again; what
+// no retry can mend (a permission the account lacks, a stream that is gone, a bad config) ends
+// run_for() with the error.
 //
 // Synchronization. One thread drives an Importer; libnats reads the socket on its own thread.
 #pragma once
@@ -62,6 +66,8 @@ struct ImportStats {
   std::uint64_t acked = 0;                  // JetStream: acknowledged after the last release
   std::uint64_t redelivered = 0;            // JetStream: delivered more than once by the server
   std::uint64_t awaiting_ack = 0;           // JetStream: published, still held by a subscriber
+  std::uint64_t fetch_retries = 0;          // JetStream: failed fetches retried after a pause
+  std::uint64_t consumer_remade = 0;        // JetStream: the durable consumer made again
   std::uint64_t pending = 0;                // queued in the client now (lag)
   std::size_t subscribers = 0;              // local subscribers now
   NatsConnectionStats connection{};
@@ -88,7 +94,8 @@ class Importer {
 
   // Moves messages from the subject into the channel for about `budget`, and admits local
   // subscribers meanwhile. Errc::closed when the connection closed for good, Errc::rejected when
-  // the server revoked our subscription.
+  // the server revoked our subscription or refused what the import needs (permissions); with
+  // JetStream, the error that made a fetch fail for good.
   Result<void> run_for(std::chrono::milliseconds budget);
 
   ImportStats stats() const;
