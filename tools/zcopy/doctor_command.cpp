@@ -74,8 +74,8 @@ void print_table(const std::vector<Probe>& probes, const std::vector<ExtraLine>&
   }
   table.print(stdout);
   std::printf("\nzcopy mount: %s\n", fs::describe_worker_privileges().c_str());
-  std::printf("zcopy mount transport: %s; %s\n", fs::describe_fuse_uring().c_str(),
-              "zcopy mount serves through /dev/fuse (libfuse 3.14 has no io_uring transport)");
+  std::printf("zcopy mount transport: %s; --transport auto uses io_uring only while it is on\n",
+              fs::describe_fuse_uring().c_str());
   std::printf("\n%zu of %zu available\n", available, probes.size());
 }
 

@@ -33,7 +33,6 @@ struct MountCommandOptions {
   bool debug = false;
   unsigned threads = 8;
   std::string transport = "auto";
-  std::string why_not_uring{};  // filled in from the transport choice, for the status line
 };
 
 std::string describe(const fs::Mount& mount, const MountCommandOptions& o) {
@@ -42,8 +41,14 @@ std::string describe(const fs::Mount& mount, const MountCommandOptions& o) {
   if (const std::string reason = mount.fallback_reason(); !reason.empty()) {
     text += " (passthrough unavailable: " + reason + ")";
   }
-  text += ", transport /dev/fuse";
-  if (!o.why_not_uring.empty()) text += " (io_uring not used: " + o.why_not_uring + ")";
+  if (mount.transport() == fs::MountTransport::uring) {
+    text += ", transport io_uring";
+  } else {
+    text += ", transport /dev/fuse";
+    if (const std::string why = mount.transport_reason(); !why.empty()) {
+      text += " (io_uring not used: " + why + ")";
+    }
+  }
   return text;
 }
 
@@ -65,6 +70,7 @@ Result<fs::MountOptions> to_mount_options(const MountCommandOptions& o) {
   options.allow_other = o.allow_other;
   options.debug = o.debug;
   options.max_threads = o.threads;
+  options.transport = *fs::mount_transport_from_name(o.transport);
   return options;
 }
 
@@ -141,9 +147,10 @@ CommandRunner add_mount_command(CLI::App& sub) {
     }
     auto options = to_mount_options(*o);
     if (!options) return std::unexpected(options.error());
-    auto transport = fs::choose_transport(*fs::mount_transport_from_name(o->transport));
-    if (!transport) return std::unexpected(transport.error());
-    o->why_not_uring = transport->why_not_uring;
+    // Refused before forking, in one line, when the kernel does not allow it.
+    if (auto transport = fs::choose_transport(options->transport); !transport) {
+      return std::unexpected(transport.error());
+    }
     // Stop signals are taken by sigtimedwait in serve(); every thread started later inherits
     // the mask, so none of them dies of Ctrl-C halfway.
     block_stop_signals(SIGHUP);
