@@ -17,44 +17,12 @@
 #include <vector>
 
 #include "mount_fixture.hpp"
+#include "uring_parameter.hpp"
 
 namespace zc::test {
 namespace {
 
-constexpr const char* kParameter = "/sys/module/fuse/parameters/enable_uring";
-
-bool write_parameter(const std::string& value) {
-  const int fd = ::open(kParameter, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool ok = ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
-  ::close(fd);
-  return ok;
-}
-
-// Sets enable_uring for the life of the object; the value before is restored after.
-class UringParameter {
- public:
-  explicit UringParameter(bool on) : previous_(slurp(kParameter)) {
-    set_ = !previous_.empty() && write_parameter(on ? "Y" : "N");
-  }
-  ~UringParameter() {
-    if (set_) write_parameter(previous_);
-  }
-  UringParameter(const UringParameter&) = delete;
-  UringParameter& operator=(const UringParameter&) = delete;
-  bool set() const { return set_; }
-
- private:
-  std::string previous_;
-  bool set_ = false;
-};
-
-#define ZC_REQUIRE_URING_PARAMETER()                                                              \
-  do {                                                                                            \
-    ZC_REQUIRE_ROOT("to set the fuse module's enable_uring parameter");                           \
-    if (::access(kParameter, F_OK) != 0)                                                          \
-      ZC_SKIP_BECAUSE("the kernel has no FUSE over io_uring (needs 6.14, CONFIG_FUSE_IO_URING)"); \
-  } while (false)
+constexpr const char* kParameter = kUringParameter;
 
 std::string write_file(const std::string& path, const std::string& data) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
