@@ -9,9 +9,14 @@
 
 namespace zc::bench {
 
-// Mounts `source` in mode `mode_name`; a mode that falls back is an error (capability_missing),
-// an unknown one a usage error.
+// Mounts `source` in mode `mode_name`, with transport `transport_name` when it is not empty; a
+// mode or transport that falls back is an error (capability_missing), an unknown one a usage
+// error. The mount point is SCRATCH/mnt-MODE or SCRATCH/mnt-MODE-TRANSPORT.
 Result<fs::Mount> mount_for_bench(const std::string& source, const std::string& scratch,
-                                  const std::string& mode_name);
+                                  const std::string& mode_name,
+                                  const std::string& transport_name = {});
+
+// "MODE" or "MODE/TRANSPORT": the method a mount is reported as.
+std::string mount_method(const std::string& mode_name, const std::string& transport_name);
 
 }  // namespace zc::bench

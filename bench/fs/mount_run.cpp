@@ -17,9 +17,13 @@ std::string describe(const fs::Mount& mount, const MountRunConfig& config) {
   if (const std::string reason = mount.fallback_reason(); !reason.empty()) {
     text += " (passthrough unavailable: " + reason + ")";
   }
-  text += ", transport /dev/fuse";
-  if (!config.why_not_uring.empty()) {
-    text += " (io_uring not used: " + config.why_not_uring + ")";
+  if (mount.transport() == fs::MountTransport::uring) {
+    text += ", transport io_uring";
+  } else {
+    text += ", transport /dev/fuse";
+    if (const std::string why = mount.transport_reason(); !why.empty()) {
+      text += " (io_uring not used: " + why + ")";
+    }
   }
   return text;
 }

@@ -18,7 +18,6 @@ struct MountRunConfig {
   std::string source;
   std::string mountpoint;
   fs::MountOptions options{};
-  std::string why_not_uring{};  // from the transport choice, for the status line
   bool foreground = false;
 };
 

@@ -233,13 +233,19 @@ Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& c) {
   auto native = measure("native", source, nullptr, c, archive, scratch->path(), run.figures);
   if (!native) return std::unexpected(native.error());
   run.caches_dropped = *native;
+  const std::vector<std::string> transports =
+      c.transports.empty() ? std::vector<std::string>{""} : c.transports;
   for (const std::string& name : c.modes) {
-    auto mount = mount_for_bench(source, scratch->path(), name);
-    if (!mount) return std::unexpected(mount.error());
-    auto done = measure(name, *scratch / ("mnt-" + name), &*mount, c, archive, scratch->path(),
-                        run.figures);
-    (void)mount->stop();
-    if (!done) return std::unexpected(done.error());
+    for (const std::string& transport : transports) {
+      auto mount = mount_for_bench(source, scratch->path(), name, transport);
+      if (!mount) return std::unexpected(mount.error());
+      const std::string mountpoint =
+          scratch->path() + "/mnt-" + name + (transport.empty() ? "" : "-" + transport);
+      auto done = measure(mount_method(name, transport), mountpoint, &*mount, c, archive,
+                          scratch->path(), run.figures);
+      (void)mount->stop();
+      if (!done) return std::unexpected(done.error());
+    }
   }
   return run;
 }

@@ -24,12 +24,14 @@ struct WorkloadConfig {
   unsigned repeats = 3;
   std::string dir = "/tmp";  // where the scratch directory goes
   std::vector<std::string> modes{"passthrough", "splice", "copy"};
+  // Each mode once per transport ("dev", "uring"); empty: each mode once, transport auto.
+  std::vector<std::string> transports{};
   bool fio = true;
 };
 
 struct WorkloadFigure {
   std::string workload{};  // untar, stat, read-all, rm, write-4k, fio-randwrite-4k
-  std::string method{};    // "native", then the modes
+  std::string method{};    // "native", then the modes (MODE/TRANSPORT with transports)
   double seconds = 0;      // median
   double spread = 0;
   std::uint64_t operations = 0;             // entries, writes, or fio I/Os per second (fio)
@@ -41,7 +43,7 @@ struct WorkloadRun {
   bool caches_dropped = false;
 };
 
-// Native first, then each mode, workload by workload.
+// Native first, then each mode (and transport), workload by workload.
 Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& config);
 
 // mount-<workload> records, and a table of each workload against native.

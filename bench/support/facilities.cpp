@@ -90,8 +90,8 @@ Report describe_facilities(const std::vector<Probe>& probes, const std::string& 
   report.text = table.str();
   report.text += format_text("\nzcopy mount: %s\n", fs::describe_worker_privileges().c_str());
   report.text +=
-      format_text("zcopy mount transport: %s; %s\n", fs::describe_fuse_uring().c_str(),
-                  "zcopy mount serves through /dev/fuse (libfuse 3.14 has no io_uring transport)");
+      format_text("zcopy mount transport: %s; --transport auto uses io_uring only while it is on\n",
+                  fs::describe_fuse_uring().c_str());
   report.text += format_text("\n%zu of %zu available\n", available, probes.size());
   return report;
 }

@@ -8,11 +8,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
-#include "kernel_abi.hpp"
 #include "mirror.hpp"
+#include "uring_abi.hpp"
 #include "zcopy/core/syscall.hpp"
 
 namespace zc::fs {
@@ -20,6 +22,8 @@ namespace {
 
 // The backing id for the reply this thread is about to write; 0 for none.
 thread_local std::int32_t pending_backing_id = 0;
+// Set while this thread serves a ring entry.
+thread_local RingReply* ring_reply = nullptr;
 
 DeviceHooks& hooks_of(void* userdata) {
   return static_cast<Mirror*>(userdata)->device();
@@ -51,12 +55,59 @@ ssize_t io_splice_receive(int fdin, off_t* offin, int fdout, off_t* offout, size
 ssize_t io_splice_send(int fdin, off_t* offin, int fdout, off_t* offout, size_t len,
                        unsigned int flags, void* userdata) {
   hooks_of(userdata).reply_leaving();
-  return ::splice(fdin, offin, fdout, offout, len, flags);
+  if (ring_reply == nullptr) return ::splice(fdin, offin, fdout, offout, len, flags);
+  // A ring entry's reply: the pipe holds the whole message, header first.
+  thread_local std::vector<std::byte> staging;
+  staging.resize(len);
+  std::size_t got = 0;
+  while (got < len) {
+    const ssize_t n = ::read(fdin, staging.data() + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    got += static_cast<std::size_t>(n);
+  }
+  const iovec whole{staging.data(), len};
+  return ring_reply->take(&whole, 1);
 }
 
 const fuse_custom_io kIo{io_writev, io_read, io_splice_receive, io_splice_send};
 
 }  // namespace
+
+ssize_t RingReply::take(const struct iovec* iov, int count) noexcept {
+  std::size_t total = 0;
+  for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+  if (total < sizeof(abi::OutHeader) || total - sizeof(abi::OutHeader) > capacity) {
+    errno = EOVERFLOW;
+    return -1;
+  }
+  // The header may span segments; the rest is packed into the payload. memmove: a segment may
+  // point into the request, which shares the payload buffer.
+  std::size_t header_done = 0;
+  std::size_t payload_done = 0;
+  for (int i = 0; i < count; ++i) {
+    const auto* bytes = static_cast<const unsigned char*>(iov[i].iov_base);
+    std::size_t len = iov[i].iov_len;
+    if (header_done < sizeof(abi::OutHeader)) {
+      const std::size_t part = std::min(len, sizeof(abi::OutHeader) - header_done);
+      std::memcpy(header + header_done, bytes, part);
+      header_done += part;
+      bytes += part;
+      len -= part;
+    }
+    if (len > 0) {
+      std::memmove(payload + payload_done, bytes, len);
+      payload_done += len;
+    }
+  }
+  payload_size = payload_done;
+  written = true;
+  return static_cast<ssize_t>(total);
+}
+
+void DeviceHooks::capture_replies(RingReply* reply) noexcept {
+  ring_reply = reply;
+}
 
 const fuse_custom_io& DeviceHooks::io() {
   return kIo;
@@ -114,6 +165,7 @@ ssize_t DeviceHooks::on_read(int fd, void* buf, size_t len) {
       std::uint64_t flags = init.flags;
       if ((flags & abi::kInitExt) != 0) flags |= std::uint64_t{init.flags2} << 32;
       kernel_offers_.store((flags & abi::kInitPassthrough) != 0, std::memory_order_release);
+      kernel_offers_uring_.store((flags & abi::kInitOverIoUring) != 0, std::memory_order_release);
       init_unique_.store(header.unique, std::memory_order_release);
       init_read_.store(true, std::memory_order_release);
     }
@@ -130,16 +182,32 @@ ssize_t DeviceHooks::on_writev(int fd, struct iovec* iov, int count) {
     if (header.unique != 0 && init_read_.load(std::memory_order_acquire) &&
         header.unique == init_unique_.load(std::memory_order_acquire) && !init_answered()) {
       is_init_reply = true;
+      const bool passthrough = grant_.load(std::memory_order_acquire);
+      const bool uring = want_uring_.load(std::memory_order_acquire) &&
+                         kernel_offers_uring_.load(std::memory_order_acquire);
       if (header.error == 0 && count >= 2 && iov[1].iov_len >= offsetof(abi::InitOut, unused) &&
-          grant_.load(std::memory_order_acquire)) {
+          (passthrough || uring)) {
         abi::InitOut out{};
         std::memcpy(&out, iov[1].iov_base, std::min(iov[1].iov_len, sizeof out));
         std::uint64_t flags = out.flags | (std::uint64_t{out.flags2} << 32);
-        flags |= abi::kInitExt | abi::kInitPassthrough;
-        flags &= ~abi::kInitWritebackCache;  // the kernel refuses passthrough beside it
+        flags |= abi::kInitExt;
+        if (passthrough) {
+          flags |= abi::kInitPassthrough;
+          flags &= ~abi::kInitWritebackCache;  // the kernel refuses passthrough beside it
+          out.max_stack_depth = stack_depth_.load(std::memory_order_relaxed);
+        }
+        if (uring) {
+          flags |= abi::kInitOverIoUring;
+          const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+          // Without FUSE_MAX_PAGES the kernel keeps its default of 32 pages.
+          const std::size_t pages = std::max<std::size_t>(out.max_pages, 32);
+          uring_payload_size_.store(
+              std::max({abi::kMinReadBuffer, std::size_t{out.max_write}, pages * page}),
+              std::memory_order_release);
+          uring_granted_.store(true, std::memory_order_release);
+        }
         out.flags = static_cast<std::uint32_t>(flags);
         out.flags2 = static_cast<std::uint32_t>(flags >> 32);
-        out.max_stack_depth = stack_depth_.load(std::memory_order_relaxed);
         std::memcpy(iov[1].iov_base, &out, std::min(iov[1].iov_len, sizeof out));
       }
     } else if (backing_id != 0 && header.error == 0 && count >= 2 &&
@@ -156,7 +224,7 @@ ssize_t DeviceHooks::on_writev(int fd, struct iovec* iov, int count) {
     }
   }
   replies_.fetch_add(1, std::memory_order_release);  // pairs with the acquire in on_read
-  const ssize_t n = ::writev(fd, iov, count);
+  const ssize_t n = ring_reply != nullptr ? ring_reply->take(iov, count) : ::writev(fd, iov, count);
   if (is_init_reply) {
     const int saved = errno;
     {

@@ -6,13 +6,18 @@
 // writes to our read/writev functions. There we
 //   - read the kernel's INIT request and note whether it offers FUSE_PASSTHROUGH in flags2;
 //   - patch libfuse's INIT reply (matched by its unique id) with FUSE_INIT_EXT, FUSE_PASSTHROUGH
-//     and max_stack_depth when the mount wants passthrough;
+//     and max_stack_depth when the mount wants passthrough, and FUSE_OVER_IO_URING when it wants
+//     the io_uring transport and the kernel offered it;
 //   - patch an OPEN or CREATE reply with FOPEN_PASSTHROUGH and the backing id. The id travels in
 //     a thread-local set just before fuse_reply_open/create, because libfuse writes a reply on
 //     the thread that calls fuse_reply_*.
 // Everything else libfuse still does (request parsing, splice, the thread pool). The
 // alternative, parsing /dev/fuse requests ourselves around fuse_session_process_buf, would
 // have to rebuild the INIT reply libfuse sends from inside process_buf anyway.
+//
+// A thread that serves a ring entry (uring_queues.hpp) hands libfuse the request itself and
+// sets a RingReply first: the reply, patched as any other, then lands in the entry's buffers
+// instead of /dev/fuse.
 //
 // The read hook also polls a wake-up eventfd, so stop() can end workers blocked on a mount
 // that a still-open file keeps alive.
@@ -23,10 +28,12 @@
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 
@@ -34,6 +41,19 @@
 #include "zcopy/core/fd.hpp"
 
 namespace zc::fs {
+
+// Where replies written on this thread go while it serves a ring entry: the fuse_out_header
+// into `header` (16 bytes), the out arguments into `payload`.
+struct RingReply {
+  unsigned char* header = nullptr;
+  std::byte* payload = nullptr;
+  std::size_t capacity = 0;
+  std::size_t payload_size = 0;  // set by the reply
+  bool written = false;
+
+  // Takes a whole reply (as writev would); -1 with errno EOVERFLOW when it does not fit.
+  ssize_t take(const struct iovec* iov, int count) noexcept;
+};
 
 class DeviceHooks {
  public:
@@ -52,6 +72,19 @@ class DeviceHooks {
   bool kernel_offers_passthrough() const noexcept {
     return kernel_offers_.load(std::memory_order_acquire);
   }
+  // Set before the session starts: the INIT reply asks for FUSE_OVER_IO_URING when offered.
+  void want_uring() noexcept { want_uring_.store(true, std::memory_order_release); }
+  bool kernel_offers_uring() const noexcept {
+    return kernel_offers_uring_.load(std::memory_order_acquire);
+  }
+  // Whether the INIT reply asked for io_uring, and the payload buffer each ring entry needs for
+  // the max_write and max_pages it announced (valid once init_answered()).
+  bool uring_granted() const noexcept { return uring_granted_.load(std::memory_order_acquire); }
+  std::size_t uring_payload_size() const noexcept {
+    return uring_payload_size_.load(std::memory_order_acquire);
+  }
+  // Replies written by this thread go to `reply` until called with nullptr.
+  static void capture_replies(RingReply* reply) noexcept;
   bool init_answered() const;
   bool wait_for_init(std::chrono::milliseconds timeout);
 
@@ -78,6 +111,10 @@ class DeviceHooks {
   std::atomic<std::uint64_t> init_unique_{0};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<bool> kernel_offers_{false};
+  std::atomic<bool> kernel_offers_uring_{false};
+  std::atomic<bool> want_uring_{false};
+  std::atomic<bool> uring_granted_{false};
+  std::atomic<std::size_t> uring_payload_size_{0};
   std::atomic<bool> init_read_{false};
   std::atomic<bool> grant_{false};
   std::atomic<std::uint32_t> stack_depth_{1};

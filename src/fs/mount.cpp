@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "mirror.hpp"
+#include "uring_queues.hpp"
 #include "worker_privileges.hpp"
 #include "zcopy/core/capabilities.hpp"
 #include "zcopy/core/method_ladder.hpp"
@@ -36,6 +37,8 @@ struct Mount::State {
   bool mounted = false;
   std::uint64_t mount_id = 0;  // of our mount at `mountpoint`, right after mounting (0: unknown)
   std::thread loop;
+  std::unique_ptr<UringQueues> uring;  // set when requests travel through io_uring
+  std::string transport_reason;        // why not io_uring, when auto fell back
   mutable std::mutex mutex;
   std::condition_variable ended_cv;
   bool ended = false;  // protected by mutex
@@ -168,6 +171,21 @@ void detach(Mount::State& state) {
   }
 }
 
+// Moves the connection onto FUSE over io_uring once INIT granted it. Until every queue has an
+// entry, requests keep coming through /dev/fuse.
+Result<void> start_uring(Mount::State& state) {
+  DeviceHooks& device = state.mirror->device();
+  if (!device.uring_granted()) {
+    return fail(Errc::capability_missing, "mount --transport uring",
+                "the kernel did not offer FUSE_OVER_IO_URING in INIT");
+  }
+  auto queues = UringQueues::start(state.session, device, state.mirror->device_fd(),
+                                   device.uring_payload_size());
+  if (!queues) return std::unexpected(queues.error());
+  state.uring = std::move(*queues);
+  return {};
+}
+
 }  // namespace
 
 std::string_view to_string(MountMode mode) noexcept {
@@ -206,6 +224,8 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
   auto choice = kMountModes.choose(
       options.mode, [](Capability capability) { return probe_uncached(capability); });
   if (!choice) return std::unexpected(choice.error());
+  auto transport = choose_transport(options.transport);
+  if (!transport) return std::unexpected(transport.error());
   const std::string early_reason = choice->missing;
   const MountMode requested = early_reason.empty() ? options.mode : choice->method;
   const std::uint32_t depth = stack_depth_for(root->get());
@@ -218,6 +238,8 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
   state->mirror = std::make_unique<Mirror>(std::move(*root), root_stat, requested,
                                            options.cache_seconds, depth, std::move(table));
   if (!early_reason.empty()) state->mirror->set_mode(MountMode::splice, early_reason);
+  state->transport_reason = transport->why_not_uring;
+  if (transport->used == MountTransport::uring) state->mirror->device().want_uring();
   if (auto wake = state->mirror->device().open_wake_fd(); !wake) {
     return std::unexpected(wake.error());
   }
@@ -283,6 +305,15 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
     return fail(Errc::capability_missing, "mount --mode passthrough",
                 "FUSE passthrough unavailable: the kernel did not offer FUSE_PASSTHROUGH in INIT");
   }
+  if (transport->used == MountTransport::uring) {
+    if (auto started = start_uring(*mount.state_); !started) {
+      if (options.transport == MountTransport::uring) {
+        (void)mount.stop();
+        return std::unexpected(started.error());
+      }
+      mount.state_->transport_reason = started.error().message();
+    }
+  }
   return mount;
 }
 
@@ -294,6 +325,14 @@ std::string Mount::fallback_reason() const {
   return state_ ? state_->mirror->fallback_reason() : std::string();
 }
 
+MountTransport Mount::transport() const noexcept {
+  return state_ && state_->uring ? MountTransport::uring : MountTransport::dev;
+}
+
+std::string Mount::transport_reason() const {
+  return state_ ? state_->transport_reason : std::string();
+}
+
 bool Mount::running() const noexcept {
   if (!state_) return false;
   const std::lock_guard lock(state_->mutex);
@@ -301,7 +340,10 @@ bool Mount::running() const noexcept {
 }
 
 MountStats Mount::stats() const noexcept {
-  return state_ ? state_->mirror->stats() : MountStats{};
+  if (!state_) return MountStats{};
+  MountStats stats = state_->mirror->stats();
+  if (state_->uring) stats.uring_requests = state_->uring->requests();
+  return stats;
 }
 
 bool Mount::wait(std::chrono::milliseconds timeout) const {
@@ -315,6 +357,7 @@ Result<void> Mount::stop() {
   detach(*state_);
   if (state_->session != nullptr) fuse_session_exit(state_->session);
   state_->mirror->device().wake_all();
+  if (state_->uring) state_->uring->stop();
   if (state_->loop.joinable()) state_->loop.join();
   state_.reset();  // fuse_session_destroy closes /dev/fuse: a detached mount's files get ENOTCONN
   return {};

@@ -1,9 +1,5 @@
-// The request transport of a mount: the kernel's offer read from sysfs, libfuse's from its
-// version.
+// The request transport of a mount: the kernel's offer, read from sysfs.
 #include "zcopy/fs/transport.hpp"
-
-#define FUSE_USE_VERSION 312
-#include <fuse_lowlevel.h>
 
 #include <fstream>
 
@@ -20,12 +16,8 @@ std::optional<std::string> uring_parameter() {
   return value;
 }
 
-// Why this build serves through /dev/fuse whatever the kernel offers.
-std::string library_reason() {
-  return "libfuse " + std::to_string(FUSE_MAJOR_VERSION) + "." +
-         std::to_string(FUSE_MINOR_VERSION) +
-         " has no io_uring transport (libfuse 3.18 added one), so requests travel through "
-         "/dev/fuse";
+bool parameter_on(const std::optional<std::string>& value) {
+  return value && (*value == "Y" || *value == "1");
 }
 
 }  // namespace
@@ -56,15 +48,15 @@ std::string describe_fuse_uring() {
     return std::string("the kernel offers no FUSE over io_uring (") + kParameter +
            " is absent: kernel before 6.14 or built without CONFIG_FUSE_IO_URING)";
   }
-  if (*value == "Y" || *value == "1")
-    return std::string("kernel parameter ") + kParameter + " is on";
+  if (parameter_on(value)) return std::string("kernel parameter ") + kParameter + " is on";
   return std::string("kernel parameter ") + kParameter + " is off (as root: echo 1 > " +
          kParameter + ")";
 }
 
 Result<TransportChoice> choose_transport(MountTransport requested) {
   if (requested == MountTransport::dev) return TransportChoice{};
-  const std::string reason = library_reason() + "; " + describe_fuse_uring();
+  if (parameter_on(uring_parameter())) return TransportChoice{.used = MountTransport::uring};
+  const std::string reason = describe_fuse_uring();
   if (requested == MountTransport::uring) {
     return fail(Errc::capability_missing, "mount --transport uring", reason);
   }

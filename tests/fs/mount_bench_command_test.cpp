@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mount_fixture.hpp"
+#include "uring_parameter.hpp"
 
 namespace zc::test {
 namespace {
@@ -36,6 +37,32 @@ TEST(MountBenchCommand, WorkloadsReportEachStepNativelyAndThroughTheMount) {
     EXPECT_EQ(with_requests, 1U) << workload << "\n" << bench.output;
   }
   EXPECT_NE(bench.output.find("\"method\":\"copy\""), std::string::npos) << bench.output;
+}
+
+// Both transports in one run, each mode's rows named MODE/TRANSPORT.
+TEST(MountBenchCommand, TransportsRunSideBySide) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_URING_PARAMETER();
+  UringParameter on(true);
+  ASSERT_TRUE(on.set());
+  MountFixture f;
+  const std::string tree = f.dir() + "/tree";
+  ASSERT_EQ(::mkdir(tree.c_str(), 0755), 0);
+  for (int i = 0; i < 20; ++i) std::ofstream(tree + "/f" + std::to_string(i)) << i;
+  const Shell bench =
+      sh(zcopy_tool() +
+         " mount bench --no-reads --no-fio --modes copy --transports dev,uring "
+         "--tree " +
+         tree + " --write-size 64K --workload-repeats 1 --dir " + f.dir() + " --json 2>&1");
+  ASSERT_EQ(bench.status, 0) << bench.output;
+  for (const char* method : {"copy/dev", "copy/uring"}) {
+    EXPECT_NE(
+        bench.output.find(std::string("\"bench\":\"mount-rm\",\"method\":\"") + method + "\""),
+        std::string::npos)
+        << method << "\n"
+        << bench.output;
+  }
 }
 
 }  // namespace

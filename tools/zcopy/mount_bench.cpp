@@ -9,6 +9,7 @@
 #include "command.hpp"
 #include "options.hpp"
 #include "zcopy/fs/mount.hpp"
+#include "zcopy/fs/transport.hpp"
 
 namespace zc::cli {
 namespace {
@@ -58,6 +59,11 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
   bench->add_option("--modes", c.modes, "Modes to measure (default passthrough,splice,copy)")
       ->delimiter(',')
       ->check(accepted_by(fs::mount_mode_from_name, "auto, passthrough, splice or copy"));
+  bench
+      ->add_option("--transports", s->workloads.transports,
+                   "Transports each mode's workloads run on, e.g. dev,uring (default: auto)")
+      ->delimiter(',')
+      ->check(accepted_by(fs::mount_transport_from_name, "auto, uring or dev"));
   bench->add_flag("--no-fio", s->no_fio, "Skip the fio random-read and random-write runs");
   bench->add_flag("--no-reads", s->no_reads, "Skip the sequential and random reads");
   bench->add_flag("--no-workloads", s->no_workloads,

@@ -36,15 +36,18 @@ struct MountCommandOptions {
 Result<bench::MountRunConfig> to_run_config(const MountCommandOptions& o) {
   auto mode = fs::mount_mode_from_name(o.mode);
   if (!mode) return usage_error("mount --mode " + o.mode, std::string("use ") + kModes);
-  auto transport = fs::choose_transport(*fs::mount_transport_from_name(o.transport));
-  if (!transport) return std::unexpected(transport.error());
+  const fs::MountTransport asked = *fs::mount_transport_from_name(o.transport);
+  // Refused before forking, in one line, when the kernel does not allow it.
+  if (auto transport = fs::choose_transport(asked); !transport) {
+    return std::unexpected(transport.error());
+  }
   return bench::MountRunConfig{.source = o.source,
                                .mountpoint = o.mountpoint,
                                .options = {.mode = *mode,
                                            .allow_other = o.allow_other,
                                            .max_threads = o.threads,
-                                           .debug = o.debug},
-                               .why_not_uring = transport->why_not_uring,
+                                           .debug = o.debug,
+                                           .transport = asked},
                                .foreground = o.foreground};
 }
 

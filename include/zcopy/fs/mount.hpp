@@ -38,6 +38,7 @@
 #include <string_view>
 
 #include "zcopy/core/error.hpp"
+#include "zcopy/fs/transport.hpp"
 
 namespace zc::fs {
 
@@ -53,6 +54,9 @@ struct MountOptions {
   unsigned max_threads = 8;  // libfuse worker threads
   double cache_seconds = 1;  // how long the kernel may cache names and attributes
   bool debug = false;        // libfuse request trace on stderr
+  // How requests travel (transport.hpp): auto takes FUSE over io_uring where the kernel allows
+  // it; uring fails with Errc::capability_missing where it does not.
+  MountTransport transport = MountTransport::auto_select;
   // Where the daemon says, once each, what it could not do as asked (a file system whose inodes
   // must be held by descriptors, a file served without passthrough). Lines go to stderr when
   // this is empty. Called from worker threads.
@@ -71,6 +75,7 @@ struct MountStats {
   // backing id (one on a stacked file system inside SRC); only that inode is served this way.
   std::uint64_t passthrough_refusals = 0;
   std::uint64_t requests = 0;            // requests the kernel sent the daemon so far
+  std::uint64_t uring_requests = 0;      // of which through io_uring
   std::uint64_t inodes = 0;              // inodes the kernel knows right now, the root aside
   std::uint64_t cached_descriptors = 0;  // idle inode descriptors kept open right now
 };
@@ -92,6 +97,9 @@ class Mount {
   MountMode active_mode() const noexcept;
   // Why auto did not get passthrough (empty otherwise).
   std::string fallback_reason() const;
+  // The transport requests travel by (uring or dev), and why not io_uring when auto fell back.
+  MountTransport transport() const noexcept;
+  std::string transport_reason() const;
   // False once the kernel connection ended (unmounted from outside, or stop()).
   bool running() const noexcept;
   MountStats stats() const noexcept;

@@ -2,14 +2,14 @@
 //
 // /dev/fuse: a read and a writev per request, one wake-up of whichever worker sleeps in the
 // device. FUSE over io_uring (kernel 6.14 and later, when the fuse module's enable_uring
-// parameter is on): requests and replies through rings of registered buffers, a queue per CPU.
-// The mirror is built on libfuse 3.14, which has no io_uring transport (3.18 added one), so it
-// serves through /dev/fuse; `auto` says why io_uring is not used, and `uring` is refused with
-// the same reason. The tool never changes the kernel parameter itself.
+// parameter is on): requests and replies through rings of registered buffers, a queue per CPU;
+// INIT, FORGET and INTERRUPT still travel through /dev/fuse. `auto` takes io_uring when the
+// parameter is on and says why not otherwise; `uring` is refused with the same reason. The tool
+// never changes the kernel parameter itself.
 //
 //   auto chosen = zc::fs::choose_transport(zc::fs::MountTransport::auto_select);
 //   if (!chosen) ...                  // only `uring` fails, with Errc::capability_missing
-//   chosen->why_not_uring             // "kernel parameter enable_uring is off (...); ..."
+//   chosen->why_not_uring             // "kernel parameter .../enable_uring is off (...)"
 #pragma once
 
 #include <optional>
@@ -31,7 +31,8 @@ struct TransportChoice {
   std::string why_not_uring{};  // empty when io_uring is used or was not asked about
 };
 
-// The transport a mount asked for `requested` gets, or why it cannot have it.
+// The transport a mount asked for `requested` gets, or why it cannot have it (the kernel may
+// still refuse the rings at mount time: Mount::transport() is final).
 Result<TransportChoice> choose_transport(MountTransport requested);
 
 // One line on the kernel's side of FUSE over io_uring: whether the parameter exists, its value,
