@@ -41,6 +41,29 @@ Result<SealedRecord> RecordWriter::seal(std::span<std::byte> record_space, std::
   return SealedRecord{.bytes = record_space.first(record_size), .nonce_use = *used};
 }
 
+Result<SealedRecord> RecordWriter::seal_from(std::span<const std::byte> content,
+                                             std::span<std::byte> record_space, ContentType type) {
+  if (content.size() > kMaxPlaintext)
+    return fail(Errc::invalid_argument, "seal record",
+                std::to_string(content.size()) + " bytes of content exceed 2^14");
+  const std::size_t record_size = content.size() + kRecordOverhead;
+  if (record_space.size() < record_size)
+    return fail(Errc::invalid_argument, "seal record",
+                "space of " + std::to_string(record_space.size()) + " bytes cannot hold a " +
+                    std::to_string(record_size) + "-byte record");
+  auto* bytes = reinterpret_cast<std::uint8_t*>(record_space.data());
+  const auto header = protected_header(record_size - kRecordHeaderSize);
+  std::memcpy(bytes, header.data(), header.size());
+  std::span<std::uint8_t> inner(bytes + kRecordHeaderSize, content.size() + 1);
+  auto used = cipher_.seal_from(
+      header, std::span(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()),
+      static_cast<std::uint8_t>(type), inner,
+      std::span<std::uint8_t, kTagSize>(inner.data() + inner.size(), kTagSize));
+  if (!used) return std::unexpected(used.error());
+  bytes_sealed_ += content.size();
+  return SealedRecord{.bytes = record_space.first(record_size), .nonce_use = *used};
+}
+
 Result<void> RecordWriter::send(std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
     auto n = sys_call({"send", fd_},
