@@ -86,7 +86,8 @@ std::string listing_html(std::string_view url_path, const std::vector<ListingEnt
   const std::string title = html_escape(url_path);
   std::string out =
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width\"><title>Index of " +
+      "<meta name=\"viewport\" content=\"width=device-width\">"
+      "<link rel=\"icon\" href=\"data:,\"><title>Index of " +
       title +
       "</title>\n<style>body{font-family:sans-serif;margin:1.5em}"
       "table{border-collapse:collapse}th,td{padding:.2em 1.2em .2em 0;text-align:left}"
