@@ -241,6 +241,25 @@ TEST_F(ServeOverHttps, APlainHttpClientOnTheTlsPortGetsACleanCloseAndServingGoes
   EXPECT_EQ(serve->stop(), 0);
 }
 
+TEST_F(ServeOverHttps, AFileTruncatedWhileItsRecordsAreSentEndsThatConnectionAndServingGoesOn) {
+  const std::string path = dir_ / "www/shrinks.bin";
+  ASSERT_TRUE(test::write_file(path, test::generated_bytes(32 * kMiB, 5)));
+  auto serve = start();
+  // A slow reader keeps most of the file unsent while it shrinks under the server's mapping.
+  auto run = test::run_program(
+      {"sh", "-c",
+       "curl -sS --cacert \"$1\" --limit-rate 2M -o \"$3\" \"$2\" & sleep 1; "
+       "truncate -s 1M \"$4\"; wait $!",
+       "sh", pki_.ca_cert, serve->url() + "shrinks.bin", dir_ / "shrinks.out", path});
+  EXPECT_NE(run.exit_code, 0) << "curl took a shortened body as whole";
+  EXPECT_LT(std::filesystem::file_size(dir_ / "shrinks.out"), 32 * kMiB);
+  auto after = curl({serve->url() + "small.txt"});
+  EXPECT_EQ(after.out, "hello over tls\n") << "the server did not live on";
+  EXPECT_EQ(serve->stop(), 0);
+  EXPECT_NE(serve->stderr_text().find("/shrinks.bin shrank while being sent"), std::string::npos)
+      << serve->stderr_text();
+}
+
 TEST_F(ServeOverHttps, BadCertificateOrKeyFilesAreOneLineErrors) {
   const std::string www = dir_ / "www";
   ASSERT_TRUE(test::write_file(dir_ / "not-pem.txt", "hello\n"));
