@@ -58,6 +58,14 @@ void capture_secret(const SSL* ssl, const char* line) {
   if (label == "SERVER_TRAFFIC_SECRET_0") captured->server = parse_hex_secret(hex);
 }
 
+std::string selected_alpn(const SSL* ssl) {
+  const unsigned char* protocol = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl, &protocol, &length);
+  return protocol == nullptr ? std::string()
+                             : std::string(reinterpret_cast<const char*>(protocol), length);
+}
+
 const EVP_CIPHER* suite_cipher(CipherSuite suite) noexcept {
   switch (suite) {
     case CipherSuite::aes_128_gcm_sha256:

@@ -35,6 +35,9 @@ struct CapturedSecrets {
 // ex_data slot 0 points at the CapturedSecrets to fill (or is null: nothing is kept).
 void capture_secret(const SSL* ssl, const char* line);
 
+// The ALPN protocol a handshake settled on ("http/1.1"), empty when none.
+std::string selected_alpn(const SSL* ssl);
+
 const EVP_CIPHER* suite_cipher(CipherSuite suite) noexcept;
 const EVP_MD* suite_digest(CipherSuite suite) noexcept;
 

@@ -262,11 +262,7 @@ std::string ServerSession::describe() const {
 }
 
 std::string ServerSession::alpn() const {
-  const unsigned char* protocol = nullptr;
-  unsigned int length = 0;
-  SSL_get0_alpn_selected(state_->ssl.get(), &protocol, &length);
-  return protocol == nullptr ? std::string()
-                             : std::string(reinterpret_cast<const char*>(protocol), length);
+  return selected_alpn(state_->ssl.get());
 }
 
 }  // namespace zc::secure

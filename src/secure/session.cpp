@@ -243,11 +243,7 @@ std::string Session::describe() const {
 }
 
 std::string Session::alpn() const {
-  const unsigned char* protocol = nullptr;
-  unsigned int length = 0;
-  SSL_get0_alpn_selected(state_->ssl.get(), &protocol, &length);
-  return protocol == nullptr ? std::string()
-                             : std::string(reinterpret_cast<const char*>(protocol), length);
+  return selected_alpn(state_->ssl.get());
 }
 
 int Session::fd() const noexcept {
