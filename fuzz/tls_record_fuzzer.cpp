@@ -4,11 +4,17 @@
 // The first input byte picks the mode: raw bytes go to the wire as they are (headers and tags
 // under attack), otherwise the rest is cut into inner plaintexts (2-byte length, then the bytes)
 // that the fuzzer seals with the peer's key first, so the parsers behind the tag are reached.
+// The second bit reads as a server does: a non-blocking socket fed the wire in pieces (sizes
+// from the wire's own bytes), read until EAGAIN after each piece, a close without close_notify
+// taken as the end; a record then arrives across many calls and must come out the same.
 // Nothing may crash; every view `read` returns must lie inside the buffer it was given, and an
 // error must say something.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -56,6 +62,7 @@ std::vector<std::uint8_t> seal_all(const std::uint8_t* data, std::size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0 || size > 60000) return 0;
   const bool raw = (data[0] & 1) != 0;
+  const bool trickle = (data[0] & 2) != 0;
   std::vector<std::uint8_t> wire =
       raw ? std::vector<std::uint8_t>(data + 1, data + size) : seal_all(data + 1, size - 1);
 
@@ -64,25 +71,45 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   int buffer_size = 1 << 20;
   ::setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &buffer_size, sizeof buffer_size);
   ::setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &buffer_size, sizeof buffer_size);
-  if (!wire.empty() &&
-      ::send(fds[1], wire.data(), wire.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(wire.size()))
-    std::abort();
-  ::shutdown(fds[1], SHUT_WR);
-  {
-    auto layer = RecordLayer::create(fds[0], kSuite, secret_of(1), secret_of(2));
-    if (!layer) std::abort();
-    std::vector<std::byte> buffer(kMaxCiphertext);
+  auto layer = RecordLayer::create(fds[0], kSuite, secret_of(1), secret_of(2));
+  if (!layer) std::abort();
+  std::vector<std::byte> buffer(kMaxCiphertext);
+  // Reads until the stream ends or errs (false), or, non-blocking, until EAGAIN (true).
+  auto read_all = [&]() {
     for (;;) {
       auto read = layer->read(buffer);
       if (!read) {
         if (read.error().message().empty()) std::abort();
-        break;
+        return read.error().sys_errno() == EAGAIN;
       }
-      if (read->empty()) break;
+      if (read->empty()) return false;
       if (read->data() < buffer.data() ||
           read->data() + read->size() > buffer.data() + buffer.size())
         std::abort();
     }
+  };
+  if (trickle) {
+    if (::fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) std::abort();
+    layer->accept_eof_as_end();
+    bool open = true;
+    for (std::size_t at = 0; open && at < wire.size();) {
+      const std::size_t piece = std::min<std::size_t>(wire.size() - at, 1 + wire[at] % 97);
+      if (::send(fds[1], wire.data() + at, piece, MSG_NOSIGNAL) != static_cast<ssize_t>(piece))
+        std::abort();
+      at += piece;
+      open = read_all();
+    }
+    ::shutdown(fds[1], SHUT_WR);
+    if (open) {
+      ::fcntl(fds[0], F_SETFL, 0);
+      read_all();
+    }
+  } else {
+    if (!wire.empty() &&
+        ::send(fds[1], wire.data(), wire.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(wire.size()))
+      std::abort();
+    ::shutdown(fds[1], SHUT_WR);
+    read_all();
   }
   ::close(fds[0]);
   ::close(fds[1]);

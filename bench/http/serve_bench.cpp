@@ -17,6 +17,7 @@
 #include "bench/support/process.hpp"
 #include "bench/support/serve_process.hpp"
 #include "bench/support/stats.hpp"
+#include "bench/support/tls_pki.hpp"
 
 namespace zc::bench {
 namespace {
@@ -31,6 +32,7 @@ struct Context {
   std::vector<std::string> exec_prefix;  // ip netns exec NS, or nothing
   CpuPlan cpus;
   std::uint64_t descriptors = 1024;  // RLIMIT_NOFILE of every process started
+  TlsPki pki{};                      // with config.tls
   std::vector<std::string> argv(std::vector<std::string> command) const {
     command.insert(command.begin(), exec_prefix.begin(), exec_prefix.end());
     return command;
@@ -48,13 +50,29 @@ struct Server {
 
 Result<Server> start_zcopy(const Context& c, const std::string& method) {
   Server s{.label = "serve " + method, .zcopy = {}, .nginx = {}, .url = {}, .reported_method = {}};
-  s.zcopy.emplace(
-      c.argv({c.config.tool, "serve", c.work + "/www", "--bind", c.host, "--port", "0", "--method",
-              method, "--max-connections", std::to_string(2 * c.config.wrk_connections + 64),
-              "--access-log", c.work + "/access-" + method + ".log", "--ledger-json", "-"}),
-      ServeProcess::Options{.stderr_path = c.work + "/serve-" + method + ".err",
-                            .cpu = c.cpus.server,
-                            .start_limit = std::chrono::seconds(10)});
+  std::vector<std::string> argv = {c.config.tool,
+                                   "serve",
+                                   c.work + "/www",
+                                   "--bind",
+                                   c.host,
+                                   "--port",
+                                   "0",
+                                   "--method",
+                                   method,
+                                   "--max-connections",
+                                   std::to_string(2 * c.config.wrk_connections + 64),
+                                   "--access-log",
+                                   c.work + "/access-" + method + ".log",
+                                   "--ledger-json",
+                                   "-"};
+  if (c.config.tls) {
+    argv.insert(argv.end(), {"--cert", c.pki.server_cert, "--key", c.pki.server_key});
+    s.label = "serve --cert";
+  }
+  s.zcopy.emplace(c.argv(std::move(argv)),
+                  ServeProcess::Options{.stderr_path = c.work + "/serve-" + method + ".err",
+                                        .cpu = c.cpus.server,
+                                        .start_limit = std::chrono::seconds(10)});
   if (s.zcopy->url().empty())
     return fail(Errc::rejected, "zcopy serve --method " + method,
                 "did not start: " + s.zcopy->stderr_text());
@@ -76,18 +94,23 @@ Result<Server> start_nginx_server(const Context& c) {
           "  log_format common '$remote_addr - $remote_user [$time_local] \"$request\" "
           "$status $body_bytes_sent';\n  tcp_nopush on;\n  tcp_nodelay on;\n"
           "  keepalive_requests 1000000;\n",
-      .server_extra = {},
+      .server_extra = c.config.tls
+                          ? "  ssl_certificate " + c.pki.server_cert + ";\n  ssl_certificate_key " +
+                                c.pki.server_key + ";\n  ssl_protocols TLSv1.3;\n  sendfile off;\n"
+                          : std::string(),
+      .listen_extra = c.config.tls ? "ssl" : "",
       .main_extra = "worker_rlimit_nofile " + std::to_string(c.descriptors) + ";\n",
       .exec_prefix = c.exec_prefix,
       .cpu = c.cpus.server};
   auto nginx = start_nginx(config);
   if (!nginx) return std::unexpected(nginx.error());
-  Server s{.label = "nginx",
+  Server s{.label = c.config.tls ? "nginx ssl" : "nginx",
            .zcopy = {},
            .nginx = std::move(*nginx),
            .url = {},
-           .reported_method = "nginx-sendfile"};
+           .reported_method = c.config.tls ? "nginx-ssl" : "nginx-sendfile"};
   s.url = s.nginx.url();
+  if (c.config.tls && s.url.rfind("http://", 0) == 0) s.url = "https://" + s.url.substr(7);
   return s;
 }
 
@@ -108,6 +131,7 @@ TransferLedger difference(const TransferLedger& after, const TransferLedger& bef
           .bytes_zero_copy = after.bytes_zero_copy - before.bytes_zero_copy,
           .bytes_copied_user = after.bytes_copied_user - before.bytes_copied_user,
           .bytes_copied_kernel = after.bytes_copied_kernel - before.bytes_copied_kernel,
+          .bytes_ciphered = after.bytes_ciphered - before.bytes_ciphered,
           .wall_s = 0,
           .cpu_user_s = after.cpu_user_s - before.cpu_user_s,
           .cpu_system_s = after.cpu_system_s - before.cpu_system_s};
@@ -139,9 +163,10 @@ Result<Download> download(Server& s, const Context& c) {
   const double softirq_before = softirq_seconds(c.cpus.server);
   const auto start = Clock::now();
   const std::string log = c.work + "/curl.out";
-  auto curl =
-      Process::spawn({"curl", "-sS", "-o", "/dev/null", s.url + "big.bin"},
-                     {.out = Output::file, .err = Output::file, .file = log, .cpu = c.cpus.client});
+  std::vector<std::string> curl_argv = {"curl", "-sS", "-o", "/dev/null", s.url + "big.bin"};
+  if (c.config.tls) curl_argv.insert(curl_argv.begin() + 1, {"--cacert", c.pki.ca_cert});
+  auto curl = Process::spawn(
+      curl_argv, {.out = Output::file, .err = Output::file, .file = log, .cpu = c.cpus.client});
   if (!curl) return std::unexpected(curl.error());
   curl->await_exit();
   const ProcessCounters client = read_counters(curl->pid());
@@ -158,11 +183,15 @@ Result<Download> download(Server& s, const Context& c) {
     s.reported_method = after->method;
   } else {
     const CpuTime used = process_tree_cpu(s.nginx.pid());
+    // nginx reports nothing: sendfile moves its bytes by reference; with ssl it reads each
+    // buffer (a copy), SSL_write seals it (the cipher's pass) and send copies the records.
+    const bool tls = c.config.tls;
     ledger = {.method = s.reported_method,
               .bytes = size,
-              .bytes_zero_copy = size,
+              .bytes_zero_copy = tls ? 0 : size,
               .bytes_copied_user = 0,
-              .bytes_copied_kernel = 0,
+              .bytes_copied_kernel = tls ? 2 * size : 0,
+              .bytes_ciphered = tls ? size : 0,
               .wall_s = 0,
               .cpu_user_s = used.user_s - nginx_before.user_s,
               .cpu_system_s = used.system_s - nginx_before.system_s};
@@ -318,7 +347,7 @@ Result<rlim_t> raise_descriptor_limit(int connections) {
 Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
   if (config.repeats < 1) return fail(Errc::usage, "serve bench --repeats", "must be at least 1");
   std::vector<const char*> needed{"curl", "nginx"};
-  if (config.wrk) needed.push_back("wrk");
+  if (config.wrk && !config.tls) needed.push_back("wrk");
   for (const char* program : needed) {
     if (!have_program(program))
       return fail(Errc::capability_missing, "zcopy serve bench",
@@ -353,8 +382,17 @@ Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
     c.host = veth->inner_ip();
     c.exec_prefix = veth->exec({});
   }
+  if (config.tls) {
+    auto pki = make_tls_pki(c.work);
+    if (!pki) return std::unexpected(pki.error());
+    c.pki = *pki;
+  }
   std::vector<Server> servers;
-  for (const char* method : {"sendfile", "splice", "uring", "copy"}) {
+  // Under TLS the body method is not used: one server.
+  const std::vector<const char*> methods =
+      config.tls ? std::vector<const char*>{"sendfile"}
+                 : std::vector<const char*>{"sendfile", "splice", "uring", "copy"};
+  for (const char* method : methods) {
     auto s = start_zcopy(c, method);
     if (!s) return std::unexpected(s.error());
     servers.push_back(std::move(*s));
@@ -378,7 +416,7 @@ Result<ServeBenchReport> run_serve_bench(const ServeBenchConfig& config) {
   report.pinned = c.cpus.pinned();
   for (std::size_t i = 0; i < servers.size(); ++i)
     report.servers.push_back(summarize(servers[i].label, runs[i], config.size));
-  if (config.wrk) {
+  if (config.wrk && !config.tls) {
     auto wrk = compare_requests(servers.front(), servers.back(), c);
     if (!wrk) return std::unexpected(wrk.error());
     report.wrk = std::move(*wrk);

@@ -10,7 +10,8 @@
 // told apart from the server's own. Requests/s: wrk with keep-alive fetches a 4 KiB file from our
 // sendfile server and from nginx. Every figure is the median of `repeats` runs after one warm-up,
 // in interleaved rounds. Both servers log every request to a file, buffered (ours per event loop,
-// nginx with buffer=64k), and run two workers.
+// nginx with buffer=64k), and run two workers. With `tls`, one `serve --cert` against nginx with
+// ssl on (sendfile off) and the same curl.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,9 @@ struct ServeBenchConfig {
   int wrk_threads = 1;
   bool wrk = true;
   bool veth = false;  // servers in a network namespace of their own, reached over a veth pair
+  // HTTPS: `serve --cert` against nginx with ssl (sendfile off, as nginx must without kTLS), curl
+  // trusting a test CA; TLS 1.3 with AES-256-GCM on both. No wrk rows.
+  bool tls = false;
 };
 
 struct ServerFigures {

@@ -42,7 +42,7 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
   for (const ServerFigures& s : r.servers) {
     const Versus v = versus(r, s);
     const TransferLedger& m = s.ledger;
-    JsonRecord record = m.record(c.veth ? "serve-veth" : "serve-loopback");
+    JsonRecord record = m.record(c.tls ? "serve-tls" : c.veth ? "serve-veth" : "serve-loopback");
     record.add("server", s.label)
         .add("vs_nginx_throughput", v.nginx_throughput)
         .add("vs_copy_cpu", v.copy_cpu)
@@ -60,9 +60,11 @@ Report describe(const ServeBenchReport& r, const ServeBenchConfig& c) {
                format_bytes(m.bytes_zero_copy), format_bytes(m.bytes_copied_kernel)});
   }
   out.text = format_text(
-      "zcopy serve bench: %s cached file over %s, curl to /dev/null, median of %d after a "
+      "zcopy serve bench: %s cached file over %s%s, curl to /dev/null, median of %d after a "
       "warm-up (shared machine: figures are noisy)\n",
-      format_bytes(c.size).c_str(), c.veth ? "a veth pair" : "loopback", c.repeats);
+      format_bytes(c.size).c_str(), c.veth ? "a veth pair" : "loopback",
+      c.tls ? " with TLS 1.3 (nginx: ssl, sendfile off; 'vs copy' is against nginx)" : "",
+      c.repeats);
   out.text += t.str();
   out.text += format_text(
       "  CPU: the server's user+sys (ours: its own ledger); softirq: receive-side TCP work on the "

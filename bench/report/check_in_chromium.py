@@ -4,6 +4,12 @@ request, no request outside the file itself (data: URIs are inline), no console 
 uncaught exception; then takes a 1280x2000 screenshot to OUT/screenshot.png and checks its size.
 
     /usr/bin/python3 bench/report/check_in_chromium.py OUT
+    /usr/bin/python3 bench/report/check_in_chromium.py OUT URL [SPKI]
+
+With a URL (a page served over http or https, `zcopy serve`'s listing say) it opens that instead,
+allows requests to its origin only, and prints the page's table rows as one JSON line
+("rows: [[cell, ...], ...]") for the caller to check; SPKI, the base64 SHA-256 of the server's
+public key, is the one certificate Chromium then accepts without knowing its CA.
 
 Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe: file
 descriptors 3 and 4, NUL-terminated JSON messages), so no port is opened. Exits 1 with one line
@@ -71,10 +77,15 @@ def missing(reason):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: check_in_chromium.py OUT")
+    if len(sys.argv) not in (2, 3, 4):
+        sys.exit("usage: check_in_chromium.py OUT [URL [SPKI]]")
     out = os.path.abspath(sys.argv[1])
     report = os.path.join(out, "report.html")
+    page = sys.argv[2] if len(sys.argv) > 2 else "file://" + report
+    allowed = ("file://" + out) if len(sys.argv) == 2 else page.split("/", 3)[:3]
+    if isinstance(allowed, list):
+        allowed = "/".join(allowed) + "/"
+    spki = sys.argv[3] if len(sys.argv) > 3 else None
     screenshot = os.path.join(out, "screenshot.png")
     chromium = shutil.which("chromium")
     if not chromium:
@@ -95,6 +106,8 @@ def main():
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--disable-extensions", "--mute-audio", f"--user-data-dir={profile}",
             f"--window-size={WIDTH},{HEIGHT}", "--remote-debugging-pipe", "about:blank"]
+    if spki:
+        args.insert(-1, f"--ignore-certificate-errors-spki-list={spki}")
     log = open(os.path.join(out, "chromium.log"), "w")
     # Python's descriptors are close-on-exec, and dup2 clears the flag on 3 and 4 only: nothing
     # else leaks into Chromium without close_fds, which would close 3 and 4 after place_fds.
@@ -113,9 +126,15 @@ def main():
         tools.send("Emulation.setDeviceMetricsOverride",
                    {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
                    session=session)
-        tools.send("Page.navigate", {"url": "file://" + report}, session=session)
+        tools.send("Page.navigate", {"url": page}, session=session)
         tools.wait(lambda m: m.get("method") == "Page.loadEventFired")
         time.sleep(0.5)  # late console messages
+        if len(sys.argv) > 2:
+            rows = tools.send("Runtime.evaluate", {
+                "expression": "JSON.stringify([...document.querySelectorAll('tbody tr')]"
+                              ".map(r => [...r.cells].map(c => c.innerText)))",
+                "returnByValue": True}, session=session)
+            print("rows: " + rows["result"]["result"].get("value", "null"))
         shot = tools.send("Page.captureScreenshot", {"format": "png"}, session=session)
         with open(screenshot, "wb") as f:
             f.write(base64.b64decode(shot["result"]["data"]))
@@ -123,8 +142,8 @@ def main():
             method, params = event["method"], event.get("params", {})
             if method == "Network.requestWillBeSent":
                 url = params["request"]["url"]
-                if not (url.startswith("file://" + out) or url.startswith("data:")):
-                    problems.append(f"request outside the report: {url[:120]}")
+                if not (url.startswith(allowed) or url.startswith("data:")):
+                    problems.append(f"request outside the page's origin: {url[:120]}")
             elif method == "Network.loadingFailed":
                 problems.append(f"failed request: {params.get('errorText')} ({params.get('type')})")
             elif method == "Network.responseReceived":
@@ -164,13 +183,14 @@ def main():
             height = int.from_bytes(head[20:24], "big")
             if (width, height) != (WIDTH, HEIGHT):
                 problems.append(f"screenshot is {width}x{height}, expected {WIDTH}x{HEIGHT}")
-            if os.path.getsize(screenshot) < 20_000:
+            # A report fills the page; a listing of a few rows may be small, but never empty.
+            if os.path.getsize(screenshot) < (20_000 if len(sys.argv) == 2 else 4_000):
                 problems.append(f"screenshot is only {os.path.getsize(screenshot)} bytes: blank?")
     for p in problems:
         print(p)
     if problems:
         sys.exit(1)
-    print(f"{report} opened in Chromium with no failed request and no console error; "
+    print(f"{page} opened in Chromium with no failed request and no console error; "
           f"screenshot {screenshot} ({os.path.getsize(screenshot)} bytes)")
 
 

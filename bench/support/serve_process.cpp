@@ -47,11 +47,13 @@ Result<TransferLedger> ledger_from_record(std::string_view line) {
   if (!method || !bytes || !zero_copy || !user || !kernel || !wall || !cpu_user || !cpu_system)
     return fail(Errc::corrupt, "ledger record", "not a ledger: " + std::string(line));
   auto count = [](double value) { return static_cast<std::uint64_t>(value); };
+  const auto ciphered = number("bytes_ciphered");  // only when a cipher ran
   return TransferLedger{.method = *method,
                         .bytes = count(*bytes),
                         .bytes_zero_copy = count(*zero_copy),
                         .bytes_copied_user = count(*user),
                         .bytes_copied_kernel = count(*kernel),
+                        .bytes_ciphered = ciphered ? count(*ciphered) : 0,
                         .wall_s = *wall,
                         .cpu_user_s = *cpu_user,
                         .cpu_system_s = *cpu_system};

@@ -27,5 +27,6 @@ Result<void> demo_ring(const DemoSettings& settings);             // ring.cpp
 Result<void> demo_channel(const DemoSettings& settings);          // channel.cpp
 Result<void> demo_mount(const DemoSettings& settings);            // mount.cpp
 Result<void> demo_network(const DemoSettings& settings);          // network.cpp
+Result<void> demo_https(const DemoSettings& settings);            // https.cpp
 
 }  // namespace zc::demo

@@ -41,6 +41,7 @@ void TransferLedger::merge(const TransferLedger& other) noexcept {
   bytes_zero_copy += other.bytes_zero_copy;
   bytes_copied_user += other.bytes_copied_user;
   bytes_copied_kernel += other.bytes_copied_kernel;
+  bytes_ciphered += other.bytes_ciphered;
   cpu_user_s += other.cpu_user_s;
   cpu_system_s += other.cpu_system_s;
   wall_s = std::max(wall_s, other.wall_s);
@@ -57,6 +58,7 @@ JsonRecord TransferLedger::record(std::string_view bench) const {
       .add("bytes_copied", bytes_copied())
       .add("bytes_copied_user", bytes_copied_user)
       .add("bytes_copied_kernel", bytes_copied_kernel);
+  if (bytes_ciphered > 0) r.add("bytes_ciphered", bytes_ciphered);
   return r;
 }
 
@@ -66,7 +68,8 @@ std::string TransferLedger::summary() const {
   return method + ": " + format_bytes(bytes) + " in " + cpu + " (" + format_rate(bytes_per_s()) +
          "), " + format_bytes(bytes_zero_copy) + " zero-copy, copied " +
          format_bytes(bytes_copied_user) + " in user space and " +
-         format_bytes(bytes_copied_kernel) + " in the kernel";
+         format_bytes(bytes_copied_kernel) + " in the kernel" +
+         (bytes_ciphered > 0 ? ", " + format_bytes(bytes_ciphered) + " through the cipher" : "");
 }
 
 CpuStopwatch::CpuStopwatch(Scope scope) noexcept

@@ -5,16 +5,29 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <ctime>
 #include <memory>
 
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/core/units.hpp"
 #include "zcopy/http/html_escape.hpp"
 #include "zcopy/http/open_beneath.hpp"
 #include "zcopy/http/url_path.hpp"
 
 namespace zc::http {
 namespace {
+
+// "2026-12-06 08:05", in UTC, as listings usually show it.
+std::string listing_time(std::int64_t seconds) {
+  const auto t = static_cast<std::time_t>(seconds);
+  std::tm parts{};
+  char text[32];
+  if (::gmtime_r(&t, &parts) == nullptr ||
+      std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &parts) == 0)
+    return "-";
+  return text;
+}
 
 struct DirCloser {
   void operator()(DIR* dir) const noexcept { ::closedir(dir); }
@@ -71,17 +84,37 @@ std::string listing_json(std::string_view url_path, const std::vector<ListingEnt
 
 std::string listing_html(std::string_view url_path, const std::vector<ListingEntry>& entries) {
   const std::string title = html_escape(url_path);
-  std::string out = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " +
-                    title + "</title></head>\n<body><h1>Index of " + title + "</h1>\n<ul>\n";
-  if (url_path != "/") out += "<li><a href=\"../\">../</a></li>\n";
-  for (const ListingEntry& e : entries) {
-    const std::string shown = e.name + (e.directory ? "/" : "");
-    out += "<li><a href=\"" + html_escape(percent_encode_path(shown)) + "\">" + html_escape(shown) +
-           "</a>";
-    if (!e.directory) out += " " + std::to_string(e.size);
-    out += "</li>\n";
+  std::string out =
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width\">"
+      "<link rel=\"icon\" href=\"data:,\"><title>Index of " +
+      title +
+      "</title>\n<style>body{font-family:sans-serif;margin:1.5em}"
+      "table{border-collapse:collapse}th,td{padding:.2em 1.2em .2em 0;text-align:left}"
+      "th{border-bottom:1px solid #999}td.size{text-align:right;font-variant-numeric:tabular-nums}"
+      "tr:hover td{background:#f3f3f3}</style></head>\n<body><h1>Index of " +
+      title +
+      "</h1>\n<table>\n<thead><tr><th>Name</th><th>Size</th><th>Last modified (UTC)</th></tr>"
+      "</thead>\n<tbody>\n";
+  if (url_path != "/")
+    out += "<tr><td><a href=\"../\">../</a></td><td class=\"size\">-</td><td></td></tr>\n";
+  // Directories first, each group by name (the entries come sorted by name).
+  std::vector<const ListingEntry*> shown_order;
+  shown_order.reserve(entries.size());
+  for (const ListingEntry& e : entries) shown_order.push_back(&e);
+  std::stable_sort(shown_order.begin(), shown_order.end(),
+                   [](const ListingEntry* a, const ListingEntry* b) {
+                     if (a->directory != b->directory) return a->directory;
+                     return a->name < b->name;
+                   });
+  for (const ListingEntry* e : shown_order) {
+    const std::string shown = e->name + (e->directory ? "/" : "");
+    out += "<tr><td><a href=\"" + html_escape(percent_encode_path(shown)) + "\">" +
+           html_escape(shown) + "</a></td><td class=\"size\">" +
+           (e->directory ? std::string("-") : format_bytes(e->size)) + "</td><td>" +
+           listing_time(e->mtime) + "</td></tr>\n";
   }
-  out += "</ul></body></html>\n";
+  out += "</tbody>\n</table></body></html>\n";
   return out;
 }
 

@@ -65,6 +65,7 @@ void CopyCounters::read_into(TransferLedger& ledger) const noexcept {
   ledger.bytes_zero_copy = zero_copy.load(relaxed);
   ledger.bytes_copied_user = copied_user.load(relaxed);
   ledger.bytes_copied_kernel = copied_kernel.load(relaxed);
+  ledger.bytes_ciphered = ciphered.load(relaxed);
 }
 
 Result<FileToSocket> FileToSocket::create(FileSendMethod method, std::size_t chunk_bytes,

@@ -186,6 +186,10 @@ Result<void> ZeroCopySender::flush() {
   return {};
 }
 
+void ZeroCopySender::abandon() noexcept {
+  state_.reset();
+}
+
 bool ZeroCopySender::is_complete(std::uint64_t ticket) const noexcept {
   return state_->tracker.is_complete(ticket);
 }

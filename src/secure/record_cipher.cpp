@@ -95,16 +95,31 @@ bool fits_int(std::size_t size) {
 Result<NonceUse> RecordCipher::seal(std::span<const std::uint8_t, kRecordHeaderSize> header,
                                     std::span<std::uint8_t> in_out,
                                     std::span<std::uint8_t, kTagSize> tag) {
-  if (!fits_int(in_out.size()))
-    return fail(Errc::invalid_argument, "seal record", "record too large");
+  if (in_out.empty()) return fail(Errc::invalid_argument, "seal record", "no inner plaintext");
+  return seal_from(header, in_out.first(in_out.size() - 1), in_out.back(), in_out, tag);
+}
+
+Result<NonceUse> RecordCipher::seal_from(std::span<const std::uint8_t, kRecordHeaderSize> header,
+                                         std::span<const std::uint8_t> content, std::uint8_t type,
+                                         std::span<std::uint8_t> out,
+                                         std::span<std::uint8_t, kTagSize> tag) {
+  if (!fits_int(content.size() + 1) || out.size() != content.size() + 1)
+    return fail(Errc::invalid_argument, "seal record",
+                "output must hold the content and its type byte");
   auto nonce = next_nonce("seal record");
   if (!nonce) return std::unexpected(nonce.error());
-  int out = 0;
+  int written = 0;
+  int last = 0;
+  // The type byte is read before the content is encrypted: when sealing in place, the content's
+  // ciphertext never overwrites it (it lies after the content).
+  const std::uint8_t type_byte = type;
   if (EVP_CipherInit_ex(ctx_, nullptr, nullptr, nullptr, nonce->data(), 1) != 1 ||
-      EVP_CipherUpdate(ctx_, nullptr, &out, header.data(), static_cast<int>(header.size())) != 1 ||
-      EVP_CipherUpdate(ctx_, in_out.data(), &out, in_out.data(), static_cast<int>(in_out.size())) !=
+      EVP_CipherUpdate(ctx_, nullptr, &written, header.data(), static_cast<int>(header.size())) !=
           1 ||
-      EVP_CipherFinal_ex(ctx_, in_out.data() + out, &out) != 1 ||
+      EVP_CipherUpdate(ctx_, out.data(), &written, content.data(),
+                       static_cast<int>(content.size())) != 1 ||
+      EVP_CipherUpdate(ctx_, out.data() + written, &last, &type_byte, 1) != 1 ||
+      EVP_CipherFinal_ex(ctx_, out.data() + written + last, &last) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kTagSize), tag.data()) != 1)
     return std::unexpected(openssl_error(Errc::system, "seal record"));
   return NonceUse{.key_digest = key_digest_, .nonce = *nonce};

@@ -32,6 +32,10 @@ Result<std::span<const std::byte>> RecordLayer::read(std::span<std::byte> buffer
   while (!closed_) {
     auto sealed = reader_.receive(buffer);
     if (!sealed) {
+      if (sealed.error().code() == Errc::closed && eof_is_end_) {
+        closed_ = true;
+        break;
+      }
       if (sealed.error().code() == Errc::closed)
         return fail(Errc::corrupt, "TLS read",
                     "peer closed the connection without close_notify (the data may be truncated)");

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -21,10 +22,24 @@ Result<RecordWriter> RecordWriter::create(int fd, RecordCipher cipher) {
 
 Result<SealedRecord> RecordWriter::seal(std::span<std::byte> record_space, std::size_t content_size,
                                         ContentType type) {
-  if (content_size > kMaxPlaintext)
+  // The content already lies where its ciphertext goes: sealing from there is sealing in place.
+  const std::size_t room =
+      record_space.size() > kRecordHeaderSize ? record_space.size() - kRecordHeaderSize : 0;
+  const std::span<const std::byte> content(record_space.data() + kRecordHeaderSize,
+                                           std::min(content_size, room));
+  if (content.size() < content_size)
     return fail(Errc::invalid_argument, "seal record",
-                std::to_string(content_size) + " bytes of content exceed 2^14");
-  const std::size_t record_size = content_size + kRecordOverhead;
+                "space of " + std::to_string(record_space.size()) + " bytes cannot hold a " +
+                    std::to_string(content_size + kRecordOverhead) + "-byte record");
+  return seal_from(content, record_space, type);
+}
+
+Result<SealedRecord> RecordWriter::seal_from(std::span<const std::byte> content,
+                                             std::span<std::byte> record_space, ContentType type) {
+  if (content.size() > kMaxPlaintext)
+    return fail(Errc::invalid_argument, "seal record",
+                std::to_string(content.size()) + " bytes of content exceed 2^14");
+  const std::size_t record_size = content.size() + kRecordOverhead;
   if (record_space.size() < record_size)
     return fail(Errc::invalid_argument, "seal record",
                 "space of " + std::to_string(record_space.size()) + " bytes cannot hold a " +
@@ -32,12 +47,13 @@ Result<SealedRecord> RecordWriter::seal(std::span<std::byte> record_space, std::
   auto* bytes = reinterpret_cast<std::uint8_t*>(record_space.data());
   const auto header = protected_header(record_size - kRecordHeaderSize);
   std::memcpy(bytes, header.data(), header.size());
-  bytes[kRecordHeaderSize + content_size] = static_cast<std::uint8_t>(type);
-  std::span<std::uint8_t> inner(bytes + kRecordHeaderSize, content_size + 1);
-  auto used = cipher_.seal(
-      header, inner, std::span<std::uint8_t, kTagSize>(inner.data() + inner.size(), kTagSize));
+  std::span<std::uint8_t> inner(bytes + kRecordHeaderSize, content.size() + 1);
+  auto used = cipher_.seal_from(
+      header, std::span(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()),
+      static_cast<std::uint8_t>(type), inner,
+      std::span<std::uint8_t, kTagSize>(inner.data() + inner.size(), kTagSize));
   if (!used) return std::unexpected(used.error());
-  bytes_sealed_ += content_size;
+  bytes_sealed_ += content.size();
   return SealedRecord{.bytes = record_space.first(record_size), .nonce_use = *used};
 }
 

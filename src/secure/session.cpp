@@ -20,37 +20,10 @@ namespace zc::secure {
 
 namespace {
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* ctx) const noexcept { SSL_CTX_free(ctx); }
-};
-struct SslFree {
-  void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
-};
-
 bool is_ip_literal(const std::string& host) {
   unsigned char address[16];
   return ::inet_pton(AF_INET, host.c_str(), address) == 1 ||
          ::inet_pton(AF_INET6, host.c_str(), address) == 1;
-}
-
-std::optional<Secret> parse_hex_secret(std::string_view hex) {
-  std::array<std::uint8_t, Secret::kMaxSize> bytes{};
-  if (hex.size() % 2 != 0 || hex.size() / 2 > bytes.size()) return std::nullopt;
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < hex.size() / 2; ++i) {
-    const int high = digit(hex[2 * i]);
-    const int low = digit(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
-  }
-  auto secret = Secret::from(std::span(bytes).first(hex.size() / 2));
-  OPENSSL_cleanse(bytes.data(), bytes.size());
-  return secret ? std::optional(*secret) : std::nullopt;
 }
 
 Result<void> set_timeouts(int fd, std::chrono::milliseconds timeout) {
@@ -64,27 +37,6 @@ Result<void> set_timeouts(int fd, std::chrono::milliseconds timeout) {
       return std::unexpected(r.error());
   }
   return {};
-}
-
-// What the keylog callback fills in during the handshake.
-struct CapturedSecrets {
-  std::optional<Secret> client;
-  std::optional<Secret> server;
-};
-
-// OpenSSL calls this with each secret of the handshake as a key-log line
-// ("SERVER_TRAFFIC_SECRET_0 <client random> <secret>"): the one way it shares them.
-void capture_secret(const SSL* ssl, const char* line) {
-  auto* captured = static_cast<CapturedSecrets*>(SSL_get_ex_data(ssl, 0));
-  if (captured == nullptr) return;
-  const std::string_view text(line);
-  const auto first = text.find(' ');
-  const auto second = text.find(' ', first + 1);
-  if (first == std::string_view::npos || second == std::string_view::npos) return;
-  const std::string_view label = text.substr(0, first);
-  const std::string_view hex = text.substr(second + 1);
-  if (label == "CLIENT_TRAFFIC_SECRET_0") captured->client = parse_hex_secret(hex);
-  if (label == "SERVER_TRAFFIC_SECRET_0") captured->server = parse_hex_secret(hex);
 }
 
 }  // namespace
@@ -291,11 +243,7 @@ std::string Session::describe() const {
 }
 
 std::string Session::alpn() const {
-  const unsigned char* protocol = nullptr;
-  unsigned int length = 0;
-  SSL_get0_alpn_selected(state_->ssl.get(), &protocol, &length);
-  return protocol == nullptr ? std::string()
-                             : std::string(reinterpret_cast<const char*>(protocol), length);
+  return selected_alpn(state_->ssl.get());
 }
 
 int Session::fd() const noexcept {
@@ -313,6 +261,7 @@ std::uint64_t Session::key_updates_sent() const noexcept {
 void Session::account_read(TransferLedger& ledger, std::uint64_t bytes) const {
   ledger.bytes += bytes;
   ledger.bytes_copied_kernel += bytes;                    // recv: socket buffers into user memory
+  ledger.bytes_ciphered += bytes;                         // opened, in place or by OpenSSL
   if (!state_->layer) ledger.bytes_copied_user += bytes;  // SSL_read: its buffer into ours
 }
 

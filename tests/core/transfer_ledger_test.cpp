@@ -40,6 +40,23 @@ TEST(TransferLedger, RecordCarriesTheLedgerFields) {
   EXPECT_NE(ledger.summary().find("sendfile"), std::string::npos);
 }
 
+TEST(TransferLedger, TheCipherPassStandsBesideTheCopiesInTheRecordAndTheSummary) {
+  TransferLedger ledger{.method = "tls-in-place",
+                        .bytes = 4096,
+                        .bytes_copied_kernel = 4096,
+                        .bytes_ciphered = 4096,
+                        .wall_s = 1.0};
+  EXPECT_NE(ledger.record("get").str().find(R"("bytes_ciphered":4096)"), std::string::npos);
+  EXPECT_NE(ledger.summary().find("4.0 KiB through the cipher"), std::string::npos)
+      << ledger.summary();
+  EXPECT_EQ(ledger.bytes_copied(), 4096u) << "the cipher pass is not a copy";
+  TransferLedger plain{.method = "sendfile", .bytes = 1, .bytes_zero_copy = 1};
+  EXPECT_EQ(plain.record("serve").str().find("bytes_ciphered"), std::string::npos);
+  EXPECT_EQ(plain.summary().find("cipher"), std::string::npos);
+  plain.merge(ledger);
+  EXPECT_EQ(plain.bytes_ciphered, 4096u);
+}
+
 TEST(TransferLedger, MergeAddsBytesAndCpuAndKeepsTheLongestWall) {
   TransferLedger a{
       .method = "splice", .bytes = 10, .bytes_zero_copy = 10, .wall_s = 2, .cpu_user_s = 1};

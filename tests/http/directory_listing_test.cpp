@@ -63,6 +63,36 @@ TEST(DirectoryListing, HtmlEscapesNamesAndLinks) {
 }
 
 // Links are one relative segment each: none can start with "//" (another host) or carry a scheme.
+TEST(DirectoryListing, HtmlIsATableOfNameHumanSizeAndTimeWithDirectoriesFirst) {
+  const std::string html =
+      listing_html("/d/", {{.name = "a.txt", .size = 1536, .mtime = 1700000000},
+                           {.name = "b<dir>", .directory = true, .mtime = 1600000000},
+                           {.name = "c.bin", .size = 3ULL << 30, .mtime = 0},
+                           {.name = "A", .directory = true, .mtime = 1700000060}});
+  EXPECT_NE(html.find("<table>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<th>Name</th><th>Size</th><th>Last modified (UTC)</th>"), std::string::npos)
+      << html;
+  const std::size_t dir_a = html.find(">A/</a>");
+  const std::size_t dir_b = html.find(">b&lt;dir&gt;/</a>");
+  const std::size_t file_a = html.find(">a.txt</a>");
+  const std::size_t file_c = html.find(">c.bin</a>");
+  ASSERT_NE(dir_a, std::string::npos) << html;
+  ASSERT_NE(dir_b, std::string::npos) << html;
+  ASSERT_NE(file_a, std::string::npos) << html;
+  ASSERT_NE(file_c, std::string::npos) << html;
+  EXPECT_LT(dir_a, dir_b);
+  EXPECT_LT(dir_b, file_a) << "directories come first";
+  EXPECT_LT(file_a, file_c);
+  EXPECT_NE(html.find(">a.txt</a></td><td class=\"size\">1.5 KiB</td><td>2023-11-14 22:13</td>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find(">c.bin</a></td><td class=\"size\">3.0 GiB</td><td>1970-01-01 00:00</td>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find(">b&lt;dir&gt;/</a></td><td class=\"size\">-</td>"), std::string::npos)
+      << html;
+}
+
 TEST(DirectoryListing, HtmlLinksStayRelativeToTheListedDirectory) {
   const std::string html =
       listing_html("/d/", {{.name = "http:x", .size = 1}, {.name = "sub", .directory = true}});

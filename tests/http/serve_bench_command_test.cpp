@@ -57,6 +57,21 @@ TEST(ServeBench, ReportsEveryServerWithItsCpuSplit) {
                                             "serve copy", "nginx"}));
 }
 
+TEST(ServeBench, TlsComparesServeCertWithNginxSslAndCountsTheCipherPass) {
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_PROGRAM("nginx");
+  ZC_REQUIRE_PROGRAM("curl");
+  ZC_REQUIRE_PROGRAM("openssl");
+  std::set<std::string> servers;
+  for (const std::string& line : bench_records("--tls --size 8M --repeats 1")) {
+    ASSERT_EQ(line.rfind("{\"bench\":\"serve-tls\"", 0), 0u) << line;
+    servers.insert(string_field(line, "server"));
+    EXPECT_GT(number_field(line, "bytes_per_s"), 0) << line;
+    EXPECT_EQ(number_field(line, "bytes_ciphered"), 8 << 20) << line;
+  }
+  EXPECT_EQ(servers, (std::set<std::string>{"serve --cert", "nginx ssl"}));
+}
+
 // /proc/PID/stat counts CPU in clock ticks (10 ms here); a server's own ledger (getrusage) counts
 // microseconds. A bench that read our servers from /proc would print whole ticks only.
 TEST(ServeBench, TakesOurServersFiguresFromTheirOwnLedgers) {

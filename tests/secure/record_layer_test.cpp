@@ -1,5 +1,6 @@
 #include "zcopy/secure/record_layer.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -95,6 +96,28 @@ TEST(RecordLayer, ApplicationDataRoundTripsBetweenTwoLayers) {
     got += text_of(*data);
   }
   EXPECT_EQ(got, "hello" + big.substr(0, 40000));
+}
+
+TEST(RecordLayer, ARecordTrickledIntoANonBlockingSocketIsReadOnceItIsWhole) {
+  Pair fds = socket_pair();
+  ASSERT_EQ(::fcntl(fds.client.get(), F_SETFL, O_NONBLOCK), 0);
+  auto layer = RecordLayer::create(fds.client.get(), kSuite, kServerSecret, kClientSecret);
+  ASSERT_TRUE(layer) << layer.error().message();
+  const auto record = hex(v::kServerApplicationRecord);
+  std::vector<std::byte> buffer(kMaxCiphertext);
+  send_all(fds.server.get(), hex(v::kServerTicketRecord));  // the record before it (skipped)
+  // Byte by byte, header and body: each read before the record is whole says "again".
+  for (std::size_t i = 0; i + 1 < record.size(); ++i) {
+    send_all(fds.server.get(), std::span(record).subspan(i, 1));
+    auto early = layer->read(buffer);
+    ASSERT_FALSE(early) << "byte " << i;
+    ASSERT_EQ(early.error().sys_errno(), EAGAIN) << early.error().message();
+  }
+  send_all(fds.server.get(), std::span(record).last(1));
+  auto data = layer->read(buffer);
+  ASSERT_TRUE(data) << data.error().message();
+  ASSERT_EQ(data->size(), 50u);
+  for (std::size_t i = 0; i < 50; ++i) EXPECT_EQ(std::to_integer<std::size_t>((*data)[i]), i);
 }
 
 TEST(RecordLayer, TamperedRecordIsRefusedWipedAndTheRecordsBeforeItStand) {

@@ -118,5 +118,35 @@ TEST(RecordWriter, RecordsSealedInPlaceInARegisteredRegionGoOutThroughTheZeroCop
   ASSERT_TRUE(sender->flush());
 }
 
+TEST(RecordWriter, ContentSealedFromWhereItLiesOpensToTheSameBytesAndLeavesTheSourceAlone) {
+  TcpPair pair = tcp_pair();
+  auto writer = RecordWriter::create(pair.client.get(), *RecordCipher::create(kSuite, secret(5)));
+  auto reader = RecordLayer::create(pair.server.get(), kSuite, secret(5), secret(6));
+  ASSERT_TRUE(writer && reader);
+  std::vector<std::byte> space(kMaxPlaintext + kRecordOverhead);
+  std::vector<std::byte> buffer(kMaxCiphertext);
+  for (const std::size_t size :
+       {std::size_t{0}, std::size_t{1}, std::size_t{4096}, kMaxPlaintext}) {
+    std::string source(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) source[i] = static_cast<char>('A' + i % 26);
+    const std::string before = source;
+    auto sealed =
+        writer->seal_from(std::as_bytes(std::span(source)), space, ContentType::application_data);
+    ASSERT_TRUE(sealed) << sealed.error().message();
+    EXPECT_EQ(sealed->bytes.size(), size + kRecordOverhead);
+    EXPECT_EQ(source, before) << "the source is only read";
+    ASSERT_TRUE(writer->send(sealed->bytes));
+    if (size == 0) continue;  // an empty record carries nothing for read() to return
+    auto data = reader->read(buffer);
+    ASSERT_TRUE(data) << data.error().message();
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(data->data()), data->size()), before);
+  }
+  std::vector<std::byte> too_big(kMaxPlaintext + 1);
+  EXPECT_FALSE(writer->seal_from(too_big, space, ContentType::application_data));
+  EXPECT_FALSE(writer->seal_from(std::span(too_big).first(64),
+                                 std::span(space).first(64 + kRecordOverhead - 1),
+                                 ContentType::application_data));
+}
+
 }  // namespace
 }  // namespace zc::secure

@@ -47,6 +47,7 @@ TEST_F(SessionWithSServer, EachTls13SuiteFetchesAFileThroughOurRecordLayer) {
     session->account_read(ledger, fetched.data.size());
     EXPECT_EQ(ledger.bytes_copied_user, 0u) << suite;
     EXPECT_EQ(ledger.bytes_copied_kernel, fetched.data.size()) << suite;
+    EXPECT_EQ(ledger.bytes_ciphered, fetched.data.size()) << suite;
   }
 }
 

@@ -23,7 +23,7 @@ CommandRunner add_demo_command(CLI::App& sub) {
     for (const Section section :
          {&demo::demo_machine, &demo::demo_shared_region, &demo::demo_buffer_pool,
           &demo::demo_pinning, &demo::demo_physical_layout, &demo::demo_ring, &demo::demo_channel,
-          &demo::demo_mount, &demo::demo_network}) {
+          &demo::demo_mount, &demo::demo_network, &demo::demo_https}) {
       if (auto done = section(*settings); !done) return std::unexpected(done.error());
     }
     std::printf(

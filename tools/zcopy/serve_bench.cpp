@@ -21,6 +21,8 @@ void add_serve_bench_options(CLI::App& app, ServeBenchSettings& s) {
   app.add_flag("--no-wrk", s.skip_wrk, "Skip the 4 KiB requests/s comparison");
   app.add_flag("--veth", s.config.veth,
                "Run the servers in a network namespace reached over a veth pair (needs root)");
+  app.add_flag("--tls", s.config.tls,
+               "serve --cert against nginx with ssl (sendfile off), TLS 1.3, same curl");
   app.add_flag("--json", s.json, "One JSON record per line instead of tables");
 }
 

@@ -1,8 +1,9 @@
-// zcopy serve DIR: serve a directory over HTTP/1.1, bodies by sendfile, splice, io_uring or copy
-// (and `zcopy serve bench`, in serve_bench.cpp). The first stdout line names the URL, so scripts
-// can start it on --port 0 and read where it listens. SIGINT or SIGTERM stop it, and it prints
-// the copy ledger of everything it sent. With --ledger-json it also writes that ledger as a JSON
-// line, at the stop and whenever SIGUSR1 asks, so a benchmark reads what the server measured.
+// zcopy serve DIR: serve a directory over HTTP/1.1, bodies by sendfile, splice, io_uring or copy,
+// or over HTTPS with --cert and --key (and `zcopy serve bench`, in serve_bench.cpp). The first
+// stdout line names the URL, so scripts can start it on --port 0 and read where it listens. SIGINT
+// or SIGTERM stop it, and it prints the copy ledger of everything it sent. With --ledger-json it
+// also writes that ledger as a JSON line, at the stop and whenever SIGUSR1 asks, so a benchmark
+// reads what the server measured.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -36,6 +37,8 @@ struct ServeCommandOptions {
   double idle_timeout_s = 60;
   std::string access_log;
   std::string ledger_json;  // FILE, or "-" for stdout
+  std::string cert;         // with key: HTTPS
+  std::string key;
 };
 
 // Serving thousands of connections needs more descriptors than the usual soft limit of 1024.
@@ -57,6 +60,8 @@ void report_ledger(const http::Server& server, std::FILE* out) {
 }
 
 CommandResult run_serve(const ServeCommandOptions& o) {
+  if (o.cert.empty() != o.key.empty())
+    return usage_error("serve", "--cert and --key go together (HTTPS needs both)");
   const auto method = net::file_send_method_from_name(o.method);
   if (!method) return usage_error("serve --method " + o.method, kMethods);
   zc::Fd log_file;
@@ -88,6 +93,8 @@ CommandResult run_serve(const ServeCommandOptions& o) {
   options.header_timeout = millis(o.header_timeout_s);
   options.idle_timeout = millis(o.idle_timeout_s);
   options.access_log_fd = access_log_fd;
+  if (!o.cert.empty())
+    options.tls = secure::ServerTlsOptions{.cert_file = o.cert, .key_file = o.key};
   auto server = http::Server::start(options);
   if (!server) return std::unexpected(server.error());
   std::printf("serving %s at %s\n", o.dir.c_str(), (*server)->url().c_str());
@@ -134,6 +141,9 @@ CommandRunner add_serve_command(CLI::App& sub) {
   sub.add_option("--ledger-json", o->ledger_json,
                  "Append the copy ledger as a JSON line to FILE ('-': stdout) at the stop and on "
                  "each SIGUSR1");
+  sub.add_option("--cert", o->cert,
+                 "Serve HTTPS with this certificate (PEM, chain after it); needs --key");
+  sub.add_option("--key", o->key, "The certificate's private key (PEM)");
   CLI::App* bench_app =
       sub.add_subcommand("bench", "Measure serve against nginx: throughput, CPU s/GB, wrk req/s");
   add_serve_bench_options(*bench_app, *bench);

@@ -51,6 +51,7 @@ struct CopyCounters {
   std::atomic<std::uint64_t> zero_copy{0};
   std::atomic<std::uint64_t> copied_user{0};
   std::atomic<std::uint64_t> copied_kernel{0};
+  std::atomic<std::uint64_t> ciphered{0};  // bytes a cipher passed over (TLS), not a copy
 
   // The totals so far, into `ledger`'s byte counts.
   void read_into(TransferLedger& ledger) const noexcept;

@@ -159,6 +159,12 @@ class ZeroCopySender {
   // Blocks until every send is complete, or Errc::timeout.
   Result<void> flush();
 
+  // Lets go of every outstanding send without waiting and without running their releases: for a
+  // connection being closed whose peer may never acknowledge. The kernel keeps its references to
+  // the pages, so their memory may be unmapped but never written again. The sender is then empty
+  // (as if moved from).
+  void abandon() noexcept;
+
   bool is_complete(std::uint64_t ticket) const noexcept;
   std::uint64_t bytes_outstanding() const noexcept;
   // A snapshot: what the sender did so far.

@@ -50,6 +50,12 @@ class RecordCipher {
   // Encrypts `in_out` in place and writes its tag; `header` is the record header (the AAD).
   Result<NonceUse> seal(std::span<const std::uint8_t, kRecordHeaderSize> header,
                         std::span<std::uint8_t> in_out, std::span<std::uint8_t, kTagSize> tag);
+  // Encrypts the inner plaintext `content || type` into `out` (content.size() + 1 bytes) and
+  // writes its tag: the cipher reads the content where it lies (a file's mapped pages, say), and
+  // its output is the only write of those bytes.
+  Result<NonceUse> seal_from(std::span<const std::uint8_t, kRecordHeaderSize> header,
+                             std::span<const std::uint8_t> content, std::uint8_t type,
+                             std::span<std::uint8_t> out, std::span<std::uint8_t, kTagSize> tag);
   // Decrypts `in_out` in place and verifies `tag`; Errc::rejected when it does not verify (the
   // bytes then hold unverified output the caller must wipe).
   Result<void> open(std::span<const std::uint8_t, kRecordHeaderSize> header,

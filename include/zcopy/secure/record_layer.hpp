@@ -50,6 +50,10 @@ class RecordLayer {
   // Sends close_notify.
   Result<void> close();
 
+  // A server reading requests: a client that closes between records without close_notify has
+  // ended (it sent its last request), not cut anything short, so read() returns empty then too.
+  void accept_eof_as_end() noexcept { eof_is_end_ = true; }
+
   RecordWriter& writer() noexcept { return writer_; }
   const RecordWriter& writer() const noexcept { return writer_; }
   const RecordCipher& read_cipher() const noexcept { return read_cipher_; }
@@ -68,6 +72,7 @@ class RecordLayer {
   RecordWriter writer_;
   std::vector<std::uint8_t> handshake_;  // a post-handshake message not yet complete
   bool closed_ = false;
+  bool eof_is_end_ = false;
   std::uint64_t bytes_opened_ = 0;
 };
 

@@ -9,7 +9,9 @@
 //   RecordReader reader(socket.get());
 //   auto sealed = reader.receive(std::span(buffer).subspan(offset));
 //
-// The reader borrows the descriptor (blocking, a socket or a pipe) for its lifetime.
+// The reader borrows the descriptor (a socket or a pipe) for its lifetime. On a non-blocking
+// descriptor `receive` returns the EAGAIN error when the record is not all there yet and keeps
+// what it read: the next call, with the same destination, goes on where it stopped.
 #pragma once
 
 #include <array>
@@ -40,6 +42,11 @@ class RecordReader {
   int fd_;
   std::array<std::uint8_t, kRecordHeaderSize> header_{};
   std::size_t header_have_ = 0;  // bytes of the next header already read
+  // The record whose body is being read, when a non-blocking read stopped inside it.
+  std::array<std::uint8_t, kRecordHeaderSize> body_header_{};
+  std::size_t body_length_ = 0;
+  std::size_t body_have_ = 0;
+  bool in_body_ = false;
   std::uint64_t bytes_received_ = 0;
 };
 

@@ -47,6 +47,11 @@ class RecordWriter {
   // record_space[kRecordHeaderSize...]; record_space must hold content_size + kRecordOverhead.
   Result<SealedRecord> seal(std::span<std::byte> record_space, std::size_t content_size,
                             ContentType type);
+  // Seals `content` (at most 2^14 bytes, read where it lies: a file's mapped pages, say) into the
+  // record that starts at record_space, which must hold content.size() + kRecordOverhead. The
+  // cipher's output is the only write of the content's bytes.
+  Result<SealedRecord> seal_from(std::span<const std::byte> content,
+                                 std::span<std::byte> record_space, ContentType type);
   // Sends all of `bytes` (blocking).
   Result<void> send(std::span<const std::byte> bytes);
   // Stages `data` in records of at most 2^14 bytes, seals and sends each.

@@ -90,7 +90,8 @@ class Session {
   std::uint64_t key_updates_sent() const noexcept;
   // Counts what reading `bytes` of application data cost on this session's path: the socket's
   // copy into user memory (the kernel's) and, on the SSL_read path, OpenSSL's copy out of its
-  // buffer (user space). The cipher's pass over the data is not a copy and is not counted as one.
+  // buffer (user space). The cipher's pass over the data is not a copy: it is counted apart, as
+  // bytes_ciphered.
   void account_read(TransferLedger& ledger, std::uint64_t bytes) const;
 
  private:

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "zcopy/net/file_to_socket.hpp"
@@ -10,6 +11,11 @@
 namespace zc::http {
 
 using Clock = std::chrono::steady_clock;
+
+class TlsConnection;  // tls_connection.hpp
+struct TlsConnectionDelete {
+  void operator()(TlsConnection* tls) const noexcept;
+};
 
 // A response in flight: the head (and any small in-memory body) then, optionally, a file range,
 // as one transfer for the FileToSocket mover.
@@ -35,6 +41,9 @@ struct Connection {
   Response response;
   // What the mover keeps between turns (pipe, copy buffer, cork), kept across responses.
   net::SocketSendState sending;
+  // Set on a TLS server's connections; declared after the socket, which it borrows.
+  std::unique_ptr<TlsConnection, TlsConnectionDelete> tls;
+  bool handshaking = false;
 
   // Bytes of the file range still to reach the socket (including those parked in the pipe or the
   // copy buffer).

@@ -15,6 +15,7 @@
 #include <ctime>
 
 #include "respond.hpp"
+#include "tls_connection.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/http/http_date.hpp"
 #include "zcopy/http/server/request_parser.hpp"
@@ -139,6 +140,17 @@ void EventLoop::accept_all() {
     c->socket = std::move(socket);
     c->peer = peer;
     c->deadline = Clock::now() + shared_.options.idle_timeout;
+    if (shared_.tls) {
+      auto tls = TlsConnection::accept(*shared_.tls, fd);
+      if (!tls) {
+        shared_.log_error("zcopy serve: TLS for " + peer + ": " + tls.error().message());
+        continue;
+      }
+      c->tls = std::move(*tls);
+      c->handshaking = true;
+      // The handshake is part of the head: a client trickling it gets the header timeout.
+      c->deadline = Clock::now() + shared_.options.header_timeout;
+    }
     c->interest = EPOLLIN | EPOLLRDHUP;
     epoll_event e{.events = c->interest, .data = {.fd = fd}};
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &e) != 0) continue;
@@ -148,6 +160,10 @@ void EventLoop::accept_all() {
 }
 
 void EventLoop::handle(Connection& c, std::uint32_t events) {
+  if (c.handshaking) {
+    advance_handshake(c);
+    return;
+  }
   if (c.writing) {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && continue_send(c) && !c.writing)
       serve_buffered(c);  // a pipelined request may be waiting
@@ -167,9 +183,53 @@ bool EventLoop::watch(Connection& c, std::uint32_t events) {
   return true;
 }
 
+bool EventLoop::advance_handshake(Connection& c) {
+  auto step = c.tls->handshake();
+  if (!step) {
+    // A client that gives up is routine; one that fails the handshake is worth a line.
+    if (step.error().code() != Errc::closed)
+      shared_.log_error("zcopy serve: TLS handshake with " + c.peer + ": " +
+                        step.error().message());
+    close(c, false);
+    return false;
+  }
+  switch (*step) {
+    case secure::HandshakeStep::want_read:
+      return watch(c, EPOLLIN | EPOLLRDHUP);
+    case secure::HandshakeStep::want_write:
+      return watch(c, EPOLLOUT);
+    case secure::HandshakeStep::not_tls:
+      // Plain HTTP on the TLS port: nothing it could read, so no answer; FIN, not a reset.
+      close(c, true);
+      return false;
+    case secure::HandshakeStep::done:
+      break;
+  }
+  c.handshaking = false;
+  c.deadline = Clock::now() + shared_.options.idle_timeout;
+  if (!watch(c, EPOLLIN | EPOLLRDHUP)) return false;
+  return read_requests(c);  // the first request may already be in the socket
+}
+
 bool EventLoop::read_requests(Connection& c) {
   // Never hold more than one head's worth; the parser answers 431 beyond it.
   const std::size_t limit = shared_.options.max_head_bytes + kReadChunk;
+  if (c.tls) {
+    auto open = c.tls->read_into(c.in, limit);
+    if (!open) {
+      shared_.log_error("zcopy serve: TLS from " + c.peer + ": " + open.error().message());
+      close(c, false);
+      return false;
+    }
+    if (!*open) {
+      if (c.in.empty()) {
+        close(c, true);
+        return false;
+      }
+      c.peer_closed = true;
+    }
+    return serve_buffered(c);
+  }
   char chunk[kReadChunk];
   while (c.in.size() < limit) {
     const ssize_t n = ::recv(c.socket.get(), chunk, sizeof chunk, 0);
@@ -244,7 +304,8 @@ bool EventLoop::serve_buffered(Connection& c) {
 }
 
 bool EventLoop::continue_send(Connection& c) {
-  const auto turn = sender_->send(c);
+  const auto turn =
+      c.tls ? c.tls->send(c, shared_.ledger, shared_.options.chunk_bytes) : sender_->send(c);
   if (!turn) {
     // A client that hangs up mid-body is routine; anything else is worth a line.
     const int error = turn.error().sys_errno();
@@ -261,7 +322,9 @@ bool EventLoop::continue_send(Connection& c) {
       return finish_response(c);
     case net::SendTurn::blocked:
       c.deadline = Clock::now() + shared_.options.idle_timeout;
-      return watch(c, EPOLLOUT);
+      // Every TLS slot in flight: wait for the notification on the error queue, which epoll
+      // reports whatever the interest, not for room the slots could not use.
+      return watch(c, c.tls && c.tls->waiting_for_completions() ? 0U : std::uint32_t{EPOLLOUT});
     case net::SendTurn::truncated:
       break;
   }
@@ -295,6 +358,7 @@ void EventLoop::log(const Connection& c) {
 
 void EventLoop::close(Connection& c, bool graceful) {
   const int fd = c.socket.get();
+  if (c.tls) c.tls->close(graceful);
   if (graceful) {
     // Send FIN first and drop what the client already sent, so the kernel does not answer
     // unread data with a reset that could destroy the response in flight.

@@ -27,6 +27,7 @@ class EventLoop {
   void accept_all();
   void handle(Connection& c, std::uint32_t events);
   // Each returns false when it closed (and destroyed) the connection.
+  bool advance_handshake(Connection& c);
   bool read_requests(Connection& c);
   bool serve_buffered(Connection& c);
   bool continue_send(Connection& c);

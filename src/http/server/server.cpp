@@ -52,6 +52,14 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
   if (!root) return std::unexpected(std::move(root.error()).with_context("serve"));
   shared.root = std::move(*root);
   shared.access_log.set_fd(options.access_log_fd);
+  if (options.tls) {
+    auto context = secure::ServerContext::load(*options.tls);
+    if (!context) return std::unexpected(context.error());
+    shared.tls.emplace(std::move(*context));
+    state->method_note =
+        "TLS 1.3 records sealed from the page cache into pinned buffers and sent zero-copy; "
+        "TLS 1.2 through SSL_write (one more copy)";
+  }
 
   // One listener per loop, grouped by SO_REUSEPORT so the kernel spreads connections over the
   // loops; the group admits no other server, so a second one on this port fails here.
@@ -78,7 +86,7 @@ std::uint16_t Server::port() const noexcept {
 }
 
 std::string Server::url() const {
-  return "http://" + state_->address.str() + "/";
+  return (state_->shared.tls ? "https://" : "http://") + state_->address.str() + "/";
 }
 
 net::FileSendMethod Server::method() const noexcept {
@@ -109,7 +117,8 @@ ServerStats Server::stats() const noexcept {
 }
 
 TransferLedger Server::ledger() const {
-  TransferLedger ledger{.method = std::string(to_string(state_->shared.method))};
+  TransferLedger ledger{
+      .method = state_->shared.tls ? "tls" : std::string(to_string(state_->shared.method))};
   state_->shared.ledger.read_into(ledger);
   state_->stopwatch.stop_into(ledger);
   return ledger;

@@ -3,19 +3,22 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "zcopy/core/fd.hpp"
 #include "zcopy/http/server/access_log.hpp"
 #include "zcopy/http/server/server.hpp"
 #include "zcopy/net/file_to_socket.hpp"
+#include "zcopy/secure/server_session.hpp"
 
 namespace zc::http {
 
 struct SharedState {
   ServerOptions options;
   net::FileSendMethod method = net::FileSendMethod::sendfile;
-  Fd root;  // O_PATH directory every path is opened beneath
+  Fd root;                                   // O_PATH directory every path is opened beneath
+  std::optional<secure::ServerContext> tls;  // set when serving HTTPS
   AccessLog access_log;
   net::CopyCounters ledger;  // every loop's mover adds to it
   std::atomic<std::uint64_t> open_connections{0};

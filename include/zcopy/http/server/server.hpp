@@ -25,6 +25,14 @@
 // keep-alive requests and while a slow reader stalls a send. A file that shrinks while it is sent
 // ends that connection cleanly, with a line in the error log.
 //
+// HTTPS (options.tls): OpenSSL runs the handshake; on TLS 1.3 with AES-GCM or ChaCha20-Poly1305
+// the server then runs the records itself: requests are revealed only once their record's tag
+// verified, and file bytes are sealed from the file's mapped pages into pinned buffers and sent by
+// the zero-copy sender, so the cipher's output is the only write of each byte. TLS 1.2 goes
+// through SSL_read and SSL_write (the file read into a buffer first: one more copy). A client that
+// speaks plain HTTP to the TLS port is closed without an answer. The ledger counts the cipher's
+// pass apart from copies (bytes_ciphered).
+//
 // Safety: request paths are decoded and refused on "..", NUL and non-origin forms (url_path.hpp),
 // then opened with openat2(RESOLVE_BENEATH) (open_beneath.hpp), so nothing outside `root` can be
 // reached, symlinks included.
@@ -36,12 +44,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/net/endpoint.hpp"
 #include "zcopy/net/file_to_socket.hpp"
+#include "zcopy/secure/server_session.hpp"
 
 namespace zc::http {
 
@@ -57,6 +67,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   int access_log_fd = 2;  // borrowed; -1 for none
   int error_log_fd = 2;   // borrowed; -1 for none
+  // HTTPS: every connection is TLS (1.3 or 1.2) with this certificate and key; see
+  // secure/server_session.hpp and the class comment.
+  std::optional<secure::ServerTlsOptions> tls{};
 };
 
 // Counters since start; read with relaxed loads, so a snapshot taken while loops run is
@@ -78,7 +91,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const noexcept;
-  // "http://127.0.0.1:8080/" (IPv6 hosts bracketed).
+  // "http://127.0.0.1:8080/" (IPv6 hosts bracketed); "https://" when serving TLS.
   std::string url() const;
   net::FileSendMethod method() const noexcept;
   // The one line `automatic` printed about a fallback, or empty.
