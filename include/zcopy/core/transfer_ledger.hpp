@@ -52,6 +52,8 @@ struct TransferLedger {
   std::uint64_t bytes_copied_user = 0;    // byte copies made in user space
   std::uint64_t bytes_copied_kernel = 0;  // byte copies made by the kernel (copy_to/from_user,
                                           // page-cache fills from a pipe)
+  std::uint64_t bytes_hashed = 0;         // bytes a CPU read once to hash them (a checksum pass:
+                                          // a read of each byte, not a copy)
   double wall_s = 0;
   double cpu_user_s = 0;
   double cpu_system_s = 0;
@@ -67,10 +69,11 @@ struct TransferLedger {
   void merge(const TransferLedger& other) noexcept;
 
   // The benchmark record: bench/method/size_bytes plus bytes_per_s, cpu_s_per_gb, wall_s,
-  // bytes_zero_copy, bytes_copied (user + kernel), bytes_copied_user, bytes_copied_kernel.
+  // bytes_zero_copy, bytes_copied (user + kernel), bytes_copied_user, bytes_copied_kernel,
+  // bytes_hashed.
   JsonRecord record(std::string_view bench) const;
   // One line: "sendfile: 2.0 GiB in 0.81 s (2.5 GiB/s), CPU 0.21 s/GB, 2.0 GiB zero-copy,
-  // 0 B copied by user space, 2.0 GiB by the kernel".
+  // 0 B copied by user space, 2.0 GiB by the kernel", and ", 2.0 GiB hashed" after a hashing pass.
   std::string summary() const;
 };
 
