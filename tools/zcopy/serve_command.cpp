@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "command.hpp"
 #include "options.hpp"
@@ -18,6 +19,7 @@
 #include "stop_signals.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/json_record.hpp"
+#include "zcopy/http/client/url.hpp"
 #include "zcopy/http/server/server.hpp"
 
 namespace zc::cli {
@@ -36,6 +38,7 @@ struct ServeCommandOptions {
   double idle_timeout_s = 60;
   std::string access_log;
   std::string ledger_json;  // FILE, or "-" for stdout
+  std::vector<std::string> mirrors;
 };
 
 // Serving thousands of connections needs more descriptors than the usual soft limit of 1024.
@@ -88,6 +91,7 @@ CommandResult run_serve(const ServeCommandOptions& o) {
   options.header_timeout = millis(o.header_timeout_s);
   options.idle_timeout = millis(o.idle_timeout_s);
   options.access_log_fd = access_log_fd;
+  options.mirrors = o.mirrors;
   auto server = http::Server::start(options);
   if (!server) return std::unexpected(server.error());
   std::printf("serving %s at %s\n", o.dir.c_str(), (*server)->url().c_str());
@@ -134,6 +138,10 @@ CommandRunner add_serve_command(CLI::App& sub) {
   sub.add_option("--ledger-json", o->ledger_json,
                  "Append the copy ledger as a JSON line to FILE ('-': stdout) at the stop and on "
                  "each SIGUSR1");
+  sub.add_option("--mirror", o->mirrors,
+                 "Base URL of a mirror of DIR (repeatable): file responses link to the same path "
+                 "there with Link: <URL>; rel=duplicate")
+      ->check(accepted_by(http::parse_url, "an http:// or https:// URL"));
   CLI::App* bench_app =
       sub.add_subcommand("bench", "Measure serve against nginx: throughput, CPU s/GB, wrk req/s");
   add_serve_bench_options(*bench_app, *bench);

@@ -52,6 +52,9 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
   if (!root) return std::unexpected(std::move(root.error()).with_context("serve"));
   shared.root = std::move(*root);
   shared.access_log.set_fd(options.access_log_fd);
+  if (options.repr_digest) {
+    shared.digests = std::make_unique<DigestCache>(options.digest_inline_limit);
+  }
 
   // One listener per loop, grouped by SO_REUSEPORT so the kernel spreads connections over the
   // loops; the group admits no other server, so a second one on this port fails here.

@@ -3,8 +3,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "digest_cache.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/http/server/access_log.hpp"
 #include "zcopy/http/server/server.hpp"
@@ -17,7 +19,8 @@ struct SharedState {
   net::FileSendMethod method = net::FileSendMethod::sendfile;
   Fd root;  // O_PATH directory every path is opened beneath
   AccessLog access_log;
-  net::CopyCounters ledger;  // every loop's mover adds to it
+  std::unique_ptr<DigestCache> digests;  // when options.repr_digest
+  net::CopyCounters ledger;              // every loop's mover adds to it
   std::atomic<std::uint64_t> open_connections{0};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
