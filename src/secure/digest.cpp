@@ -110,6 +110,24 @@ Result<void> hash_file(Digest& digest, int fd, std::uint64_t offset, std::uint64
   return {};
 }
 
+Result<void> hash_file_by_read(Digest& digest, int fd, std::uint64_t offset, std::uint64_t length) {
+  std::vector<std::uint8_t> buffer(1 << 20);
+  while (length > 0) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
+    const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno(errno, "pread(fd " + std::to_string(fd) + ")");
+    if (n == 0) {
+      return fail(Errc::corrupt, "hash fd " + std::to_string(fd),
+                  "the file ended at byte " + std::to_string(offset) + " while it was hashed");
+    }
+    if (auto r = digest.update({buffer.data(), static_cast<std::size_t>(n)}); !r) return r;
+    offset += static_cast<std::uint64_t>(n);
+    length -= static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
 std::string to_hex(std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string text;

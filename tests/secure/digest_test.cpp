@@ -74,7 +74,15 @@ TEST(Digest, AFileRegionHashesLikeItsBytesFromAnyOffset) {
     ASSERT_TRUE(hash_file(*digest, fd->get(), offset, bytes.size() - offset));
     EXPECT_EQ(to_hex(*digest->finish()),
               hex_digest(DigestAlgorithm::sha256, std::string_view(bytes).substr(offset)));
+    auto read = Digest::create(DigestAlgorithm::sha256);
+    ASSERT_TRUE(hash_file_by_read(*read, fd->get(), offset, bytes.size() - offset));
+    EXPECT_EQ(to_hex(*read->finish()),
+              hex_digest(DigestAlgorithm::sha256, std::string_view(bytes).substr(offset)));
   }
+  auto past_the_end = Digest::create(DigestAlgorithm::sha256);
+  auto failed = hash_file_by_read(*past_the_end, fd->get(), 0, bytes.size() + 1);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), Errc::corrupt);
 }
 
 }  // namespace

@@ -51,8 +51,12 @@ class Digest {
 };
 
 // Adds bytes [offset, offset + length) of `fd` (opened for reading) to `digest`, read through a
-// read-only mapping. The file must hold those bytes for the whole call.
+// read-only mapping. The file must hold those bytes for the whole call: a mapping of a file that
+// someone truncates meanwhile faults (SIGBUS), so this is for files the caller alone writes.
 Result<void> hash_file(Digest& digest, int fd, std::uint64_t offset, std::uint64_t length);
+// The same through pread into a buffer (one copy more), for files anyone may change meanwhile:
+// a file that ends early fails with Errc::corrupt.
+Result<void> hash_file_by_read(Digest& digest, int fd, std::uint64_t offset, std::uint64_t length);
 
 // Lower-case hexadecimal, and back (either case); std::nullopt for anything but hex digit pairs.
 std::string to_hex(std::span<const std::uint8_t> bytes);

@@ -38,7 +38,9 @@ std::optional<std::string> read_xattr(int fd, std::uint64_t size, std::int64_t m
 
 std::optional<std::string> hash_whole(int fd, std::uint64_t size) {
   auto digest = secure::Digest::create(secure::DigestAlgorithm::sha256);
-  if (!digest || !secure::hash_file(*digest, fd, 0, size)) return std::nullopt;
+  // Read, not mapped: a served file may be truncated while it is hashed, and a mapping would
+  // fault.
+  if (!digest || !secure::hash_file_by_read(*digest, fd, 0, size)) return std::nullopt;
   auto value = digest->finish();
   if (!value) return std::nullopt;
   return secure::to_base64(*value);
