@@ -19,13 +19,6 @@ const EVP_MD* evp_of(DigestAlgorithm algorithm) noexcept {
   return algorithm == DigestAlgorithm::sha512 ? EVP_sha512() : EVP_sha256();
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 struct Digest::Context {
@@ -144,8 +137,8 @@ std::optional<std::vector<std::uint8_t>> from_hex(std::string_view text) {
   std::vector<std::uint8_t> bytes;
   bytes.reserve(text.size() / 2);
   for (std::size_t i = 0; i < text.size(); i += 2) {
-    const int high = hex_value(text[i]);
-    const int low = hex_value(text[i + 1]);
+    const int high = ascii::hex_digit_value(text[i]);
+    const int low = ascii::hex_digit_value(text[i + 1]);
     if (high < 0 || low < 0) return std::nullopt;
     bytes.push_back(static_cast<std::uint8_t>(high * 16 + low));
   }
