@@ -42,6 +42,7 @@ void TransferLedger::merge(const TransferLedger& other) noexcept {
   bytes_copied_user += other.bytes_copied_user;
   bytes_copied_kernel += other.bytes_copied_kernel;
   bytes_ciphered += other.bytes_ciphered;
+  bytes_hashed += other.bytes_hashed;
   cpu_user_s += other.cpu_user_s;
   cpu_system_s += other.cpu_system_s;
   wall_s = std::max(wall_s, other.wall_s);
@@ -57,7 +58,8 @@ JsonRecord TransferLedger::record(std::string_view bench) const {
       .add("bytes_zero_copy", bytes_zero_copy)
       .add("bytes_copied", bytes_copied())
       .add("bytes_copied_user", bytes_copied_user)
-      .add("bytes_copied_kernel", bytes_copied_kernel);
+      .add("bytes_copied_kernel", bytes_copied_kernel)
+      .add("bytes_hashed", bytes_hashed);
   if (bytes_ciphered > 0) r.add("bytes_ciphered", bytes_ciphered);
   return r;
 }
@@ -65,11 +67,13 @@ JsonRecord TransferLedger::record(std::string_view bench) const {
 std::string TransferLedger::summary() const {
   char cpu[64];
   std::snprintf(cpu, sizeof(cpu), "%.2f s, CPU %.3f s/GB", wall_s, cpu_s_per_gb());
-  return method + ": " + format_bytes(bytes) + " in " + cpu + " (" + format_rate(bytes_per_s()) +
-         "), " + format_bytes(bytes_zero_copy) + " zero-copy, copied " +
-         format_bytes(bytes_copied_user) + " in user space and " +
-         format_bytes(bytes_copied_kernel) + " in the kernel" +
-         (bytes_ciphered > 0 ? ", " + format_bytes(bytes_ciphered) + " through the cipher" : "");
+  std::string line = method + ": " + format_bytes(bytes) + " in " + cpu + " (" +
+                     format_rate(bytes_per_s()) + "), " + format_bytes(bytes_zero_copy) +
+                     " zero-copy, copied " + format_bytes(bytes_copied_user) +
+                     " in user space and " + format_bytes(bytes_copied_kernel) + " in the kernel";
+  if (bytes_ciphered > 0) line += ", " + format_bytes(bytes_ciphered) + " through the cipher";
+  if (bytes_hashed > 0) line += ", " + format_bytes(bytes_hashed) + " hashed";
+  return line;
 }
 
 CpuStopwatch::CpuStopwatch(Scope scope) noexcept

@@ -1,16 +1,9 @@
 #include "zcopy/http/url_path.hpp"
 
+#include "zcopy/core/ascii.hpp"
+
 namespace zc::http {
-namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::expected<TargetPath, int> resolve_target(std::string_view target) {
   // Origin-form only: absolute-form is for proxies, and "*" only for OPTIONS.
@@ -31,8 +24,8 @@ std::expected<TargetPath, int> resolve_target(std::string_view target) {
       continue;
     }
     if (i + 2 >= raw.size()) return std::unexpected(400);
-    const int hi = hex_value(raw[i + 1]);
-    const int lo = hex_value(raw[i + 2]);
+    const int hi = ascii::hex_digit_value(raw[i + 1]);
+    const int lo = ascii::hex_digit_value(raw[i + 2]);
     if (hi < 0 || lo < 0) return std::unexpected(400);
     const char byte = static_cast<char>(hi * 16 + lo);
     if (byte == '\0') return std::unexpected(403);

@@ -70,6 +70,16 @@ TEST(TransferLedger, MergeAddsBytesAndCpuAndKeepsTheLongestWall) {
   EXPECT_DOUBLE_EQ(a.cpu_s(), 3);
 }
 
+TEST(TransferLedger, AHashingPassIsItsOwnFieldAndNotACopy) {
+  TransferLedger a{.method = "splice", .bytes = 100, .bytes_zero_copy = 100};
+  EXPECT_EQ(a.summary().find("hashed"), std::string::npos) << "no pass, nothing said";
+  a.merge({.method = "", .bytes_hashed = 100});
+  EXPECT_EQ(a.bytes_hashed, 100u);
+  EXPECT_EQ(a.bytes_copied(), 0u);
+  EXPECT_NE(a.record("get").str().find(R"("bytes_hashed":100)"), std::string::npos);
+  EXPECT_NE(a.summary().find("100 B hashed"), std::string::npos) << a.summary();
+}
+
 TEST(CpuStopwatch, CountsThisThreadsWork) {
   CpuStopwatch watch(CpuStopwatch::Scope::thread);
   std::vector<char> a(64 << 20, 'x'), b(64 << 20);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "client_test_servers.hpp"
 #include "get_tool_process.hpp"
@@ -195,6 +196,36 @@ TEST_F(GetResume, TwoUrlsThatWouldShareAPartAreAUsageError) {
   EXPECT_EQ(clash.exit_code, 2) << clash.output;
   EXPECT_NE(clash.output.find("name the files apart"), std::string::npos) << clash.output;
   EXPECT_TRUE(std::filesystem::is_empty(dir_ / "into"));
+}
+
+TEST_F(GetResume, AResumedDownloadIsVerifiedOverTheWholeFile) {
+  ZC_REQUIRE_PROGRAM("sha256sum");
+  const auto sum = test::run_command("sha256sum " + dir_ / "www/data.bin");
+  const std::string digest = "sha-256=" + sum.output.substr(0, 64);
+  for (const char* ranges : {"1", "4"}) {
+    SCOPED_TRACE(ranges);
+    const std::string again = "--continue --parallel-ranges " + std::string(ranges) +
+                              " --checksum " + digest + " -o " + output() + " " + url();
+    // A byte of the kept part spoiled while the download was stopped: only a check of the whole
+    // file, not of the bytes fetched after the resume, sees it.
+    interrupt({"--parallel-ranges", ranges}, SIGINT, "rate=262144");
+    {
+      std::fstream part(part_path(output()), std::ios::in | std::ios::out | std::ios::binary);
+      part.seekp(100);
+      part.put(static_cast<char>(source()[100] ^ 1));
+    }
+    auto spoiled = run_get(again);
+    EXPECT_EQ(spoiled.exit_code, 1) << spoiled.output;
+    EXPECT_NE(spoiled.output.find("sha-256 mismatch"), std::string::npos) << spoiled.output;
+    EXPECT_FALSE(test::exists(output()));
+
+    interrupt({"--parallel-ranges", ranges}, SIGINT, "rate=262144");
+    auto good = run_get(again);
+    EXPECT_EQ(good.exit_code, 0) << good.output;
+    EXPECT_NE(good.output.find("sha-256 verified"), std::string::npos) << good.output;
+    EXPECT_EQ(test::read_file(output()), source());
+    std::filesystem::remove(output());
+  }
 }
 
 TEST_F(GetResume, ATrickleFailsWithinAboutTheTimeout) {

@@ -45,6 +45,8 @@ struct GetCommandOptions {
   std::string ca_file;
   std::string ca_path;
   bool insecure = false;
+  std::string checksum;  // TYPE=HEX
+  bool no_verify = false;
   bool bench = false;
   GetBenchSettings bench_settings;
 };
@@ -84,11 +86,12 @@ void report(const GetCommandOptions& o, const std::string& file, const http::Dow
         .add("file", http::printable(file))
         .add("resumed_from", r.resumed_from)
         .add("origin_verified", r.origin_verified)
+        .add("verified", r.verified.empty() ? std::string("no") : r.verified)
         .add("cpu_s", r.ledger.cpu_s());
     std::printf("%s\n", record.str().c_str());
     std::fflush(stdout);
   } else {
-    say(file + ": " + r.ledger.summary());
+    say(file + ": " + r.ledger.summary() + (r.verified.empty() ? "" : "; " + r.verified));
   }
 }
 
@@ -161,11 +164,20 @@ CommandResult run_get(GetCommandOptions& o) {
 
   http::DownloadProgress progress;
   http::DownloadOptions base;
+  if (!o.checksum.empty()) {
+    auto checksum = http::parse_checksum(o.checksum);
+    if (!checksum) return as_usage(checksum.error());
+    if (o.recursive || urls.size() > 1) {
+      return usage_error("get --checksum", "a checksum belongs to one file: give one URL");
+    }
+    base.checksum = std::move(*checksum);
+  }
   base.method = resolved->method;
   base.resume = !o.resume.empty();
   base.force_resume = o.resume == "force";
   base.stop = &g_stop;
   base.parallel_ranges = o.parallel_ranges;
+  base.verify_server_digest = !o.no_verify;
   base.max_redirects = o.max_redirects;
   base.timeout = millis(o.timeout_s);
   base.progress = &progress;
@@ -240,6 +252,13 @@ CommandRunner add_get_command(CLI::App& sub) {
       ->check(CLI::ExistingDirectory);
   sub.add_flag("-k,--insecure", o->insecure,
                "https: check neither the certificate nor the host name (says so on stderr)");
+  sub.add_option("--checksum", o->checksum,
+                 "TYPE=HEX (sha-256 or sha-512): the file is renamed only when its digest "
+                 "matches; a mismatch removes FILE.part and names both digests")
+      ->check(accepted_by(http::parse_checksum, "sha-256=HEX or sha-512=HEX"));
+  sub.add_flag("--no-verify", o->no_verify,
+               "Do not verify against the server's Repr-Digest or Digest field (said in the "
+               "summary)");
   sub.add_flag("--bench", o->bench,
                "Benchmark: nginx serves a generated file; fetch it by every method and with curl");
   add_size_option(sub, "--bench-size", o->bench_settings.size, "Benchmark file size (default 2G)");

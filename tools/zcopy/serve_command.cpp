@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "command.hpp"
 #include "options.hpp"
@@ -19,6 +20,7 @@
 #include "stop_signals.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/core/json_record.hpp"
+#include "zcopy/http/client/url.hpp"
 #include "zcopy/http/server/server.hpp"
 
 namespace zc::cli {
@@ -39,6 +41,7 @@ struct ServeCommandOptions {
   std::string ledger_json;  // FILE, or "-" for stdout
   std::string cert;         // with key: HTTPS
   std::string key;
+  std::vector<std::string> mirrors;
 };
 
 // Serving thousands of connections needs more descriptors than the usual soft limit of 1024.
@@ -95,6 +98,7 @@ CommandResult run_serve(const ServeCommandOptions& o) {
   options.access_log_fd = access_log_fd;
   if (!o.cert.empty())
     options.tls = secure::ServerTlsOptions{.cert_file = o.cert, .key_file = o.key};
+  options.mirrors = o.mirrors;
   auto server = http::Server::start(options);
   if (!server) return std::unexpected(server.error());
   std::printf("serving %s at %s\n", o.dir.c_str(), (*server)->url().c_str());
@@ -144,6 +148,10 @@ CommandRunner add_serve_command(CLI::App& sub) {
   sub.add_option("--cert", o->cert,
                  "Serve HTTPS with this certificate (PEM, chain after it); needs --key");
   sub.add_option("--key", o->key, "The certificate's private key (PEM)");
+  sub.add_option("--mirror", o->mirrors,
+                 "Base URL of a mirror of DIR (repeatable): file responses link to the same path "
+                 "there with Link: <URL>; rel=duplicate")
+      ->check(accepted_by(http::parse_url, "an http:// or https:// URL"));
   CLI::App* bench_app =
       sub.add_subcommand("bench", "Measure serve against nginx: throughput, CPU s/GB, wrk req/s");
   add_serve_bench_options(*bench_app, *bench);

@@ -16,4 +16,12 @@ inline bool equals_ignoring_case(std::string_view a, std::string_view b) noexcep
   return true;
 }
 
+// 0-15 for a hexadecimal digit of either case, -1 for anything else.
+inline int hex_digit_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace zc::ascii

@@ -56,6 +56,8 @@ struct TransferLedger {
   // the cipher reads one buffer and writes its output once, but it is a pass over every byte and
   // costs CPU like one, so it stands beside the copies.
   std::uint64_t bytes_ciphered = 0;
+  std::uint64_t bytes_hashed = 0;  // bytes a CPU read once to hash them (a checksum pass:
+                                   // a read of each byte, not a copy)
   double wall_s = 0;
   double cpu_user_s = 0;
   double cpu_system_s = 0;
@@ -71,12 +73,12 @@ struct TransferLedger {
   void merge(const TransferLedger& other) noexcept;
 
   // The benchmark record: bench/method/size_bytes plus bytes_per_s, cpu_s_per_gb, wall_s,
-  // bytes_zero_copy, bytes_copied (user + kernel), bytes_copied_user, bytes_copied_kernel, and
-  // bytes_ciphered when a cipher ran.
+  // bytes_zero_copy, bytes_copied (user + kernel), bytes_copied_user, bytes_copied_kernel,
+  // bytes_hashed, and bytes_ciphered when a cipher ran.
   JsonRecord record(std::string_view bench) const;
   // One line: "sendfile: 2.0 GiB in 0.81 s (2.5 GiB/s), CPU 0.21 s/GB, 2.0 GiB zero-copy,
-  // 0 B copied by user space, 2.0 GiB by the kernel", and ", 2.0 GiB through the cipher" when a
-  // cipher ran.
+  // 0 B copied by user space, 2.0 GiB by the kernel", then ", 2.0 GiB through the cipher" when a
+  // cipher ran and ", 2.0 GiB hashed" after a hashing pass.
   std::string summary() const;
 };
 

@@ -4,6 +4,7 @@
 
 #include "download_body.hpp"
 #include "download_steps.hpp"
+#include "file_hasher.hpp"
 #include "part_progress.hpp"
 
 namespace zc::http {
@@ -116,6 +117,9 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
     return http_status_error(*fetched);
   }
 
+  std::string digest_note;
+  const DownloadOptions checked = with_checksum(options, head, digest_note);
+  add_note(result.note, digest_note);
   const int dir = place.directory.get();
   if (offset == 0) remove_part_record(dir, place.record);
   auto file = open_part(place, offset == 0);
@@ -129,6 +133,13 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   result.resumed_from = offset;
   const std::uint64_t size = record.size.value_or(0);
   std::uint64_t received = 0;
+  // The body lands front to back, so its digest can be taken while the rest is on the wire.
+  std::optional<FileHasher> hasher;
+  if (checked.checksum) {
+    auto created = FileHasher::create(checked.checksum->algorithm, file->get(), offset);
+    if (!created) return std::unexpected(created.error());
+    hasher.emplace(std::move(*created));
+  }
   if (!already_complete && !head.bodiless()) {
     if (options.progress) {
       options.progress->bytes_done.fetch_add(offset, std::memory_order_relaxed);
@@ -153,6 +164,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
         .range = 0,
         .file_name = place.shown_part,
         .ledger = &result.ledger,
+        .hasher = hasher ? &*hasher : nullptr,
     };
     auto moved = receive_body(transfer);
     if (!moved) {
@@ -169,7 +181,9 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   }
   const std::uint64_t final_size = record.size ? size : offset + received;
   const Stamp stamp{.verified = result.origin_verified, .validator = origin_of(record)};
-  if (auto r = finish_part(std::move(*file), place, options, final_size, stamp); !r) {
+  if (auto r = finish_part(std::move(*file), place, checked, final_size, stamp,
+                           hasher ? &*hasher : nullptr, result);
+      !r) {
     return std::unexpected(r.error());
   }
   result.file_size = final_size;
@@ -212,6 +226,9 @@ Result<DownloadResult> download(const Url& url, const DownloadOptions& options) 
     std::string notes = method->note;
     add_note(notes, plan->note);
     add_note(notes, result->note);
+    if (!options.verify_server_digest && !options.checksum) {
+      add_note(notes, "not verified against the server's digest (--no-verify)");
+    }
     result->note = std::move(notes);
   }
   return result;

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "file_hasher.hpp"
 #include "part_progress.hpp"
 #include "stall_watch.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -19,6 +20,7 @@ constexpr std::size_t kChunkedBuffer = 256 * 1024;
 void count(const BodyTransfer& t, std::uint64_t n) {
   if (t.progress) t.progress->fetch_add(n, std::memory_order_relaxed);
   if (t.part) t.part->advance(t.range, n);
+  if (t.hasher) t.hasher->landed(n);
 }
 
 StallWatch watch_for(const BodyTransfer& t) {
@@ -29,6 +31,9 @@ StallWatch watch_for(const BodyTransfer& t) {
 // stop flag, and brings the record up to date now and then.
 Result<void> after_read(const BodyTransfer& t, StallWatch& watch, std::uint64_t got) {
   if (auto r = watch.update(got); !r) return r;
+  if (t.hasher && got > 0) {
+    if (auto r = t.hasher->catch_up(); !r) return r;
+  }
   if (t.part && got > 0) return t.part->maybe_save();
   return {};
 }

@@ -28,6 +28,7 @@ class TlsStream;
 
 namespace zc::http::detail {
 
+class FileHasher;
 class PartProgress;
 
 struct BodyTransfer {
@@ -45,6 +46,7 @@ struct BodyTransfer {
   std::size_t range = 0;                           // this body's range in `part`
   std::string file_name;                           // for error messages
   TransferLedger* ledger = nullptr;                // the bytes moved and copied are added here
+  FileHasher* hasher = nullptr;  // follows the writes when the file must match a digest
 };
 
 // Returns the body bytes written. A body that ends before `length` is an error (Errc::closed)

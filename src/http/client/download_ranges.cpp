@@ -208,15 +208,17 @@ Result<DownloadResult> download_ranges(const Url& url, const DownloadOptions& op
   if (!saved) return std::unexpected(saved.error());
   const Stamp stamp{.verified = record->has_validator() || !resuming,
                     .validator = origin_of(*record)};
-  if (auto r = finish_part(std::move(*file), place, options, size, stamp); !r) {
+  DownloadResult result;
+  std::string digest_note;
+  const DownloadOptions checked = with_checksum(options, head, digest_note);
+  if (auto r = finish_part(std::move(*file), place, checked, size, stamp, nullptr, result); !r) {
     return std::unexpected(r.error());
   }
-  DownloadResult result;
   result.file_size = size;
   result.resumed_from = resumed;
   result.final_url = probed->url;
   result.origin_verified = stamp.verified;
-  result.note = note;
+  result.note = note.empty() ? digest_note : digest_note.empty() ? note : note + "; " + digest_note;
   std::string moved_by(to_string(method));
   for (const RangeSlot& slot : slots) {
     if (!slot.ledger.method.empty()) moved_by = slot.ledger.method;  // https: the TLS path

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "file_hasher.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/http/open_beneath.hpp"
 
@@ -142,8 +143,28 @@ std::string validator_mismatch(const ResponseHead& head, const PartRecord& recor
   return {};
 }
 
+DownloadOptions with_checksum(const DownloadOptions& options, const ResponseHead& head,
+                              std::string& note) {
+  DownloadOptions effective = options;
+  if (options.checksum || !options.verify_server_digest) return effective;
+  Result<std::optional<Checksum>> announced = std::optional<Checksum>{};
+  if (const std::string* field = head.header("Repr-Digest")) {
+    announced = parse_repr_digest(*field);
+  }
+  if (announced && !*announced) {
+    if (const std::string* field = head.header("Digest")) announced = parse_digest_field(*field);
+  }
+  if (!announced) {
+    note = announced.error().message() + "; the file is not verified";
+  } else {
+    effective.checksum = std::move(*announced);
+  }
+  return effective;
+}
+
 Result<Fd> open_part(const OutputPlace& place, bool truncate) {
-  const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW;
+  // Readable too: a checksum hashes the file through a mapping of it.
+  const int flags = O_RDWR | O_CREAT | O_NOFOLLOW;
   auto file = Fd::open_at(place.directory.get(), place.part, flags, 0644);
   if (!file) return std::unexpected(std::move(file.error()).with_context(place.shown_part));
   if (::flock(file->get(), LOCK_EX | LOCK_NB) != 0) {
@@ -167,7 +188,8 @@ std::string origin_of(const PartRecord& record) {
 }
 
 Result<void> finish_part(Fd file, const OutputPlace& place, const DownloadOptions& options,
-                         std::uint64_t expected_size, const Stamp& stamp) {
+                         std::uint64_t expected_size, const Stamp& stamp, FileHasher* hasher,
+                         DownloadResult& result) {
   const std::string& part = place.shown_part;
   struct stat st {};
   if (::fstat(file.get(), &st) != 0) return fail_errno(errno, "fstat(" + part + ")");
@@ -175,6 +197,12 @@ Result<void> finish_part(Fd file, const OutputPlace& place, const DownloadOption
     return fail(Errc::corrupt, "finish " + part,
                 "file holds " + std::to_string(st.st_size) + " bytes, expected " +
                     std::to_string(expected_size));
+  }
+  if (options.checksum) {
+    auto verified =
+        verify_part(file.get(), place, *options.checksum, expected_size, hasher, result.ledger);
+    if (!verified) return std::unexpected(verified.error());
+    result.verified = std::move(*verified);
   }
   // Only a verified file gets the listed mtime and its origin: a mirror re-run then takes it as
   // complete. An unverified one keeps neither, so the next run fetches it again.

@@ -58,6 +58,11 @@ void take_validators(const ResponseHead& head, PartRecord& record);
 // Empty when `head` agrees with `record`'s validators, else why not.
 std::string validator_mismatch(const ResponseHead& head, const PartRecord& record);
 
+// `options` with the checksum the file must match: the caller's, else (unless verification is
+// off) the one `head` announces. A malformed digest field adds a note and is not used.
+DownloadOptions with_checksum(const DownloadOptions& options, const ResponseHead& head,
+                              std::string& note);
+
 // Opens NAME.part for writing without following a symlink (`truncate` starts it empty) and
 // locks it, so that no second download writes the same .part.
 Result<Fd> open_part(const OutputPlace& place, bool truncate);
@@ -71,9 +76,14 @@ struct Stamp {
 // "etag TAG", "last-modified DATE" or "none": what a verified file's xattr keeps.
 std::string origin_of(const PartRecord& record);
 
-// Checks the size, fsyncs, stamps, closes and renames NAME.part to NAME, drops the record.
+class FileHasher;
+
+// Checks the size and (with options.checksum) the digest, continuing `hasher` when it followed
+// the writes; fsyncs, stamps, closes and renames NAME.part to NAME, drops the record. The
+// hashing pass and the verdict go into `result`.
 Result<void> finish_part(Fd file, const OutputPlace& place, const DownloadOptions& options,
-                         std::uint64_t expected_size, const Stamp& stamp);
+                         std::uint64_t expected_size, const Stamp& stamp, FileHasher* hasher,
+                         DownloadResult& result);
 
 // The error a stop request turns a failure into.
 Error interrupted(const OutputPlace& place);

@@ -289,7 +289,7 @@ bool EventLoop::serve_buffered(Connection& c) {
     }
     if (parsed.status == ParseStatus::complete) {
       c.in.erase(0, parsed.consumed);
-      build_response(request, shared_.root.get(), date_field(), c.response);
+      build_response(request, shared_, date_field(), c.response);
     } else {
       c.in.clear();
       build_error(parsed.status == ParseStatus::too_large ? 431 : 400, false, true, date_field(),

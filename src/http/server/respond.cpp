@@ -67,6 +67,21 @@ bool accepts_json(std::string_view accept) {
   return false;
 }
 
+// Repr-Digest when the file's digest is known, and a Link to each mirror of the same path.
+void add_file_links(SharedState& shared, int fd, const struct stat& st, const std::string& url_path,
+                    std::string& head) {
+  if (shared.digests) {
+    if (auto base64 = shared.digests->lookup(fd, st)) {
+      head += "Repr-Digest: " + repr_digest_field(*base64) + "\r\n";
+    }
+  }
+  for (const std::string& base : shared.options.mirrors) {
+    std::string link = base;
+    while (!link.empty() && link.back() == '/') link.pop_back();
+    head += "Link: <" + link + percent_encode_path(url_path) + ">; rel=duplicate\r\n";
+  }
+}
+
 }  // namespace
 
 std::string_view reason_phrase(int status) noexcept {
@@ -118,8 +133,9 @@ void build_error(int status, bool head_only, bool close, std::string_view date_f
   }
 }
 
-void build_response(const Request& request, int root_fd, std::string_view date_field,
+void build_response(const Request& request, SharedState& shared, std::string_view date_field,
                     Response& out) {
+  const int root_fd = shared.root.get();
   out.request_line = request.request_line();
   out.close_after = !request.keep_alive();
   const bool head_only = request.method == "HEAD";
@@ -220,8 +236,10 @@ void build_response(const Request& request, int root_fd, std::string_view date_f
     out.transfer.head += "\r\nContent-Range: bytes " + std::to_string(first) + "-" +
                          std::to_string(range.last) + "/" + std::to_string(size);
   }
-  out.transfer.head += "\r\nLast-Modified: " + last_modified + "\r\nETag: " + etag +
-                       "\r\nAccept-Ranges: bytes\r\n\r\n";
+  out.transfer.head +=
+      "\r\nLast-Modified: " + last_modified + "\r\nETag: " + etag + "\r\nAccept-Ranges: bytes\r\n";
+  add_file_links(shared, fd->get(), st, target->url_path, out.transfer.head);
+  out.transfer.head += "\r\n";
   if (!head_only && length > 0) {
     out.transfer.file = std::move(*fd);
     out.transfer.offset = first;

@@ -5,15 +5,16 @@
 #include <string_view>
 
 #include "connection.hpp"
+#include "server_state.hpp"
 #include "zcopy/http/server/request_parser.hpp"
 
 namespace zc::http {
 
 std::string_view reason_phrase(int status) noexcept;
 
-// Fills `out` for `request` against the directory `root_fd`. `date_field` is the cached
+// Fills `out` for `request` against the served directory. `date_field` is the cached
 // "Date: ...\r\n" line. Opens the file to send, if any.
-void build_response(const Request& request, int root_fd, std::string_view date_field,
+void build_response(const Request& request, SharedState& shared, std::string_view date_field,
                     Response& out);
 
 // A short text/plain error; `close` adds "Connection: close" and ends the connection after it.

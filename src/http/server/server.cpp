@@ -60,6 +60,9 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
         "TLS 1.3 records sealed from the page cache into pinned buffers and sent zero-copy; "
         "TLS 1.2 through SSL_write (one more copy)";
   }
+  if (options.repr_digest) {
+    shared.digests = std::make_unique<DigestCache>(options.digest_inline_limit);
+  }
 
   // One listener per loop, grouped by SO_REUSEPORT so the kernel spreads connections over the
   // loops; the group admits no other server, so a second one on this port fails here.

@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "digest_cache.hpp"
 #include "zcopy/core/fd.hpp"
 #include "zcopy/http/server/access_log.hpp"
 #include "zcopy/http/server/server.hpp"
@@ -20,7 +22,8 @@ struct SharedState {
   Fd root;                                   // O_PATH directory every path is opened beneath
   std::optional<secure::ServerContext> tls;  // set when serving HTTPS
   AccessLog access_log;
-  net::CopyCounters ledger;  // every loop's mover adds to it
+  std::unique_ptr<DigestCache> digests;  // when options.repr_digest
+  net::CopyCounters ledger;              // every loop's mover adds to it
   std::atomic<std::uint64_t> open_connections{0};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};

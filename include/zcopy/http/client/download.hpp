@@ -22,6 +22,10 @@
 // A transfer fails when fewer than 1 KiB arrive in a window of `timeout` (a trickle does not keep
 // it alive), and the whole response head must arrive within `timeout`.
 //
+// With a checksum (given, or a server's Repr-Digest / Digest field), the file is hashed where it
+// lies in the page cache (as it lands, for a single stream) and renamed only when the digest
+// matches; the ledger counts that pass in bytes_hashed.
+//
 // Over https the ledger's method says which code opened the records: "tls-in-place" (TLS 1.3,
 // each record decrypted where it landed, revealed after its tag verified) or "tls-ssl_read"
 // (OpenSSL's SSL_read, one more copy), and the note describes the session.
@@ -34,6 +38,7 @@
 #include <string>
 
 #include "zcopy/core/transfer_ledger.hpp"
+#include "zcopy/http/client/checksum.hpp"
 #include "zcopy/http/client/url.hpp"
 #include "zcopy/net/socket_to_file.hpp"
 #include "zcopy/secure/session.hpp"
@@ -70,6 +75,12 @@ struct DownloadOptions {
   // How https:// servers are checked (CA file or directory, or not at all); the timeout is
   // `timeout`. An https body is read through TLS, whatever `method` says.
   secure::SessionOptions tls{};
+  // The digest the whole file must have: checked (from the page cache) before the rename, and a
+  // mismatch removes the .part and fails naming both digests.
+  std::optional<Checksum> checksum{};
+  // Without `checksum`: verify against the server's Repr-Digest (or Digest) field when it sends
+  // one. False (--no-verify) skips that check, and the result says so.
+  bool verify_server_digest = true;
 };
 
 struct DownloadResult {
@@ -81,6 +92,7 @@ struct DownloadResult {
   // False when bytes were resumed without a validator that proves they are the same file's.
   bool origin_verified = true;
   bool not_modified = false;  // a 304 to if_none_match: nothing was written
+  std::string verified;       // "sha-256 verified (--checksum)"; empty when nothing was checked
 };
 
 Result<DownloadResult> download(const Url& url, const DownloadOptions& options);

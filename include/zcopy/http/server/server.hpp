@@ -10,8 +10,9 @@
 //   std::puts((*server)->ledger().summary().c_str());
 //
 // GET and HEAD with keep-alive and pipelining, one byte range (206/416), Last-Modified and ETag
-// with conditional requests (304), Content-Type by extension, directory listings (HTML, or JSON
-// for "Accept: application/json"; see directory_listing.hpp) and 301 to a directory's slash form.
+// with conditional requests (304), Repr-Digest and mirror Links for files, Content-Type by
+// extension, directory listings (HTML, or JSON for "Accept: application/json"; see
+// directory_listing.hpp) and 301 to a directory's slash form.
 //
 // Threads: one event loop per thread (one per core by default), each with its own listener in
 // one SO_REUSEPORT group, so the kernel spreads connections and loops share nothing but the access
@@ -46,6 +47,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/transfer_ledger.hpp"
@@ -70,6 +72,14 @@ struct ServerOptions {
   // HTTPS: every connection is TLS (1.3 or 1.2) with this certificate and key; see
   // secure/server_session.hpp and the class comment.
   std::optional<secure::ServerTlsOptions> tls{};
+  // Repr-Digest (RFC 9530) on every file response: the SHA-256 is computed once per file version
+  // and kept in the file's user.zcopy.repr-digest xattr; a file larger than digest_inline_limit is
+  // hashed in the background, and answered without the field until then.
+  bool repr_digest = true;
+  std::uint64_t digest_inline_limit = 16 * 1024 * 1024;
+  // Base URLs of mirrors of this tree: each file response links to the same path under each,
+  // "Link: <BASE/path>; rel=duplicate" (RFC 6249).
+  std::vector<std::string> mirrors{};
 };
 
 // Counters since start; read with relaxed loads, so a snapshot taken while loops run is
