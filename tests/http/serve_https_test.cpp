@@ -6,9 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "bench/support/tls_pki.hpp"
 #include "http_test_support.hpp"
@@ -257,6 +259,37 @@ TEST_F(ServeOverHttps, AFileTruncatedWhileItsRecordsAreSentEndsThatConnectionAnd
   EXPECT_EQ(after.out, "hello over tls\n") << "the server did not live on";
   EXPECT_EQ(serve->stop(), 0);
   EXPECT_NE(serve->stderr_text().find("/shrinks.bin shrank while being sent"), std::string::npos)
+      << serve->stderr_text();
+}
+
+TEST_F(ServeOverHttps, AFileTruncatedBetweenTheSizeCheckAndTheSealingEndsOnlyThatConnection) {
+  // The server checks the size before each slot of records, then seals them from its mapping:
+  // a file that shrinks in between faults the mapping (SIGBUS) while the cipher reads it. Shrink
+  // and regrow the file as fast as possible while curl fetches it, so that some truncations land
+  // inside that window.
+  const std::string path = dir_ / "www/flickers.bin";
+  const auto size = static_cast<off_t>(8 * kMiB);
+  ASSERT_TRUE(test::write_file(path, test::generated_bytes(8 * kMiB, 7)));
+  auto serve = start();
+  std::atomic<bool> stop{false};
+  std::thread flicker([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      // Whole half of the time, so that half of the responses are the whole file (their
+      // length is the size the server saw at open); short long enough for a read to fault.
+      (void)::truncate(path.c_str(), 4096);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      (void)::truncate(path.c_str(), size);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  for (int i = 0; i < 40; ++i)
+    (void)curl({"--max-time", "10", "-o", "/dev/null", serve->url() + "flickers.bin"});
+  stop = true;
+  flicker.join();
+  auto after = curl({serve->url() + "small.txt"});
+  EXPECT_EQ(after.out, "hello over tls\n") << "the server did not live on";
+  EXPECT_EQ(serve->stop(), 0) << serve->stderr_text();
+  EXPECT_NE(serve->stderr_text().find("/flickers.bin shrank while being sent"), std::string::npos)
       << serve->stderr_text();
 }
 

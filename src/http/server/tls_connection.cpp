@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/mem/mapped_read_guard.hpp"
 
 namespace zc::http {
 namespace {
@@ -223,10 +225,19 @@ Result<net::SendTurn> TlsConnection::send_records(Connection& c, net::CopyCounte
       } else {
         break;
       }
-      auto sealed =
-          writer.seal_from(content, slot.subspan(used), secure::ContentType::application_data);
-      if (!sealed) return std::unexpected(sealed.error());
-      used += sealed->bytes.size();
+      // The file can still shrink after the fstat above: a read of a page past its new end
+      // faults (SIGBUS) and ends only this connection. Jumping out of the cipher mid-record is
+      // safe: the frames it leaves hold no allocation or lock (an AES-GCM or ChaCha20-Poly1305
+      // EVP update allocates nothing), and the half-sealed record, the writer's sequence and
+      // the cipher context are never used again, as a truncated response drops the connection.
+      std::optional<Result<secure::SealedRecord>> sealed;
+      auto read = read_guarded(content, [&] {
+        sealed.emplace(
+            writer.seal_from(content, slot.subspan(used), secure::ContentType::application_data));
+      });
+      if (!read) return net::SendTurn::truncated;
+      if (!*sealed) return std::unexpected(sealed->error());
+      used += (*sealed)->bytes.size();
     }
     slot_busy_[index] = true;
     auto ticket = sender_->send(slot.first(used), [this, index] { slot_busy_[index] = false; });
