@@ -50,7 +50,12 @@ std::vector<std::uint8_t> seal_all(const std::uint8_t* data, std::size_t size) {
     if (length > 0) std::memcpy(wire.data() + at + kRecordHeaderSize, data, length);
     std::span<std::uint8_t> inner(wire.data() + at + kRecordHeaderSize, length);
     std::span<std::uint8_t, kTagSize> tag(inner.data() + length, kTagSize);
-    if (!cipher->seal(header, inner, tag)) std::abort();
+    // A length the sender may not seal (over the record limit) is refused, not a fault: the
+    // wire then ends with the records before it.
+    if (!cipher->seal(header, inner, tag)) {
+      wire.resize(at);
+      break;
+    }
     data += length;
     size -= length;
   }
