@@ -230,7 +230,10 @@ bool Subscriber::prepare_wait() noexcept {
   // SYNC POINT (pairs with the seq_cst store of head and load of subscriber_sleeping in
   // Publisher::publish()): see "Sleeping" in publisher.cpp.
   s.ctl->subscriber_sleeping.store(1, std::memory_order_seq_cst);
-  if (s.ctl->head.load(std::memory_order_seq_cst) != s.ctl->tail.load(std::memory_order_relaxed) ||
+  // Greater, not different: the publisher fills a slot before it moves head, so after taking
+  // the newest message head may sit one behind tail, for good if the publisher died between
+  // the two stores. Only head beyond tail means something is queued.
+  if (s.ctl->head.load(std::memory_order_seq_cst) > s.ctl->tail.load(std::memory_order_relaxed) ||
       s.ctl->closed.load(std::memory_order_relaxed) != 0 || s.publisher_dead) {
     s.ctl->subscriber_sleeping.store(0, std::memory_order_relaxed);
     return false;
