@@ -103,9 +103,13 @@ Result<void> hash_file(Digest& digest, int fd, std::uint64_t offset, std::uint64
   return {};
 }
 
-Result<void> hash_file_by_read(Digest& digest, int fd, std::uint64_t offset, std::uint64_t length) {
+Result<void> hash_file_by_read(Digest& digest, int fd, std::uint64_t offset, std::uint64_t length,
+                               const std::atomic<bool>* stop) {
   std::vector<std::uint8_t> buffer(1 << 20);
   while (length > 0) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+      return fail(Errc::closed, "hash fd " + std::to_string(fd), "stopped");
+    }
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
     const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;

@@ -5,6 +5,7 @@
 // without complaint.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include <filesystem>
@@ -89,6 +90,22 @@ TEST_F(ReprDigest, ALargeFileGoesWithoutTheFieldUntilItsBackgroundPassEnds) {
     announced = field_of("/large.bin", "repr-digest");
   }
   EXPECT_EQ(announced, expected);
+}
+
+TEST_F(ReprDigest, AServerStopsWithoutWaitingForTheBackgroundPassOverAHugeFile) {
+  // 64 GiB of holes: reading and hashing them takes half a minute or more on any machine.
+  const std::string path = root_ / "huge.bin";
+  ASSERT_TRUE(write_file(path, ""));
+  ASSERT_EQ(::truncate(path.c_str(), off_t{64} << 30), 0);
+  http::ServerOptions options;
+  options.digest_inline_limit = 1 << 20;
+  start(options);
+  EXPECT_EQ(field_of("/huge.bin", "repr-digest"), "") << "the pass was queued";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let it start reading
+  const auto stopping = std::chrono::steady_clock::now();
+  server_.reset();
+  // The bound only catches a stop that waits for the pass; a stop takes milliseconds.
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(10));
 }
 
 TEST_F(ReprDigest, MirrorsAreLinkedAsDuplicatesOfTheSamePath) {

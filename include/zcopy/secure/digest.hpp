@@ -9,6 +9,7 @@
 // byte once and copies none: the bytes a download spliced into the page cache are hashed there.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -55,8 +56,10 @@ class Digest {
 // someone truncates meanwhile faults (SIGBUS), so this is for files the caller alone writes.
 Result<void> hash_file(Digest& digest, int fd, std::uint64_t offset, std::uint64_t length);
 // The same through pread into a buffer (one copy more), for files anyone may change meanwhile:
-// a file that ends early fails with Errc::corrupt.
-Result<void> hash_file_by_read(Digest& digest, int fd, std::uint64_t offset, std::uint64_t length);
+// a file that ends early fails with Errc::corrupt. Setting `stop` (checked between 1 MiB reads)
+// ends the pass early with Errc::closed.
+Result<void> hash_file_by_read(Digest& digest, int fd, std::uint64_t offset, std::uint64_t length,
+                               const std::atomic<bool>* stop = nullptr);
 
 // Lower-case hexadecimal, and back (either case); std::nullopt for anything but hex digit pairs.
 std::string to_hex(std::span<const std::uint8_t> bytes);

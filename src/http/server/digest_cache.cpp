@@ -36,19 +36,21 @@ std::optional<std::string> read_xattr(int fd, std::uint64_t size, std::int64_t m
   return text.substr(prefix.size());
 }
 
-std::optional<std::string> hash_whole(int fd, std::uint64_t size) {
+std::optional<std::string> hash_whole(int fd, std::uint64_t size, const std::atomic<bool>* stop) {
   auto digest = secure::Digest::create(secure::DigestAlgorithm::sha256);
   // Read, not mapped: a served file may be truncated while it is hashed, and a mapping would
   // fault.
-  if (!digest || !secure::hash_file_by_read(*digest, fd, 0, size)) return std::nullopt;
+  if (!digest || !secure::hash_file_by_read(*digest, fd, 0, size, stop)) return std::nullopt;
   auto value = digest->finish();
   if (!value) return std::nullopt;
   return secure::to_base64(*value);
 }
 
-// Hashes `fd` and keeps the digest in its xattr, unless the file changed meanwhile.
-std::optional<std::string> compute(int fd, std::uint64_t size, std::int64_t mtime) {
-  auto base64 = hash_whole(fd, size);
+// Hashes `fd` and keeps the digest in its xattr, unless the file changed meanwhile or `stop`
+// was set.
+std::optional<std::string> compute(int fd, std::uint64_t size, std::int64_t mtime,
+                                   const std::atomic<bool>* stop = nullptr) {
+  auto base64 = hash_whole(fd, size, stop);
   struct stat after {};
   if (!base64 || ::fstat(fd, &after) != 0 || static_cast<std::uint64_t>(after.st_size) != size ||
       mtime_ns(after) != mtime) {
@@ -69,6 +71,8 @@ DigestCache::~DigestCache() {
     const std::lock_guard lock(mutex_);
     stop_ = true;
   }
+  // A pass over a large file would otherwise hold the server's shutdown for as long as it reads.
+  cancel_.store(true, std::memory_order_relaxed);
   wake_.notify_all();
   if (worker_.joinable()) worker_.join();
 }
@@ -122,7 +126,7 @@ void DigestCache::run() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    auto base64 = compute(job.file.get(), job.version.size, job.version.mtime_ns);
+    auto base64 = compute(job.file.get(), job.version.size, job.version.mtime_ns, &cancel_);
     const std::lock_guard lock(mutex_);
     auto it = known_.find(job.key);
     const bool same = it != known_.end() && it->second.size == job.version.size &&

@@ -14,6 +14,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -64,7 +65,8 @@ class DigestCache {
   std::map<Key, Version> known_;
   std::deque<Job> queue_;
   bool stop_ = false;
-  std::thread worker_;  // started on the first background job
+  std::atomic<bool> cancel_{false};  // ends a background pass early (the destructor sets it)
+  std::thread worker_;               // started on the first background job
 };
 
 // "sha-256=:BASE64:" from a digest's base64 (the Repr-Digest member).
