@@ -18,6 +18,7 @@
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
 #include "zcopy/core/units.hpp"
+#include "zcopy/secure/session.hpp"
 
 namespace zc::http {
 namespace {
@@ -319,6 +320,79 @@ TEST_F(ServeOverHttps, BadCertificateOrKeyFilesAreOneLineErrors) {
     EXPECT_NE(run.out.find(c.says), std::string::npos) << run.out;
     EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 1) << run.out;
   }
+}
+
+// One HTTP/1.1 response read from `session`: its head and body (by Content-Length). When
+// `update_after` bytes of body have arrived, a KeyUpdate asking the server to update too is sent.
+struct ReadResponse {
+  std::string head, body;
+};
+Result<ReadResponse> read_response(secure::Session& session, std::string& pending,
+                                   std::size_t update_after = SIZE_MAX) {
+  std::vector<std::byte> buffer(secure::Session::kReadRoom);
+  ReadResponse response;
+  std::size_t length = SIZE_MAX;
+  for (;;) {
+    if (length == SIZE_MAX) {
+      if (const auto end = pending.find("\r\n\r\n"); end != std::string::npos) {
+        response.head = pending.substr(0, end + 4);
+        pending.erase(0, end + 4);
+        const auto at = response.head.find("Content-Length: ");
+        if (at == std::string::npos)
+          return fail(Errc::corrupt, "response", "no Content-Length in " + response.head);
+        length = std::stoul(response.head.substr(at + 16));
+      }
+    }
+    if (length != SIZE_MAX) {
+      const std::size_t take = std::min(length - response.body.size(), pending.size());
+      response.body.append(pending, 0, take);
+      pending.erase(0, take);
+      if (response.body.size() >= update_after) {
+        update_after = SIZE_MAX;
+        if (auto updated = session.update_keys(true); !updated)
+          return std::unexpected(updated.error());
+      }
+      if (response.body.size() == length) return response;
+    }
+    auto data = session.read(buffer);
+    if (!data) return std::unexpected(data.error());
+    if (data->empty()) return fail(Errc::closed, "response", "the server closed early");
+    pending.append(reinterpret_cast<const char*>(data->data()), data->size());
+  }
+}
+
+TEST_F(ServeOverHttps, AClientKeyUpdateMidBodyAndBetweenRequestsIsAnsweredAndTheBytesStayExact) {
+  auto serve = start();
+  ASSERT_FALSE(serve->url().empty());
+  const std::string url = serve->url();
+  const auto port = static_cast<std::uint16_t>(
+      std::stoul(url.substr(url.rfind(':') + 1, url.size() - url.rfind(':') - 2)));
+  auto session = secure::Session::connect({"127.0.0.1", port}, {.ca_file = pki_.ca_cert});
+  ASSERT_TRUE(session) << session.error().message();
+  ASSERT_EQ(session->path(), secure::ReadPath::record_layer) << session->describe();
+  std::string pending;
+  const std::string requests[] = {"/file.bin", "/sub/inner.txt", "/file.bin"};
+  const std::string expected[] = {body_, test::generated_bytes(70000, 3), body_};
+  // Mid-body while the server's records are in flight, right at the start of one, and between
+  // two requests (the client's own keys change before its next request).
+  const std::size_t update_after[] = {kMiB + 17, 0, SIZE_MAX};
+  for (std::size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(requests[i]);
+    const std::string request = "GET " + requests[i] + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    ASSERT_TRUE(session->write(std::as_bytes(std::span(request.data(), request.size()))));
+    auto response = read_response(*session, pending, update_after[i]);
+    ASSERT_TRUE(response) << response.error().message();
+    EXPECT_EQ(response->head.rfind("HTTP/1.1 200", 0), 0u) << response->head;
+    EXPECT_TRUE(response->body == expected[i]) << "the body differs";
+    if (i == 1) {
+      ASSERT_TRUE(session->update_keys(false));
+    }
+  }
+  EXPECT_EQ(session->key_updates_sent(), 3u);
+  EXPECT_EQ(session->key_updates_received(), 2u)
+      << "the server answers each update it was asked for";
+  ASSERT_TRUE(session->close());
+  EXPECT_EQ(serve->stop(), 0);
 }
 
 TEST_F(ServeOverHttps, ATwoGibibyteBodyReachesCurlIntactPastTwoToTheSeventeenRecords) {
