@@ -10,6 +10,8 @@
 #include <mutex>
 #include <set>
 
+#include "zcopy/core/ascii.hpp"
+
 namespace zc::http {
 namespace {
 
@@ -40,8 +42,8 @@ std::string_view trimmed(std::string_view text) {
 
 // A Metalink 4 element of this name (elements of other namespaces are extensions, skipped).
 bool is_element(const xmlNode* node, std::string_view name) {
-  return node->type == XML_ELEMENT_NODE && node->ns != nullptr && view(node->ns->href) == kNamespace &&
-         view(node->name) == name;
+  return node->type == XML_ELEMENT_NODE && node->ns != nullptr &&
+         view(node->ns->href) == kNamespace && view(node->name) == name;
 }
 
 std::optional<std::string> attribute(const xmlNode* node, const char* name) {
@@ -108,8 +110,9 @@ class Reader {
                           " ignored (only sha-256 and sha-512 are checked)");
     }
     if (file.urls.empty()) return refuse(what + "no http or https URL to fetch it from");
-    std::stable_sort(file.urls.begin(), file.urls.end(),
-                     [](const MetalinkUrl& a, const MetalinkUrl& b) { return a.priority < b.priority; });
+    std::stable_sort(
+        file.urls.begin(), file.urls.end(),
+        [](const MetalinkUrl& a, const MetalinkUrl& b) { return a.priority < b.priority; });
     out.files.push_back(std::move(file));
     return {};
   }
@@ -186,10 +189,9 @@ class Reader {
     const std::size_t colon = text.find(':');
     const std::size_t stop = text.find_first_of("/?#");
     if (colon != std::string::npos && (stop == std::string::npos || colon < stop)) {
-      std::string scheme = text.substr(0, colon);
-      std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (scheme != "http" && scheme != "https") {
+      const std::string scheme = text.substr(0, colon);
+      if (!ascii::equals_ignoring_case(scheme, "http") &&
+          !ascii::equals_ignoring_case(scheme, "https")) {
         notes.push_back(what + scheme + " URL ignored: only http and https are fetched");
         return {};
       }
@@ -239,10 +241,7 @@ std::optional<Checksum> MetalinkFile::checksum() const {
 
 bool is_metalink_media_type(std::string_view content_type) {
   const std::string_view type = trimmed(content_type.substr(0, content_type.find(';')));
-  return type.size() == kMetalinkMediaType.size() &&
-         std::equal(type.begin(), type.end(), kMetalinkMediaType.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
+  return ascii::equals_ignoring_case(type, kMetalinkMediaType);
 }
 
 std::string metalink_name_fault(std::string_view name) {
@@ -255,8 +254,8 @@ std::string metalink_name_fault(std::string_view name) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t slash = name.find('/', start);
-    const std::string_view segment =
-        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const std::string_view segment = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (segment.empty()) return "it has an empty path segment";
     if (segment == "..") return "it has a \"..\" segment";
     if (segment == ".") return "it has a \".\" segment";

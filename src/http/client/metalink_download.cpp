@@ -108,9 +108,11 @@ std::string unverified_path(const std::string& name) {
 std::vector<SourcedFile> sourced_files(const Metalink& metalink) {
   std::vector<SourcedFile> files;
   for (const MetalinkFile& file : metalink.files) {
-    SourcedFile sourced{
-        .name = file.name, .urls = {}, .checksum = file.checksum(), .size = file.size,
-        .pieces = file.pieces};
+    SourcedFile sourced{.name = file.name,
+                        .urls = {},
+                        .checksum = file.checksum(),
+                        .size = file.size,
+                        .pieces = file.pieces};
     for (const MetalinkUrl& url : file.urls) sourced.urls.push_back(url.url);
     files.push_back(std::move(sourced));
   }

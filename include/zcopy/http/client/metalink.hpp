@@ -31,9 +31,9 @@ inline constexpr std::size_t kMaxMetalinkBytes = 4u << 20;
 inline constexpr std::string_view kMetalinkMediaType = "application/metalink4+xml";
 
 struct MetalinkUrl {
-  Url url;                      // absolute, relative ones resolved against the document's URL
-  unsigned priority = 999999;   // 1 is tried first; an URL without one comes last
-  std::string location;         // ISO 3166-1 country code, when given
+  Url url;                     // absolute, relative ones resolved against the document's URL
+  unsigned priority = 999999;  // 1 is tried first; an URL without one comes last
+  std::string location;        // ISO 3166-1 country code, when given
 };
 
 // <pieces length="L" type="T"><hash>..</hash>...</pieces>: piece i covers bytes

@@ -30,8 +30,8 @@ namespace zc::http {
 // One file and everything that may fetch and verify it: what a downloader takes, whether it
 // uses one source at a time or several at once.
 struct SourcedFile {
-  std::string name;         // relative to the output directory
-  std::vector<Url> urls;    // in the order to try
+  std::string name;       // relative to the output directory
+  std::vector<Url> urls;  // in the order to try
   std::optional<Checksum> checksum;
   std::optional<std::uint64_t> size;
   std::optional<MetalinkPieces> pieces;
@@ -42,8 +42,8 @@ std::vector<SourcedFile> sourced_files(const Metalink& metalink);
 
 struct MetalinkOptions {
   std::string output_dir = ".";
-  DownloadOptions download;       // how each file is fetched; output and checksum are set per file
-  unsigned bad_piece_limit = 3;   // bad pieces after which a source is not asked again
+  DownloadOptions download;      // how each file is fetched; output and checksum are set per file
+  unsigned bad_piece_limit = 3;  // bad pieces after which a source is not asked again
 };
 
 struct MetalinkFileResult {
