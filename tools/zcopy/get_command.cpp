@@ -140,16 +140,6 @@ CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url
   return failed ? kExitRuntimeError : kExitOk;
 }
 
-Result<http::Metalink> read_metalink_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail_errno(errno, "open(" + path + ")");
-  std::string text(http::kMaxMetalinkBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) return fail_errno(errno, "read(" + path + ")");
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return http::parse_metalink(text, path);
-}
-
 // The files a Metalink lists, into -o (a directory, default .).
 CommandResult run_metalink(const GetCommandOptions& o, const http::Metalink& metalink,
                            const http::DownloadOptions& base) {
@@ -234,13 +224,16 @@ CommandResult run_get(GetCommandOptions& o) {
   ProgressBar bar(progress);
   if (o.recursive) return run_mirror(o, urls, base);
   if (!o.metalink.empty()) {
-    auto metalink = read_metalink_file(o.metalink);
+    auto metalink = http::load_metalink(o.metalink);
     if (!metalink) return std::unexpected(metalink.error());
     return run_metalink(o, *metalink, base);
   }
-  // One URL may answer with a Metalink; it is then followed rather than saved.
+  // One URL may answer with a Metalink; it is then followed rather than saved (unless a
+  // --checksum says what that one file must be).
   std::string metalink_document;
-  if (urls.size() == 1 && !o.no_metalink) base.metalink_document = &metalink_document;
+  if (urls.size() == 1 && !o.no_metalink && !base.checksum) {
+    base.metalink_document = &metalink_document;
+  }
 
   auto jobs = http::plan_downloads(urls, base, o.output);
   if (!jobs) return as_usage(jobs.error());

@@ -1,7 +1,10 @@
 #include "zcopy/http/client/metalink.hpp"
 
+#include <fcntl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -11,6 +14,8 @@
 #include <set>
 
 #include "zcopy/core/ascii.hpp"
+#include "zcopy/core/fd.hpp"
+#include "zcopy/core/syscall.hpp"
 
 namespace zc::http {
 namespace {
@@ -311,6 +316,29 @@ Result<Metalink> parse_metalink(std::string_view document, std::string_view orig
   }
   if (out.files.empty()) return reader.refuse("it lists no file");
   return out;
+}
+
+Result<Metalink> load_metalink(const std::string& path) {
+  auto file = Fd::open(path, O_RDONLY | O_CLOEXEC);
+  if (!file) return std::unexpected(file.error());
+  struct stat st {};
+  if (::fstat(file->get(), &st) != 0) return fail_errno(errno, "fstat(" + path + ")");
+  if (!S_ISREG(st.st_mode)) return fail(Errc::invalid_argument, "metalink " + path, "not a file");
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxMetalinkBytes) {
+    return fail(Errc::corrupt, "metalink " + path,
+                "larger than " + std::to_string(kMaxMetalinkBytes >> 20) + " MiB");
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    auto n = sys_call({"read", file->get()},
+                      [&] { return ::read(file->get(), text.data() + done, text.size() - done); });
+    if (!n) return std::unexpected(std::move(n.error()).with_context(path));
+    if (*n == 0) break;  // it shrank meanwhile: parse what is there
+    done += static_cast<std::size_t>(*n);
+  }
+  text.resize(done);
+  return parse_metalink(text, path);
 }
 
 }  // namespace zc::http

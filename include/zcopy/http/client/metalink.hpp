@@ -69,6 +69,10 @@ struct Metalink {
 Result<Metalink> parse_metalink(std::string_view document, std::string_view origin,
                                 const Url* base = nullptr);
 
+// parse_metalink of the file at `path` (a local file: relative URLs are refused); a file larger
+// than kMaxMetalinkBytes is refused unread.
+Result<Metalink> load_metalink(const std::string& path);
+
 // Whether a Content-Type value names a Metalink 4 document (parameters and case aside).
 bool is_metalink_media_type(std::string_view content_type);
 
