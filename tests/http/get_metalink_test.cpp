@@ -210,6 +210,40 @@ TEST_F(GetMetalink, APieceNoMirrorHasRightFailsTheFileAndLeavesNothing) {
   EXPECT_EQ(listing(out()), std::vector<std::string>{});
 }
 
+TEST_F(GetMetalink, AMirrorThatSentThreeBadPiecesIsNotAskedAgain) {
+  // a and b both have pieces 0-3 wrong; only c has them right. b sends three bad mends, then is
+  // passed over for the fourth.
+  std::string flipped = big_;
+  for (std::size_t piece = 0; piece < 4; ++piece) {
+    flipped[piece * kPiece + 9] = static_cast<char>(flipped[piece * kPiece + 9] ^ 0x04);
+  }
+  fs::create_directories(dir_ / "c");
+  ASSERT_TRUE(write_file(dir_ / "a/big.bin", flipped));
+  ASSERT_TRUE(write_file(dir_ / "b/big.bin", flipped));
+  ASSERT_TRUE(write_file(dir_ / "c/big.bin", big_));
+  const std::string a = serve(dir_ / "a");
+  const std::string b = serve(dir_ / "b");
+  const std::string c = serve(dir_ / "c");
+  const std::string path = write_metalink(metalink(
+      file_entry("big.bin", big_, {a + "big.bin", b + "big.bin", c + "big.bin"}, sha256_hex(big_),
+                 /*pieces=*/true)));
+  auto got = get("--metalink " + path + " -o " + out());
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  EXPECT_EQ(read_file(out() + "/big.bin"), big_);
+  EXPECT_NE(got.output.find("4 bad sha-256 piece(s) fetched again"), std::string::npos)
+      << got.output;
+  EXPECT_NE(got.output.find(a + "big.bin: 4 bad"), std::string::npos) << got.output;
+  EXPECT_NE(got.output.find(b + "big.bin: 3 bad"), std::string::npos) << got.output;
+  EXPECT_NE(got.output.find(c + "big.bin: 0 bad"), std::string::npos) << got.output;
+}
+
+TEST_F(GetMetalink, ALocalMetalinkLargerThanTheLimitIsRefusedUnread) {
+  const std::string path = write_metalink(std::string((4u << 20) + 1, ' '));
+  auto got = get("--metalink " + path + " -o " + out());
+  EXPECT_EQ(got.exit_code, 1) << got.output;
+  EXPECT_NE(got.output.find("larger than 4 MiB"), std::string::npos) << got.output;
+}
+
 TEST_F(GetMetalink, AMetalinkWithAUrlOrAChecksumIsAUsageError) {
   const std::string path =
       write_metalink(metalink(file_entry("big.bin", big_, {"http://h/big.bin"}, sha256_hex(big_))));
