@@ -250,7 +250,7 @@ CommandResult run_get(GetCommandOptions& o) {
     const http::Url& from = results[0]->final_url;
     auto metalink = http::parse_metalink(metalink_document, from.str(), &from);
     if (!metalink) return std::unexpected(metalink.error());
-    say(http::printable(from.str()) + " is a Metalink: fetching the files it lists");
+    say(from.str() + " is a Metalink: fetching the files it lists");
     return run_metalink(o, *metalink, base);
   }
   bool failed = false;
