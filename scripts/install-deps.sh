@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config git ccache
   # libraries
   liburing-dev libcli11-dev libcap-dev libboost-dev libfuse3-dev libssl-dev openssl libxdp-dev
-  libbpf-dev libnats-dev
+  libbpf-dev libnats-dev libxml2-dev
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
   # probes and tests use these programs

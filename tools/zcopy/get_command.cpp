@@ -2,7 +2,8 @@
 // through user memory; an https:// body is opened record by record in place (TLS 1.3) and written
 // from there. Writes FILE.part (and its record FILE.part.zcopy) and renames it only when
 // complete; --continue resumes a .part as its record says; -j fetches several URLs at once;
-// --parallel-ranges splits one file over connections; -r mirrors a `zcopy serve` directory tree.
+// --parallel-ranges splits one file over connections; -r mirrors a `zcopy serve` directory tree;
+// --metalink (or a URL that answers with a Metalink) fetches the files a Metalink lists.
 // SIGINT and SIGTERM stop the transfers cleanly and leave them resumable. Everything a server
 // chose (names, reasons, types) is printed through printable(). `zcopy get --bench` compares us
 // with curl.
@@ -23,6 +24,7 @@
 #include "stop_signals.hpp"
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/http/client/download_batch.hpp"
+#include "zcopy/http/client/metalink_download.hpp"
 #include "zcopy/http/client/mirror.hpp"
 #include "zcopy/http/client/printable.hpp"
 #include "zcopy/net/socket_to_file.hpp"
@@ -47,6 +49,8 @@ struct GetCommandOptions {
   bool insecure = false;
   std::string checksum;  // TYPE=HEX
   bool no_verify = false;
+  std::string metalink;  // --metalink FILE
+  bool no_metalink = false;
   bool bench = false;
   GetBenchSettings bench_settings;
 };
@@ -136,6 +140,29 @@ CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url
   return failed ? kExitRuntimeError : kExitOk;
 }
 
+// The files a Metalink lists, into -o (a directory, default .).
+CommandResult run_metalink(const GetCommandOptions& o, const http::Metalink& metalink,
+                           const http::DownloadOptions& base) {
+  for (const std::string& note : metalink.notes) say(note);
+  http::MetalinkOptions options;
+  options.output_dir = o.output.empty() ? "." : o.output;
+  options.download = base;
+  options.download.metalink_document = nullptr;
+  auto results = http::download_metalink(metalink, options);
+  if (!results) return std::unexpected(results.error());
+  bool failed = false;
+  for (const http::MetalinkFileResult& file : *results) {
+    if (file.result) {
+      report(o, options.output_dir + "/" + file.name, *file.result);
+    } else if (!g_stop.load()) {
+      say(file.result.error().message());
+      failed = true;
+    }
+  }
+  if (g_stop.load()) return interrupted_exit();
+  return failed ? kExitRuntimeError : kExitOk;
+}
+
 CommandResult run_get(GetCommandOptions& o) {
   if (o.bench) return run_get_bench(o.bench_settings);
   if (!o.input_list.empty()) {
@@ -143,7 +170,12 @@ CommandResult run_get(GetCommandOptions& o) {
     if (!listed) return std::unexpected(listed.error());
     o.urls.insert(o.urls.end(), listed->begin(), listed->end());
   }
-  if (o.urls.empty()) {
+  if (!o.metalink.empty() && (!o.urls.empty() || o.recursive || !o.checksum.empty())) {
+    return usage_error("get --metalink",
+                       "the Metalink names the files, their URLs and digests: give no URL, -r or "
+                       "--checksum with it");
+  }
+  if (o.urls.empty() && o.metalink.empty()) {
     return usage_error("get", "no URL given (see zcopy get --help)");
   }
   std::vector<http::Url> urls;
@@ -191,6 +223,17 @@ CommandResult run_get(GetCommandOptions& o) {
   catch_stop_signals();
   ProgressBar bar(progress);
   if (o.recursive) return run_mirror(o, urls, base);
+  if (!o.metalink.empty()) {
+    auto metalink = http::load_metalink(o.metalink);
+    if (!metalink) return std::unexpected(metalink.error());
+    return run_metalink(o, *metalink, base);
+  }
+  // One URL may answer with a Metalink; it is then followed rather than saved (unless a
+  // --checksum says what that one file must be).
+  std::string metalink_document;
+  if (urls.size() == 1 && !o.no_metalink && !base.checksum) {
+    base.metalink_document = &metalink_document;
+  }
 
   auto jobs = http::plan_downloads(urls, base, o.output);
   if (!jobs) return as_usage(jobs.error());
@@ -203,6 +246,13 @@ CommandResult run_get(GetCommandOptions& o) {
     return interrupted_exit();
   }
   if (results.size() == 1 && !results[0]) return std::unexpected(std::move(results[0].error()));
+  if (results.size() == 1 && results[0]->metalink) {
+    const http::Url& from = results[0]->final_url;
+    auto metalink = http::parse_metalink(metalink_document, from.str(), &from);
+    if (!metalink) return std::unexpected(metalink.error());
+    say(from.str() + " is a Metalink: fetching the files it lists");
+    return run_metalink(o, *metalink, base);
+  }
   bool failed = false;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i]) {
@@ -256,6 +306,14 @@ CommandRunner add_get_command(CLI::App& sub) {
                  "TYPE=HEX (sha-256 or sha-512): the file is renamed only when its digest "
                  "matches; a mismatch removes FILE.part and names both digests")
       ->check(accepted_by(http::parse_checksum, "sha-256=HEX or sha-512=HEX"));
+  sub.add_option("--metalink", o->metalink,
+                 "Fetch the files this Metalink (RFC 5854, .meta4) lists into -o (a directory, "
+                 "default .), each from its URLs by priority, verified against its digests and "
+                 "piece hashes")
+      ->check(CLI::ExistingFile);
+  sub.add_flag("--no-metalink", o->no_metalink,
+               "Save a URL that answers with application/metalink4+xml as it is instead of "
+               "fetching the files it lists");
   sub.add_flag("--no-verify", o->no_verify,
                "Do not verify against the server's Repr-Digest or Digest field (said in the "
                "summary)");

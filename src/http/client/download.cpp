@@ -5,7 +5,9 @@
 #include "download_body.hpp"
 #include "download_steps.hpp"
 #include "file_hasher.hpp"
+#include "memory_body.hpp"
 #include "part_progress.hpp"
+#include "zcopy/http/client/metalink.hpp"
 
 namespace zc::http {
 namespace detail {
@@ -112,6 +114,17 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
                "changed); starting over");
     }
     offset = 0;
+    if (options.metalink_document != nullptr) {
+      const std::string* type = head.header("Content-Type");
+      if (type != nullptr && is_metalink_media_type(*type)) {
+        auto document = read_body_in_memory(fetched->response, kMaxMetalinkBytes, options.timeout,
+                                            options.stop, what);
+        if (!document) return std::unexpected(document.error());
+        *options.metalink_document = std::move(*document);
+        result.metalink = true;
+        return result;
+      }
+    }
     record = fresh_record(fetched->url, head, head.chunked ? std::nullopt : head.content_length);
   } else {
     return http_status_error(*fetched);

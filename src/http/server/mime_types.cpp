@@ -8,7 +8,7 @@
 namespace zc::http {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 34> kTypes{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 35> kTypes{{
     {"html", "text/html; charset=utf-8"},
     {"htm", "text/html; charset=utf-8"},
     {"txt", "text/plain; charset=utf-8"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 34> kTypes{{
     {"csv", "text/csv; charset=utf-8"},
     {"tsv", "text/tab-separated-values; charset=utf-8"},
     {"xml", "application/xml"},
+    {"meta4", "application/metalink4+xml"},  // RFC 5854: get follows it
     {"js", "text/javascript; charset=utf-8"},
     {"mjs", "text/javascript; charset=utf-8"},
     {"json", "application/json"},

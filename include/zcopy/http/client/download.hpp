@@ -81,6 +81,10 @@ struct DownloadOptions {
   // Without `checksum`: verify against the server's Repr-Digest (or Digest) field when it sends
   // one. False (--no-verify) skips that check, and the result says so.
   bool verify_server_digest = true;
+  // When set, a 200 whose Content-Type is application/metalink4+xml is not saved: its body
+  // (kMaxMetalinkBytes at most, metalink.hpp) is read into here and the result says `metalink`.
+  // Honoured by a single-stream download (parallel_ranges 1).
+  std::string* metalink_document = nullptr;
 };
 
 struct DownloadResult {
@@ -93,6 +97,7 @@ struct DownloadResult {
   bool origin_verified = true;
   bool not_modified = false;  // a 304 to if_none_match: nothing was written
   std::string verified;       // "sha-256 verified (--checksum)"; empty when nothing was checked
+  bool metalink = false;      // the body was a Metalink, read into options.metalink_document
 };
 
 Result<DownloadResult> download(const Url& url, const DownloadOptions& options);
