@@ -63,8 +63,11 @@ struct ImporterState {
     loaded.reset();
     for (natsMsg* msg : backlog) natsMsg_Destroy(msg);
     if (subscription != nullptr) {
-      // A durable consumer outlives us on the server: only unsubscribe a core subscription.
-      if (js == nullptr) natsSubscription_Unsubscribe(subscription);
+      // The client's reader thread may be queueing a message for the subscription right now, and
+      // libnats before 3.6 does not keep it alive meanwhile: closing the connection joins that
+      // thread, so the subscription goes only once nobody can touch it. The server drops a core
+      // subscription with the connection; a durable consumer outlives us there.
+      natsConnection_Close(nc);
       natsSubscription_Destroy(subscription);
     }
     if (js != nullptr) jsCtx_Destroy(js);
