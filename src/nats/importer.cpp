@@ -73,8 +73,13 @@ struct ImporterState {
     if (subscription != nullptr) {
       // The client's reader thread may be queueing a message for the subscription right now, and
       // libnats before 3.6 does not keep it alive meanwhile: closing the connection joins that
-      // thread, so the subscription goes only once nobody can touch it. The server drops a core
-      // subscription with the connection; a durable consumer outlives us there.
+      // thread, so the subscription goes only once nobody can touch it. A core subscription is
+      // ended first and the round trip waited for (bounded, in case the server is away), so the
+      // close does not cut a message in half: the client leaks the part it holds. A durable
+      // consumer outlives us on the server.
+      if (js == nullptr && natsSubscription_Unsubscribe(subscription) == NATS_OK) {
+        natsConnection_FlushTimeout(nc, 1000);
+      }
       natsConnection_Close(nc);
       natsSubscription_Destroy(subscription);
     }
