@@ -124,7 +124,7 @@ std::size_t payload_size(natsMsg* msg) {
   return static_cast<std::size_t>(std::max(natsMsg_GetDataLength(msg), 0));
 }
 
-// Copies `msg` (after its stream sequence, with a prefix) into loan `k` of the batch.
+// Copies `msg` into loan `k` of the batch, behind its stream sequence when there is a prefix.
 void load(detail::ImporterState& s, std::size_t k, natsMsg* msg, std::size_t prefix) {
   ChunkLoan& loan = s.loans[k];
   count_sequence(s, msg);
