@@ -60,6 +60,18 @@ Result<Fd> share_pool_read_only(const BufferPool& pool) {
   return Fd::open("/proc/self/fd/" + std::to_string(fd), O_RDONLY);
 }
 
+// When a wait that begins now ends: options.timeout from now, or `until` if that is sooner.
+Clock::time_point wait_deadline(const detail::PublisherState& s,
+                                std::optional<Clock::time_point> until) {
+  const Clock::time_point by_timeout = Clock::now() + s.options.timeout;
+  return until ? std::min(by_timeout, *until) : by_timeout;
+}
+
+std::string waited_text(const detail::PublisherState& s, std::optional<Clock::time_point> until) {
+  if (until) return "before the caller's deadline";
+  return "within " + std::to_string(s.options.timeout.count()) + " ms";
+}
+
 }  // namespace
 
 Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions& options) {
@@ -151,6 +163,10 @@ void Publisher::service() {
 }
 
 Result<ChunkLoan> Publisher::loan() {
+  return loan_before(std::nullopt);
+}
+
+Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until) {
   detail::PublisherState& s = *state_;
   // Admissions and departures every millisecond or so (at the next timer tick: the coarse clock
   // costs a quarter of a precise one on every loan); returns (shared memory only) always.
@@ -180,7 +196,7 @@ Result<ChunkLoan> Publisher::loan() {
       }
       if (longest < s.links.size() && s.drop_oldest(longest)) continue;
     }
-    if (!deadline) deadline = Clock::now() + s.options.timeout;
+    if (!deadline) deadline = wait_deadline(s, until);
     // Woken per returned chunk, a publisher that outnumbers the CPUs with its subscribers would
     // trade places with one of them per message. Subscribers return chunks mostly in the order
     // they were sent, so the oldest half of the chunks held are free once no subscriber holds
@@ -203,16 +219,24 @@ Result<ChunkLoan> Publisher::loan() {
         });
     if (!freed) {
       return fail(Errc::timeout, "Publisher::loan",
-                  "no chunk came back within " + std::to_string(s.options.timeout.count()) +
-                      " ms (all " + std::to_string(s.geometry.chunk_count) +
-                      " held by subscribers)");
+                  "no chunk came back " + waited_text(s, until) + " (all " +
+                      std::to_string(s.geometry.chunk_count) + " held by subscribers)");
     }
   }
 }
 
 Result<std::size_t> Publisher::loan_n(std::span<ChunkLoan> loans) {
+  return loan_n_before(loans, std::nullopt);
+}
+
+Result<std::size_t> Publisher::loan_n(std::span<ChunkLoan> loans, Clock::time_point until) {
+  return loan_n_before(loans, until);
+}
+
+Result<std::size_t> Publisher::loan_n_before(std::span<ChunkLoan> loans,
+                                             std::optional<Clock::time_point> until) {
   if (loans.empty()) return 0;
-  auto first = loan();
+  auto first = loan_before(until);
   if (!first) return std::unexpected(std::move(first.error()));
   loans[0] = std::move(*first);
   detail::PublisherState& s = *state_;
@@ -236,6 +260,18 @@ Result<std::uint64_t> Publisher::publish(ChunkLoan&& loan, std::size_t length) {
 
 Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
                                            std::span<const std::size_t> lengths) {
+  return publish_n_before(loans, lengths, std::nullopt);
+}
+
+Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
+                                           std::span<const std::size_t> lengths,
+                                           Clock::time_point until) {
+  return publish_n_before(loans, lengths, until);
+}
+
+Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
+                                                  std::span<const std::size_t> lengths,
+                                                  std::optional<Clock::time_point> until) {
   detail::PublisherState& s = *state_;
   const char* op = "Publisher::publish";
   if (s.closed) return fail(Errc::closed, op, "the channel was closed");
@@ -281,11 +317,8 @@ Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
     return detail::WakeWhen{.tail = link.head - std::min(depth - n, depth / 2)};
   };
   // The clock is read (for the deadline) only when some queue is full.
-  if (!all_have_room() &&
-      !s.wait_until(all_have_room, Clock::now() + s.options.timeout, ask_for_room)) {
-    return fail(Errc::timeout, op,
-                "a subscriber's queue stayed full for " +
-                    std::to_string(s.options.timeout.count()) + " ms");
+  if (!all_have_room() && !s.wait_until(all_have_room, wait_deadline(s, until), ask_for_room)) {
+    return fail(Errc::timeout, op, "a subscriber's queue stayed full " + waited_text(s, until));
   }
 
   const std::uint64_t first = s.counters.published;
@@ -361,6 +394,10 @@ std::uint32_t Publisher::holders(std::uint32_t chunk) const noexcept {
 
 const BufferPool& Publisher::pool() const noexcept {
   return state_->pool;
+}
+
+std::size_t Publisher::queue_depth() const noexcept {
+  return state_->geometry.queue_depth;
 }
 
 }  // namespace zc

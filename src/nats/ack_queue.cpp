@@ -24,13 +24,6 @@ void AckQueue::ack(Entry& entry) {
   entry.msg = nullptr;
 }
 
-void AckQueue::chunk_reused(std::uint32_t chunk) {
-  for (Entry& entry : entries_) {
-    if (entry.chunk == chunk && entry.msg != nullptr) ack(entry);
-  }
-  std::erase_if(entries_, [](const Entry& e) { return e.msg == nullptr; });
-}
-
 void AckQueue::ack_released(const Publisher& publisher) {
   for (Entry& entry : entries_) {
     if (publisher.holders(entry.chunk) == 0) ack(entry);

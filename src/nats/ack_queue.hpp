@@ -3,8 +3,8 @@
 // lifetime, as a zero-copy send's completion is: a message is acked only once no reader holds it,
 // so an import killed at any point leaves the server to redeliver what was not fully read.
 //
-// A chunk is known released when the channel says no subscriber holds it any more, or when the
-// pool lends it to us again (it can only be free if everyone gave it back).
+// A chunk is known released when the channel says no subscriber holds it any more (so also
+// whenever the pool lends it to us again: it can only be free if everyone gave it back).
 #pragma once
 
 #include <nats/nats.h>
@@ -26,8 +26,6 @@ class AckQueue {
 
   // Takes ownership of `msg`, published in `chunk`.
   void push(std::uint32_t chunk, natsMsg* msg);
-  // Acks whatever waited on `chunk`: we were just lent it again, so nobody holds it.
-  void chunk_reused(std::uint32_t chunk);
   // Acks every message whose chunk no subscriber holds any more.
   void ack_released(const Publisher& publisher);
 

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
-#include <optional>
+#include <span>
 #include <thread>
+#include <vector>
 
 #include "ack_queue.hpp"
 #include "fetch_failure.hpp"
@@ -52,19 +52,35 @@ struct ImporterState {
   std::chrono::steady_clock::time_point consumer_checked{};
   // The connection's asynchronous errors before the import began: only later ones are ours.
   std::uint64_t async_errors_before = 0;
-  // Received but not yet in the channel (owned): a full channel under block keeps them here
-  // between calls, so run_for() returns on time and nothing is lost meanwhile.
-  std::deque<natsMsg*> backlog;
-  // The front message, copied into a chunk that publish() has not taken yet.
-  std::optional<ChunkLoan> loaded;
-  std::size_t loaded_length = 0;
+  // Received but not yet in the channel (owned), from backlog[next] on: a full channel under
+  // block keeps them here between calls, so run_for() returns on time and nothing is lost
+  // meanwhile. Refilled only once empty, so its storage serves every batch.
+  std::vector<natsMsg*> backlog;
+  std::size_t next = 0;
+  // The most messages one loan_n()/publish_n() moves: half a queue, so that subscribers read one
+  // batch while the next is filled.
+  std::size_t batch = 1;
+  // backlog[next, next + loaded) copied into loans[0, loaded), which publish_n() has not taken
+  // yet; their lengths and chunks. Sized `batch` once.
+  std::vector<ChunkLoan> loans;
+  std::vector<std::size_t> lengths;
+  std::vector<std::uint32_t> chunks;
+  std::size_t loaded = 0;
 
   ~ImporterState() {
-    loaded.reset();
-    for (natsMsg* msg : backlog) natsMsg_Destroy(msg);
+    loans.clear();
+    for (std::size_t i = next; i < backlog.size(); ++i) natsMsg_Destroy(backlog[i]);
     if (subscription != nullptr) {
-      // A durable consumer outlives us on the server: only unsubscribe a core subscription.
-      if (js == nullptr) natsSubscription_Unsubscribe(subscription);
+      // The client's reader thread may be queueing a message for the subscription right now, and
+      // libnats before 3.6 does not keep it alive meanwhile: closing the connection joins that
+      // thread, so the subscription goes only once nobody can touch it. A core subscription is
+      // ended first and the round trip waited for (bounded, in case the server is away), so the
+      // close does not cut a message in half: the client leaks the part it holds. A durable
+      // consumer outlives us on the server.
+      if (js == nullptr && natsSubscription_Unsubscribe(subscription) == NATS_OK) {
+        natsConnection_FlushTimeout(nc, 1000);
+      }
+      natsConnection_Close(nc);
       natsSubscription_Destroy(subscription);
     }
     if (js != nullptr) jsCtx_Destroy(js);
@@ -75,6 +91,11 @@ struct ImporterState {
 }  // namespace detail
 
 namespace {
+
+// The most messages one JetStream fetch asks for.
+constexpr std::size_t kMaxFetch = 64;
+// The most messages one batch moves into the channel.
+constexpr std::size_t kMaxBatch = 32;
 
 void count_sequence(detail::ImporterState& s, natsMsg* msg) {
   const char* value = nullptr;
@@ -99,62 +120,101 @@ std::uint64_t stream_sequence(detail::ImporterState& s, natsMsg* msg) {
   return sequence;
 }
 
-// Moves the backlog into the channel, one message at a time: a copy into a loaned chunk, then
-// publish. When the channel stays full (block) past `deadline`, what is left stays for the next
-// call; each loan or publish that gave up is counted as a stall. Oversized messages are refused
-// here (and, from JetStream, acknowledged, or they would come back forever).
+std::size_t payload_size(natsMsg* msg) {
+  return static_cast<std::size_t>(std::max(natsMsg_GetDataLength(msg), 0));
+}
+
+// Copies `msg` into loan `k` of the batch, behind its stream sequence when there is a prefix.
+void load(detail::ImporterState& s, std::size_t k, natsMsg* msg, std::size_t prefix) {
+  ChunkLoan& loan = s.loans[k];
+  count_sequence(s, msg);
+  if (prefix > 0) {
+    const std::uint64_t sequence = s.js != nullptr ? stream_sequence(s, msg) : 0;
+    for (std::size_t i = 0; i < prefix; ++i) {
+      loan.bytes()[i] = static_cast<std::byte>((sequence >> (8 * i)) & 0xff);
+    }
+  }
+  const std::size_t size = payload_size(msg);
+  if (size > 0) std::memcpy(loan.bytes().data() + prefix, natsMsg_GetData(msg), size);
+  s.lengths[k] = prefix + size;
+  s.chunks[k] = loan.index();
+}
+
+// Moves the backlog into the channel a batch at a time: as many chunks as are free (up to the
+// batch), a copy into each, one publish_n(). Waits on a full channel (block) end at `deadline`,
+// each counted as a stall, and what is left stays for the next call. Oversized messages are
+// refused here (and, from JetStream, acknowledged, or they would come back forever).
 Result<void> drain_backlog(detail::ImporterState& s,
                            std::chrono::steady_clock::time_point deadline) {
   const std::size_t prefix = s.sequence_prefix ? sizeof(std::uint64_t) : 0;
-  while (!s.backlog.empty()) {
-    natsMsg* msg = s.backlog.front();
-    const auto size = static_cast<std::size_t>(std::max(natsMsg_GetDataLength(msg), 0));
-    if (!s.loaded) {
-      if (size + prefix > s.publisher.pool().geometry().chunk_size) {
+  const std::size_t chunk_size = s.publisher.pool().geometry().chunk_size;
+  auto fits = [&](natsMsg* msg) { return payload_size(msg) + prefix <= chunk_size; };
+  while (s.next < s.backlog.size()) {
+    if (s.loaded == 0) {
+      natsMsg* front = s.backlog[s.next];
+      if (!fits(front)) {
         ++s.stats.oversized;
-        if (s.js != nullptr) natsMsg_Ack(msg, nullptr);
-        natsMsg_Destroy(msg);
-        s.backlog.pop_front();
+        if (s.js != nullptr) natsMsg_Ack(front, nullptr);
+        natsMsg_Destroy(front);
+        ++s.next;
         continue;
       }
-      Result<ChunkLoan> loan = s.publisher.loan();
-      if (!loan) {
-        if (loan.error().code() != Errc::timeout) return std::unexpected(loan.error());
+      std::size_t run = 1;
+      while (run < s.batch && s.next + run < s.backlog.size() && fits(s.backlog[s.next + run])) {
+        ++run;
+      }
+      Result<std::size_t> lent = s.publisher.loan_n(std::span(s.loans).first(run), deadline);
+      if (!lent) {
+        if (lent.error().code() != Errc::timeout) return std::unexpected(lent.error());
         ++s.stats.stalls;
         if (s.js != nullptr) s.acks.ack_released(s.publisher);
         if (std::chrono::steady_clock::now() >= deadline) return {};
         continue;
       }
-      count_sequence(s, msg);
-      if (s.js != nullptr) s.acks.chunk_reused(loan->index());
-      if (prefix > 0) {
-        const std::uint64_t sequence = s.js != nullptr ? stream_sequence(s, msg) : 0;
-        for (std::size_t i = 0; i < prefix; ++i) {
-          loan->bytes()[i] = static_cast<std::byte>((sequence >> (8 * i)) & 0xff);
-        }
-      }
-      if (size > 0) std::memcpy(loan->bytes().data() + prefix, natsMsg_GetData(msg), size);
-      s.loaded = std::move(*loan);
-      s.loaded_length = prefix + size;
+      // Chunks lent to us again are free: whatever waited on them is read by everyone.
+      if (s.js != nullptr) s.acks.ack_released(s.publisher);
+      for (std::size_t k = 0; k < *lent; ++k) load(s, k, s.backlog[s.next + k], prefix);
+      s.loaded = *lent;
     }
-    const std::uint32_t chunk = s.loaded->index();
-    auto sent = s.publisher.publish(std::move(*s.loaded), s.loaded_length);
+    auto sent = s.publisher.publish_n(std::span(s.loans).first(s.loaded),
+                                      std::span(s.lengths).first(s.loaded), deadline);
     if (!sent) {
       if (sent.error().code() != Errc::timeout) return std::unexpected(sent.error());
-      ++s.stats.stalls;  // the loan is still ours: try again
+      ++s.stats.stalls;  // the loans are still ours: try again
       if (std::chrono::steady_clock::now() >= deadline) return {};
       continue;
     }
-    s.loaded.reset();
-    ++s.stats.messages;
-    s.stats.bytes += size;
-    s.backlog.pop_front();
-    if (s.js != nullptr) {
-      if (prefix == 0) (void)stream_sequence(s, msg);  // counts redeliveries
-      s.acks.push(chunk, msg);
-    } else {
-      natsMsg_Destroy(msg);
+    for (std::size_t k = 0; k < s.loaded; ++k) {
+      natsMsg* msg = s.backlog[s.next + k];
+      ++s.stats.messages;
+      s.stats.bytes += s.lengths[k] - prefix;
+      if (s.js != nullptr) {
+        if (prefix == 0) (void)stream_sequence(s, msg);  // counts redeliveries
+        s.acks.push(s.chunks[k], msg);
+      } else {
+        natsMsg_Destroy(msg);
+      }
     }
+    s.next += s.loaded;
+    s.loaded = 0;
+  }
+  s.backlog.clear();
+  s.next = 0;
+  return {};
+}
+
+// Core NATS: the next message, waiting up to `wait`, and whatever else the client has queued
+// already, up to a batch: one wake-up of this thread and one publish for all of them.
+Result<void> receive_core(detail::ImporterState& s, std::chrono::milliseconds wait) {
+  natsMsg* msg = nullptr;
+  const natsStatus status = natsSubscription_NextMsg(&msg, s.subscription, wait.count());
+  if (status == NATS_TIMEOUT) return {};
+  if (status == NATS_SLOW_CONSUMER) return {};  // counted from the client's drop count
+  if (status != NATS_OK) return std::unexpected(nats_error(status, "nats receive " + s.subject));
+  s.backlog.push_back(msg);
+  while (s.backlog.size() < s.batch &&
+         natsSubscription_NextMsg(&msg, s.subscription, 0) == NATS_OK) {
+    s.backlog.push_back(msg);
   }
   return {};
 }
@@ -247,10 +307,17 @@ bool consumer_missing(detail::ImporterState& s) {
 Result<void> run_durable(detail::ImporterState& s, std::chrono::milliseconds wait) {
   s.acks.ack_released(s.publisher);
   if (s.subscription == nullptr) return remake_consumer(s, "the consumer is gone");
+  // No more than the channel has chunks free for: a fetched message that waits for room ages
+  // toward its ack wait, and past it the server sends it again.
+  const std::size_t room = std::min<std::size_t>(s.publisher.pool().stats().free, kMaxFetch);
+  if (room == 0) {
+    std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(1)));
+    return {};
+  }
   natsMsgList list{};
   jsErrCode code = static_cast<jsErrCode>(0);
   // The server needs some time to answer a pull request; shorter waits come back empty.
-  const natsStatus st = natsSubscription_Fetch(&list, s.subscription, 64,
+  const natsStatus st = natsSubscription_Fetch(&list, s.subscription, static_cast<int>(room),
                                                std::max<std::int64_t>(wait.count(), 500), &code);
   if (st != NATS_OK) {
     if (auto permitted = check_permissions(s); !permitted) return permitted;
@@ -304,6 +371,13 @@ Result<Importer> Importer::create(NatsConnection connection, Publisher publisher
       std::make_unique<detail::ImporterState>(std::move(connection), std::move(publisher), options);
   state->nc = nc;
   state->async_errors_before = state->connection.stats().async_errors;
+  const std::size_t chunks = state->publisher.pool().geometry().chunk_count;
+  state->batch =
+      std::clamp<std::size_t>(std::min(state->publisher.queue_depth(), chunks) / 2, 1, kMaxBatch);
+  state->loans.resize(state->batch);
+  state->lengths.resize(state->batch);
+  state->chunks.resize(state->batch);
+  state->backlog.reserve(std::max(state->batch, kMaxFetch));
   if (!options.durable.empty()) {
     if (auto subscribed = subscribe_durable(*state); !subscribed) {
       return std::unexpected(subscribed.error());
@@ -368,12 +442,7 @@ Result<void> Importer::run_for(std::chrono::milliseconds budget) {
       if (auto fetched = run_durable(s, wait); !fetched) return fetched;
       continue;
     }
-    natsMsg* msg = nullptr;
-    const natsStatus status = natsSubscription_NextMsg(&msg, s.subscription, wait.count());
-    if (status == NATS_TIMEOUT) continue;
-    if (status == NATS_SLOW_CONSUMER) continue;  // counted from the client's drop count
-    if (status != NATS_OK) return std::unexpected(nats_error(status, "nats receive " + s.subject));
-    s.backlog.push_back(msg);
+    if (auto received = receive_core(s, wait); !received) return received;
   }
 }
 

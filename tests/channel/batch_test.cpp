@@ -101,6 +101,36 @@ TEST(Batch, ABatchThatDoesNotFitTimesOutDeliversNothingAndKeepsItsLoans) {
   for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(check_message(batch.bytes(i), 2 + i));
 }
 
+TEST(Batch, AWaitEndsAtTheCallersDeadlineWhenThatComesFirst) {
+  const std::string name = unique_channel("batch-until");
+  // A timeout that a broken deadline always waits out and no loaded machine reaches otherwise.
+  auto publisher = zc::Publisher::create(
+      name, {.chunk_size = 128, .chunk_count = 8, .queue_depth = 4, .timeout = 60s});
+  ASSERT_TRUE(publisher);
+  auto subscriber = connect_in_process(*publisher, name);  // never reads
+  ASSERT_TRUE(subscriber);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(publish_message(*publisher));
+
+  std::array<zc::ChunkLoan, 4> loans;
+  auto loaned = publisher->loan_n(loans);
+  ASSERT_TRUE(loaned);
+  ASSERT_EQ(*loaned, 4U);
+  std::array<std::size_t, 2> lengths{};
+  for (std::size_t i = 0; i < 2; ++i) lengths[i] = write_message(loans[i].bytes(), 4 + i);
+  const auto start = std::chrono::steady_clock::now();
+  auto sent = publisher->publish_n(std::span(loans).first(2), lengths, start + 20ms);
+  ASSERT_FALSE(sent);
+  EXPECT_EQ(sent.error().code(), zc::Errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s) << "waited for the channel's timeout";
+
+  std::array<zc::ChunkLoan, 1> more;
+  const auto again = std::chrono::steady_clock::now();
+  auto lent = publisher->loan_n(more, again + 20ms);  // all 8 chunks are out
+  ASSERT_FALSE(lent);
+  EXPECT_EQ(lent.error().code(), zc::Errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - again, 30s) << "waited for the channel's timeout";
+}
+
 TEST(Batch, PublishNRefusesMoreMessagesThanTheQueueHolds) {
   const std::string name = unique_channel("batch-deep");
   auto publisher =

@@ -53,36 +53,45 @@ TEST(NatsClusterFailover, CoreImportMovesOnAndCountsWhatWasLost) {
   std::uint64_t first_index = kMessages;
   std::uint64_t last_index = 0;
   bool ordered = true;
+  // The import and the local subscriber on threads of their own, as an import and a subscriber
+  // process are: a reader on the import's thread leaves the channel full while the import waits.
   std::thread import_thread([&] {
     while (!stop.load()) {
       if (!importer->run_for(10ms)) return;
-      for (;;) {
-        auto sample = reader->try_receive();
-        if (!sample || !*sample) break;
-        std::uint64_t index = 0;
-        std::memcpy(&index, (*sample)->bytes().data(), sizeof index);
-        index = (index ^ 0x5a5a) >> 32;
-        if (first_index == kMessages) {
-          first_index = index;
-        } else if (index <= last_index) {
-          ordered = false;
-        }
-        last_index = index;
-        newest.store(index);
-        received.fetch_add(1);
+    }
+  });
+  std::thread read_thread([&] {
+    while (!stop.load()) {
+      auto sample = reader->receive(50ms);
+      if (!sample) {
+        if (sample.error().code() == Errc::timeout) continue;
+        return;
       }
+      std::uint64_t index = 0;
+      std::memcpy(&index, sample->bytes().data(), sizeof index);
+      index = (index ^ 0x5a5a) >> 32;
+      if (first_index == kMessages) {
+        first_index = index;
+      } else if (index <= last_index) {
+        ordered = false;
+      }
+      last_index = index;
+      newest.store(index);
+      received.fetch_add(1);
     }
   });
 
-  // Stops the import thread however the test ends.
+  // Stops both threads however the test ends.
   struct Joiner {
     std::atomic<bool>& stop;
-    std::thread& thread;
+    std::thread& importing;
+    std::thread& reading;
     ~Joiner() {
       stop.store(true);
-      if (thread.joinable()) thread.join();
+      if (importing.joinable()) importing.join();
+      if (reading.joinable()) reading.join();
     }
-  } joiner{stop, import_thread};
+  } joiner{stop, import_thread, read_thread};
 
   const std::string source = unique_channel("failover-source");
   auto publisher = Publisher::create(source, {.chunk_size = 1024, .chunk_count = 64});
@@ -120,6 +129,7 @@ TEST(NatsClusterFailover, CoreImportMovesOnAndCountsWhatWasLost) {
   }
   stop.store(true);
   import_thread.join();
+  read_thread.join();
   ASSERT_TRUE(killed) << "the stream ended before a quarter arrived";
   const nats::ImportStats stats = importer->stats();
   EXPECT_TRUE(ordered);

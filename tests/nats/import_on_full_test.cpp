@@ -132,5 +132,34 @@ TEST(NatsImportOnFull, BlockReturnsOnTimeAndCountsTheClientsSlowConsumerDrops) {
   EXPECT_EQ(importer->stats().channel_dropped, 0u);
 }
 
+TEST(NatsImportOnFull, ABlockedImportReturnsWithinItsBudgetNotTheChannelTimeout) {
+  ZC_REQUIRE_PROGRAM("nats-server");
+  bench::TempDir dir("zcopy-nats");
+  auto server = bench::start_nats_server({.dir = dir.path()});
+  ASSERT_TRUE(server) << server.error().message();
+  const std::string local = unique_channel("budget");
+  auto nats = nats::NatsConnection::connect({.urls = {server->url()}});
+  ASSERT_TRUE(nats) << nats.error().message();
+  // A channel timeout that a loan or publish blind to the budget always waits out, and that no
+  // loaded machine reaches otherwise.
+  auto channel = Publisher::create(
+      local, {.chunk_size = 1024, .chunk_count = 16, .queue_depth = 4, .timeout = 60s});
+  ASSERT_TRUE(channel) << channel.error().message();
+  auto importer =
+      nats::Importer::create(std::move(*nats), std::move(*channel), {.subject = "budget.>"});
+  ASSERT_TRUE(importer) << importer.error().message();
+  auto lagging = connect_in_process(importer->publisher(), local);  // never reads
+  ASSERT_TRUE(lagging) << lagging.error().message();
+  export_messages(server->url(), "budget.x", 50);
+  if (HasFatalFailure()) return;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(importer->run_for(20ms));
+    ASSERT_LT(std::chrono::steady_clock::now() - start, 30s) << "call " << i;
+  }
+  EXPECT_GT(importer->stats().stalls, 0u);
+  EXPECT_LT(importer->stats().messages, 50u);
+}
+
 }  // namespace
 }  // namespace zc::test

@@ -23,10 +23,16 @@ namespace zc::test {
 
 class SequencedImport {
  public:
-  // Starts importing at once; `messages` is the stream's length.
+  // Starts importing at once; `messages` is the stream's length. The reader spends `per_message`
+  // on each message it takes, as a slow subscriber would.
   SequencedImport(nats::Importer& importer, Subscriber& reader, std::uint64_t messages,
-                  std::size_t size)
-      : importer_(importer), reader_(reader), size_(size), seen_(messages + 1, 0) {
+                  std::size_t size,
+                  std::chrono::milliseconds per_message = std::chrono::milliseconds(0))
+      : importer_(importer),
+        reader_(reader),
+        size_(size),
+        per_message_(per_message),
+        seen_(messages + 1, 0) {
     importing_ = std::thread([this] { import(); });
     reading_ = std::thread([this] { read(); });
   }
@@ -79,6 +85,7 @@ class SequencedImport {
         fail("the local subscriber: " + sample.error().message());
         return;
       }
+      if (per_message_.count() > 0) std::this_thread::sleep_for(per_message_);
       const auto bytes = sample->bytes();
       std::uint64_t sequence = 0;
       if (bytes.size() >= sizeof sequence) std::memcpy(&sequence, bytes.data(), sizeof sequence);
@@ -100,6 +107,7 @@ class SequencedImport {
   nats::Importer& importer_;
   Subscriber& reader_;
   std::size_t size_;
+  std::chrono::milliseconds per_message_;
   std::vector<std::uint8_t> seen_;  // by stream sequence; the reading thread's
   std::uint64_t duplicates_ = 0;
   std::uint64_t highest_ = 0;

@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -107,6 +108,12 @@ class Publisher {
   // nothing: on Errc::timeout no subscriber received any of them and the caller still owns every
   // loan. 1 to queue_depth messages; returns the sequence number of the first.
   Result<std::uint64_t> publish_n(std::span<ChunkLoan> loans, std::span<const std::size_t> lengths);
+  // As above, but a wait ends (Errc::timeout) at `until` when that comes before options.timeout
+  // does: for callers with a time budget of their own.
+  Result<std::size_t> loan_n(std::span<ChunkLoan> loans,
+                             std::chrono::steady_clock::time_point until);
+  Result<std::uint64_t> publish_n(std::span<ChunkLoan> loans, std::span<const std::size_t> lengths,
+                                  std::chrono::steady_clock::time_point until);
 
   // End of stream: subscribers drain what is queued and then get Errc::closed. Idempotent.
   void close();
@@ -127,9 +134,18 @@ class Publisher {
   std::uint32_t holders(std::uint32_t chunk) const noexcept;
   // The payload pool, e.g. to check that every chunk came back (pool().stats().free).
   const BufferPool& pool() const noexcept;
+  // Descriptor slots per subscriber: the most messages one publish_n() takes.
+  std::size_t queue_depth() const noexcept;
 
  private:
   explicit Publisher(std::unique_ptr<detail::PublisherState> state) noexcept;
+  // A wait ends at options.timeout from its start or at `until`, whichever comes first.
+  Result<ChunkLoan> loan_before(std::optional<std::chrono::steady_clock::time_point> until);
+  Result<std::size_t> loan_n_before(std::span<ChunkLoan> loans,
+                                    std::optional<std::chrono::steady_clock::time_point> until);
+  Result<std::uint64_t> publish_n_before(
+      std::span<ChunkLoan> loans, std::span<const std::size_t> lengths,
+      std::optional<std::chrono::steady_clock::time_point> until);
   std::unique_ptr<detail::PublisherState> state_;
 };
 

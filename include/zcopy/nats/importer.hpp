@@ -8,6 +8,8 @@
 // Each message comes off the network once: the kernel copies it to the client, the client into
 // its message, and the importer once into a loaned chunk, which every local subscriber then
 // reads in place. A message larger than the channel's chunk is refused and counted, never cut.
+// Messages go into the channel in batches (what the client has queued already, up to half a
+// queue): one loan_n() and one publish_n() for all of them.
 //
 // When local subscribers lag and the channel is full, the channel's Backpressure decides: under
 // block the importer waits for them and the client queues what keeps arriving, up to its pending
@@ -16,8 +18,10 @@
 // Messages exported by zcopy carry their channel sequence (headers.hpp): a jump in it is counted
 // in lost (core NATS loses what was published while no server carried our subscription).
 //
-// With a durable JetStream consumer (ImportOptions::durable) messages are fetched in batches and
-// acknowledged only once no local subscriber holds their chunk any more (ack_queue.hpp). A fetch
+// With a durable JetStream consumer (ImportOptions::durable) messages are fetched in batches of
+// no more than the channel has chunks free (a fetched message that waited for room would age
+// toward its ack wait) and acknowledged only once no local subscriber holds their chunk any more
+// (ack_queue.hpp). A fetch
 // that fails while the server is away, restarting or electing a leader is retried after a pause
 // that grows up to a second (counted in fetch_retries); a deleted consumer is made again; what
 // no retry can mend (a permission the account lacks, a stream that is gone, a bad config) ends
@@ -93,9 +97,10 @@ class Importer {
   ~Importer();
 
   // Moves messages from the subject into the channel for about `budget`, and admits local
-  // subscribers meanwhile. Errc::closed when the connection closed for good, Errc::rejected when
-  // the server revoked our subscription or refused what the import needs (permissions); with
-  // JetStream, the error that made a fetch fail for good.
+  // subscribers meanwhile. A full channel makes it wait until the budget's end at most, never
+  // for the channel's whole timeout past it. Errc::closed when the connection closed for good,
+  // Errc::rejected when the server revoked our subscription or refused what the import needs
+  // (permissions); with JetStream, the error that made a fetch fail for good.
   Result<void> run_for(std::chrono::milliseconds budget);
 
   ImportStats stats() const;
