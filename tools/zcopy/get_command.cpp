@@ -19,6 +19,7 @@
 #include "command.hpp"
 #include "get_bench.hpp"
 #include "get_progress.hpp"
+#include "get_sources.hpp"
 #include "options.hpp"
 #include "stop_signals.hpp"
 #include "zcopy/core/json_record.hpp"
@@ -32,6 +33,10 @@ namespace {
 
 struct GetCommandOptions {
   std::vector<std::string> urls;
+  std::vector<std::string> mirrors;  // --mirror: more sources of the one file
+  GetSourcesSettings sources;
+  bool follow_links = false;
+  bool no_follow_links = false;
   std::string input_list;  // -i FILE: one URL per line
   std::string output;
   std::string resume;  // "" (no), "yes" (-c, --continue) or "force" (--continue=force)
@@ -146,6 +151,13 @@ CommandResult run_get(GetCommandOptions& o) {
   if (o.urls.empty()) {
     return usage_error("get", "no URL given (see zcopy get --help)");
   }
+  if (o.recursive && !o.mirrors.empty()) {
+    return usage_error("get -r --mirror", "mirrors are sources of one file; -r fetches a tree");
+  }
+  const bool multi_source =
+      !o.recursive && is_multi_source(o.urls.size(), o.mirrors.size(), o.follow_links, o.output);
+  o.sources.follow_links = !o.no_follow_links;
+  if (multi_source) o.urls.insert(o.urls.end(), o.mirrors.begin(), o.mirrors.end());
   std::vector<http::Url> urls;
   for (const std::string& text : o.urls) {
     auto url = http::parse_url(text);
@@ -167,7 +179,7 @@ CommandResult run_get(GetCommandOptions& o) {
   if (!o.checksum.empty()) {
     auto checksum = http::parse_checksum(o.checksum);
     if (!checksum) return as_usage(checksum.error());
-    if (o.recursive || urls.size() > 1) {
+    if (o.recursive || (urls.size() > 1 && !multi_source)) {
       return usage_error("get --checksum", "a checksum belongs to one file: give one URL");
     }
     base.checksum = std::move(*checksum);
@@ -191,6 +203,13 @@ CommandResult run_get(GetCommandOptions& o) {
   catch_stop_signals();
   ProgressBar bar(progress);
   if (o.recursive) return run_mirror(o, urls, base);
+  if (multi_source) {
+    o.sources.json = o.json;
+    base.output = o.output;
+    auto done = run_get_sources(urls, base, o.sources);
+    if (g_stop.load()) return interrupted_exit();
+    return done;
+  }
 
   auto jobs = http::plan_downloads(urls, base, o.output);
   if (!jobs) return as_usage(jobs.error());
@@ -220,9 +239,21 @@ CommandResult run_get(GetCommandOptions& o) {
 CommandRunner add_get_command(CLI::App& sub) {
   auto o = std::make_shared<GetCommandOptions>();
   sub.add_option("urls", o->urls, "http:// or https:// URLs to fetch");
+  sub.add_option("--mirror", o->mirrors,
+                 "Another source of the same file (repeatable): the file is fetched from all of "
+                 "them at once, pieces going to each as fast as it delivers");
+  sub.add_option("--max-per-source", o->sources.max_per_source,
+                 "Connections to each source of a file fetched from several (default 1)")
+      ->check(CLI::Range(1, 16));
+  sub.add_flag("--follow-links", o->follow_links,
+               "Fetch one URL from the mirrors it names in Link: rel=duplicate fields too (with "
+               "several sources they are always used, unless --no-follow-links)");
+  sub.add_flag("--no-follow-links", o->no_follow_links,
+               "Use no mirrors from Link: rel=duplicate fields");
   sub.add_option("-i,--input", o->input_list, "Read more URLs from FILE, one per line");
   sub.add_option("-o,--output", o->output,
-                 "Output file (one URL) or directory (several URLs, or -r; default .)");
+                 "Output file (one URL, or several sources of one file) or directory (several "
+                 "URLs, or -r; default .)");
   sub.add_flag("-c{yes},--continue{yes}", o->resume,
                "Resume FILE.part where its record FILE.part.zcopy says, each range from its own "
                "offset, with If-Range: a file that changed on the server starts over. "

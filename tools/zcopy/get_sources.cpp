@@ -1,0 +1,89 @@
+#include "get_sources.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "zcopy/core/json_record.hpp"
+#include "zcopy/core/units.hpp"
+#include "zcopy/http/client/download_batch.hpp"
+#include "zcopy/http/client/printable.hpp"
+
+namespace zc::cli {
+namespace {
+
+void say(const std::string& line) {
+  std::fprintf(stderr, "zcopy get: %s\n", http::printable(line).c_str());
+}
+
+// "12.0 MiB (37%)" for what a source gave of `size`.
+std::string share(std::uint64_t bytes, std::uint64_t size) {
+  const auto percent = size > 0 ? bytes * 100 / size : 0;
+  return format_bytes(bytes) + " (" + std::to_string(percent) + "%)";
+}
+
+void report(const GetSourcesSettings& settings, const std::string& file,
+            const http::SourcesResult& r) {
+  const http::DownloadResult& d = r.download;
+  if (!d.note.empty()) say(file + ": " + d.note);
+  if (settings.json) {
+    JsonRecord record = d.ledger.record("get");
+    record.add("url", http::printable(d.final_url.str()))
+        .add("file", http::printable(file))
+        .add("resumed_from", d.resumed_from)
+        .add("origin_verified", d.origin_verified)
+        .add("verified", d.verified.empty() ? std::string("no") : d.verified)
+        .add("sources", static_cast<std::uint64_t>(r.sources.size()))
+        .add("cpu_s", d.ledger.cpu_s());
+    std::printf("%s\n", record.str().c_str());
+    for (const http::SourceReport& s : r.sources) {
+      JsonRecord source;
+      source.add("bench", "get-source")
+          .add("file", http::printable(file))
+          .add("url", http::printable(s.url))
+          .add("bytes", s.bytes)
+          .add("dropped", s.dropped)
+          .add("reason", http::printable(s.reason));
+      std::printf("%s\n", source.str().c_str());
+    }
+    std::fflush(stdout);
+    return;
+  }
+  for (const http::SourceReport& s : r.sources) {
+    std::string line = file + ": " + s.url + ": " + share(s.bytes, d.file_size);
+    if (s.dropped)
+      line += "; dropped: " + s.reason;
+    else if (!s.reason.empty())
+      line += "; " + s.reason;
+    say(line);
+  }
+  say(file + ": " + d.ledger.summary() + (d.verified.empty() ? "" : "; " + d.verified));
+}
+
+}  // namespace
+
+bool is_multi_source(std::size_t url_count, std::size_t mirror_count, bool follow_links,
+                     const std::string& output) {
+  if (mirror_count > 0 || follow_links) return true;
+  struct stat st {};
+  const bool directory = !output.empty() && ::stat(output.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return url_count > 1 && !output.empty() && !directory && !output.ends_with('/');
+}
+
+CommandResult run_get_sources(const std::vector<http::Url>& urls, const http::DownloadOptions& base,
+                              const GetSourcesSettings& settings) {
+  // The file is named as a download of the first URL alone would name it.
+  auto named = http::plan_downloads(std::span(urls).first(1), base, base.output);
+  if (!named) return as_usage(named.error());
+  http::SourcesOptions options;
+  options.download = named->front().options;
+  options.max_per_source = settings.max_per_source;
+  options.follow_links = settings.follow_links;
+  auto result = http::download_from_sources(urls, options);
+  if (!result) return std::unexpected(result.error());
+  report(settings, options.download.output, *result);
+  return kExitOk;
+}
+
+}  // namespace zc::cli

@@ -1,0 +1,30 @@
+// tools/zcopy/get_sources.hpp: `zcopy get URL1 URL2 -o FILE` and `--mirror URL`: one file from
+// several sources, with a line (or a JSON record) per source saying what it gave or why it was
+// dropped.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "command.hpp"
+#include "zcopy/http/client/download_sources.hpp"
+
+namespace zc::cli {
+
+struct GetSourcesSettings {
+  unsigned max_per_source = 1;
+  bool follow_links = true;
+  bool json = false;
+};
+
+// Whether a get of `url_count` URLs (plus `mirror_count` --mirror URLs) into `output` fetches one
+// file from several sources: with a mirror, with --follow-links, or with several URLs and an -o
+// that is not a directory.
+bool is_multi_source(std::size_t url_count, std::size_t mirror_count, bool follow_links,
+                     const std::string& output);
+
+// Downloads `urls` as sources of one file to base.output (default: the first URL's name).
+CommandResult run_get_sources(const std::vector<http::Url>& urls, const http::DownloadOptions& base,
+                              const GetSourcesSettings& settings);
+
+}  // namespace zc::cli
