@@ -201,7 +201,10 @@ CommandResult run_get(GetCommandOptions& o) {
         "path can read and change what is fetched");
   }
   catch_stop_signals();
-  ProgressBar bar(progress);
+  o.sources.bytes = std::vector<std::atomic<std::uint64_t>>(multi_source ? urls.size() : 0);
+  ProgressBar::Detail per_source;
+  if (multi_source) per_source = [&o](double s) { return describe_sources(o.sources, s); };
+  ProgressBar bar(progress, per_source);
   if (o.recursive) return run_mirror(o, urls, base);
   if (multi_source) {
     o.sources.json = o.json;

@@ -71,14 +71,29 @@ bool is_multi_source(std::size_t url_count, std::size_t mirror_count, bool follo
   return url_count > 1 && !output.empty() && !directory && !output.ends_with('/');
 }
 
+std::string describe_sources(const GetSourcesSettings& settings, double elapsed_s) {
+  std::uint64_t total = 0;
+  for (const auto& b : settings.bytes) total += b.load(std::memory_order_relaxed);
+  std::string line;
+  for (std::size_t i = 0; i < settings.bytes.size(); ++i) {
+    const std::uint64_t bytes = settings.bytes[i].load(std::memory_order_relaxed);
+    const double rate = elapsed_s > 0 ? static_cast<double>(bytes) / elapsed_s : 0.0;
+    if (!line.empty()) line += " | ";
+    line += "#" + std::to_string(i + 1) + " " + format_rate(rate) + " " +
+            std::to_string(total > 0 ? bytes * 100 / total : 0) + "%";
+  }
+  return line;
+}
+
 CommandResult run_get_sources(const std::vector<http::Url>& urls, const http::DownloadOptions& base,
-                              const GetSourcesSettings& settings) {
+                              GetSourcesSettings& settings) {
   // The file is named as a download of the first URL alone would name it.
   auto named = http::plan_downloads(std::span(urls).first(1), base, base.output);
   if (!named) return as_usage(named.error());
   http::SourcesOptions options;
   options.download = named->front().options;
   options.max_per_source = settings.max_per_source;
+  options.source_bytes = settings.bytes;
   options.follow_links = settings.follow_links;
   auto result = http::download_from_sources(urls, options);
   if (!result) return std::unexpected(result.error());
