@@ -170,6 +170,39 @@ TEST_F(GetFromSources, AnInterruptedDownloadResumesFromOtherMirrors) {
   EXPECT_EQ(total_bytes(*r), kFileSize - r->download.resumed_from);
 }
 
+TEST_F(GetFromSources, WhatASingleStreamLeftIsSharedByEverySourceOnResume) {
+  auto first = nginx("nginx-first", dir_ / "www", "limit_rate 2m;");
+  DownloadProgress progress;
+  std::atomic<bool> stop{false};
+  DownloadOptions single = options("out.bin").download;
+  single.stop = &stop;
+  single.progress = &progress;
+  std::jthread stopper([&](std::stop_token token) {
+    while (!token.stop_requested() && progress.bytes_done.load() < 2 * kMiB) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    stop = true;
+  });
+  ASSERT_FALSE(download(*parse_url(first.url("/data.bin")), single));
+  ASSERT_TRUE(test::exists(dir_ / "out.bin.part.zcopy"));
+
+  auto second = nginx("nginx-second", dir_ / "www");
+  bench::ServeProcess serve({test::zcopy_tool(), "serve", dir_ / "www", "--port", "0"});
+  ASSERT_FALSE(serve.url().empty()) << serve.first_line();
+  SourcesOptions again = options("out.bin");
+  again.download.resume = true;
+  const std::vector<Url> after = {*parse_url(second.url("/data.bin")),
+                                  *parse_url(serve.url() + "data.bin")};
+  auto r = download_from_sources(after, again);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(same_as_source("out.bin"));
+  EXPECT_GT(r->download.resumed_from, 0u);
+  // The one range the stream left is cut into pieces, so both sources start on one at once.
+  EXPECT_GT(r->sources[0].bytes, 0u);
+  EXPECT_GT(r->sources[1].bytes, 0u);
+  EXPECT_EQ(total_bytes(*r), kFileSize - r->download.resumed_from);
+}
+
 TEST_F(GetFromSources, MirrorsNamedInLinkFieldsBecomeSources) {
   auto mirror = nginx("nginx", dir_ / "www");
   bench::ServeProcess serve(

@@ -33,6 +33,21 @@ std::vector<PartRange> pieces_of(std::uint64_t size, std::uint64_t piece_size) {
   return ranges;
 }
 
+// The ranges of a resumed record with what is missing cut into pieces, so that all sources share
+// it even when one stream began it; the old ranges when that would make too many.
+std::vector<PartRange> resplit(const std::vector<PartRange>& ranges, std::uint64_t piece_size) {
+  std::vector<PartRange> out;
+  for (const PartRange& r : ranges) {
+    if (r.done > 0) out.push_back({.first = r.first, .last = r.first + r.done - 1, .done = r.done});
+    if (r.done == r.length()) continue;
+    const std::uint64_t from = r.first + r.done;
+    for (PartRange piece : pieces_of(r.last - from + 1, piece_size)) {
+      out.push_back({.first = from + piece.first, .last = from + piece.last, .done = 0});
+    }
+  }
+  return out.size() <= kMaxRecordRanges ? out : ranges;
+}
+
 struct Worker {
   std::size_t source = 0;
   TransferLedger ledger;
@@ -226,6 +241,7 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
       const std::uint64_t held = plan->part_size > r.first ? plan->part_size - r.first : 0;
       r.done = std::min(r.done, held);
     }
+    record.ranges = resplit(record.ranges, options.piece_size);
   } else {
     record.ranges = pieces_of(size, options.piece_size);
   }
