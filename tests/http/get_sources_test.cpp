@@ -114,6 +114,23 @@ TEST_F(GetFromSources, ASourceThatIgnoresRangeIsNeverWrittenAtAnOffset) {
   EXPECT_EQ(r->sources[1].bytes, kFileSize);
 }
 
+TEST_F(GetFromSources, ASourceThatOffersRangesButSendsTheWholeFileIsDroppedUnwritten) {
+  ZC_REQUIRE_PROGRAM("python3");
+  auto liar = test::start_range_server(dir_.path(), dir_ / "www");
+  ASSERT_TRUE(liar.running());
+  auto ranged = nginx("nginx", dir_ / "www");
+  const std::vector<Url> urls = {*parse_url(ranged.url("/data.bin")),
+                                 *parse_url(liar.url("/data.bin?norange"))};
+  auto r = download_from_sources(urls, options("out.bin"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(same_as_source("out.bin"));
+  ASSERT_EQ(r->sources.size(), 2u);
+  EXPECT_TRUE(r->sources[1].dropped);
+  EXPECT_NE(r->sources[1].reason.find("whole file"), std::string::npos) << r->sources[1].reason;
+  EXPECT_EQ(r->sources[1].bytes, 0u);
+  EXPECT_EQ(r->sources[0].bytes, kFileSize);
+}
+
 TEST_F(GetFromSources, ADifferentFileOfTheSameSizeIsDroppedBeforeAnyOfItsBytes) {
   std::filesystem::create_directories(dir_ / "other");
   test::write_random_file(dir_ / "other/data.bin", kFileSize, 99);
