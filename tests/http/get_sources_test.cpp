@@ -52,6 +52,36 @@ class GetFromSources : public ::testing::Test {
     return test::read_file(dir_ / name) == test::read_file(dir_ / "www/data.bin");
   }
 
+  // Two sources, one of them `bad`: the file comes whole from the other, and the bad one is
+  // dropped, saying `why`, without a byte of it written.
+  void expect_only_the_good_source_used(const std::vector<Url>& urls, std::size_t bad,
+                                        const std::string& why) {
+    auto r = download_from_sources(urls, options("out.bin"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(same_as_source("out.bin"));
+    ASSERT_EQ(r->sources.size(), 2u);
+    EXPECT_TRUE(r->sources[bad].dropped);
+    EXPECT_NE(r->sources[bad].reason.find(why), std::string::npos) << r->sources[bad].reason;
+    EXPECT_EQ(r->sources[bad].bytes, 0u);
+    EXPECT_EQ(r->sources[1 - bad].bytes, kFileSize);
+  }
+
+  // Resumes out.bin with --continue from a fresh nginx and `zcopy serve`, both serving the file
+  // (their date is what they agree on with the record); the file must come out whole.
+  void resume_from_two_other_servers(SourcesResult& result) {
+    auto second = nginx("nginx-second", dir_ / "www");
+    bench::ServeProcess serve({test::zcopy_tool(), "serve", dir_ / "www", "--port", "0"});
+    ASSERT_FALSE(serve.url().empty()) << serve.first_line();
+    SourcesOptions again = options("out.bin");
+    again.download.resume = true;
+    const std::vector<Url> after = {*parse_url(second.url("/data.bin")),
+                                    *parse_url(serve.url() + "data.bin")};
+    auto r = download_from_sources(after, again);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(same_as_source("out.bin"));
+    result = std::move(*r);
+  }
+
   TempDir dir_;
 };
 
@@ -104,14 +134,7 @@ TEST_F(GetFromSources, ASourceThatIgnoresRangeIsNeverWrittenAtAnOffset) {
   auto ranged = nginx("nginx", dir_ / "www");
   const std::vector<Url> urls = {*parse_url(python.url("/data.bin")),
                                  *parse_url(ranged.url("/data.bin"))};
-  auto r = download_from_sources(urls, options("out.bin"));
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_TRUE(same_as_source("out.bin"));
-  ASSERT_EQ(r->sources.size(), 2u);
-  EXPECT_TRUE(r->sources[0].dropped);
-  EXPECT_NE(r->sources[0].reason.find("byte ranges"), std::string::npos) << r->sources[0].reason;
-  EXPECT_EQ(r->sources[0].bytes, 0u);
-  EXPECT_EQ(r->sources[1].bytes, kFileSize);
+  expect_only_the_good_source_used(urls, 0, "byte ranges");
 }
 
 TEST_F(GetFromSources, ASourceThatOffersRangesButSendsTheWholeFileIsDroppedUnwritten) {
@@ -121,14 +144,7 @@ TEST_F(GetFromSources, ASourceThatOffersRangesButSendsTheWholeFileIsDroppedUnwri
   auto ranged = nginx("nginx", dir_ / "www");
   const std::vector<Url> urls = {*parse_url(ranged.url("/data.bin")),
                                  *parse_url(liar.url("/data.bin?norange"))};
-  auto r = download_from_sources(urls, options("out.bin"));
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_TRUE(same_as_source("out.bin"));
-  ASSERT_EQ(r->sources.size(), 2u);
-  EXPECT_TRUE(r->sources[1].dropped);
-  EXPECT_NE(r->sources[1].reason.find("whole file"), std::string::npos) << r->sources[1].reason;
-  EXPECT_EQ(r->sources[1].bytes, 0u);
-  EXPECT_EQ(r->sources[0].bytes, kFileSize);
+  expect_only_the_good_source_used(urls, 1, "whole file");
 }
 
 TEST_F(GetFromSources, ADifferentFileOfTheSameSizeIsDroppedBeforeAnyOfItsBytes) {
@@ -142,13 +158,7 @@ TEST_F(GetFromSources, ADifferentFileOfTheSameSizeIsDroppedBeforeAnyOfItsBytes) 
   auto wrong = nginx("nginx-wrong", dir_ / "other");
   const std::vector<Url> urls = {*parse_url(right.url("/data.bin")),
                                  *parse_url(wrong.url("/data.bin"))};
-  auto r = download_from_sources(urls, options("out.bin"));
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_TRUE(same_as_source("out.bin"));
-  ASSERT_EQ(r->sources.size(), 2u);
-  EXPECT_TRUE(r->sources[1].dropped);
-  EXPECT_NE(r->sources[1].reason.find("Last-Modified"), std::string::npos) << r->sources[1].reason;
-  EXPECT_EQ(r->sources[1].bytes, 0u);
+  expect_only_the_good_source_used(urls, 1, "Last-Modified");
 }
 
 TEST_F(GetFromSources, AnInterruptedDownloadResumesFromOtherMirrors) {
@@ -172,19 +182,10 @@ TEST_F(GetFromSources, AnInterruptedDownloadResumesFromOtherMirrors) {
   ASSERT_TRUE(test::exists(dir_ / "out.bin.part.zcopy"));
   first.kill_now();
 
-  // The same file from two other servers (its date is what they agree on).
-  auto second = nginx("nginx-second", dir_ / "www");
-  bench::ServeProcess serve({test::zcopy_tool(), "serve", dir_ / "www", "--port", "0"});
-  ASSERT_FALSE(serve.url().empty()) << serve.first_line();
-  SourcesOptions again = options("out.bin");
-  again.download.resume = true;
-  const std::vector<Url> after = {*parse_url(second.url("/data.bin")),
-                                  *parse_url(serve.url() + "data.bin")};
-  auto r = download_from_sources(after, again);
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_TRUE(same_as_source("out.bin"));
-  EXPECT_GE(r->download.resumed_from, 1 * kMiB);
-  EXPECT_EQ(total_bytes(*r), kFileSize - r->download.resumed_from);
+  SourcesResult r;
+  ASSERT_NO_FATAL_FAILURE(resume_from_two_other_servers(r));
+  EXPECT_GE(r.download.resumed_from, 1 * kMiB);
+  EXPECT_EQ(total_bytes(r), kFileSize - r.download.resumed_from);
 }
 
 TEST_F(GetFromSources, WhatASingleStreamLeftIsSharedByEverySourceOnResume) {
@@ -203,21 +204,13 @@ TEST_F(GetFromSources, WhatASingleStreamLeftIsSharedByEverySourceOnResume) {
   ASSERT_FALSE(download(*parse_url(first.url("/data.bin")), single));
   ASSERT_TRUE(test::exists(dir_ / "out.bin.part.zcopy"));
 
-  auto second = nginx("nginx-second", dir_ / "www");
-  bench::ServeProcess serve({test::zcopy_tool(), "serve", dir_ / "www", "--port", "0"});
-  ASSERT_FALSE(serve.url().empty()) << serve.first_line();
-  SourcesOptions again = options("out.bin");
-  again.download.resume = true;
-  const std::vector<Url> after = {*parse_url(second.url("/data.bin")),
-                                  *parse_url(serve.url() + "data.bin")};
-  auto r = download_from_sources(after, again);
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_TRUE(same_as_source("out.bin"));
-  EXPECT_GT(r->download.resumed_from, 0u);
+  SourcesResult r;
+  ASSERT_NO_FATAL_FAILURE(resume_from_two_other_servers(r));
+  EXPECT_GT(r.download.resumed_from, 0u);
   // The one range the stream left is cut into pieces, so both sources start on one at once.
-  EXPECT_GT(r->sources[0].bytes, 0u);
-  EXPECT_GT(r->sources[1].bytes, 0u);
-  EXPECT_EQ(total_bytes(*r), kFileSize - r->download.resumed_from);
+  EXPECT_GT(r.sources[0].bytes, 0u);
+  EXPECT_GT(r.sources[1].bytes, 0u);
+  EXPECT_EQ(total_bytes(r), kFileSize - r.download.resumed_from);
 }
 
 TEST_F(GetFromSources, MirrorsNamedInLinkFieldsBecomeSources) {
