@@ -52,6 +52,12 @@ class GetFromSources : public ::testing::Test {
     return test::read_file(dir_ / name) == test::read_file(dir_ / "www/data.bin");
   }
 
+  // python3 -m http.server on dir_/www: it offers no ranges and ignores a Range header.
+  test::ServerProcess python_server() const {
+    return test::start_python(
+        dir_.path(), {"-m", "http.server", "--bind", "127.0.0.1", "--directory", dir_ / "www"});
+  }
+
   // Two sources, one of them `bad`: the file comes whole from the other, and the bad one is
   // dropped, saying `why`, without a byte of it written.
   void expect_only_the_good_source_used(const std::vector<Url>& urls, std::size_t bad,
@@ -128,8 +134,7 @@ TEST_F(GetFromSources, AKilledAndASlowedSourceLeaveTheirPiecesToTheFastOne) {
 
 TEST_F(GetFromSources, ASourceThatIgnoresRangeIsNeverWrittenAtAnOffset) {
   ZC_REQUIRE_PROGRAM("python3");
-  auto python = test::start_python(
-      dir_.path(), {"-m", "http.server", "--bind", "127.0.0.1", "--directory", dir_ / "www"});
+  auto python = python_server();
   ASSERT_TRUE(python.running());
   auto ranged = nginx("nginx", dir_ / "www");
   const std::vector<Url> urls = {*parse_url(python.url("/data.bin")),
@@ -235,8 +240,7 @@ TEST_F(GetFromSources, MirrorsNamedInLinkFieldsBecomeSources) {
 
 TEST_F(GetFromSources, TheToolReportsEachSourcesBytesAndWhyOneWasDropped) {
   ZC_REQUIRE_PROGRAM("python3");
-  auto python = test::start_python(
-      dir_.path(), {"-m", "http.server", "--bind", "127.0.0.1", "--directory", dir_ / "www"});
+  auto python = python_server();
   ASSERT_TRUE(python.running());
   auto ranged = nginx("nginx", dir_ / "www");
   const bench::RunResult run =

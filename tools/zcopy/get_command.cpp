@@ -86,14 +86,7 @@ Result<std::vector<std::string>> read_url_list(const std::string& path) {
 void report(const GetCommandOptions& o, const std::string& file, const http::DownloadResult& r) {
   if (!r.note.empty()) say(file + ": " + r.note);
   if (o.json) {
-    JsonRecord record = r.ledger.record("get");
-    record.add("url", http::printable(r.final_url.str()))
-        .add("file", http::printable(file))
-        .add("resumed_from", r.resumed_from)
-        .add("origin_verified", r.origin_verified)
-        .add("verified", r.verified.empty() ? std::string("no") : r.verified)
-        .add("cpu_s", r.ledger.cpu_s());
-    std::printf("%s\n", record.str().c_str());
+    std::printf("%s\n", download_record(file, r).str().c_str());
     std::fflush(stdout);
   } else {
     say(file + ": " + r.ledger.summary() + (r.verified.empty() ? "" : "; " + r.verified));

@@ -28,14 +28,8 @@ void report(const GetSourcesSettings& settings, const std::string& file,
   const http::DownloadResult& d = r.download;
   if (!d.note.empty()) say(file + ": " + d.note);
   if (settings.json) {
-    JsonRecord record = d.ledger.record("get");
-    record.add("url", http::printable(d.final_url.str()))
-        .add("file", http::printable(file))
-        .add("resumed_from", d.resumed_from)
-        .add("origin_verified", d.origin_verified)
-        .add("verified", d.verified.empty() ? std::string("no") : d.verified)
-        .add("sources", static_cast<std::uint64_t>(r.sources.size()))
-        .add("cpu_s", d.ledger.cpu_s());
+    JsonRecord record = download_record(file, d);
+    record.add("sources", static_cast<std::uint64_t>(r.sources.size()));
     std::printf("%s\n", record.str().c_str());
     for (const http::SourceReport& s : r.sources) {
       JsonRecord source;
@@ -62,6 +56,17 @@ void report(const GetSourcesSettings& settings, const std::string& file,
 }
 
 }  // namespace
+
+JsonRecord download_record(const std::string& file, const http::DownloadResult& r) {
+  JsonRecord record = r.ledger.record("get");
+  record.add("url", http::printable(r.final_url.str()))
+      .add("file", http::printable(file))
+      .add("resumed_from", r.resumed_from)
+      .add("origin_verified", r.origin_verified)
+      .add("verified", r.verified.empty() ? std::string("no") : r.verified)
+      .add("cpu_s", r.ledger.cpu_s());
+  return record;
+}
 
 bool is_multi_source(std::size_t url_count, std::size_t mirror_count, bool follow_links,
                      const std::string& output) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "zcopy/core/json_record.hpp"
 #include "zcopy/http/client/download_sources.hpp"
 
 namespace zc::cli {
@@ -23,6 +24,9 @@ struct GetSourcesSettings {
 
 // "A 41.2 MB/s 60% | B 20.1 MB/s 30%": each given source's rate and share so far.
 std::string describe_sources(const GetSourcesSettings& settings, double elapsed_s);
+
+// The --json record of one downloaded file.
+JsonRecord download_record(const std::string& file, const http::DownloadResult& r);
 
 // Whether a get of `url_count` URLs (plus `mirror_count` --mirror URLs) into `output` fetches one
 // file from several sources: with a mirror, with --follow-links, or with several URLs and an -o
