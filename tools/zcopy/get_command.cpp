@@ -37,6 +37,8 @@ struct GetCommandOptions {
   GetSourcesSettings sources;
   bool follow_links = false;
   bool no_follow_links = false;
+  bool bench_sources = false;
+  std::string bench_rate = "80mbit";
   std::string input_list;  // -i FILE: one URL per line
   std::string output;
   std::string resume;  // "" (no), "yes" (-c, --continue) or "force" (--continue=force)
@@ -136,6 +138,10 @@ CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url
 
 CommandResult run_get(GetCommandOptions& o) {
   if (o.bench) return run_get_bench(o.bench_settings);
+  if (o.bench_sources) {
+    return run_get_sources_bench(o.bench_settings.size, o.bench_settings.repeats,
+                                 o.bench_settings.directory, o.bench_rate, o.json);
+  }
   if (!o.input_list.empty()) {
     auto listed = read_url_list(o.input_list);
     if (!listed) return std::unexpected(listed.error());
@@ -288,6 +294,11 @@ CommandRunner add_get_command(CLI::App& sub) {
                "summary)");
   sub.add_flag("--bench", o->bench,
                "Benchmark: nginx serves a generated file; fetch it by every method and with curl");
+  sub.add_flag("--bench-sources", o->bench_sources,
+               "Benchmark: three nginx in network namespaces, each shaped to --bench-rate; one "
+               "file from all three by zcopy and by aria2c -s 3 -x 3 (use --bench-size 256M)");
+  sub.add_option("--bench-rate", o->bench_rate,
+                 "Each source's rate for --bench-sources, as tc spells it (default 80mbit)");
   add_size_option(sub, "--bench-size", o->bench_settings.size, "Benchmark file size (default 2G)");
   sub.add_option("--bench-repeats", o->bench_settings.repeats,
                  "Measured repeats per method after a warm-up (default 5)")

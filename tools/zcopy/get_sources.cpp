@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <memory>
 
+#include "bench/http/get_sources_bench.hpp"
+#include "bench/support/process.hpp"
+#include "stop_signals.hpp"
 #include "zcopy/core/json_record.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/http/client/download_batch.hpp"
@@ -103,6 +106,39 @@ CommandResult run_get_sources(const std::vector<http::Url>& urls, const http::Do
   auto result = http::download_from_sources(urls, options);
   if (!result) return std::unexpected(result.error());
   report(settings, options.download.output, *result);
+  return kExitOk;
+}
+
+CommandResult run_get_sources_bench(std::uint64_t size, unsigned repeats,
+                                    const std::string& directory, const std::string& rate,
+                                    bool json) {
+  catch_stop_signals();
+  bench::GetSourcesBenchConfig config{.size = size,
+                                      .rate = rate,
+                                      .repeats = repeats,
+                                      .directory = directory,
+                                      .zcopy = bench::self_executable()};
+  auto result = bench::run_get_sources_bench(config, g_stop);
+  if (!result) return std::unexpected(result.error());
+  const double r = result->single_source_bytes_per_s;
+  for (const bench::GetSourcesBenchRow& row : result->rows) {
+    const double times_r = r > 0 ? row.bytes_per_s / r : 0.0;
+    if (json) {
+      JsonRecord record = bench_record("get-sources", row.client, size);
+      record.add("bytes_per_s", row.bytes_per_s)
+          .add("cpu_s_per_gb", row.cpu_s_per_gb)
+          .add("sources", 3)
+          .add("source_rate_bytes_per_s", r)
+          .add("times_source_rate", times_r)
+          .add("spread", row.spread);
+      std::printf("%s\n", record.str().c_str());
+    } else {
+      std::printf(
+          "get-sources %-7s %s (%.2f R, R = %s from one source), CPU %.3f s/GB, spread %.2f\n",
+          row.client.c_str(), format_rate(row.bytes_per_s).c_str(), times_r, format_rate(r).c_str(),
+          row.cpu_s_per_gb, row.spread);
+    }
+  }
   return kExitOk;
 }
 

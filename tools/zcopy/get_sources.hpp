@@ -38,4 +38,10 @@ bool is_multi_source(std::size_t url_count, std::size_t mirror_count, bool follo
 CommandResult run_get_sources(const std::vector<http::Url>& urls, const http::DownloadOptions& base,
                               GetSourcesSettings& settings);
 
+// `zcopy get --bench-sources`: three shaped sources, zcopy against aria2c
+// (bench/http/get_sources_bench.hpp); `rate` is tc's spelling of each source's rate.
+CommandResult run_get_sources_bench(std::uint64_t size, unsigned repeats,
+                                    const std::string& directory, const std::string& rate,
+                                    bool json);
+
 }  // namespace zc::cli
