@@ -152,6 +152,25 @@ TEST_F(GetFromSources, ASourceThatOffersRangesButSendsTheWholeFileIsDroppedUnwri
   expect_only_the_good_source_used(urls, 1, "whole file");
 }
 
+TEST_F(GetFromSources, AStalledSourceIsDroppedAndItsPieceFetchedElsewhere) {
+  ZC_REQUIRE_PROGRAM("python3");
+  auto trickle = test::start_range_server(dir_.path(), dir_ / "www");
+  ASSERT_TRUE(trickle.running());
+  auto ranged = nginx("nginx", dir_ / "www");
+  const std::vector<Url> urls = {*parse_url(ranged.url("/data.bin")),
+                                 *parse_url(trickle.url("/data.bin?trickle"))};
+  SourcesOptions o = options("out.bin");
+  // Shorter than kMinStealAge, so the stall rule, not a take-over, ends the trickle.
+  o.download.timeout = std::chrono::milliseconds(700);
+  auto r = download_from_sources(urls, o);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(same_as_source("out.bin"));
+  ASSERT_EQ(r->sources.size(), 2u);
+  EXPECT_TRUE(r->sources[1].dropped);
+  EXPECT_NE(r->sources[1].reason.find("stalled"), std::string::npos) << r->sources[1].reason;
+  EXPECT_EQ(total_bytes(*r), kFileSize);
+}
+
 TEST_F(GetFromSources, ADifferentFileOfTheSameSizeIsDroppedBeforeAnyOfItsBytes) {
   std::filesystem::create_directories(dir_ / "other");
   test::write_random_file(dir_ / "other/data.bin", kFileSize, 99);
@@ -253,10 +272,28 @@ TEST_F(GetFromSources, TheToolReportsEachSourcesBytesAndWhyOneWasDropped) {
                             "\",\"bytes\":" + std::to_string(kFileSize) + ",\"dropped\":false"),
             std::string::npos)
       << run.output;
+  EXPECT_NE(run.output.find("\"bench\":\"get\""), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("\"url\":\"" + python.url("/data.bin") +
                             "\",\"bytes\":0,\"dropped\":true,\"reason\":\"offers no byte ranges"),
             std::string::npos)
       << run.output;
+}
+
+TEST_F(GetFromSources, SeveralUrlsAreSourcesOfOneFileOnlyWhenOutputNamesAFile) {
+  auto a = nginx("nginx-a", dir_ / "www");
+  auto b = nginx("nginx-b", dir_ / "www");
+  const bench::RunResult one = bench::run(
+      {test::zcopy_tool(), "get", a.url("/data.bin"), b.url("/data.bin"), "-o", dir_ / "one.bin"});
+  EXPECT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_TRUE(same_as_source("one.bin"));
+  EXPECT_NE(one.output.find("from 2 sources"), std::string::npos) << one.output;
+
+  // Into a directory they stay two downloads, which here want the same name.
+  std::filesystem::create_directories(dir_ / "into");
+  const bench::RunResult two = bench::run(
+      {test::zcopy_tool(), "get", a.url("/data.bin"), b.url("/data.bin"), "-o", dir_ / "into"});
+  EXPECT_EQ(two.exit_code, 2) << two.output;
+  EXPECT_NE(two.output.find("would both write"), std::string::npos) << two.output;
 }
 
 }  // namespace
