@@ -34,6 +34,7 @@ class VethNamespace {
   const std::string& name() const noexcept { return ns_; }
   const std::string& inner_ip() const noexcept { return inner_ip_; }  // inside the namespace
   const std::string& outer_ip() const noexcept { return outer_ip_; }  // here
+  const std::string& inner_link() const noexcept { return inner_; }   // its veth end inside
   // `command` run inside the namespace: ip netns exec NAME command...
   std::vector<std::string> exec(std::vector<std::string> command) const;
 

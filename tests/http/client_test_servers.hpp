@@ -144,7 +144,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         status = 200
         wanted = self.headers.get('Range', '')
         if_range = self.headers.get('If-Range')
-        if wanted.startswith('bytes=') and (if_range is None or if_range in (etag, modified)):
+        ranges = 'norange' not in words  # norange: offers ranges, answers 200 all the same
+        if wanted.startswith('bytes=') and ranges and (if_range is None or if_range in (etag, modified)):
             a, _, b = wanted[6:].partition('-')
             first = int(a)
             last = min(int(b), size - 1) if b else size - 1

@@ -20,6 +20,7 @@
 #include "command.hpp"
 #include "get_bench.hpp"
 #include "get_progress.hpp"
+#include "get_sources.hpp"
 #include "options.hpp"
 #include "stop_signals.hpp"
 #include "zcopy/core/json_record.hpp"
@@ -34,6 +35,12 @@ namespace {
 
 struct GetCommandOptions {
   std::vector<std::string> urls;
+  std::vector<std::string> mirrors;  // --mirror: more sources of the one file
+  GetSourcesSettings sources;
+  bool follow_links = false;
+  bool no_follow_links = false;
+  bool bench_sources = false;
+  std::string bench_rate = "80mbit";
   std::string input_list;  // -i FILE: one URL per line
   std::string output;
   std::string resume;  // "" (no), "yes" (-c, --continue) or "force" (--continue=force)
@@ -85,14 +92,7 @@ Result<std::vector<std::string>> read_url_list(const std::string& path) {
 void report(const GetCommandOptions& o, const std::string& file, const http::DownloadResult& r) {
   if (!r.note.empty()) say(file + ": " + r.note);
   if (o.json) {
-    JsonRecord record = r.ledger.record("get");
-    record.add("url", http::printable(r.final_url.str()))
-        .add("file", http::printable(file))
-        .add("resumed_from", r.resumed_from)
-        .add("origin_verified", r.origin_verified)
-        .add("verified", r.verified.empty() ? std::string("no") : r.verified)
-        .add("cpu_s", r.ledger.cpu_s());
-    std::printf("%s\n", record.str().c_str());
+    std::printf("%s\n", download_record(file, r).str().c_str());
     std::fflush(stdout);
   } else {
     say(file + ": " + r.ledger.summary() + (r.verified.empty() ? "" : "; " + r.verified));
@@ -165,6 +165,10 @@ CommandResult run_metalink(const GetCommandOptions& o, const http::Metalink& met
 
 CommandResult run_get(GetCommandOptions& o) {
   if (o.bench) return run_get_bench(o.bench_settings);
+  if (o.bench_sources) {
+    return run_get_sources_bench(o.bench_settings.size, o.bench_settings.repeats,
+                                 o.bench_settings.directory, o.bench_rate, o.json);
+  }
   if (!o.input_list.empty()) {
     auto listed = read_url_list(o.input_list);
     if (!listed) return std::unexpected(listed.error());
@@ -178,6 +182,13 @@ CommandResult run_get(GetCommandOptions& o) {
   if (o.urls.empty() && o.metalink.empty()) {
     return usage_error("get", "no URL given (see zcopy get --help)");
   }
+  if (o.recursive && !o.mirrors.empty()) {
+    return usage_error("get -r --mirror", "mirrors are sources of one file; -r fetches a tree");
+  }
+  const bool multi_source =
+      !o.recursive && is_multi_source(o.urls.size(), o.mirrors.size(), o.follow_links, o.output);
+  o.sources.follow_links = !o.no_follow_links;
+  if (multi_source) o.urls.insert(o.urls.end(), o.mirrors.begin(), o.mirrors.end());
   std::vector<http::Url> urls;
   for (const std::string& text : o.urls) {
     auto url = http::parse_url(text);
@@ -199,7 +210,7 @@ CommandResult run_get(GetCommandOptions& o) {
   if (!o.checksum.empty()) {
     auto checksum = http::parse_checksum(o.checksum);
     if (!checksum) return as_usage(checksum.error());
-    if (o.recursive || urls.size() > 1) {
+    if (o.recursive || (urls.size() > 1 && !multi_source)) {
       return usage_error("get --checksum", "a checksum belongs to one file: give one URL");
     }
     base.checksum = std::move(*checksum);
@@ -221,12 +232,22 @@ CommandResult run_get(GetCommandOptions& o) {
         "path can read and change what is fetched");
   }
   catch_stop_signals();
-  ProgressBar bar(progress);
+  o.sources.bytes = std::vector<std::atomic<std::uint64_t>>(multi_source ? urls.size() : 0);
+  ProgressBar::Detail per_source;
+  if (multi_source) per_source = [&o](double s) { return describe_sources(o.sources, s); };
+  ProgressBar bar(progress, per_source);
   if (o.recursive) return run_mirror(o, urls, base);
   if (!o.metalink.empty()) {
     auto metalink = http::load_metalink(o.metalink);
     if (!metalink) return std::unexpected(metalink.error());
     return run_metalink(o, *metalink, base);
+  }
+  if (multi_source) {
+    o.sources.json = o.json;
+    base.output = o.output;
+    auto done = run_get_sources(urls, base, o.sources);
+    if (g_stop.load()) return interrupted_exit();
+    return done;
   }
   // One URL may answer with a Metalink; it is then followed rather than saved (unless a
   // --checksum says what that one file must be).
@@ -270,9 +291,21 @@ CommandResult run_get(GetCommandOptions& o) {
 CommandRunner add_get_command(CLI::App& sub) {
   auto o = std::make_shared<GetCommandOptions>();
   sub.add_option("urls", o->urls, "http:// or https:// URLs to fetch");
+  sub.add_option("--mirror", o->mirrors,
+                 "Another source of the same file (repeatable): the file is fetched from all of "
+                 "them at once, pieces going to each as fast as it delivers");
+  sub.add_option("--max-per-source", o->sources.max_per_source,
+                 "Connections to each source of a file fetched from several (default 1)")
+      ->check(CLI::Range(1, 16));
+  sub.add_flag("--follow-links", o->follow_links,
+               "Fetch one URL from the mirrors it names in Link: rel=duplicate fields too (with "
+               "several sources they are always used, unless --no-follow-links)");
+  sub.add_flag("--no-follow-links", o->no_follow_links,
+               "Use no mirrors from Link: rel=duplicate fields");
   sub.add_option("-i,--input", o->input_list, "Read more URLs from FILE, one per line");
   sub.add_option("-o,--output", o->output,
-                 "Output file (one URL) or directory (several URLs, or -r; default .)");
+                 "Output file (one URL, or several sources of one file) or directory (several "
+                 "URLs, or -r; default .)");
   sub.add_flag("-c{yes},--continue{yes}", o->resume,
                "Resume FILE.part where its record FILE.part.zcopy says, each range from its own "
                "offset, with If-Range: a file that changed on the server starts over. "
@@ -319,6 +352,11 @@ CommandRunner add_get_command(CLI::App& sub) {
                "summary)");
   sub.add_flag("--bench", o->bench,
                "Benchmark: nginx serves a generated file; fetch it by every method and with curl");
+  sub.add_flag("--bench-sources", o->bench_sources,
+               "Benchmark: three nginx in network namespaces, each shaped to --bench-rate; one "
+               "file from all three by zcopy and by aria2c -s 3 -x 3 (use --bench-size 256M)");
+  sub.add_option("--bench-rate", o->bench_rate,
+                 "Each source's rate for --bench-sources, as tc spells it (default 80mbit)");
   add_size_option(sub, "--bench-size", o->bench_settings.size, "Benchmark file size (default 2G)");
   sub.add_option("--bench-repeats", o->bench_settings.repeats,
                  "Measured repeats per method after a warm-up (default 5)")

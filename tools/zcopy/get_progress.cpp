@@ -10,7 +10,8 @@
 
 namespace zc::cli {
 
-ProgressBar::ProgressBar(const http::DownloadProgress& progress) : progress_(progress) {
+ProgressBar::ProgressBar(const http::DownloadProgress& progress, Detail detail)
+    : progress_(progress), detail_(std::move(detail)) {
   if (::isatty(STDERR_FILENO) == 1) thread_ = std::thread([this] { run(); });
 }
 
@@ -53,7 +54,9 @@ void ProgressBar::draw(double elapsed_s) const {
       line += text;
     }
   }
-  line += "  " + format_rate(rate) + "\033[K";
+  line += "  " + format_rate(rate);
+  if (detail_) line += "  " + detail_(elapsed_s);
+  line += "\033[K";
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
 }

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "zcopy/http/client/download.hpp"
@@ -15,8 +17,11 @@ namespace zc::cli {
 
 class ProgressBar {
  public:
-  // Draws only when stderr is a terminal.
-  explicit ProgressBar(const http::DownloadProgress& progress);
+  // What follows the bar, given the seconds since the start (each source's rate and share).
+  using Detail = std::function<std::string(double elapsed_s)>;
+
+  // Draws only when stderr is a terminal; `detail` is called from the drawing thread.
+  explicit ProgressBar(const http::DownloadProgress& progress, Detail detail = {});
   ~ProgressBar();
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
@@ -26,6 +31,7 @@ class ProgressBar {
   void draw(double elapsed_s) const;
 
   const http::DownloadProgress& progress_;
+  const Detail detail_;
   std::mutex mutex_;  // protects stop_
   std::condition_variable wake_;
   bool stop_ = false;

@@ -1,0 +1,81 @@
+// src/http/client/piece_scheduler.hpp: which connection fetches which piece of a file fetched from
+// several sources.
+//
+// Pieces wait in one queue; a connection takes the next one when it finishes its last, so each
+// source gets a share in proportion to its rate. Once the queue is empty an idle connection takes
+// over the slowest in-flight piece: the owner's cancel flag is raised, its transfer ends at the
+// next slice (stall_watch.hpp), it reports `taken`, and the piece passes to the waiting taker,
+// which goes on from the piece's last written byte (PartProgress). A failed piece returns to the
+// front of the queue and its source gets no more pieces.
+//
+// Thread safety: every method may be called from any thread; one mutex guards the queue and the
+// pieces' owners, and next() waits on a condition variable.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "part_progress.hpp"
+
+namespace zc::http::detail {
+
+class PieceScheduler {
+ public:
+  enum class Outcome { complete, taken, failed };
+
+  // `progress` (borrowed) has one range per piece; worker i belongs to source worker_source[i].
+  PieceScheduler(const PartProgress& progress, std::vector<std::size_t> worker_source,
+                 std::size_t source_count);
+
+  // Blocks until `worker` owns a piece, or returns nullopt when nothing is left for it: every
+  // piece is done or in other hands that it cannot take over, its source was dropped, or stop().
+  std::optional<std::size_t> next(std::size_t worker);
+  // `worker`'s transfer of `piece` ended. `failed` drops the worker's source.
+  void finish(std::size_t worker, std::size_t piece, Outcome outcome);
+  // Ends every transfer (their cancel flags) and makes next() return nullopt.
+  void stop();
+
+  // Set when `worker`'s transfer must end (taken over, or stop()); the transfer's stop flag.
+  std::atomic<bool>& cancel_flag(std::size_t worker) { return cancel_[worker]; }
+  // Bytes written from `source`; transfers add to it (relaxed: rates and display only).
+  std::atomic<std::uint64_t>& source_bytes(std::size_t source) { return bytes_[source]; }
+  bool all_done() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::size_t kNobody = static_cast<std::size_t>(-1);
+
+  struct Piece {
+    std::size_t owner = kNobody;
+    std::size_t taker = kNobody;  // waiting to take it over
+    Clock::time_point started{};
+    bool done = false;
+  };
+
+  double rate_locked(std::size_t source, Clock::time_point now) const;
+  std::optional<std::size_t> slowest_piece_locked(std::size_t worker, Clock::time_point now) const;
+  void hand_over_locked(std::size_t piece);
+
+  const PartProgress& progress_;
+  const std::vector<std::size_t> worker_source_;
+  std::unique_ptr<std::atomic<bool>[]> cancel_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> bytes_;
+
+  mutable std::mutex mutex_;  // protects everything below
+  std::condition_variable changed_;
+  std::deque<std::size_t> queue_;
+  std::vector<Piece> pieces_;
+  std::vector<std::optional<Clock::time_point>> source_started_;
+  std::vector<bool> source_dropped_;
+  std::vector<unsigned> source_busy_;  // connections of each source holding a piece
+  bool stopped_ = false;
+};
+
+}  // namespace zc::http::detail
