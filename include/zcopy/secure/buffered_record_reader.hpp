@@ -3,7 +3,7 @@
 //
 // A download's records come back to back; reading them one by one costs a system call (or two)
 // per 16 KiB record. This reader asks the descriptor for as much as its buffer holds, so one
-// read() brings in whatever the socket has, often a dozen records, and hands them out one after
+// read() brings in whatever the socket has, often dozens of records, and hands them out one after
 // another without another call. Each record's header is checked as soon as its five bytes are
 // there (an oversized record is refused before its body is awaited); each body stays in the
 // buffer, where `open()` turns it into plaintext once its tag verifies.
@@ -36,9 +36,9 @@ namespace zc::secure {
 
 class BufferedRecordReader {
  public:
-  // Enough for a dozen full records per read, small enough to stay in a core's cache while
-  // they are opened and written out.
-  static constexpr std::size_t kDefaultCapacity = 256 * 1024;
+  // Up to 64 full records per read: while the last batch was opened and written the socket
+  // filled on, and one read takes all of it (measured: fewer CPU seconds per GB than 256 KiB).
+  static constexpr std::size_t kDefaultCapacity = 1024 * 1024;
 
   // `capacity` is raised to kMaxRecordSize when smaller; the buffer is allocated on first use.
   explicit BufferedRecordReader(int fd, std::size_t capacity = kDefaultCapacity) noexcept;
