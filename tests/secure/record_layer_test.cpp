@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "secure/rfc8448_vectors.hpp"
+#include "secure/tls_peer_support.hpp"
 #include "zcopy/core/fd.hpp"
 
 namespace zc::secure {
@@ -308,40 +308,6 @@ TEST(RecordLayer, BufferTooSmallForTheRecordIsALimitError) {
   EXPECT_EQ(data.error().code(), Errc::limit_exceeded);
 }
 
-// Takes what read() and read_waiting() hand out the way a download writes it: the views of
-// records already received are gathered and appended only when the socket must be read again,
-// so a view that a later record moved or overwrote shows up as wrong bytes.
-struct Gathered {
-  std::string data;
-  std::optional<Error> error;
-};
-
-Gathered gather_to_end(RecordLayer& layer) {
-  Gathered out;
-  for (;;) {
-    auto data = layer.read();
-    if (!data) {
-      out.error = data.error();
-      return out;
-    }
-    if (data->empty()) return out;
-    std::vector<std::span<const std::byte>> views{*data};
-    bool ended = false;
-    for (;;) {
-      auto next = layer.read_waiting();
-      if (!next) out.error = next.error();
-      if (!next || !*next) break;
-      if ((*next)->empty()) {  // close_notify
-        ended = true;
-        break;
-      }
-      views.push_back(**next);
-    }
-    for (auto view : views) out.data += text_of(view);
-    if (out.error || ended) return out;
-  }
-}
-
 std::vector<std::uint8_t> inner_of(const std::string& content) {
   std::vector<std::uint8_t> inner(content.begin(), content.end());
   inner.push_back(23);
@@ -415,7 +381,7 @@ TEST(RecordLayer, ALongStreamReadAheadThroughTheWrappingBufferArrivesWhole) {
     }
     (void)e.server.close();
   });
-  Gathered got = gather_to_end(e.client);
+  test::Fetched got = test::read_ahead_to_end(e.client);
   sender.join();
   ASSERT_FALSE(got.error) << got.error->message();
   ASSERT_EQ(got.data.size(), sent.size());

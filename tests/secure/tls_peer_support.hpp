@@ -121,9 +121,11 @@ inline Fetched read_to_end(secure::Session& session) {
   }
 }
 
-// The same through read() and read_waiting(), gathered the way a download writes: views of the
-// records already received are appended only when the socket must be read again.
-inline Fetched read_ahead_to_end(secure::Session& session) {
+// The same through read() and read_waiting() (of a Session or a RecordLayer), gathered the way
+// a download writes: views of the records already received are appended only when the socket
+// must be read again, so a view that a later record moved or overwrote shows up as wrong bytes.
+template <typename Reader>
+Fetched read_ahead_to_end(Reader& session) {
   Fetched fetched;
   for (;;) {
     auto data = session.read();
