@@ -7,7 +7,9 @@
 // The second bit reads as a server does: a non-blocking socket fed the wire in pieces (sizes
 // from the wire's own bytes), read until EAGAIN after each piece, a close without close_notify
 // taken as the end; a record then arrives across many calls and must come out the same.
-// Nothing may crash; every view `read` returns must lie inside the buffer it was given, and an
+// The third bit reads ahead (read() and read_waiting(), as a download does): many records per
+// read, and every view gathered must keep its bytes until the socket is read again.
+// Nothing may crash; every view `read(buffer)` returns must lie inside that buffer, and an
 // error must say something.
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -19,6 +21,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "zcopy/secure/record_layer.hpp"
@@ -68,6 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0 || size > 60000) return 0;
   const bool raw = (data[0] & 1) != 0;
   const bool trickle = (data[0] & 2) != 0;
+  const bool ahead = (data[0] & 4) != 0;
   std::vector<std::uint8_t> wire =
       raw ? std::vector<std::uint8_t>(data + 1, data + size) : seal_all(data + 1, size - 1);
 
@@ -79,15 +83,39 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto layer = RecordLayer::create(fds[0], kSuite, secret_of(1), secret_of(2));
   if (!layer) std::abort();
   std::vector<std::byte> buffer(kMaxCiphertext);
+  // Read ahead, the views of records already received are gathered as a download gathers them;
+  // each must still hold its bytes when the socket has to be read again.
+  auto gather_waiting = [&](std::span<const std::byte> first) {
+    std::vector<std::pair<std::span<const std::byte>, std::vector<std::byte>>> views;
+    views.emplace_back(first, std::vector<std::byte>(first.begin(), first.end()));
+    bool more = true;
+    for (;;) {
+      auto next = layer->read_waiting();
+      if (!next && next.error().message().empty()) std::abort();
+      if (!next || !*next) break;
+      if ((*next)->empty()) {
+        more = false;
+        break;
+      }
+      views.emplace_back(**next, std::vector<std::byte>((*next)->begin(), (*next)->end()));
+    }
+    for (const auto& [view, copy] : views)
+      if (!std::equal(view.begin(), view.end(), copy.begin(), copy.end())) std::abort();
+    return more;
+  };
   // Reads until the stream ends or errs (false), or, non-blocking, until EAGAIN (true).
   auto read_all = [&]() {
     for (;;) {
-      auto read = layer->read(buffer);
+      auto read = ahead ? layer->read() : layer->read(buffer);
       if (!read) {
         if (read.error().message().empty()) std::abort();
         return read.error().sys_errno() == EAGAIN;
       }
       if (read->empty()) return false;
+      if (ahead) {
+        if (!gather_waiting(*read)) return false;
+        continue;
+      }
       if (read->data() < buffer.data() ||
           read->data() + read->size() > buffer.data() + buffer.size())
         std::abort();

@@ -29,8 +29,41 @@ Result<RecordLayer> RecordLayer::create(int fd, CipherSuite suite, const Secret&
 }
 
 Result<std::span<const std::byte>> RecordLayer::read(std::span<std::byte> buffer) {
-  while (!closed_) {
+  if (ahead_.holds_bytes())
+    return fail(Errc::invalid_argument, "TLS read",
+                "records already received ahead must be read with read()");
+  auto data = read_records([&]() -> Result<std::optional<UnverifiedRecord>> {
     auto sealed = reader_.receive(buffer);
+    if (!sealed) return std::unexpected(sealed.error());
+    return std::move(*sealed);
+  });
+  if (!data) return std::unexpected(data.error());
+  return **data;
+}
+
+Result<std::span<const std::byte>> RecordLayer::read() {
+  auto data = read_records([&]() -> Result<std::optional<UnverifiedRecord>> {
+    auto sealed = ahead_.receive();
+    if (!sealed) return std::unexpected(sealed.error());
+    return std::move(*sealed);
+  });
+  if (!data) return std::unexpected(data.error());
+  return **data;
+}
+
+Result<std::optional<std::span<const std::byte>>> RecordLayer::read_waiting() {
+  return read_records([&]() -> Result<std::optional<UnverifiedRecord>> {
+    if (!ahead_.record_waiting()) return std::nullopt;
+    auto sealed = ahead_.receive();
+    if (!sealed) return std::unexpected(sealed.error());
+    return std::move(*sealed);
+  });
+}
+
+template <typename Receive>
+Result<std::optional<std::span<const std::byte>>> RecordLayer::read_records(Receive&& receive) {
+  while (!closed_) {
+    auto sealed = receive();
     if (!sealed) {
       if (sealed.error().code() == Errc::closed && eof_is_end_) {
         closed_ = true;
@@ -41,8 +74,9 @@ Result<std::span<const std::byte>> RecordLayer::read(std::span<std::byte> buffer
                     "peer closed the connection without close_notify (the data may be truncated)");
       return std::unexpected(sealed.error());
     }
-    const std::size_t wire = sealed->wire_size();
-    auto record = std::move(*sealed).open(read_cipher_);
+    if (!*sealed) return std::nullopt;  // nothing waiting, and reading was not allowed
+    const std::size_t wire = (*sealed)->wire_size();
+    auto record = std::move(**sealed).open(read_cipher_);
     if (!record) return std::unexpected(record.error());
     bytes_opened_ += wire - kTagSize;
     switch (record->type()) {

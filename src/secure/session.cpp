@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "openssl_support.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -50,6 +51,7 @@ struct Session::State {
   std::optional<RecordLayer> layer;  // set when our record layer runs the connection
   std::string why_ssl_read;          // when it does not
   std::string ktls;                  // the kTLS probe's answer
+  std::vector<std::byte> buffer;     // read(): SSL_read's destination on that path
   bool closed = false;
 };
 
@@ -164,14 +166,44 @@ Result<Session> Session::handshake(Fd socket, const std::string& host,
   return Session(std::move(state));
 }
 
+namespace {
+
+// EAGAIN on a socket with a receive timeout: nothing came in time.
+template <typename T>
+Result<T> with_timeout_named(Result<T> data) {
+  if (!data && would_block(data.error().sys_errno()))
+    return fail(Errc::timeout, "TLS read", "no data within the timeout");
+  return data;
+}
+
+}  // namespace
+
 Result<std::span<const std::byte>> Session::read(std::span<std::byte> buffer) {
   State& s = *state_;
-  if (s.layer) {
-    auto data = s.layer->read(buffer);
-    if (!data && (data.error().sys_errno() == EAGAIN || data.error().sys_errno() == EWOULDBLOCK))
-      return fail(Errc::timeout, "TLS read", "no data within the timeout");
-    return data;
-  }
+  if (s.layer) return with_timeout_named(s.layer->read(buffer));
+  return ssl_read(buffer);
+}
+
+Result<std::span<const std::byte>> Session::read() {
+  State& s = *state_;
+  if (s.layer) return with_timeout_named(s.layer->read());
+  if (s.buffer.empty()) s.buffer.resize(kReadRoom);
+  return ssl_read(s.buffer);
+}
+
+Result<std::optional<std::span<const std::byte>>> Session::read_waiting() {
+  State& s = *state_;
+  // SSL_read opens every record into the same buffer: a second one would overwrite the first.
+  if (!s.layer) return std::nullopt;
+  return s.layer->read_waiting();
+}
+
+bool Session::record_waiting() const noexcept {
+  return state_->layer && state_->layer->record_waiting();
+}
+
+Result<std::span<const std::byte>> Session::ssl_read(std::span<std::byte> buffer) {
+  State& s = *state_;
   if (s.closed) return std::span<const std::byte>{};
   const int size = static_cast<int>(std::min<std::size_t>(buffer.size(), 1 << 30));
   ERR_clear_error();

@@ -12,6 +12,7 @@
 #include "bench/support/tls_pki.hpp"
 #include "client_test_servers.hpp"
 #include "get_tool_process.hpp"
+#include "secure/tls_peer_support.hpp"
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
 #include "support/shell_command.hpp"
@@ -137,6 +138,37 @@ TEST_F(GetOverHttps, Tls13BodyIsByteExactAndItsRecordsAreOpenedInPlace) {
   EXPECT_EQ(r->ledger.bytes_copied_user, 0u) << "records are opened where they landed";
   EXPECT_NE(r->note.find("TLSv1.3"), std::string::npos) << r->note;
   EXPECT_NE(r->note.find("opened in place"), std::string::npos) << r->note;
+}
+
+TEST_F(GetOverHttps, AnAlteredRecordEndsTheDownloadWithEveryRecordBeforeItInThePart) {
+  // No session tickets: the proxy then counts the response's records from the first.
+  const std::string site = dir_ / "nginx-no-tickets";
+  std::filesystem::create_directories(site);
+  auto server =
+      bench::start_nginx({.dir = site,
+                          .root = dir_ / "www",
+                          .server_extra = "    ssl_certificate " + pki_.server_cert +
+                                          ";\n    ssl_certificate_key " + pki_.server_key +
+                                          ";\n    ssl_protocols TLSv1.3;\n"
+                                          "    ssl_session_tickets off;\n",
+                          .listen_extra = "ssl"});
+  ASSERT_TRUE(server) << server.error().message();
+  // Far enough in that many records were read ahead and gathered before the altered one.
+  test::TlsProxy proxy(server->port(), test::Attack::flip_ciphertext_bit, 100);
+  auto r = download(*parse_url("https://127.0.0.1:" + std::to_string(proxy.port()) + "/data.bin"),
+                    options("out.bin"));
+  ASSERT_TRUE(proxy.attacked());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("authentication tag"), std::string::npos)
+      << r.error().message();
+  EXPECT_FALSE(test::exists(dir_ / "out.bin"));
+  const std::string part = test::read_file(dir_ / "out.bin.part");
+  // The response head (a few hundred bytes) came first in the verified content; every body byte
+  // after it is in the .part, and not one byte of the altered record.
+  ASSERT_LT(part.size(), proxy.content_before_attack());
+  EXPECT_LT(proxy.content_before_attack() - part.size(), 1024u)
+      << "verified records were lost: " << part.size() << " of " << proxy.content_before_attack();
+  EXPECT_TRUE(part == source().substr(0, part.size()));
 }
 
 TEST_F(GetOverHttps, Tls12OnlyBodyIsByteExactThroughSslReadWithOneMoreCopy) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "secure/rfc8448_vectors.hpp"
+#include "secure/tls_peer_support.hpp"
 #include "zcopy/core/fd.hpp"
 
 namespace zc::secure {
@@ -305,6 +306,118 @@ TEST(RecordLayer, BufferTooSmallForTheRecordIsALimitError) {
   auto data = e.client.read(buffer);
   ASSERT_FALSE(data);
   EXPECT_EQ(data.error().code(), Errc::limit_exceeded);
+}
+
+std::vector<std::uint8_t> inner_of(const std::string& content) {
+  std::vector<std::uint8_t> inner(content.begin(), content.end());
+  inner.push_back(23);
+  return inner;
+}
+
+TEST(RecordLayer, RecordsReadAheadArriveWithOneReadAndStayValidWhileGathered) {
+  Pair fds = socket_pair();
+  auto sealer = *RecordCipher::create(kSuite, kServerSecret);
+  std::size_t wire = 0;
+  std::string expected;
+  for (char c = 'a'; c < 'k'; ++c) {
+    const std::string content(1000 + static_cast<std::size_t>(c), c);
+    auto record = raw_record(sealer, inner_of(content));
+    wire += record.size();
+    send_all(fds.server.get(), record);
+    expected += content;
+  }
+  auto layer = *RecordLayer::create(fds.client.get(), kSuite, kServerSecret, kClientSecret);
+  auto first = layer.read();
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(layer.bytes_received(), wire);  // the ten records came in with one read
+  std::vector<std::span<const std::byte>> views{*first};
+  while (layer.record_waiting()) {
+    auto next = layer.read_waiting();
+    ASSERT_TRUE(next) << next.error().message();
+    ASSERT_TRUE(*next);
+    views.push_back(**next);
+  }
+  auto none = layer.read_waiting();
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_FALSE(*none);  // the next one would need the socket: not read
+  EXPECT_EQ(views.size(), 10u);
+  std::string got;
+  for (auto view : views) got += text_of(view);
+  EXPECT_EQ(got, expected);
+}
+
+TEST(RecordLayer, ATamperedRecordReadAheadIsWipedAndTheRecordsGatheredBeforeItStand) {
+  Pair fds = socket_pair();
+  auto sealer = *RecordCipher::create(kSuite, kServerSecret);
+  send_all(fds.server.get(), raw_record(sealer, inner_of("first")));
+  send_all(fds.server.get(), raw_record(sealer, inner_of("second")));
+  auto bad = raw_record(sealer, inner_of("secret"));
+  bad[7] ^= 0x01;
+  send_all(fds.server.get(), bad);
+  auto layer = *RecordLayer::create(fds.client.get(), kSuite, kServerSecret, kClientSecret);
+  auto first = layer.read();
+  ASSERT_TRUE(first) << first.error().message();
+  auto second = layer.read_waiting();
+  ASSERT_TRUE(second && *second);
+  auto third = layer.read_waiting();
+  ASSERT_FALSE(third);
+  EXPECT_NE(third.error().message().find("authentication tag"), std::string::npos);
+  EXPECT_EQ(text_of(*first), "first");
+  EXPECT_EQ(text_of(**second), "second");
+  // The bad record's body lay right after the second record (its type byte, tag and header).
+  const std::byte* body = (*second)->data() + (*second)->size() + 1 + kTagSize + kRecordHeaderSize;
+  for (std::size_t i = 0; i < bad.size() - kRecordHeaderSize; ++i)
+    ASSERT_EQ(body[i], std::byte{0}) << i;
+}
+
+TEST(RecordLayer, ALongStreamReadAheadThroughTheWrappingBufferArrivesWhole) {
+  Endpoints e;
+  std::string sent;
+  for (std::size_t i = 0; sent.size() < 3'000'000; ++i)
+    sent += std::string(1 + (i * 7919) % 40000, static_cast<char>('A' + i % 26));
+  std::thread sender([&] {
+    for (std::size_t at = 0; at < sent.size(); at += 100000) {
+      if (!e.server.write(as_bytes(sent.substr(at, 100000)))) return;
+    }
+    (void)e.server.close();
+  });
+  test::Fetched got = test::read_ahead_to_end(e.client);
+  sender.join();
+  ASSERT_FALSE(got.error) << got.error->message();
+  ASSERT_EQ(got.data.size(), sent.size());
+  EXPECT_TRUE(got.data == sent);
+}
+
+TEST(RecordLayer, ARecordTrickledIntoANonBlockingSocketIsReadAheadOnceItIsWhole) {
+  Pair fds = socket_pair();
+  ASSERT_EQ(::fcntl(fds.client.get(), F_SETFL, O_NONBLOCK), 0);
+  auto layer = *RecordLayer::create(fds.client.get(), kSuite, kServerSecret, kClientSecret);
+  const auto record = hex(v::kServerApplicationRecord);
+  send_all(fds.server.get(), hex(v::kServerTicketRecord));  // the record before it (skipped)
+  for (std::size_t i = 0; i + 1 < record.size(); ++i) {
+    send_all(fds.server.get(), std::span(record).subspan(i, 1));
+    auto early = layer.read();
+    ASSERT_FALSE(early) << "byte " << i;
+    ASSERT_EQ(early.error().sys_errno(), EAGAIN) << early.error().message();
+    EXPECT_FALSE(layer.record_waiting());
+  }
+  send_all(fds.server.get(), std::span(record).last(1));
+  auto data = layer.read();
+  ASSERT_TRUE(data) << data.error().message();
+  ASSERT_EQ(data->size(), 50u);
+  for (std::size_t i = 0; i < 50; ++i) EXPECT_EQ(std::to_integer<std::size_t>((*data)[i]), i);
+}
+
+TEST(RecordLayer, ReadingIntoACallersBufferWhileRecordsWaitReadAheadIsRefused) {
+  Endpoints e;
+  ASSERT_TRUE(e.server.write(as_bytes("one")));
+  ASSERT_TRUE(e.server.write(as_bytes("two")));
+  auto data = e.client.read();
+  ASSERT_TRUE(data) << data.error().message();
+  std::vector<std::byte> buffer(kMaxCiphertext);
+  auto mixed = e.client.read(buffer);
+  ASSERT_FALSE(mixed);
+  EXPECT_EQ(mixed.error().code(), Errc::invalid_argument);
 }
 
 }  // namespace

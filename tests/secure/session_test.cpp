@@ -202,18 +202,23 @@ TEST_F(SessionWithSServer, AlteredRecordsThroughAProxyEndTheTransferWithExactlyT
         Case{Attack::flip_tag_bit, "authentication tag"}, Case{Attack::drop, "authentication tag"},
         Case{Attack::replay, "authentication tag"}, Case{Attack::truncate, "truncated record"},
         Case{Attack::oversize, "exceeds the limit"}}) {
-    test::TlsProxy proxy(server->port, c.attack, 2);
-    auto session = Session::connect({"127.0.0.1", proxy.port()}, trusting());
-    ASSERT_TRUE(session) << session.error().message();
-    ASSERT_TRUE(session->write(bytes_of(kRequest)));
-    auto fetched = read_to_end(*session);
-    ASSERT_TRUE(proxy.attacked()) << static_cast<int>(c.attack);
-    ASSERT_TRUE(fetched.error) << "attack " << static_cast<int>(c.attack) << " went unnoticed";
-    EXPECT_NE(fetched.error->message().find(c.says), std::string::npos) << fetched.error->message();
-    EXPECT_EQ(fetched.error->message().find('\n'), std::string::npos);
-    ASSERT_GT(proxy.content_before_attack(), 0u);
-    ASSERT_EQ(fetched.data.size(), proxy.content_before_attack()) << static_cast<int>(c.attack);
-    EXPECT_TRUE(fetched.data == whole.substr(0, fetched.data.size()));
+    // Record by record into our buffer, and read ahead with the records gathered.
+    for (const bool ahead : {false, true}) {
+      SCOPED_TRACE(ahead ? "read ahead" : "one record per read");
+      test::TlsProxy proxy(server->port, c.attack, 2);
+      auto session = Session::connect({"127.0.0.1", proxy.port()}, trusting());
+      ASSERT_TRUE(session) << session.error().message();
+      ASSERT_TRUE(session->write(bytes_of(kRequest)));
+      auto fetched = ahead ? test::read_ahead_to_end(*session) : read_to_end(*session);
+      ASSERT_TRUE(proxy.attacked()) << static_cast<int>(c.attack);
+      ASSERT_TRUE(fetched.error) << "attack " << static_cast<int>(c.attack) << " went unnoticed";
+      EXPECT_NE(fetched.error->message().find(c.says), std::string::npos)
+          << fetched.error->message();
+      EXPECT_EQ(fetched.error->message().find('\n'), std::string::npos);
+      ASSERT_GT(proxy.content_before_attack(), 0u);
+      ASSERT_EQ(fetched.data.size(), proxy.content_before_attack()) << static_cast<int>(c.attack);
+      EXPECT_TRUE(fetched.data == whole.substr(0, fetched.data.size()));
+    }
   }
 }
 

@@ -121,6 +121,37 @@ inline Fetched read_to_end(secure::Session& session) {
   }
 }
 
+// The same through read() and read_waiting() (of a Session or a RecordLayer), gathered the way
+// a download writes: views of the records already received are appended only when the socket
+// must be read again, so a view that a later record moved or overwrote shows up as wrong bytes.
+template <typename Reader>
+Fetched read_ahead_to_end(Reader& session) {
+  Fetched fetched;
+  for (;;) {
+    auto data = session.read();
+    if (!data) {
+      fetched.error = data.error();
+      return fetched;
+    }
+    if (data->empty()) return fetched;
+    std::vector<std::span<const std::byte>> views{*data};
+    bool ended = false;
+    for (;;) {
+      auto next = session.read_waiting();
+      if (!next) fetched.error = next.error();
+      if (!next || !*next) break;
+      if ((*next)->empty()) {  // close_notify
+        ended = true;
+        break;
+      }
+      views.push_back(**next);
+    }
+    for (auto view : views)
+      fetched.data.append(reinterpret_cast<const char*>(view.data()), view.size());
+    if (fetched.error || ended) return fetched;
+  }
+}
+
 inline std::span<const std::byte> bytes_of(const std::string& text) {
   return std::as_bytes(std::span(text.data(), text.size()));
 }

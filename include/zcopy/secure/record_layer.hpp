@@ -24,10 +24,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "zcopy/core/error.hpp"
+#include "zcopy/secure/buffered_record_reader.hpp"
 #include "zcopy/secure/record_reader.hpp"
 #include "zcopy/secure/record_writer.hpp"
 
@@ -41,7 +43,19 @@ class RecordLayer {
 
   // The next non-empty application data, in place at the start of `buffer`; empty once the
   // peer sent close_notify. `buffer` must hold the record (any record fits in kMaxCiphertext).
+  // One record per call: nothing is read ahead of it.
   Result<std::span<const std::byte>> read(std::span<std::byte> buffer);
+
+  // The same, read ahead into the layer's own buffer: one system call brings in what the socket
+  // holds, many records at once, and each is opened in place where it arrived. The view stays
+  // valid until a read() that had to read the socket (one made while record_waiting() is false).
+  // A connection is read either this way or with read(buffer), not both.
+  Result<std::span<const std::byte>> read();
+  // As read(), from whole records already received only: std::nullopt when the next would have
+  // to be read from the socket. Never reads, so every view handed out earlier stays valid.
+  Result<std::optional<std::span<const std::byte>>> read_waiting();
+  // Whether read() would find a whole record already received.
+  bool record_waiting() const noexcept { return ahead_.record_waiting(); }
 
   // Sends `data` as application data records.
   Result<void> write(std::span<const std::byte> data) { return writer_.write(data); }
@@ -59,15 +73,22 @@ class RecordLayer {
   const RecordCipher& read_cipher() const noexcept { return read_cipher_; }
   // Inner plaintext bytes the cipher opened (content, type and padding of every record).
   std::uint64_t bytes_opened() const noexcept { return bytes_opened_; }
-  std::uint64_t bytes_received() const noexcept { return reader_.bytes_received(); }
+  std::uint64_t bytes_received() const noexcept {
+    return reader_.bytes_received() + ahead_.bytes_received();
+  }
   std::uint64_t key_updates_received() const noexcept { return read_cipher_.generation(); }
 
  private:
   RecordLayer(int fd, RecordCipher read_cipher, RecordWriter writer)
-      : reader_(fd), read_cipher_(std::move(read_cipher)), writer_(std::move(writer)) {}
+      : reader_(fd), ahead_(fd), read_cipher_(std::move(read_cipher)), writer_(std::move(writer)) {}
+  // Opens records from `receive` (which yields std::nullopt when it may not read) until one
+  // carries application data or the peer closed.
+  template <typename Receive>
+  Result<std::optional<std::span<const std::byte>>> read_records(Receive&& receive);
   Result<void> take_handshake(std::span<const std::byte> content);
 
   RecordReader reader_;
+  BufferedRecordReader ahead_;
   RecordCipher read_cipher_;
   RecordWriter writer_;
   std::vector<std::uint8_t> handshake_;  // a post-handshake message not yet complete

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -73,6 +74,17 @@ class Session {
   // The next application data, verified, at the start of `buffer`; empty once the server closed
   // with close_notify. A server that closes without it is an error (the body may be truncated).
   Result<std::span<const std::byte>> read(std::span<std::byte> buffer);
+  // The same in the session's own buffer, where our record layer reads ahead: one system call
+  // brings in what the socket holds, many records, each opened in place where it arrived. The
+  // view stays valid until a read() made while record_waiting() is false. A session is read
+  // either this way or with read(buffer), not both.
+  Result<std::span<const std::byte>> read();
+  // As read(), from whole records already received only; std::nullopt when the next would have
+  // to be read from the socket (always, on the SSL_read path). Views handed out earlier stay
+  // valid, so a caller can gather several records and write them with one call.
+  Result<std::optional<std::span<const std::byte>>> read_waiting();
+  // Whether read() would find a whole record already received (no wait for the socket).
+  bool record_waiting() const noexcept;
   Result<void> write(std::span<const std::byte> data);
   // Sends a KeyUpdate; `ask_peer` asks the server to update its keys too.
   Result<void> update_keys(bool ask_peer);
@@ -97,6 +109,7 @@ class Session {
  private:
   struct State;
   explicit Session(std::unique_ptr<State> state);
+  Result<std::span<const std::byte>> ssl_read(std::span<std::byte> buffer);
   std::unique_ptr<State> state_;
 };
 

@@ -1,12 +1,12 @@
 // zcopy/secure/unverified_record.hpp: received record bytes that nobody may read until their tag
 // has verified.
 //
-// A RecordReader hands out an UnverifiedRecord: the record's ciphertext, already where its
-// plaintext will live. The type has no accessor to those bytes. `open()` decrypts them in place
-// and verifies the tag; only then is there a VerifiedRecord, whose `content()` is the one view of
-// the plaintext. When the tag fails, `open()` wipes the record's bytes (ciphertext and
-// unverified output alike) before it returns the error, so nothing of an altered record is left
-// for anyone to find:
+// A RecordReader (or a BufferedRecordReader) hands out an UnverifiedRecord: the record's
+// ciphertext, already where its plaintext will live. The type has no accessor to those bytes.
+// `open()` decrypts them in place and verifies the tag; only then is there a VerifiedRecord, whose
+// `content()` is the one view of the plaintext. When the tag fails, `open()` wipes the record's
+// bytes (ciphertext and unverified output alike) before it returns the error, so nothing of an
+// altered record is left for anyone to find:
 //
 //   Result<UnverifiedRecord> sealed = reader.receive(buffer);
 //   Result<VerifiedRecord> record = std::move(*sealed).open(cipher);
@@ -27,6 +27,7 @@
 namespace zc::secure {
 
 class RecordReader;
+class BufferedRecordReader;
 
 // An opened record: its real content type and its verified content.
 class VerifiedRecord {
@@ -64,6 +65,7 @@ class UnverifiedRecord {
 
  private:
   friend class RecordReader;
+  friend class BufferedRecordReader;
   UnverifiedRecord(std::span<const std::uint8_t, kRecordHeaderSize> header,
                    std::span<std::byte> body) noexcept;
 

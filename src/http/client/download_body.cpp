@@ -1,8 +1,11 @@
 #include "download_body.hpp"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <array>
+#include <span>
 #include <vector>
 
 #include "file_hasher.hpp"
@@ -96,8 +99,61 @@ Result<std::uint64_t> receive_chunked(const BodyTransfer& t) {
   return written;
 }
 
-// A body over TLS: each verified record straight from the stream's buffer into the file (or
-// through the chunked decoder). The session's path decides what the bytes cost.
+// Verified plaintext waiting to be written, record by record, with one pwritev: the records
+// stay where they were opened (the stream keeps them valid until it must read the socket).
+class WriteBatch {
+ public:
+  explicit WriteBatch(const BodyTransfer& t) : t_(t) {}
+
+  bool full() const noexcept { return count_ == kMaxPieces; }
+  // Bytes gathered and not yet written.
+  std::uint64_t size() const noexcept { return bytes_; }
+
+  void add(std::span<const std::byte> data) noexcept {
+    // iovec's base is not const; pwritev only reads it.
+    pieces_[count_++] = {const_cast<std::byte*>(data.data()), data.size()};
+    bytes_ += data.size();
+  }
+
+  // Writes what was gathered at `offset`, counting it as it lands.
+  Result<void> flush(std::uint64_t offset) {
+    iovec* piece = pieces_.data();
+    std::size_t left = count_;
+    while (left > 0) {
+      auto n = sys_call({"pwritev", t_.file}, [&] {
+        return ::pwritev(t_.file, piece, static_cast<int>(left), static_cast<off_t>(offset));
+      });
+      if (!n) return std::unexpected(Error(n.error()).with_context("write " + t_.file_name));
+      auto written = static_cast<std::size_t>(*n);
+      offset += written;
+      bytes_ -= written;
+      count(t_, written);
+      while (left > 0 && written >= piece->iov_len) {
+        written -= piece->iov_len;
+        ++piece;
+        --left;
+      }
+      if (left > 0) {
+        piece->iov_base = static_cast<std::byte*>(piece->iov_base) + written;
+        piece->iov_len -= written;
+      }
+    }
+    count_ = 0;
+    return {};
+  }
+
+ private:
+  static constexpr std::size_t kMaxPieces = 64;
+
+  const BodyTransfer& t_;
+  std::array<iovec, kMaxPieces> pieces_{};
+  std::size_t count_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+// A body over TLS: verified records are gathered while the stream has more already received
+// (many arrive per system call), then written with one pwritev from where they were opened; a
+// chunked body goes through the decoder instead. The session's path decides what the bytes cost.
 Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
   const std::string what = "receive body for " + t.file_name;
   TlsStream& stream = *t.tls;
@@ -105,19 +161,38 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
   std::uint64_t received = 0;  // plaintext bytes, chunk framing included
   std::uint64_t written = 0;
   const ChunkedDecoder::Sink sink = file_sink(t, written);
+  WriteBatch batch(t);
+  const auto flush = [&]() -> Result<void> {
+    const std::uint64_t size = batch.size();
+    if (auto r = batch.flush(t.offset + written); !r) return r;
+    written += size;
+    return {};
+  };
   StallWatch watch = watch_for(t);
   const auto complete = [&] {
-    return t.chunked ? decoder.done() : t.length && written >= *t.length;
+    return t.chunked ? decoder.done() : t.length && written + batch.size() >= *t.length;
   };
   while (!complete()) {
-    auto ready = stream.wait(std::min(t.timeout, kReadSlice));
-    if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
-    if (!*ready) {
-      if (auto r = after_read(t, watch, 0); !r) return std::unexpected(r.error());
-      continue;
+    auto waiting = stream.next_waiting();
+    Result<std::span<const std::byte>> data = std::span<const std::byte>{};
+    if (!waiting) {
+      data = std::unexpected(std::move(waiting.error()));
+    } else if (*waiting) {
+      data = **waiting;
+    } else {
+      // The socket must be read, which may move the records gathered so far: write them first.
+      if (auto r = flush(); !r) return std::unexpected(r.error());
+      auto ready = stream.wait(std::min(t.timeout, kReadSlice));
+      if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
+      if (!*ready) {
+        if (auto r = after_read(t, watch, 0); !r) return std::unexpected(r.error());
+        continue;
+      }
+      data = stream.next();
     }
-    auto data = stream.next();
     if (!data) {
+      // The records before a bad one are verified: they land, and nothing of it.
+      if (auto r = flush(); !r) return std::unexpected(r.error());
       const std::string expected =
           t.length ? " of " + std::to_string(*t.length) : std::string(" of an unknown length");
       if (data.error().message().find("without close_notify") != std::string::npos) {
@@ -129,6 +204,7 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
       return std::unexpected(std::move(data.error()).with_context(what));
     }
     if (data->empty()) {
+      if (auto r = flush(); !r) return std::unexpected(r.error());
       if (!t.chunked && !t.length) break;  // close_notify ends a body of unknown length
       return fail(Errc::closed, what,
                   "truncated body: the server closed the connection after " +
@@ -136,23 +212,26 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
                       (t.length ? " of " + std::to_string(*t.length) : std::string()) + " bytes");
     }
     received += data->size();
-    const std::string_view text(reinterpret_cast<const char*>(data->data()), data->size());
     if (t.chunked) {
+      const std::string_view text(reinterpret_cast<const char*>(data->data()), data->size());
       auto used = decoder.feed(text, sink);
       if (!used) return std::unexpected(std::move(used.error()).with_context(t.file_name));
     } else {
       // Bytes past Content-Length are not the body's (Connection: close, so none should come).
-      const std::uint64_t room = t.length ? *t.length - written : text.size();
-      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(room, text.size()));
-      if (auto r = sink(text.substr(0, take)); !r) return std::unexpected(r.error());
+      const std::uint64_t room = t.length ? *t.length - written - batch.size() : data->size();
+      batch.add(data->first(static_cast<std::size_t>(std::min<std::uint64_t>(room, data->size()))));
+      if (batch.full()) {
+        if (auto r = flush(); !r) return std::unexpected(r.error());
+      }
     }
     if (auto r = after_read(t, watch, data->size()); !r) return std::unexpected(r.error());
   }
+  if (auto r = flush(); !r) return std::unexpected(r.error());
   if (t.ledger != nullptr) {
     TransferLedger ledger;
     stream.session().account_read(ledger, received);
     ledger.bytes = written;
-    ledger.bytes_copied_kernel += written;  // pwrite: into the page cache
+    ledger.bytes_copied_kernel += written;  // pwritev: into the page cache
     t.ledger->merge(ledger);
   }
   return written;

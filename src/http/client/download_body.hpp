@@ -7,8 +7,9 @@
 // judged by the stall rule (stall_watch.hpp), and a range's bytes are reported to its
 // PartProgress, which saves the record as they arrive.
 //
-// An https body comes from its TlsStream instead: each record is opened in place in the stream's
-// buffer (or read through SSL_read on TLS 1.2) and written from there with pwrite. A server that
+// An https body comes from its TlsStream instead: records are read ahead, many per system call,
+// each opened in place where it arrived (or read through SSL_read on TLS 1.2), and those already
+// received are written from there together with one pwritev. A server that
 // closes without close_notify before the body is complete has truncated it: an error.
 #pragma once
 

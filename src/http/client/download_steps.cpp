@@ -175,7 +175,14 @@ Result<Fd> open_part(const OutputPlace& place, bool truncate) {
     return fail_errno(errno, "flock(" + place.shown_part + ")");
   }
   // Truncated only once locked, so a running download never loses its bytes to a second one.
-  if (truncate && ::ftruncate(file->get(), 0) != 0) {
+  // An empty file is left alone: ext4 flags a file truncated to zero for write-back on close
+  // (its guard for files rewritten in place), which would cost the download a flush it never
+  // asked for.
+  struct stat st {};
+  if (truncate && ::fstat(file->get(), &st) != 0) {
+    return fail_errno(errno, "fstat(" + place.shown_part + ")");
+  }
+  if (truncate && st.st_size != 0 && ::ftruncate(file->get(), 0) != 0) {
     return fail_errno(errno, "ftruncate(" + place.shown_part + ")");
   }
   return file;
