@@ -12,6 +12,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -62,6 +63,9 @@ class Mirror {
   std::atomic<std::uint64_t> passthrough_opens{0};
   std::atomic<std::uint64_t> backing_files{0};
   std::atomic<std::uint64_t> passthrough_refusals{0};
+  void count(MountOperation operation) noexcept {
+    by_operation_[static_cast<std::size_t>(operation)].fetch_add(1, std::memory_order_relaxed);
+  }
 
  private:
   const SourceDevices::Log log_;  // before inodes_, which gets a copy
@@ -74,6 +78,7 @@ class Mirror {
   std::atomic<int> device_fd_{-1};
   mutable std::mutex reason_mutex_;
   std::string fallback_reason_;  // protected by reason_mutex_
+  std::array<std::atomic<std::uint64_t>, kMountOperations> by_operation_{};
 };
 
 inline Mirror& mirror_of(fuse_req_t req) {

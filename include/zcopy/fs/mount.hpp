@@ -29,7 +29,9 @@
 // active_mode(), fallback_reason(), running() and stats() may be called from any thread.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -63,6 +65,47 @@ struct MountOptions {
   std::function<void(std::string_view)> log{};
 };
 
+// The FUSE requests the daemon answers, each counted on its own (MountStats::by_operation).
+// forget counts FORGET and BATCH_FORGET; write counts WRITE.
+enum class MountOperation : std::uint8_t {
+  lookup,
+  forget,
+  getattr,
+  setattr,
+  readlink,
+  statfs,
+  mknod,
+  mkdir,
+  symlink,
+  unlink,
+  rmdir,
+  rename,
+  link,
+  open,
+  create,
+  release,
+  flush,
+  fsync,
+  read,
+  write,
+  fallocate,
+  copy_file_range,
+  lseek,
+  opendir,
+  readdir,
+  readdirplus,
+  releasedir,
+  fsyncdir,
+  setxattr,
+  getxattr,
+  listxattr,
+  removexattr,
+};
+inline constexpr std::size_t kMountOperations =
+    static_cast<std::size_t>(MountOperation::removexattr) + 1;
+// The request's name in upper case, as the kernel's protocol spells it ("LOOKUP", "GETXATTR").
+std::string_view to_string(MountOperation operation) noexcept;
+
 // Counters of the work the daemon did, for tests and benchmarks.
 struct MountStats {
   std::uint64_t reads = 0;  // READ requests answered by the daemon
@@ -74,8 +117,11 @@ struct MountStats {
   // Opens the daemon served itself in passthrough mode because the kernel refused the file a
   // backing id (one on a stacked file system inside SRC); only that inode is served this way.
   std::uint64_t passthrough_refusals = 0;
-  std::uint64_t requests = 0;            // requests the kernel sent the daemon so far
-  std::uint64_t uring_requests = 0;      // of which through io_uring
+  std::uint64_t requests = 0;        // requests the kernel sent the daemon so far
+  std::uint64_t uring_requests = 0;  // of which through io_uring
+  // Requests answered so far, by operation (indexed by MountOperation). Requests libfuse answers
+  // itself (INIT, INTERRUPT, those the mirror does not implement) are counted in `requests` only.
+  std::array<std::uint64_t, kMountOperations> by_operation{};
   std::uint64_t inodes = 0;              // inodes the kernel knows right now, the root aside
   std::uint64_t cached_descriptors = 0;  // idle inode descriptors kept open right now
 };
