@@ -198,7 +198,8 @@ Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* na
   return remember_entry(mirror, std::move(*fd), classify_name(name) == NameKind::plain);
 }
 
-Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name) {
+Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name,
+                                      bool* absent) {
   const NameKind kind = classify_name(name);
   if (kind == NameKind::too_long || kind == NameKind::invalid) {
     return fail_errno(unusable_name_errno(kind), "lookup");
@@ -212,7 +213,9 @@ Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char*
     if (!self) return std::unexpected(self.error());
     return remember_entry(mirror, std::move(*self), false);
   }
-  return lookup_in(mirror, dir->get(), name);
+  auto entry = lookup_in(mirror, dir->get(), name);
+  if (absent != nullptr) *absent = !entry && entry.error().sys_errno() == ENOENT;
+  return entry;
 }
 
 Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name) {

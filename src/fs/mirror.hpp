@@ -102,8 +102,11 @@ void reply_error(fuse_req_t req, const Error& error);
 // caller's umask to the modes it sends, and the daemon must not apply its own on top.
 void prepare_worker_thread() noexcept;
 
-// Looks `name` up under `parent`, adding one kernel lookup to the inode found.
-Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name);
+// Looks `name` up under `parent`, adding one kernel lookup to the inode found. `absent` (when
+// given) is set when the name does not exist in a directory still beneath SRC: only then may
+// the kernel remember its absence.
+Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name,
+                                      bool* absent = nullptr);
 // The same under a directory descriptor already checked (an open directory stream's); `name`
 // is a plain name.
 Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* name);

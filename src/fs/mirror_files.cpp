@@ -151,8 +151,16 @@ void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (inode.type == S_IFDIR) return (void)fuse_reply_err(req, EISDIR);
   auto handle = std::make_unique<FileHandle>();
   handle->inode = &inode;
-  auto fd = open_inode(mirror.inodes(), inode, own_flags(fi->flags));
+  // O_TRUNC is done as the writer, so a non-owner's truncation clears set-uid and set-gid bits
+  // as natively (the kernel leaves that to the mirror: FUSE_HANDLE_KILLPRIV_V2).
+  const bool truncating = (fi->flags & O_TRUNC) != 0 && (fi->flags & O_ACCMODE) != O_RDONLY;
+  auto fd = open_inode(mirror.inodes(), inode, own_flags(fi->flags) & ~O_TRUNC);
   if (!fd) return reply_error(req, fd.error());
+  if (truncating) {
+    const ActAsWriter as_writer(req);
+    auto cut = sys_call({"ftruncate", fd->get()}, [&] { return ::ftruncate(fd->get(), 0); });
+    if (!cut) return reply_error(req, cut.error());
+  }
   handle->fd = std::move(*fd);
   DeviceHooks::expect_open_reply(adopt_handle(req, mirror, std::move(handle), fi));
   if (fuse_reply_open(req, fi) != 0) {
