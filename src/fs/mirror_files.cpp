@@ -76,6 +76,10 @@ std::int32_t adopt_handle(fuse_req_t req, Mirror& mirror, std::unique_ptr<FileHa
   const std::int32_t backing = attach_backing(req, mirror, *handle);
   fi->fh = reinterpret_cast<uint64_t>(handle.release());
   fi->keep_cache = 0;  // another opener may have changed the source
+  // FLUSH only gives the caller's close what the source file system's own close would report;
+  // where that is always nothing (ext4, xfs, btrfs, tmpfs), the round trip is skipped.
+  const Inode& inode = *file_of(fi).inode;
+  fi->noflush = inode.device != nullptr && !inode.device->close_reports_errors ? 1 : 0;
   return backing;
 }
 
