@@ -199,7 +199,6 @@ ssize_t DeviceHooks::on_writev(int fd, struct iovec* iov, int count) {
           // cannot tell whether the file lost its privileges meanwhile. The mirror clears them
           // where the kernel then expects it (see ops::setattr and ActAsWriter).
           flags |= abi::kInitHandleKillprivV2;
-          killpriv_v2_granted_.store(true, std::memory_order_release);
         }
         if (passthrough) {
           flags |= abi::kInitPassthrough;

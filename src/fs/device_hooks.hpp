@@ -78,10 +78,6 @@ class DeviceHooks {
   bool kernel_offers_uring() const noexcept {
     return kernel_offers_uring_.load(std::memory_order_acquire);
   }
-  // Whether the INIT reply took FUSE_HANDLE_KILLPRIV_V2 (valid once init_answered()).
-  bool killpriv_v2_granted() const noexcept {
-    return killpriv_v2_granted_.load(std::memory_order_acquire);
-  }
   // Whether the INIT reply asked for io_uring, and the payload buffer each ring entry needs for
   // the max_write and max_pages it announced (valid once init_answered()).
   bool uring_granted() const noexcept { return uring_granted_.load(std::memory_order_acquire); }
@@ -119,7 +115,6 @@ class DeviceHooks {
   std::atomic<bool> kernel_offers_uring_{false};
   std::atomic<bool> want_uring_{false};
   std::atomic<bool> kernel_offers_killpriv_v2_{false};
-  std::atomic<bool> killpriv_v2_granted_{false};
   std::atomic<bool> uring_granted_{false};
   std::atomic<std::size_t> uring_payload_size_{0};
   std::atomic<bool> init_read_{false};

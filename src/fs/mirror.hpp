@@ -63,6 +63,7 @@ class Mirror {
   std::atomic<std::uint64_t> passthrough_opens{0};
   std::atomic<std::uint64_t> backing_files{0};
   std::atomic<std::uint64_t> passthrough_refusals{0};
+  // One more request of `operation` answered (MountStats::by_operation).
   void count(MountOperation operation) noexcept {
     by_operation_[static_cast<std::size_t>(operation)].fetch_add(1, std::memory_order_relaxed);
   }
