@@ -157,8 +157,10 @@ void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   handle->inode = &inode;
   // O_TRUNC is done as the writer, so a non-owner's truncation clears set-uid and set-gid bits
   // as natively (the kernel leaves that to the mirror: FUSE_HANDLE_KILLPRIV_V2).
+  // (O_RDONLY | O_TRUNC truncates too, but leaves no descriptor to ftruncate: opened as asked.)
   const bool truncating = (fi->flags & O_TRUNC) != 0 && (fi->flags & O_ACCMODE) != O_RDONLY;
-  auto fd = open_inode(mirror.inodes(), inode, own_flags(fi->flags) & ~O_TRUNC);
+  const int flags = truncating ? own_flags(fi->flags) & ~O_TRUNC : own_flags(fi->flags);
+  auto fd = open_inode(mirror.inodes(), inode, flags);
   if (!fd) return reply_error(req, fd.error());
   if (truncating) {
     const ActAsWriter as_writer(req);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <string>
 
 #include "mount_fixture.hpp"
@@ -103,6 +104,20 @@ TEST_P(PrivilegeClearing, ATruncateByANonOwnerClearsSetUidAndSetGidAsNatively) {
         << name << " " << std::oct << lstat_of(f.src + name).st_mode;
     EXPECT_EQ(lstat_of(f.mnt + name).st_mode & 07777, natively) << name;
   }
+}
+
+// Linux truncates on open(O_RDONLY | O_TRUNC) too, and so does the mount.
+TEST_P(PrivilegeClearing, OpeningReadOnlyWithTruncationTruncatesAsNatively) {
+  std::ofstream(f.dir() + "/native") << "data";
+  std::ofstream(f.src + "/through") << "data";
+  ASSERT_TRUE(f.mount(GetParam())) << f.error;
+  for (const std::string& path : {f.dir() + "/native", f.mnt + "/through"}) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_TRUNC | O_CLOEXEC);
+    ASSERT_GE(fd, 0) << path;
+    ASSERT_EQ(::close(fd), 0);
+  }
+  EXPECT_EQ(lstat_of(f.dir() + "/native").st_size, 0);
+  EXPECT_EQ(lstat_of(f.src + "/through").st_size, 0);
 }
 
 // The kernel asks for security.capability at most once per file, not before every write.
