@@ -10,7 +10,8 @@ std::string mount_method(const std::string& mode_name, const std::string& transp
 }
 
 Result<fs::Mount> mount_for_bench(const std::string& source, const std::string& scratch,
-                                  const std::string& mode_name, const std::string& transport_name) {
+                                  const std::string& mode_name, const std::string& transport_name,
+                                  double cache_seconds) {
   auto mode = fs::mount_mode_from_name(mode_name);
   if (!mode) return fail(Errc::usage, "mount bench --modes " + mode_name, "unknown mode");
   auto transport = transport_name.empty() ? std::optional(fs::MountTransport::auto_select)
@@ -26,6 +27,7 @@ Result<fs::Mount> mount_for_bench(const std::string& source, const std::string& 
   fs::MountOptions options;
   options.mode = *mode;
   options.transport = *transport;
+  options.cache_seconds = cache_seconds;
   auto mount = fs::Mount::start(source, mountpoint, options);
   if (!mount) return std::unexpected(mount.error());
   if (*mode != fs::MountMode::auto_select && mount->active_mode() != *mode)

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -92,6 +93,7 @@ class Measurer {
                     const std::function<Result<std::uint64_t>()>& step) {
     dropped_ = drop_caches();
     const std::uint64_t before = requests();
+    const auto before_by_operation = by_operation();
     const auto start = std::chrono::steady_clock::now();
     auto operations = step();
     const double seconds =
@@ -101,6 +103,10 @@ class Measurer {
     s.seconds.push_back(seconds);
     s.operations = *operations;
     s.requests += requests() - before;
+    const auto after_by_operation = by_operation();
+    for (std::size_t i = 0; i < fs::kMountOperations; ++i) {
+      s.by_operation[i] += after_by_operation[i] - before_by_operation[i];
+    }
     ++s.runs;
     return {};
   }
@@ -115,9 +121,18 @@ class Measurer {
                        .seconds = median(s.seconds),
                        .spread = spread(s.seconds),
                        .operations = s.operations};
-      if (mount_ != nullptr && s.operations > 0)
-        f.requests_per_op =
-            static_cast<double>(s.requests) / static_cast<double>(s.operations * s.runs);
+      if (mount_ != nullptr && s.operations > 0) {
+        const auto per_op = [&](std::uint64_t count) {
+          return static_cast<double>(count) / static_cast<double>(s.operations * s.runs);
+        };
+        f.requests_per_op = per_op(s.requests);
+        for (std::size_t i = 0; i < fs::kMountOperations; ++i) {
+          if (per_op(s.by_operation[i]) < 0.005) continue;
+          if (!f.requests_by_operation.empty()) f.requests_by_operation += ", ";
+          f.requests_by_operation += std::string(fs::to_string(static_cast<fs::MountOperation>(i)));
+          f.requests_by_operation += " " + fixed(per_op(s.by_operation[i]), 2);
+        }
+      }
       figures.push_back(f);
     }
   }
@@ -128,6 +143,10 @@ class Measurer {
   }
 
   std::uint64_t requests() const { return mount_ != nullptr ? mount_->stats().requests : 0; }
+  std::array<std::uint64_t, fs::kMountOperations> by_operation() const {
+    return mount_ != nullptr ? mount_->stats().by_operation
+                             : std::array<std::uint64_t, fs::kMountOperations>{};
+  }
   bool caches_dropped() const { return dropped_; }
 
  private:
@@ -135,6 +154,7 @@ class Measurer {
     std::vector<double> seconds;
     std::uint64_t operations = 0;
     std::uint64_t requests = 0;
+    std::array<std::uint64_t, fs::kMountOperations> by_operation{};
     unsigned runs = 0;
   };
   std::string method_;
@@ -237,7 +257,7 @@ Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& c) {
       c.transports.empty() ? std::vector<std::string>{""} : c.transports;
   for (const std::string& name : c.modes) {
     for (const std::string& transport : transports) {
-      auto mount = mount_for_bench(source, scratch->path(), name, transport);
+      auto mount = mount_for_bench(source, scratch->path(), name, transport, c.cache_seconds);
       if (!mount) return std::unexpected(mount.error());
       const std::string mountpoint =
           scratch->path() + "/mnt-" + name + (transport.empty() ? "" : "-" + transport);
@@ -272,6 +292,8 @@ Report describe(const WorkloadRun& run, const WorkloadConfig& c) {
     }
     record.add("slowdown_vs_native", vs).add("spread", f.spread);
     if (f.requests_per_op) record.add("requests_per_op", *f.requests_per_op);
+    if (!f.requests_by_operation.empty())
+      record.add("requests_by_operation", f.requests_by_operation);
     out.records.push_back(record);
     table.add_row(
         {f.workload, f.method,
@@ -284,6 +306,12 @@ Report describe(const WorkloadRun& run, const WorkloadConfig& c) {
       c.tree.c_str(), format_bytes(c.write_size).c_str(), c.fio_seconds, c.repeats,
       run.caches_dropped ? "caches dropped before each step" : "caches NOT dropped (needs root)");
   out.text += table.str();
+  std::string mix;
+  for (const WorkloadFigure& f : run.figures) {
+    if (f.requests_by_operation.empty()) continue;
+    mix += "  " + f.workload + " " + f.method + ": " + f.requests_by_operation + "\n";
+  }
+  if (!mix.empty()) out.text += "requests per operation, by request:\n" + mix;
   return out;
 }
 

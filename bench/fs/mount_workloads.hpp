@@ -13,6 +13,7 @@
 #include "bench/support/report.hpp"
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/units.hpp"
+#include "zcopy/fs/mount.hpp"
 
 namespace zc::bench {
 
@@ -27,6 +28,7 @@ struct WorkloadConfig {
   // Each mode once per transport ("dev", "uring"); empty: each mode once, transport auto.
   std::vector<std::string> transports{};
   bool fio = true;
+  double cache_seconds = fs::MountOptions{}.cache_seconds;  // each mount's --cache-timeout
 };
 
 struct WorkloadFigure {
@@ -36,6 +38,8 @@ struct WorkloadFigure {
   double spread = 0;
   std::uint64_t operations = 0;             // entries, writes, or fio I/Os per second (fio)
   std::optional<double> requests_per_op{};  // through a mount
+  // The same by request ("LOOKUP 1.00, CREATE 1.00"), those of at least 0.01 per operation.
+  std::string requests_by_operation{};
 };
 
 struct WorkloadRun {

@@ -166,6 +166,8 @@ ssize_t DeviceHooks::on_read(int fd, void* buf, size_t len) {
       if ((flags & abi::kInitExt) != 0) flags |= std::uint64_t{init.flags2} << 32;
       kernel_offers_.store((flags & abi::kInitPassthrough) != 0, std::memory_order_release);
       kernel_offers_uring_.store((flags & abi::kInitOverIoUring) != 0, std::memory_order_release);
+      kernel_offers_killpriv_v2_.store((flags & abi::kInitHandleKillprivV2) != 0,
+                                       std::memory_order_release);
       init_unique_.store(header.unique, std::memory_order_release);
       init_read_.store(true, std::memory_order_release);
     }
@@ -185,12 +187,19 @@ ssize_t DeviceHooks::on_writev(int fd, struct iovec* iov, int count) {
       const bool passthrough = grant_.load(std::memory_order_acquire);
       const bool uring = want_uring_.load(std::memory_order_acquire) &&
                          kernel_offers_uring_.load(std::memory_order_acquire);
+      const bool killpriv_v2 = kernel_offers_killpriv_v2_.load(std::memory_order_acquire);
       if (header.error == 0 && count >= 2 && iov[1].iov_len >= offsetof(abi::InitOut, unused) &&
-          (passthrough || uring)) {
+          (passthrough || uring || killpriv_v2)) {
         abi::InitOut out{};
         std::memcpy(&out, iov[1].iov_base, std::min(iov[1].iov_len, sizeof out));
         std::uint64_t flags = out.flags | (std::uint64_t{out.flags2} << 32);
         flags |= abi::kInitExt;
+        if (killpriv_v2) {
+          // Without it the kernel asks for security.capability before every write, since it
+          // cannot tell whether the file lost its privileges meanwhile. The mirror clears them
+          // where the kernel then expects it (see ops::setattr and ActAsWriter).
+          flags |= abi::kInitHandleKillprivV2;
+        }
         if (passthrough) {
           flags |= abi::kInitPassthrough;
           flags &= ~abi::kInitWritebackCache;  // the kernel refuses passthrough beside it

@@ -6,8 +6,9 @@
 // writes to our read/writev functions. There we
 //   - read the kernel's INIT request and note whether it offers FUSE_PASSTHROUGH in flags2;
 //   - patch libfuse's INIT reply (matched by its unique id) with FUSE_INIT_EXT, FUSE_PASSTHROUGH
-//     and max_stack_depth when the mount wants passthrough, and FUSE_OVER_IO_URING when it wants
-//     the io_uring transport and the kernel offered it;
+//     and max_stack_depth when the mount wants passthrough, FUSE_OVER_IO_URING when it wants
+//     the io_uring transport and the kernel offered it, and FUSE_HANDLE_KILLPRIV_V2 (which
+//     libfuse 3.14 cannot ask for) whenever the kernel offers it;
 //   - patch an OPEN or CREATE reply with FOPEN_PASSTHROUGH and the backing id. The id travels in
 //     a thread-local set just before fuse_reply_open/create, because libfuse writes a reply on
 //     the thread that calls fuse_reply_*.
@@ -113,6 +114,7 @@ class DeviceHooks {
   std::atomic<bool> kernel_offers_{false};
   std::atomic<bool> kernel_offers_uring_{false};
   std::atomic<bool> want_uring_{false};
+  std::atomic<bool> kernel_offers_killpriv_v2_{false};
   std::atomic<bool> uring_granted_{false};
   std::atomic<std::size_t> uring_payload_size_{0};
   std::atomic<bool> init_read_{false};

@@ -17,8 +17,12 @@ inline constexpr std::uint32_t kOpInit = 26;  // FUSE_INIT
 
 // fuse_init_in.flags / fuse_init_out.flags, and the upper half carried in flags2.
 inline constexpr std::uint64_t kInitWritebackCache = 1ULL << 16;  // FUSE_WRITEBACK_CACHE
-inline constexpr std::uint64_t kInitExt = 1ULL << 30;             // FUSE_INIT_EXT: flags2 valid
-inline constexpr std::uint64_t kInitPassthrough = 1ULL << 37;     // FUSE_PASSTHROUGH (7.40)
+// FUSE_HANDLE_KILLPRIV_V2 (7.33): the daemon clears set-uid/set-gid and security.capability on
+// write, truncate and chown itself, so the kernel stops asking for security.capability before
+// every write.
+inline constexpr std::uint64_t kInitHandleKillprivV2 = 1ULL << 28;
+inline constexpr std::uint64_t kInitExt = 1ULL << 30;          // FUSE_INIT_EXT: flags2 valid
+inline constexpr std::uint64_t kInitPassthrough = 1ULL << 37;  // FUSE_PASSTHROUGH (7.40)
 
 inline constexpr std::uint32_t kOpenPassthrough = 1U << 7;  // FOPEN_PASSTHROUGH
 

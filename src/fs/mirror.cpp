@@ -41,42 +41,54 @@ void init(void* userdata, struct fuse_conn_info* conn) {
   }
 }
 
+// Each callback, counted by operation before it runs.
+template <MountOperation kOperation, auto kHandler>
+struct Counted;
+template <MountOperation kOperation, typename... Args, void (*kHandler)(fuse_req_t, Args...)>
+struct Counted<kOperation, kHandler> {
+  static void call(fuse_req_t req, Args... args) {
+    mirror_of(req).count(kOperation);
+    kHandler(req, args...);
+  }
+};
+
 fuse_lowlevel_ops make_operations() {
+  using Op = MountOperation;
   fuse_lowlevel_ops o{};
   o.init = init;
-  o.lookup = ops::lookup;
-  o.forget = ops::forget;
-  o.forget_multi = ops::forget_multi;
-  o.getattr = ops::getattr;
-  o.setattr = ops::setattr;
-  o.readlink = ops::readlink;
-  o.statfs = ops::statfs;
-  o.mknod = ops::mknod;
-  o.mkdir = ops::mkdir;
-  o.symlink = ops::symlink;
-  o.unlink = ops::unlink;
-  o.rmdir = ops::rmdir;
-  o.rename = ops::rename;
-  o.link = ops::link;
-  o.open = ops::open;
-  o.create = ops::create;
-  o.release = ops::release;
-  o.flush = ops::flush;
-  o.fsync = ops::fsync;
-  o.read = ops::read;
-  o.write_buf = ops::write_buf;
-  o.fallocate = ops::fallocate;
-  o.copy_file_range = ops::copy_file_range;
-  o.lseek = ops::lseek;
-  o.opendir = ops::opendir;
-  o.readdir = ops::readdir;
-  o.readdirplus = ops::readdirplus;
-  o.releasedir = ops::releasedir;
-  o.fsyncdir = ops::fsyncdir;
-  o.setxattr = ops::setxattr;
-  o.getxattr = ops::getxattr;
-  o.listxattr = ops::listxattr;
-  o.removexattr = ops::removexattr;
+  o.lookup = Counted<Op::lookup, ops::lookup>::call;
+  o.forget = Counted<Op::forget, ops::forget>::call;
+  o.forget_multi = Counted<Op::forget, ops::forget_multi>::call;
+  o.getattr = Counted<Op::getattr, ops::getattr>::call;
+  o.setattr = Counted<Op::setattr, ops::setattr>::call;
+  o.readlink = Counted<Op::readlink, ops::readlink>::call;
+  o.statfs = Counted<Op::statfs, ops::statfs>::call;
+  o.mknod = Counted<Op::mknod, ops::mknod>::call;
+  o.mkdir = Counted<Op::mkdir, ops::mkdir>::call;
+  o.symlink = Counted<Op::symlink, ops::symlink>::call;
+  o.unlink = Counted<Op::unlink, ops::unlink>::call;
+  o.rmdir = Counted<Op::rmdir, ops::rmdir>::call;
+  o.rename = Counted<Op::rename, ops::rename>::call;
+  o.link = Counted<Op::link, ops::link>::call;
+  o.open = Counted<Op::open, ops::open>::call;
+  o.create = Counted<Op::create, ops::create>::call;
+  o.release = Counted<Op::release, ops::release>::call;
+  o.flush = Counted<Op::flush, ops::flush>::call;
+  o.fsync = Counted<Op::fsync, ops::fsync>::call;
+  o.read = Counted<Op::read, ops::read>::call;
+  o.write_buf = Counted<Op::write, ops::write_buf>::call;
+  o.fallocate = Counted<Op::fallocate, ops::fallocate>::call;
+  o.copy_file_range = Counted<Op::copy_file_range, ops::copy_file_range>::call;
+  o.lseek = Counted<Op::lseek, ops::lseek>::call;
+  o.opendir = Counted<Op::opendir, ops::opendir>::call;
+  o.readdir = Counted<Op::readdir, ops::readdir>::call;
+  o.readdirplus = Counted<Op::readdirplus, ops::readdirplus>::call;
+  o.releasedir = Counted<Op::releasedir, ops::releasedir>::call;
+  o.fsyncdir = Counted<Op::fsyncdir, ops::fsyncdir>::call;
+  o.setxattr = Counted<Op::setxattr, ops::setxattr>::call;
+  o.getxattr = Counted<Op::getxattr, ops::getxattr>::call;
+  o.listxattr = Counted<Op::listxattr, ops::listxattr>::call;
+  o.removexattr = Counted<Op::removexattr, ops::removexattr>::call;
   return o;
 }
 
@@ -129,6 +141,9 @@ MountStats Mirror::stats() const noexcept {
   s.requests = device_.requests();
   s.inodes = inodes_.size();
   s.cached_descriptors = inodes_.descriptors().cached();
+  for (std::size_t i = 0; i < kMountOperations; ++i) {
+    s.by_operation[i] = by_operation_[i].load(std::memory_order_relaxed);
+  }
   return s;
 }
 
@@ -183,7 +198,8 @@ Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* na
   return remember_entry(mirror, std::move(*fd), classify_name(name) == NameKind::plain);
 }
 
-Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name) {
+Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name,
+                                      bool* absent) {
   const NameKind kind = classify_name(name);
   if (kind == NameKind::too_long || kind == NameKind::invalid) {
     return fail_errno(unusable_name_errno(kind), "lookup");
@@ -197,7 +213,9 @@ Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char*
     if (!self) return std::unexpected(self.error());
     return remember_entry(mirror, std::move(*self), false);
   }
-  return lookup_in(mirror, dir->get(), name);
+  auto entry = lookup_in(mirror, dir->get(), name);
+  if (absent != nullptr) *absent = !entry && entry.error().sys_errno() == ENOENT;
+  return entry;
 }
 
 Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name) {

@@ -12,6 +12,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -62,6 +63,10 @@ class Mirror {
   std::atomic<std::uint64_t> passthrough_opens{0};
   std::atomic<std::uint64_t> backing_files{0};
   std::atomic<std::uint64_t> passthrough_refusals{0};
+  // One more request of `operation` answered (MountStats::by_operation).
+  void count(MountOperation operation) noexcept {
+    by_operation_[static_cast<std::size_t>(operation)].fetch_add(1, std::memory_order_relaxed);
+  }
 
  private:
   const SourceDevices::Log log_;  // before inodes_, which gets a copy
@@ -74,6 +79,7 @@ class Mirror {
   std::atomic<int> device_fd_{-1};
   mutable std::mutex reason_mutex_;
   std::string fallback_reason_;  // protected by reason_mutex_
+  std::array<std::atomic<std::uint64_t>, kMountOperations> by_operation_{};
 };
 
 inline Mirror& mirror_of(fuse_req_t req) {
@@ -97,8 +103,11 @@ void reply_error(fuse_req_t req, const Error& error);
 // caller's umask to the modes it sends, and the daemon must not apply its own on top.
 void prepare_worker_thread() noexcept;
 
-// Looks `name` up under `parent`, adding one kernel lookup to the inode found.
-Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name);
+// Looks `name` up under `parent`, adding one kernel lookup to the inode found. `absent` (when
+// given) is set when the name does not exist in a directory still beneath SRC: only then may
+// the kernel remember its absence.
+Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name,
+                                      bool* absent = nullptr);
 // The same under a directory descriptor already checked (an open directory stream's); `name`
 // is a plain name.
 Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* name);

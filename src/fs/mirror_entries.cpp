@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "caller.hpp"
 #include "mirror.hpp"
 #include "zcopy/core/syscall.hpp"
 
@@ -19,8 +20,8 @@ Result<void> check(Result<int> rc) {
 }
 
 // Applies one setattr request; the first failure stops it.
-Result<void> apply_setattr(Inode& inode, int fd, const struct stat& attr, int to_set,
-                           const struct fuse_file_info* fi) {
+Result<void> apply_setattr(fuse_req_t req, Inode& inode, int fd, const struct stat& attr,
+                           int to_set, const struct fuse_file_info* fi) {
   // Only a regular file's handle is a FileHandle (a directory's fh is a DirHandle).
   const int open_fd = fi != nullptr && inode.type == S_IFREG ? file_of(fi).fd.get() : -1;
   const bool symlink = inode.type == S_IFLNK;
@@ -42,11 +43,17 @@ Result<void> apply_setattr(Inode& inode, int fd, const struct stat& attr, int to
   }
   if ((to_set & FUSE_SET_ATTR_SIZE) != 0) {
     if (inode.type != S_IFREG) return fail_errno(EINVAL, "truncate");
-    auto rc =
-        open_fd >= 0
-            ? sys_call({"ftruncate", open_fd}, [&] { return ::ftruncate(open_fd, attr.st_size); })
-            : sys_call({"truncate", fd},
-                       [&] { return ::truncate(fd_path(fd).c_str(), attr.st_size); });
+    // Opened by the daemon (the kernel checked the caller's access), cut as the writer: a
+    // non-owner's truncation clears set-uid and set-gid bits as natively, which the kernel
+    // leaves to the mirror (FUSE_HANDLE_KILLPRIV_V2).
+    Result<Fd> own;
+    if (open_fd < 0) {
+      own = Fd::open(fd_path(fd), O_WRONLY | O_NOCTTY);
+      if (!own) return std::unexpected(own.error());
+    }
+    const int target = open_fd >= 0 ? open_fd : own->get();
+    const ActAsWriter as_writer(req);
+    auto rc = sys_call({"ftruncate", target}, [&] { return ::ftruncate(target, attr.st_size); });
     if (auto ok = check(rc); !ok) return ok;
   }
   if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) != 0) {
@@ -81,7 +88,18 @@ Result<void> apply_setattr(Inode& inode, int fd, const struct stat& attr, int to
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Mirror& mirror = mirror_of(req);
-  auto entry = lookup_entry(mirror, mirror.inodes().get(parent), name);
+  bool absent = false;
+  auto entry = lookup_entry(mirror, mirror.inodes().get(parent), name, &absent);
+  if (absent) {
+    // A name that does not exist is remembered as long as one that does (inode 0: a negative
+    // entry), so creating a new file costs no second LOOKUP (tar, cp and editors look first).
+    // What the mount creates replaces it at once; what appears in SRC directly shows within the
+    // cache time, as changes to existing names do. Not for a directory moved out of SRC: it may
+    // come back under another name, with its names intact.
+    fuse_entry_param negative{};
+    negative.entry_timeout = mirror.cache_seconds();
+    return (void)fuse_reply_entry(req, &negative);
+  }
   if (!entry) return reply_error(req, entry.error());
   fuse_reply_entry(req, &*entry);
 }
@@ -113,7 +131,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
   Inode& inode = mirror.inodes().get(ino);
   auto fd = mirror.inodes().descriptor(inode);
   if (!fd) return reply_error(req, fd.error());
-  if (auto done = apply_setattr(inode, fd->get(), *attr, to_set, fi); !done) {
+  if (auto done = apply_setattr(req, inode, fd->get(), *attr, to_set, fi); !done) {
     return reply_error(req, done.error());
   }
   auto st = stat_inode(inode, fd->get());

@@ -76,6 +76,10 @@ std::int32_t adopt_handle(fuse_req_t req, Mirror& mirror, std::unique_ptr<FileHa
   const std::int32_t backing = attach_backing(req, mirror, *handle);
   fi->fh = reinterpret_cast<uint64_t>(handle.release());
   fi->keep_cache = 0;  // another opener may have changed the source
+  // FLUSH only gives the caller's close what the source file system's own close would report;
+  // where that is always nothing (ext4, xfs, btrfs, tmpfs), the round trip is skipped.
+  const Inode& inode = *file_of(fi).inode;
+  fi->noflush = inode.device != nullptr && !inode.device->close_reports_errors ? 1 : 0;
   return backing;
 }
 
@@ -151,8 +155,18 @@ void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (inode.type == S_IFDIR) return (void)fuse_reply_err(req, EISDIR);
   auto handle = std::make_unique<FileHandle>();
   handle->inode = &inode;
-  auto fd = open_inode(mirror.inodes(), inode, own_flags(fi->flags));
+  // O_TRUNC is done as the writer, so a non-owner's truncation clears set-uid and set-gid bits
+  // as natively (the kernel leaves that to the mirror: FUSE_HANDLE_KILLPRIV_V2).
+  // (O_RDONLY | O_TRUNC truncates too, but leaves no descriptor to ftruncate: opened as asked.)
+  const bool truncating = (fi->flags & O_TRUNC) != 0 && (fi->flags & O_ACCMODE) != O_RDONLY;
+  const int flags = truncating ? own_flags(fi->flags) & ~O_TRUNC : own_flags(fi->flags);
+  auto fd = open_inode(mirror.inodes(), inode, flags);
   if (!fd) return reply_error(req, fd.error());
+  if (truncating) {
+    const ActAsWriter as_writer(req);
+    auto cut = sys_call({"ftruncate", fd->get()}, [&] { return ::ftruncate(fd->get(), 0); });
+    if (!cut) return reply_error(req, cut.error());
+  }
   handle->fd = std::move(*fd);
   DeviceHooks::expect_open_reply(adopt_handle(req, mirror, std::move(handle), fi));
   if (fuse_reply_open(req, fi) != 0) {

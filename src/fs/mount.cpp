@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -190,6 +191,18 @@ Result<void> start_uring(Mount::State& state) {
 
 std::string_view to_string(MountMode mode) noexcept {
   return kMountModes.to_string(mode);
+}
+
+std::string_view to_string(MountOperation operation) noexcept {
+  static constexpr std::array<std::string_view, kMountOperations> kNames{
+      "LOOKUP",    "FORGET",      "GETATTR",    "SETATTR",         "READLINK", "STATFS",
+      "MKNOD",     "MKDIR",       "SYMLINK",    "UNLINK",          "RMDIR",    "RENAME",
+      "LINK",      "OPEN",        "CREATE",     "RELEASE",         "FLUSH",    "FSYNC",
+      "READ",      "WRITE",       "FALLOCATE",  "COPY_FILE_RANGE", "LSEEK",    "OPENDIR",
+      "READDIR",   "READDIRPLUS", "RELEASEDIR", "FSYNCDIR",        "SETXATTR", "GETXATTR",
+      "LISTXATTR", "REMOVEXATTR"};
+  const auto index = static_cast<std::size_t>(operation);
+  return index < kNames.size() ? kNames[index] : "?";
 }
 
 std::optional<MountMode> mount_mode_from_name(std::string_view text) noexcept {

@@ -1,5 +1,6 @@
 // `zcopy mount bench` as a user runs it: the working-directory workloads on a small tree, each
-// natively and through a mount, with the daemon's requests per operation for the mount only.
+// natively and through a mount, with the daemon's requests per operation (in all and by request)
+// for the mount only.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -37,6 +38,11 @@ TEST(MountBenchCommand, WorkloadsReportEachStepNativelyAndThroughTheMount) {
     EXPECT_EQ(with_requests, 1U) << workload << "\n" << bench.output;
   }
   EXPECT_NE(bench.output.find("\"method\":\"copy\""), std::string::npos) << bench.output;
+  // Each file untarred is created through the mount, and each 4 KiB write is a WRITE in copy
+  // mode.
+  for (const char* mix : {"\"requests_by_operation\":\"LOOKUP", "CREATE 0.", "WRITE 1.00"}) {
+    EXPECT_NE(bench.output.find(mix), std::string::npos) << mix << "\n" << bench.output;
+  }
 }
 
 // Both transports in one run, each mode's rows named MODE/TRANSPORT.

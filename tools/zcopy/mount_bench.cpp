@@ -75,6 +75,10 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
                   "File rewritten 4 KiB at a time (default 64M)", 4 * kKiB);
   bench->add_option("--workload-repeats", w.repeats, "Runs per workload step (default 3)")
       ->check(CLI::Range(1U, 100U));
+  bench
+      ->add_option("--cache-timeout", w.cache_seconds,
+                   "Each mount's --cache-timeout in the workloads (default 1)")
+      ->check(CLI::Range(0.0, 86400.0));
   bench->add_flag("--json", s->json, "One JSON record per line instead of a table");
   return [s]() -> CommandResult { return run(*s); };
 }

@@ -31,6 +31,7 @@ struct MountCommandOptions {
   bool debug = false;
   unsigned threads = 8;
   std::string transport = "auto";
+  double cache_timeout = fs::MountOptions{}.cache_seconds;
 };
 
 Result<bench::MountRunConfig> to_run_config(const MountCommandOptions& o) {
@@ -46,6 +47,7 @@ Result<bench::MountRunConfig> to_run_config(const MountCommandOptions& o) {
                                .options = {.mode = *mode,
                                            .allow_other = o.allow_other,
                                            .max_threads = o.threads,
+                                           .cache_seconds = o.cache_timeout,
                                            .debug = o.debug,
                                            .transport = asked},
                                .foreground = o.foreground};
@@ -68,6 +70,11 @@ CommandRunner add_mount_command(CLI::App& sub) {
   sub.add_option("--transport", o->transport,
                  "auto (io_uring where available, else /dev/fuse), uring or dev (default auto)")
       ->check(accepted_by(fs::mount_transport_from_name, kTransports));
+  sub.add_option("--cache-timeout", o->cache_timeout,
+                 "Seconds the kernel may trust names, attributes and absent names before asking "
+                 "again; changes made in SOURCE directly show after at most this long "
+                 "(default 1)")
+      ->check(CLI::Range(0.0, 86400.0));
   CommandRunner bench = add_mount_bench_command(sub);
   return [o, bench, &sub]() -> CommandResult {
     if (sub.got_subcommand("bench")) return bench();

@@ -29,7 +29,9 @@
 // active_mode(), fallback_reason(), running() and stats() may be called from any thread.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,8 +54,10 @@ struct MountOptions {
   MountMode mode = MountMode::auto_select;
   bool allow_other = false;  // other users may use the mount (kernel permission checks apply)
   unsigned max_threads = 8;  // libfuse worker threads
-  double cache_seconds = 1;  // how long the kernel may cache names and attributes
-  bool debug = false;        // libfuse request trace on stderr
+  // How long the kernel may trust names, absent names and attributes without asking. The mount
+  // sees its own changes at once; changes made in SRC directly show after at most this long.
+  double cache_seconds = 1;
+  bool debug = false;  // libfuse request trace on stderr
   // How requests travel (transport.hpp): auto takes FUSE over io_uring where the kernel allows
   // it; uring fails with Errc::capability_missing where it does not.
   MountTransport transport = MountTransport::auto_select;
@@ -62,6 +66,47 @@ struct MountOptions {
   // this is empty. Called from worker threads.
   std::function<void(std::string_view)> log{};
 };
+
+// The FUSE requests the daemon answers, each counted on its own (MountStats::by_operation).
+// forget counts FORGET and BATCH_FORGET; write counts WRITE.
+enum class MountOperation : std::uint8_t {
+  lookup,
+  forget,
+  getattr,
+  setattr,
+  readlink,
+  statfs,
+  mknod,
+  mkdir,
+  symlink,
+  unlink,
+  rmdir,
+  rename,
+  link,
+  open,
+  create,
+  release,
+  flush,
+  fsync,
+  read,
+  write,
+  fallocate,
+  copy_file_range,
+  lseek,
+  opendir,
+  readdir,
+  readdirplus,
+  releasedir,
+  fsyncdir,
+  setxattr,
+  getxattr,
+  listxattr,
+  removexattr,
+};
+inline constexpr std::size_t kMountOperations =
+    static_cast<std::size_t>(MountOperation::removexattr) + 1;
+// The request's name in upper case, as the kernel's protocol spells it ("LOOKUP", "GETXATTR").
+std::string_view to_string(MountOperation operation) noexcept;
 
 // Counters of the work the daemon did, for tests and benchmarks.
 struct MountStats {
@@ -74,8 +119,11 @@ struct MountStats {
   // Opens the daemon served itself in passthrough mode because the kernel refused the file a
   // backing id (one on a stacked file system inside SRC); only that inode is served this way.
   std::uint64_t passthrough_refusals = 0;
-  std::uint64_t requests = 0;            // requests the kernel sent the daemon so far
-  std::uint64_t uring_requests = 0;      // of which through io_uring
+  std::uint64_t requests = 0;        // requests the kernel sent the daemon so far
+  std::uint64_t uring_requests = 0;  // of which through io_uring
+  // Requests answered so far, by operation (indexed by MountOperation). Requests libfuse answers
+  // itself (INIT, INTERRUPT, those the mirror does not implement) are counted in `requests` only.
+  std::array<std::uint64_t, kMountOperations> by_operation{};
   std::uint64_t inodes = 0;              // inodes the kernel knows right now, the root aside
   std::uint64_t cached_descriptors = 0;  // idle inode descriptors kept open right now
 };
