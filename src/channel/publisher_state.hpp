@@ -170,6 +170,7 @@ struct PublisherState {
   std::vector<std::uint32_t> freed;
   bool collecting_freed = false;
   PublisherStats counters;
+  std::string fences;  // Publisher::fences(): "membarrier" or "seq_cst (why)"
   bool closed = false;
   std::chrono::nanoseconds last_service{};  // coarse_now() at the last service()
 };

@@ -91,6 +91,11 @@ struct SubscriberState {
   SubscriberOptions options;
   pid_t publisher_pid = 0;
   bool publisher_dead = false;
+  // membarrier failed although the publisher counts on it (seccomp): our sleeps are bounded.
+  bool unfenced = false;
 };
+
+// How long a subscriber that cannot fence the publisher sleeps before it looks again.
+inline constexpr int kUnfencedSleepMs = 1;
 
 }  // namespace zc::detail

@@ -37,7 +37,7 @@ namespace zc {
 // Written once by the publisher when it admits the subscriber; read once by the subscriber.
 struct alignas(kCacheLine) ChannelHeader {
   static constexpr std::uint64_t kMagic = 0x7a63'6368'616e'3031;  // "zcchan01"
-  static constexpr std::uint32_t kLayoutVersion = 2;
+  static constexpr std::uint32_t kLayoutVersion = 3;
 
   std::uint64_t magic;
   std::uint32_t layout_version;
@@ -52,6 +52,10 @@ struct alignas(kCacheLine) ChannelHeader {
   std::uint64_t total_bytes;
   std::uint32_t backpressure;  // 0 block, 1 drop_oldest
   std::uint32_t subscriber_id;
+  // 1: the publisher's process is registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) and
+  // publishes without a full fence, so a subscriber must force one on it before its last look
+  // at head (see "Sleeping" in publisher.cpp); 0: both sides use seq_cst.
+  std::uint32_t remote_fences;
 };
 static_assert(std::is_trivially_copyable_v<ChannelHeader>);
 static_assert(sizeof(ChannelHeader) == 2 * kCacheLine);
@@ -111,6 +115,7 @@ struct ChannelGeometry {
   std::uint64_t total_bytes = 0;
   std::uint32_t backpressure = 0;
   std::uint32_t subscriber_id = 0;
+  std::uint32_t remote_fences = 0;
 };
 
 // The layout for these sizes (what the publisher writes and the validator expects).

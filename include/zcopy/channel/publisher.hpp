@@ -127,6 +127,9 @@ class Publisher {
   std::uint32_t holders(std::uint32_t chunk) const noexcept;
   // The payload pool, e.g. to check that every chunk came back (pool().stats().free).
   const BufferPool& pool() const noexcept;
+  // How publish() orders itself against a subscriber going to sleep: "membarrier" (no fence per
+  // message; a sleeping subscriber forces one) or "seq_cst (why membarrier is not used)".
+  std::string_view fences() const noexcept;
 
  private:
   explicit Publisher(std::unique_ptr<detail::PublisherState> state) noexcept;
