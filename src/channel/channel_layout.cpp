@@ -69,7 +69,9 @@ Result<ChannelGeometry> validate_channel_header(std::span<const std::byte> regio
     return corrupt("queue depth " + num(h.queue_depth) + " is not a power of two in [2, 65536]");
   }
   if (h.backpressure > 1) return corrupt("unknown back-pressure mode " + num(h.backpressure));
-  if (h.remote_fences > 1) return corrupt("unknown fence mode " + num(h.remote_fences));
+  if ((h.remote_fences & ~(kPublisherFenced | kSubscriberFenced)) != 0) {
+    return corrupt("unknown fence mode " + num(h.remote_fences));
+  }
   const ChannelGeometry expected = channel_geometry(h.chunk_size, h.chunk_count, h.queue_depth);
   if (h.release_capacity != expected.release_capacity) {
     return corrupt("release ring capacity " + num(h.release_capacity) + ", expected " +

@@ -48,6 +48,14 @@
 // publisher asleep while the subscriber could still help; one that stops short of it while
 // holding samples is covered by bounded sleeps (kHysteresisRecheckMs).
 //
+// With remote fences this way too (kSubscriberFenced: the subscriber registered for membarrier
+// and said so in its hello), the subscriber's read-modify-write, two locked instructions per
+// message, becomes a plain acquire load after a compiler barrier, and the publisher, after its
+// exchange(1) and before its last look, calls membarrier: the argument above with the roles
+// swapped. If the barrier falls on the subscriber's thread before its store of tail (or of its
+// release ring), its load after the barrier sees the flag, which was set before the call; if
+// after the store, the store is visible to the last look. Once per sleep of the publisher.
+//
 // Why wishes: a subscriber that woke the publisher at every message it took or returned made the
 // two trade places once per message whenever the processes outnumber the CPUs (a fan-out to
 // eight subscribers on two CPUs fell to 0.07x the rate of one). Asked for half a queue, or half
@@ -125,7 +133,7 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
   state->geometry.backpressure = options.backpressure == Backpressure::drop_oldest ? 1 : 0;
   // Publishing without a fence per message needs subscribers able to force one on us.
   auto fences = detail::register_for_remote_fences();
-  state->geometry.remote_fences = fences ? 1 : 0;
+  state->geometry.remote_fences = fences ? kPublisherFenced : 0;
   state->fences = fences ? "membarrier" : "seq_cst (" + fences.error().message() + ")";
   state->links.resize(options.max_subscribers);
   state->refs.assign(options.chunk_count, 0);
@@ -319,7 +327,7 @@ Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
 
   const std::uint64_t first = s.counters.published;
   s.counters.published += n;
-  const bool remote_fences = s.geometry.remote_fences != 0;
+  const bool remote_fences = (s.geometry.remote_fences & kPublisherFenced) != 0;
   for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = 1;  // ours, until all are sent
   for (auto& link : s.links) {
     if (!link) continue;

@@ -233,7 +233,7 @@ bool Subscriber::prepare_wait() noexcept {
   // Publisher::publish_n()): see "Sleeping" in publisher.cpp. seq_cst also where the publisher
   // relies on our membarrier instead: it costs nothing next to the system call.
   s.ctl->subscriber_sleeping.store(1, std::memory_order_seq_cst);
-  if (s.geometry.remote_fences != 0 && !s.unfenced) {
+  if ((s.geometry.remote_fences & kPublisherFenced) != 0 && !s.unfenced) {
     // The publisher's half of the barrier: every thread of its process passes a full barrier
     // before this returns, so its next load of our flag sees it, or our load of head below sees
     // what it stored.

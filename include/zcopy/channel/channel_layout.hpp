@@ -52,9 +52,11 @@ struct alignas(kCacheLine) ChannelHeader {
   std::uint64_t total_bytes;
   std::uint32_t backpressure;  // 0 block, 1 drop_oldest
   std::uint32_t subscriber_id;
-  // 1: the publisher's process is registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) and
-  // publishes without a full fence, so a subscriber must force one on it before its last look
-  // at head (see "Sleeping" in publisher.cpp); 0: both sides use seq_cst.
+  // Which side leaves its full fence to the other's membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+  // (see "Sleeping" in publisher.cpp). kPublisherFenced: the publisher publishes without one, so
+  // a subscriber forces one on it before its last look at head. kSubscriberFenced: the
+  // subscriber looks for a waiting publisher with a plain load, so the publisher forces one on
+  // it before its last look. Neither: read-modify-writes and seq_cst as without membarrier.
   std::uint32_t remote_fences;
 };
 static_assert(std::is_trivially_copyable_v<ChannelHeader>);
@@ -98,6 +100,10 @@ struct alignas(32) DescriptorSlot {
   std::uint64_t reserved;
 };
 static_assert(sizeof(DescriptorSlot) == 32);
+
+// ChannelHeader::remote_fences bits.
+inline constexpr std::uint32_t kPublisherFenced = 1;
+inline constexpr std::uint32_t kSubscriberFenced = 2;
 
 inline constexpr std::uint64_t pack_descriptor(std::uint32_t chunk, std::uint32_t length) {
   return std::uint64_t{chunk} << 32 | length;
