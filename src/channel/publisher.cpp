@@ -119,9 +119,9 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
     return bad_options("the hello timeout must be positive");
   }
   const std::string op = "Publisher::create(" + std::string(name) + ")";
-  auto pool =
-      BufferPool::create(options.chunk_size, options.chunk_count,
-                         {.name = "zcopy-channel-" + std::string(name), .pin = options.pin});
+  auto pool = BufferPool::create(
+      options.chunk_size, options.chunk_count,
+      {.name = "zcopy-channel-" + std::string(name), .pin = options.pin, .exclusive = true});
   if (!pool) return std::unexpected(std::move(pool.error()).with_context(op));
   auto listener = UnixListener::listen(channel_address(name), 64);
   if (!listener) return std::unexpected(std::move(listener.error()).with_context(op));
