@@ -33,10 +33,11 @@
 // credentials of its hello; had it died and the pid been reused before pidfd_open, its socket
 // would already read as closed, so the wrong process is never watched for long.
 //
-// Synchronization. A Publisher is used by one thread. It does its housekeeping (admitting,
-// reclaiming, reading returns) inside loan(), publish(), wait_for_subscribers() and service();
-// an otherwise idle owner polls fd() and calls service() when it is readable. Wake-ups: see
-// "Sleeping" in publisher.cpp.
+// Synchronization. A Publisher is used by one thread, and so are its loans: a ChunkLoan from
+// loan() is published or dropped on that thread (the pool is PoolOptions::exclusive). It does its
+// housekeeping (admitting, reclaiming, reading returns) inside loan(), publish(),
+// wait_for_subscribers() and service(); an otherwise idle owner polls fd() and calls service() when
+// it is readable. Wake-ups: see "Sleeping" in publisher.cpp.
 #pragma once
 
 #include <chrono>
