@@ -32,6 +32,7 @@ struct ThroughputFigures {
   std::uint64_t chunk_bytes = 0;  // the largest unit the method moves (boost-mq chunks)
   std::uint64_t batch = 0;        // messages per loan_n/publish_n/receive_n (zcopy-batch)
   std::uint64_t queue = 0;        // messages a subscriber's queue holds (zcopy, iceoryx)
+  std::string fences;             // zcopy: Publisher::fences(), how publish() is ordered
 };
 
 struct LatencyFigures {

@@ -67,12 +67,15 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
       }
       if (f->batch != 0) r.add("batch", f->batch);
       if (f->queue != 0) r.add("queue", f->queue);
+      if (!f->fences.empty()) r.add("fences", f->fences);
       if (method == "iceoryx") r.add("history", std::uint64_t{0});
       add(r);
       std::string note = format_bytes(copies_per_byte(method) * size);
       if (method == "boost-mq" && f->chunk_bytes < size)
         note += " (in " + format_bytes(f->chunk_bytes) + " chunks)";
       if (f->batch != 0) note += " (batches of " + std::to_string(f->batch) + ")";
+      // Only the fallback is worth a word: publish() then pays a full fence per message.
+      if (!f->fences.empty() && f->fences != "membarrier") note += " (fences: " + f->fences + ")";
       throughput.add_row({format_bytes(size), method, format_rate(rate), fixed(ops, 0),
                           fixed(cpu_per_gb, 3),
                           ceiling_rate > 0 ? fixed(rate / ceiling_rate, 2) + "x" : "-", note});

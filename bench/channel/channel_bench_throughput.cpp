@@ -231,6 +231,7 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
   if (size > (std::uint64_t{1} << 30)) return fail(Errc::invalid_argument, "zcopy", "size > 1 GiB");
   const std::string name = unique_name("tp");
   const std::size_t chunks = ring_chunks(size);
+  std::string fences;
   auto receive = [&](Tally& t) -> int {
     auto subscriber = Subscriber::connect(name, std::chrono::seconds(10));
     if (!subscriber) return 1;
@@ -256,7 +257,7 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
     tally.finish();
     return 0;
   };
-  return two_processes(size, receive, [&](Tally& t) -> Result<void> {
+  auto figures = two_processes(size, receive, [&](Tally& t) -> Result<void> {
     ChannelOptions options;
     options.chunk_size = static_cast<std::size_t>(size);
     options.chunk_count = chunks + kChunksBeyondQueue;
@@ -264,6 +265,7 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
     options.timeout = std::chrono::seconds(10);
     auto publisher = Publisher::create(name, options);
     if (!publisher) return std::unexpected(publisher.error());
+    fences = publisher->fences();
     if (auto joined = publisher->wait_for_subscribers(1, std::chrono::seconds(10)); !joined)
       return joined;
     SenderClock clock(t, timing);
@@ -278,6 +280,8 @@ Result<ThroughputFigures> channel(std::uint64_t size, const BenchTiming& timing,
     }
     return {};
   });
+  if (figures) figures->fences = fences;
+  return figures;
 }
 
 // One publisher, `subscribers` processes each reading every byte of every message (block mode:

@@ -69,6 +69,9 @@ Result<ChannelGeometry> validate_channel_header(std::span<const std::byte> regio
     return corrupt("queue depth " + num(h.queue_depth) + " is not a power of two in [2, 65536]");
   }
   if (h.backpressure > 1) return corrupt("unknown back-pressure mode " + num(h.backpressure));
+  if ((h.remote_fences & ~(kPublisherFenced | kSubscriberFenced)) != 0) {
+    return corrupt("unknown fence mode " + num(h.remote_fences));
+  }
   const ChannelGeometry expected = channel_geometry(h.chunk_size, h.chunk_count, h.queue_depth);
   if (h.release_capacity != expected.release_capacity) {
     return corrupt("release ring capacity " + num(h.release_capacity) + ", expected " +
@@ -96,6 +99,7 @@ Result<ChannelGeometry> validate_channel_header(std::span<const std::byte> regio
   ChannelGeometry g = expected;
   g.backpressure = h.backpressure;
   g.subscriber_id = h.subscriber_id;
+  g.remote_fences = h.remote_fences;
   return g;
 }
 
@@ -114,6 +118,7 @@ void initialise_channel_region(std::span<std::byte> region, const ChannelGeometr
   header.total_bytes = g.total_bytes;
   header.backpressure = g.backpressure;
   header.subscriber_id = g.subscriber_id;
+  header.remote_fences = g.remote_fences;
   std::memcpy(region.data(), &header, sizeof header);
   ::new (static_cast<void*>(region.data() + g.control_offset)) ChannelControl{};
   for (std::uint32_t i = 0; i < g.queue_depth; ++i) {

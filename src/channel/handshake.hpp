@@ -9,6 +9,9 @@
 namespace zc::detail {
 
 inline constexpr std::string_view kHello = "zcopy-channel-hello/1";
+// The hello of a subscriber registered for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): it looks
+// for a waiting publisher with a plain load, and the publisher fences it before sleeping.
+inline constexpr std::string_view kHelloFenced = "zcopy-channel-hello/1 fences";
 inline constexpr std::string_view kWelcome = "zcopy-channel-welcome/1";
 inline constexpr std::string_view kRefusedPrefix = "refused: ";
 

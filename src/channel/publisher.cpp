@@ -4,10 +4,33 @@
 //
 // A subscriber that finds its queue empty stores subscriber_sleeping = 1 and then loads head
 // again before it sleeps on its eventfd; publish() stores head and then loads
-// subscriber_sleeping, signalling the eventfd only if it is set (and clearing it). All four
-// accesses are seq_cst, so they fall in one total order: if the subscriber's load missed the new
-// head, the publisher's load comes after the subscriber's store and sees the flag. Either the
-// subscriber does not sleep or it is woken; no wake-up is lost.
+// subscriber_sleeping, signalling the eventfd only if it is set (and clearing it). This is
+// Dekker's pattern: each side stores, then loads what the other stored, and it needs a full
+// barrier between the store and the load on both sides, or a store buffer lets both loads miss
+// both stores (the subscriber sleeps past a message nobody signals).
+//
+// Remote fences (ChannelHeader::remote_fences = 1, the usual case). A full barrier per message
+// (a locked instruction on x86) costs the publisher more than the rest of a small publish, while
+// a subscriber goes to sleep rarely. So the publisher stores head with release and loads the flag
+// relaxed, with only a compiler barrier between them, and the subscriber pays for both: after
+// storing the flag it calls membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), then loads head. The
+// publisher's process registered for that at Publisher::create; the call returns only once every
+// running thread of every registered process has executed a full memory barrier (an IPI), and a
+// thread that was not running passes one at its next context switch. Take the point P where that
+// barrier falls on the publishing thread:
+//   - P before the publisher's store of head: the subscriber's store of the flag came before the
+//     membarrier call (a system call entry is a full barrier), so before P, so the publisher's
+//     load after P sees the flag and signals;
+//   - P after the store (between it and the load, or after both: the compiler barrier keeps them
+//     in that order): the store of head is globally visible before P, P before membarrier
+//     returns, and the subscriber's load of head after that sees it, so it does not sleep.
+// Either way no wake-up is lost; the subscriber pays a few microseconds once per sleep.
+//
+// Otherwise (no membarrier, seccomp refuses it, or a ThreadSanitizer build, which cannot model a
+// barrier forced from another process) all four accesses are seq_cst, so they fall in one total
+// order: if the subscriber's load missed the new head, the publisher's load comes after the
+// subscriber's store and sees the flag. A subscriber whose membarrier call fails although the
+// publisher registered cannot rely on either and sleeps at most kUnfencedSleepMs at a time.
 //
 // The publisher sleeps (for queue space or a returned chunk) the same way with
 // publisher_waiting, but what it waits for is a subscriber's tail or release ring, whose stores
@@ -25,6 +48,14 @@
 // publisher asleep while the subscriber could still help; one that stops short of it while
 // holding samples is covered by bounded sleeps (kHysteresisRecheckMs).
 //
+// With remote fences this way too (kSubscriberFenced: the subscriber registered for membarrier
+// and said so in its hello), the subscriber's read-modify-write, two locked instructions per
+// message, becomes a plain acquire load after a compiler barrier, and the publisher, after its
+// exchange(1) and before its last look, calls membarrier: the argument above with the roles
+// swapped. If the barrier falls on the subscriber's thread before its store of tail (or of its
+// release ring), its load after the barrier sees the flag, which was set before the call; if
+// after the store, the store is visible to the last look. Once per sleep of the publisher.
+//
 // Why wishes: a subscriber that woke the publisher at every message it took or returned made the
 // two trade places once per message whenever the processes outnumber the CPUs (a fan-out to
 // eight subscribers on two CPUs fell to 0.07x the rate of one). Asked for half a queue, or half
@@ -35,11 +66,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <span>
 #include <string>
 
 #include "publisher_state.hpp"
+#include "remote_fence.hpp"
 #include "zcopy/core/syscall.hpp"
 
 namespace zc {
@@ -98,9 +131,9 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
     return bad_options("the hello timeout must be positive");
   }
   const std::string op = "Publisher::create(" + std::string(name) + ")";
-  auto pool =
-      BufferPool::create(options.chunk_size, options.chunk_count,
-                         {.name = "zcopy-channel-" + std::string(name), .pin = options.pin});
+  auto pool = BufferPool::create(
+      options.chunk_size, options.chunk_count,
+      {.name = "zcopy-channel-" + std::string(name), .pin = options.pin, .exclusive = true});
   if (!pool) return std::unexpected(std::move(pool.error()).with_context(op));
   auto listener = UnixListener::listen(channel_address(name), 64);
   if (!listener) return std::unexpected(std::move(listener.error()).with_context(op));
@@ -110,6 +143,10 @@ Result<Publisher> Publisher::create(std::string_view name, const ChannelOptions&
                                      static_cast<std::uint32_t>(options.chunk_count),
                                      static_cast<std::uint32_t>(options.queue_depth));
   state->geometry.backpressure = options.backpressure == Backpressure::drop_oldest ? 1 : 0;
+  // Publishing without a fence per message needs subscribers able to force one on us.
+  auto fences = detail::register_for_remote_fences();
+  state->geometry.remote_fences = fences ? kPublisherFenced : 0;
+  state->fences = fences ? "membarrier" : "seq_cst (" + fences.error().message() + ")";
   state->links.resize(options.max_subscribers);
   state->refs.assign(options.chunk_count, 0);
   state->freed.reserve(options.chunk_count);
@@ -323,6 +360,7 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
 
   const std::uint64_t first = s.counters.published;
   s.counters.published += n;
+  const bool remote_fences = (s.geometry.remote_fences & kPublisherFenced) != 0;
   for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = 1;  // ours, until all are sent
   for (auto& link : s.links) {
     if (!link) continue;
@@ -344,10 +382,23 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
       slot.filled.store(link->head, std::memory_order_release);
     }
     // SYNC POINT (pairs with the acquire load of head in the subscriber's take()): every slot
-    // filled above, and its payload, is visible before the new head. It is also seq_cst, with
-    // the load below, against prepare_wait()'s store and load: see "Sleeping". One per batch.
-    link->ctl->head.store(link->head, std::memory_order_seq_cst);
-    if (link->ctl->subscriber_sleeping.load(std::memory_order_seq_cst) != 0 &&
+    // filled above, and its payload, is visible before the new head. With the load of
+    // subscriber_sleeping after it, one side of the "Sleeping" handshake: a plain store and a
+    // plain load when the subscriber forces the fence on us (remote fences), else both seq_cst
+    // (a locked instruction). One per batch.
+    std::uint32_t sleeping = 0;
+    if (remote_fences) {
+      link->ctl->head.store(link->head, std::memory_order_release);
+      // A compiler barrier only: the load must follow the store in the instruction stream, so
+      // that a barrier forced on this thread by a subscriber's membarrier falls before the
+      // store, after the load, or between them, never with the two swapped.
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      sleeping = link->ctl->subscriber_sleeping.load(std::memory_order_relaxed);
+    } else {
+      link->ctl->head.store(link->head, std::memory_order_seq_cst);
+      sleeping = link->ctl->subscriber_sleeping.load(std::memory_order_seq_cst);
+    }
+    if (sleeping != 0 &&
         link->ctl->subscriber_sleeping.exchange(0, std::memory_order_relaxed) != 0) {
       signal_eventfd(link->wake.get());
     }
@@ -390,6 +441,10 @@ PublisherStats Publisher::stats() const noexcept {
 
 std::uint32_t Publisher::holders(std::uint32_t chunk) const noexcept {
   return chunk < state_->refs.size() ? state_->refs[chunk] : 0;
+}
+
+std::string_view Publisher::fences() const noexcept {
+  return state_->fences;
 }
 
 const BufferPool& Publisher::pool() const noexcept {

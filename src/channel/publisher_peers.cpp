@@ -77,7 +77,7 @@ void PublisherState::handle_events(int timeout_ms) {
   }
 }
 
-Result<void> PublisherState::admit(UnixSocket socket, pid_t pid) {
+Result<void> PublisherState::admit(UnixSocket socket, pid_t pid, bool fenced) {
   std::size_t slot = 0;
   while (slot < links.size() && links[slot]) ++slot;
   if (slot == links.size()) {
@@ -88,6 +88,7 @@ Result<void> PublisherState::admit(UnixSocket socket, pid_t pid) {
   const std::string op = "admit subscriber pid " + std::to_string(pid);
   ChannelGeometry g = geometry;
   g.subscriber_id = static_cast<std::uint32_t>(slot);
+  if (fenced) g.remote_fences |= kSubscriberFenced;
   // Silent connections give way to a subscriber that has spoken, one descriptor at a time.
   auto resources = open_resources(name, g, pid);
   while (!resources && out_of_descriptors(resources.error().sys_errno()) && drop_oldest_pending()) {
@@ -108,6 +109,7 @@ Result<void> PublisherState::admit(UnixSocket socket, pid_t pid) {
   link->pidfd = std::move(resources->pidfd);
   link->wake = std::move(resources->wake);
   link->pid = pid;
+  link->fenced = fenced;
   link->generation = next_generation++;
   link->sent.assign(g.queue_depth, 0);
   link->held.assign(g.chunk_count, 0);

@@ -144,12 +144,15 @@ void PublisherState::answer_hello(UnixSocket socket) {
   }
   const std::string_view text(reinterpret_cast<const char*>(hello->payload.data()),
                               hello->payload.size());
-  if (text != kHello || !hello->fds.empty()) {
+  if ((text != kHello && text != kHelloFenced) || !hello->fds.empty()) {
     ++counters.refused;
     refuse(socket, "unexpected hello");
     return;
   }
-  if (auto admitted = admit(std::move(socket), hello->sender.pid); !admitted) ++counters.refused;
+  if (auto admitted = admit(std::move(socket), hello->sender.pid, text == kHelloFenced);
+      !admitted) {
+    ++counters.refused;
+  }
 }
 
 bool PublisherState::drop_oldest_pending() {

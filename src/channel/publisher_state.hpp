@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "remote_fence.hpp"
 #include "zcopy/channel/channel_layout.hpp"
 #include "zcopy/channel/channel_options.hpp"
 #include "zcopy/channel/publisher.hpp"
@@ -46,6 +47,7 @@ struct SubscriberLink {
   std::uint64_t returned = 0;    // indices taken from its release ring, valid or not
   std::uint64_t holding = 0;     // chunks it holds a reference to (ones in `held`)
   bool asked = false;            // we set its publisher_waiting and have not cleared it yet
+  bool fenced = false;  // it looks at publisher_waiting with a plain load: we fence it first
   std::vector<std::uint32_t> sent;  // chunk at each queue position (position & mask)
   std::vector<std::uint8_t> held;   // per chunk: 1 while this subscriber holds a reference
 };
@@ -136,7 +138,8 @@ struct PublisherState {
 
   // ---- peers and events (publisher_peers.cpp) ----
   void handle_events(int timeout_ms);
-  Result<void> admit(UnixSocket socket, pid_t pid);
+  // `fenced`: the subscriber said it is registered for membarrier (kHelloFenced).
+  Result<void> admit(UnixSocket socket, pid_t pid, bool fenced);
   void remove(std::size_t slot, Departure why);
   // Sleeps (epoll) until `ready()` holds or `deadline`, handling events meanwhile. Each
   // subscriber for which `want` gives a WakeWhen is told we sleep, and wakes us once it has made
@@ -170,6 +173,7 @@ struct PublisherState {
   std::vector<std::uint32_t> freed;
   bool collecting_freed = false;
   PublisherStats counters;
+  std::string fences;  // Publisher::fences(): "membarrier" or "seq_cst (why)"
   bool closed = false;
   std::chrono::nanoseconds last_service{};  // coarse_now() at the last service()
 };
@@ -182,6 +186,7 @@ inline constexpr int kHysteresisRecheckMs = 5;
 template <class Want>
 bool PublisherState::announce_waiting(Want want) {
   bool beyond_next = false;
+  bool fence = false;
   for (auto& link : links) {
     if (!link) continue;
     const std::optional<WakeWhen> when = want(*link);
@@ -195,7 +200,13 @@ bool PublisherState::announce_waiting(Want want) {
     // wake_publisher_if_due()): see "Sleeping" in publisher.cpp.
     (void)link->ctl->publisher_waiting.exchange(1, std::memory_order_acq_rel);
     link->asked = true;
+    fence = fence || link->fenced;
   }
+  // A fenced subscriber's plain load of the flag may run ahead of its last store of tail or of
+  // its release ring: the barrier we force on it makes either its load see our flag or our last
+  // look (after this) see its stores. Where the call fails, we look again every
+  // kHysteresisRecheckMs instead.
+  if (fence && !fence_remote_threads()) beyond_next = true;
   return beyond_next;
 }
 

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "remote_fence.hpp"
 #include "subscriber_state.hpp"
 #include "zcopy/channel/channel_layout.hpp"
 #include "zcopy/core/fd_passing.hpp"
@@ -227,9 +229,16 @@ Result<std::size_t> Subscriber::try_receive_n(SampleBatch& batch, std::size_t ma
 
 bool Subscriber::prepare_wait() noexcept {
   detail::SubscriberState& s = *state_;
-  // SYNC POINT (pairs with the seq_cst store of head and load of subscriber_sleeping in
-  // Publisher::publish()): see "Sleeping" in publisher.cpp.
+  // SYNC POINT (pairs with the store of head and load of subscriber_sleeping in
+  // Publisher::publish_n()): see "Sleeping" in publisher.cpp. seq_cst also where the publisher
+  // relies on our membarrier instead: it costs nothing next to the system call.
   s.ctl->subscriber_sleeping.store(1, std::memory_order_seq_cst);
+  if ((s.geometry.remote_fences & kPublisherFenced) != 0 && !s.unfenced) {
+    // The publisher's half of the barrier: every thread of its process passes a full barrier
+    // before this returns, so its next load of our flag sees it, or our load of head below sees
+    // what it stored.
+    if (!detail::fence_remote_threads()) s.unfenced = true;
+  }
   // Greater, not different: the publisher fills a slot before it moves head, so after taking
   // the newest message head may sit one behind tail, for good if the publisher died between
   // the two stores. Only head beyond tail means something is queued.
@@ -285,14 +294,16 @@ Result<void> Subscriber::wait_for_message(
   // CPUs, where our spinning takes the CPU it needs. Spin half as long next time.
   s.spin_budget = std::max(std::min(s.options.spin_count, kMinSpins), s.spin_budget / 2);
   if (!prepare_wait()) return {};
-  const int ms = remaining_ms(deadline);
+  // Without the fence the publisher expects, a wake-up can be missed: look again every so often.
+  const int ms = s.unfenced ? std::min(remaining_ms(deadline), detail::kUnfencedSleepMs)
+                            : remaining_ms(deadline);
   std::array<pollfd, 2> fds{pollfd{s.wake.get(), POLLIN, 0}, pollfd{s.pidfd.get(), POLLIN, 0}};
   auto ready = sys_call("poll", [&] { return ::poll(fds.data(), fds.size(), ms); });
   s.ctl->subscriber_sleeping.store(0, std::memory_order_relaxed);
   if (!ready) return std::unexpected(std::move(ready.error()));
   if ((fds[0].revents & POLLIN) != 0) drain_eventfd(s.wake.get());
   if ((fds[1].revents & POLLIN) != 0) s.publisher_dead = true;
-  if (*ready == 0 && ms == 0) {
+  if (*ready == 0 && remaining_ms(deadline) == 0) {
     return fail(Errc::timeout, "Subscriber::receive",
                 "no message within " + std::to_string(timeout.count()) + " ms");
   }

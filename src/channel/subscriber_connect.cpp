@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "handshake.hpp"
+#include "remote_fence.hpp"
 #include "subscriber_state.hpp"
 #include "zcopy/channel/subscriber.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -39,9 +40,11 @@ Result<Subscriber> Subscriber::connect(std::string_view name, std::chrono::milli
   const auto deadline = Clock::now() + timeout;
   auto socket = connect_when_listening(channel_address(name), deadline);
   if (!socket) return wrap(std::move(socket.error()), op);
-  if (auto sent =
-          socket->send(std::as_bytes(std::span(detail::kHello.data(), detail::kHello.size())));
-      !sent) {
+  // Registered, we look for a waiting publisher with a plain load after every take and return,
+  // and the publisher fences us before it sleeps (see "Sleeping" in publisher.cpp).
+  const std::string_view hello =
+      detail::register_for_remote_fences() ? detail::kHelloFenced : detail::kHello;
+  if (auto sent = socket->send(std::as_bytes(std::span(hello.data(), hello.size()))); !sent) {
     return wrap(std::move(sent.error()), op);
   }
   pollfd p{socket->fd(), POLLIN, 0};

@@ -3,6 +3,7 @@
 // (the admission handshake).
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <span>
 #include <vector>
@@ -58,11 +59,23 @@ struct SubscriberState {
   // After every take and every return: wakes a waiting publisher once we have made the progress
   // it asked for, or whatever it asked if we have run dry. See "Sleeping" in publisher.cpp.
   void wake_publisher_if_due() noexcept {
-    // SYNC POINT (pairs with the exchanges in the publisher's announce_waiting() and
-    // withdraw_waiting()): an unconditional read-modify-write, so that either we see its flag
-    // (and, synchronising with it, the wish stored before it) or it synchronises with us and its
-    // last look sees the tail or return we just stored.
-    if (ctl->publisher_waiting.fetch_or(0, std::memory_order_acq_rel) == 0) return;
+    std::uint32_t waiting = 0;
+    if ((geometry.remote_fences & kSubscriberFenced) != 0) {
+      // SYNC POINT (pairs with the release exchange in the publisher's announce_waiting(), and
+      // with the membarrier it calls after it): a plain load, kept after our stores by the
+      // compiler barrier; the barrier the publisher forces on us before its last look makes
+      // either this load see its flag or that look see our stores. Acquire: seeing the flag, we
+      // see the wish stored before it.
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      waiting = ctl->publisher_waiting.load(std::memory_order_acquire);
+    } else {
+      // SYNC POINT (pairs with the exchanges in the publisher's announce_waiting() and
+      // withdraw_waiting()): an unconditional read-modify-write, so that either we see its flag
+      // (and, synchronising with it, the wish stored before it) or it synchronises with us and
+      // its last look sees the tail or return we just stored.
+      waiting = ctl->publisher_waiting.fetch_or(0, std::memory_order_acq_rel);
+    }
+    if (waiting == 0) return;
     const bool due = idle || taken_to >= ctl->wake_tail.load(std::memory_order_relaxed) ||
                      returned >= ctl->wake_returned.load(std::memory_order_relaxed);
     if (due && ctl->publisher_waiting.exchange(0, std::memory_order_acq_rel) != 0) {
@@ -91,6 +104,11 @@ struct SubscriberState {
   SubscriberOptions options;
   pid_t publisher_pid = 0;
   bool publisher_dead = false;
+  // membarrier failed although the publisher counts on it (seccomp): our sleeps are bounded.
+  bool unfenced = false;
 };
+
+// How long a subscriber that cannot fence the publisher sleeps before it looks again.
+inline constexpr int kUnfencedSleepMs = 1;
 
 }  // namespace zc::detail

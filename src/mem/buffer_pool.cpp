@@ -25,6 +25,7 @@ struct PoolView {
 
   Region region;
   PoolGeometry geometry;
+  bool exclusive = false;  // PoolOptions::exclusive: plain loads and stores, no read-modify-write
   PoolControl* control = nullptr;
   std::atomic<std::uint32_t>* next = nullptr;
   std::atomic<std::uint32_t>* state = nullptr;
@@ -56,6 +57,11 @@ Result<std::uint32_t> PoolView::pop() {
     const std::uint32_t successor = next[index].load(std::memory_order_relaxed);
     const std::uint64_t replacement =
         pool_layout::pack_head(pool_layout::head_tag(head) + 1, successor);
+    if (exclusive) {
+      // Nobody else moves the head: a plain store replaces the compare-and-swap.
+      control->free_head.store(replacement, std::memory_order_relaxed);
+      return index;
+    }
     // SYNC POINT: acquire on success and on failure, as for the load above; the head we retry
     // with may have been published by another push().
     if (control->free_head.compare_exchange_weak(head, replacement, std::memory_order_acquire,
@@ -67,6 +73,14 @@ Result<std::uint32_t> PoolView::pop() {
 
 void PoolView::push(std::uint32_t index) noexcept {
   std::uint64_t head = control->free_head.load(std::memory_order_relaxed);
+  if (exclusive) {
+    next[index].store(pool_layout::head_index(head), std::memory_order_relaxed);
+    // Release, as the CAS below: a later loan on another thread (handed over by its own
+    // synchronisation) sees what was written into the chunk.
+    control->free_head.store(pool_layout::pack_head(pool_layout::head_tag(head) + 1, index),
+                             std::memory_order_release);
+    return;
+  }
   for (;;) {
     next[index].store(pool_layout::head_index(head), std::memory_order_relaxed);
     const std::uint64_t replacement =
@@ -98,7 +112,16 @@ Result<void> PoolView::give_back(std::uint32_t index) {
   // pushed twice. Relaxed is enough: a CAS always sees the latest state, and what the chunk
   // holds is published by push(), which is sequenced after this.
   std::uint32_t expected = kChunkLoaned;
-  if (!state[index].compare_exchange_strong(expected, kChunkFree, std::memory_order_relaxed)) {
+  bool flipped = false;
+  if (exclusive) {
+    // One caller at a time: a load and a store do what the compare-and-swap does.
+    expected = state[index].load(std::memory_order_relaxed);
+    flipped = expected == kChunkLoaned;
+    if (flipped) state[index].store(kChunkFree, std::memory_order_relaxed);
+  } else {
+    flipped = state[index].compare_exchange_strong(expected, kChunkFree, std::memory_order_relaxed);
+  }
+  if (!flipped) {
     control->rejected_returns.fetch_add(1, std::memory_order_relaxed);
     if (expected == kChunkFree) {
       return fail(Errc::rejected, give_back_op(index),
@@ -112,7 +135,12 @@ Result<void> PoolView::give_back(std::uint32_t index) {
   }
   // Decremented before the push so that `loaned` never counts a chunk twice: otherwise a loaner
   // could take the chunk and count it before we uncount it, and high_water could exceed the pool.
-  control->loaned.fetch_sub(1, std::memory_order_relaxed);
+  if (exclusive) {
+    control->loaned.store(control->loaned.load(std::memory_order_relaxed) - 1,
+                          std::memory_order_relaxed);
+  } else {
+    control->loaned.fetch_sub(1, std::memory_order_relaxed);
+  }
   push(index);
   return {};
 }
@@ -173,7 +201,9 @@ Result<BufferPool> BufferPool::create(std::size_t chunk_size, std::size_t chunk_
       return std::unexpected(std::move(pinned.error()).with_context(op));
     }
   }
-  return BufferPool(make_view(std::move(*region), g));
+  auto view = make_view(std::move(*region), g);
+  view->exclusive = options.exclusive;
+  return BufferPool(std::move(view));
 }
 
 Result<BufferPool> BufferPool::attach(Fd fd, const PoolAttachOptions& options) {
@@ -205,13 +235,27 @@ Result<ChunkLoan> BufferPool::loan() {
   // Relaxed: as in give_back(), the CAS sees the latest state whatever the ordering. It can only
   // fail if a peer scribbled on the state array; the chunk then stays out of the free list.
   std::uint32_t expected = kChunkFree;
-  if (!view_->state[*index].compare_exchange_strong(expected, kChunkLoaned,
-                                                    std::memory_order_relaxed)) {
+  const bool exclusive = view_->exclusive;
+  const bool flipped = exclusive
+                           ? view_->state[*index].load(std::memory_order_relaxed) == kChunkFree
+                           : view_->state[*index].compare_exchange_strong(
+                                 expected, kChunkLoaned, std::memory_order_relaxed);
+  if (!flipped) {
     return fail(Errc::corrupt, "BufferPool::loan",
                 "chunk " + std::to_string(*index) +
                     " was on the free list but not free: pool memory is corrupt");
   }
   PoolControl& control = *view_->control;
+  if (exclusive) {
+    // One caller at a time: plain stores where shared pools need read-modify-writes.
+    view_->state[*index].store(kChunkLoaned, std::memory_order_relaxed);
+    const std::uint32_t now = control.loaned.load(std::memory_order_relaxed) + 1;
+    control.loaned.store(now, std::memory_order_relaxed);
+    if (now > control.high_water.load(std::memory_order_relaxed)) {
+      control.high_water.store(now, std::memory_order_relaxed);
+    }
+    return ChunkLoan(view_.get(), *index);
+  }
   const std::uint32_t now = control.loaned.fetch_add(1, std::memory_order_relaxed) + 1;
   std::uint32_t peak = control.high_water.load(std::memory_order_relaxed);
   while (now > peak &&

@@ -86,6 +86,9 @@ TEST_F(ChannelHeader, EachFieldMismatchNamesTheField) {
   header().backpressure = 2;
   EXPECT_NE(reason().find("back-pressure mode 2"), std::string::npos);
   header().backpressure = 0;
+  header().remote_fences = 4;
+  EXPECT_NE(reason().find("fence mode 4"), std::string::npos);
+  header().remote_fences = zc::kPublisherFenced | zc::kSubscriberFenced;
   EXPECT_EQ(reason(), "accepted");
 }
 

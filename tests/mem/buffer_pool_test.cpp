@@ -145,40 +145,46 @@ TEST(BufferPool, ReleasedLoanStaysOutUntilGivenBackByIndex) {
   EXPECT_EQ(pool->stats().loaned, 0U);
 }
 
+// An exclusive pool (one caller at a time, plain stores instead of read-modify-writes) refuses
+// the same returns and keeps the same counts.
 TEST(BufferPool, BogusAndDoubleReturnsAreRejectedAndCounted) {
-  auto pool = zc::BufferPool::create(128, 4);
-  ASSERT_TRUE(pool) << pool.error().message();
+  for (const bool exclusive : {false, true}) {
+    SCOPED_TRACE(exclusive ? "exclusive pool" : "shared pool");
+    auto pool = zc::BufferPool::create(128, 4, {.exclusive = exclusive});
+    ASSERT_TRUE(pool) << pool.error().message();
 
-  auto out_of_range = pool->give_back(4);
-  ASSERT_FALSE(out_of_range);
-  EXPECT_EQ(out_of_range.error().code(), zc::Errc::rejected);
-  EXPECT_NE(out_of_range.error().message().find("out of range"), std::string::npos);
+    auto out_of_range = pool->give_back(4);
+    ASSERT_FALSE(out_of_range);
+    EXPECT_EQ(out_of_range.error().code(), zc::Errc::rejected);
+    EXPECT_NE(out_of_range.error().message().find("out of range"), std::string::npos);
 
-  auto never_loaned = pool->give_back(2);
-  ASSERT_FALSE(never_loaned);
-  EXPECT_EQ(never_loaned.error().code(), zc::Errc::rejected);
+    auto never_loaned = pool->give_back(2);
+    ASSERT_FALSE(never_loaned);
+    EXPECT_EQ(never_loaned.error().code(), zc::Errc::rejected);
 
-  auto loan = pool->loan();
-  ASSERT_TRUE(loan) << loan.error().message();
-  const std::uint32_t index = loan->release();
-  ASSERT_TRUE(pool->give_back(index));
-  auto twice = pool->give_back(index);
-  ASSERT_FALSE(twice);
-  EXPECT_EQ(twice.error().code(), zc::Errc::rejected);
-  EXPECT_NE(twice.error().message().find("not on loan"), std::string::npos);
+    auto loan = pool->loan();
+    ASSERT_TRUE(loan) << loan.error().message();
+    const std::uint32_t index = loan->release();
+    ASSERT_TRUE(pool->give_back(index));
+    auto twice = pool->give_back(index);
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().code(), zc::Errc::rejected);
+    EXPECT_NE(twice.error().message().find("not on loan"), std::string::npos);
 
-  const zc::PoolStats stats = pool->stats();
-  EXPECT_EQ(stats.rejected_returns, 3U);
-  EXPECT_EQ(stats.loaned, 0U);
-  // The refused returns did not corrupt the free list: exactly four distinct chunks come out.
-  std::vector<zc::ChunkLoan> loans;
-  std::set<std::uint32_t> indices;
-  for (auto next = pool->loan(); next; next = pool->loan()) {
-    indices.insert(next->index());
-    loans.push_back(std::move(*next));
+    const zc::PoolStats stats = pool->stats();
+    EXPECT_EQ(stats.rejected_returns, 3U);
+    EXPECT_EQ(stats.loaned, 0U);
+    // The refused returns did not corrupt the free list: exactly four distinct chunks come out.
+    std::vector<zc::ChunkLoan> loans;
+    std::set<std::uint32_t> indices;
+    for (auto next = pool->loan(); next; next = pool->loan()) {
+      indices.insert(next->index());
+      loans.push_back(std::move(*next));
+    }
+    EXPECT_EQ(loans.size(), 4U);
+    EXPECT_EQ(indices.size(), 4U);
+    EXPECT_EQ(pool->stats().high_water, 4U);
   }
-  EXPECT_EQ(loans.size(), 4U);
-  EXPECT_EQ(indices.size(), 4U);
 }
 
 TEST(BufferPool, ChunkRefusesAnIndexOutOfRange) {

@@ -37,7 +37,7 @@ namespace zc {
 // Written once by the publisher when it admits the subscriber; read once by the subscriber.
 struct alignas(kCacheLine) ChannelHeader {
   static constexpr std::uint64_t kMagic = 0x7a63'6368'616e'3031;  // "zcchan01"
-  static constexpr std::uint32_t kLayoutVersion = 2;
+  static constexpr std::uint32_t kLayoutVersion = 3;
 
   std::uint64_t magic;
   std::uint32_t layout_version;
@@ -52,6 +52,12 @@ struct alignas(kCacheLine) ChannelHeader {
   std::uint64_t total_bytes;
   std::uint32_t backpressure;  // 0 block, 1 drop_oldest
   std::uint32_t subscriber_id;
+  // Which side leaves its full fence to the other's membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+  // (see "Sleeping" in publisher.cpp). kPublisherFenced: the publisher publishes without one, so
+  // a subscriber forces one on it before its last look at head. kSubscriberFenced: the
+  // subscriber looks for a waiting publisher with a plain load, so the publisher forces one on
+  // it before its last look. Neither: read-modify-writes and seq_cst as without membarrier.
+  std::uint32_t remote_fences;
 };
 static_assert(std::is_trivially_copyable_v<ChannelHeader>);
 static_assert(sizeof(ChannelHeader) == 2 * kCacheLine);
@@ -95,6 +101,10 @@ struct alignas(32) DescriptorSlot {
 };
 static_assert(sizeof(DescriptorSlot) == 32);
 
+// ChannelHeader::remote_fences bits.
+inline constexpr std::uint32_t kPublisherFenced = 1;
+inline constexpr std::uint32_t kSubscriberFenced = 2;
+
 inline constexpr std::uint64_t pack_descriptor(std::uint32_t chunk, std::uint32_t length) {
   return std::uint64_t{chunk} << 32 | length;
 }
@@ -111,6 +121,7 @@ struct ChannelGeometry {
   std::uint64_t total_bytes = 0;
   std::uint32_t backpressure = 0;
   std::uint32_t subscriber_id = 0;
+  std::uint32_t remote_fences = 0;
 };
 
 // The layout for these sizes (what the publisher writes and the validator expects).

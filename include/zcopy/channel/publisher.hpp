@@ -33,10 +33,11 @@
 // credentials of its hello; had it died and the pid been reused before pidfd_open, its socket
 // would already read as closed, so the wrong process is never watched for long.
 //
-// Synchronization. A Publisher is used by one thread. It does its housekeeping (admitting,
-// reclaiming, reading returns) inside loan(), publish(), wait_for_subscribers() and service();
-// an otherwise idle owner polls fd() and calls service() when it is readable. Wake-ups: see
-// "Sleeping" in publisher.cpp.
+// Synchronization. A Publisher is used by one thread, and so are its loans: a ChunkLoan from
+// loan() is published or dropped on that thread (the pool is PoolOptions::exclusive). It does its
+// housekeeping (admitting, reclaiming, reading returns) inside loan(), publish(),
+// wait_for_subscribers() and service(); an otherwise idle owner polls fd() and calls service() when
+// it is readable. Wake-ups: see "Sleeping" in publisher.cpp.
 #pragma once
 
 #include <chrono>
@@ -136,6 +137,9 @@ class Publisher {
   const BufferPool& pool() const noexcept;
   // Descriptor slots per subscriber: the most messages one publish_n() takes.
   std::size_t queue_depth() const noexcept;
+  // How publish() orders itself against a subscriber going to sleep: "membarrier" (no fence per
+  // message; a sleeping subscriber forces one) or "seq_cst (why membarrier is not used)".
+  std::string_view fences() const noexcept;
 
  private:
   explicit Publisher(std::unique_ptr<detail::PublisherState> state) noexcept;

@@ -24,10 +24,11 @@
 // and counted, and can never push the same chunk twice and corrupt the stack.
 //
 // Synchronization. Every member function may be called from any thread of any process that has
-// the pool mapped; none blocks. What a process writes into a chunk before give_back() is visible
-// to whoever loans that chunk next: the return publishes it (release on the head's CAS) and the
-// loan takes it in (acquire). Handing an index to a peer directly (release() then a pipe, socket
-// or ring) needs that channel's own ordering, which every syscall and zcopy ring provides.
+// the pool mapped (one thread at a time of the creating process for an exclusive pool, see
+// PoolOptions::exclusive); none blocks. What a process writes into a chunk before give_back() is
+// visible to whoever loans that chunk next: the return publishes it (release on the head's CAS) and
+// the loan takes it in (acquire). Handing an index to a peer directly (release() then a pipe,
+// socket or ring) needs that channel's own ordering, which every syscall and zcopy ring provides.
 // stats() is a snapshot of relaxed counters, exact only when the pool is quiet.
 //
 // Trust. attach() validates the header, and every index read from shared memory is range-checked
@@ -59,6 +60,11 @@ struct PoolOptions {
   // Back the region with 2 MiB transparent huge pages (RegionOptions::huge_pages):
   // Errc::capability_missing when shmem THP is disabled.
   bool huge_pages = false;
+  // Only this process loans and returns chunks, one call at a time (e.g. a channel's publisher,
+  // whose readers map the pool read-only and hand indices back to it): loans and returns then
+  // use plain loads and stores instead of six locked read-modify-writes per chunk, and double or
+  // bogus returns are still refused. Attaching such a pool writable elsewhere breaks it.
+  bool exclusive = false;
 };
 
 struct PoolAttachOptions {
