@@ -39,6 +39,7 @@ struct GetCommandOptions {
   unsigned parallel_ranges = 1;
   bool recursive = false;
   std::string method = "auto";
+  std::string sync = "auto";  // file, batch, none; auto: file for one file, batch for more
   bool json = false;
   double timeout_s = 30;
   int max_redirects = 5;
@@ -102,14 +103,35 @@ int interrupted_exit() {
   return kExitRuntimeError;
 }
 
+// How the run's files are made durable: --sync, where auto is one flush per file for a single
+// file and one syncfs for many.
+http::Durability durability_of(const GetCommandOptions& o, std::size_t urls) {
+  if (const auto d = http::durability_from_name(o.sync)) return *d;
+  return o.recursive || urls > 1 ? http::Durability::batch : http::Durability::file;
+}
+
+// "one syncfs" / "fsync per file" / "no sync": what the summary says about durability.
+std::string durability_words(http::Durability d) {
+  switch (d) {
+    case http::Durability::file:
+      return "synced: fsync per file";
+    case http::Durability::batch:
+      return "synced: one syncfs at the end";
+    case http::Durability::none:
+      return "not synced (--sync=none)";
+  }
+  return "";
+}
+
 CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url>& urls,
-                         const http::DownloadOptions& base) {
+                         const http::DownloadOptions& base, http::Durability durability) {
   bool failed = false;
   for (const http::Url& url : urls) {
     http::MirrorOptions options;
     options.output_dir = o.output.empty() ? "." : o.output;
     options.download = base;
     options.parallel = o.jobs;
+    options.durability = durability;
     auto result = http::mirror(url, options);
     if (!result && g_stop.load()) return interrupted_exit();
     if (!result) return std::unexpected(result.error());
@@ -121,15 +143,22 @@ CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url
           .add("files_downloaded", result->files_downloaded)
           .add("files_skipped", result->files_skipped)
           .add("directories", result->directories)
-          .add("failures", static_cast<std::uint64_t>(result->failures.size()));
+          .add("failures", static_cast<std::uint64_t>(result->failures.size()))
+          .add("files_per_s", result->files_per_s())
+          .add("connections", result->connections_opened)
+          .add("connections_reused", result->connections_reused)
+          .add("sync", std::string(http::to_string(durability)));
       std::printf("%s\n", record.str().c_str());
     } else {
-      std::fprintf(
-          stderr, "zcopy get -r %s: %llu files fetched, %llu already complete, %llu dirs; %s\n",
-          http::printable(url.str()).c_str(),
-          static_cast<unsigned long long>(result->files_downloaded),
-          static_cast<unsigned long long>(result->files_skipped),
-          static_cast<unsigned long long>(result->directories), result->ledger.summary().c_str());
+      std::fprintf(stderr,
+                   "zcopy get -r %s: %llu files fetched (%.0f files/s), %llu already complete, "
+                   "%llu dirs, %llu connections; %s; %s\n",
+                   http::printable(url.str()).c_str(),
+                   static_cast<unsigned long long>(result->files_downloaded), result->files_per_s(),
+                   static_cast<unsigned long long>(result->files_skipped),
+                   static_cast<unsigned long long>(result->directories),
+                   static_cast<unsigned long long>(result->connections_opened),
+                   durability_words(durability).c_str(), result->ledger.summary().c_str());
     }
     if (g_stop.load()) return interrupted_exit();
   }
@@ -173,6 +202,10 @@ CommandResult run_get(GetCommandOptions& o) {
     base.checksum = std::move(*checksum);
   }
   base.method = resolved->method;
+  // Only a method chosen for us may turn to copying for small bodies.
+  base.copy_below = *method == net::ReceiveMethod::automatic ? http::kCopyBelow : 0;
+  const http::Durability durability = durability_of(o, urls.size());
+  base.sync = durability == http::Durability::file;
   base.resume = !o.resume.empty();
   base.force_resume = o.resume == "force";
   base.stop = &g_stop;
@@ -190,11 +223,15 @@ CommandResult run_get(GetCommandOptions& o) {
   }
   catch_stop_signals();
   ProgressBar bar(progress);
-  if (o.recursive) return run_mirror(o, urls, base);
+  if (o.recursive) return run_mirror(o, urls, base, durability);
 
   auto jobs = http::plan_downloads(urls, base, o.output);
   if (!jobs) return as_usage(jobs.error());
   auto results = http::download_all(*jobs, o.jobs);
+  if (durability == http::Durability::batch) {
+    // Nothing is reported complete before it is durable.
+    if (auto r = http::sync_file_systems(*jobs); !r) return std::unexpected(r.error());
+  }
   if (g_stop.load()) {
     // Files that finished before the stop are complete; say so before the interruption.
     for (std::size_t i = 0; i < results.size(); ++i) {
@@ -237,6 +274,11 @@ CommandRunner add_get_command(CLI::App& sub) {
                "Mirror a zcopy serve directory URL (ending in '/') under -o");
   sub.add_option("--method", o->method, "auto, splice, uring or copy (default auto)")
       ->check(accepted_by(parse_receive_method, "auto, splice, uring or copy"));
+  sub.add_option("--sync", o->sync,
+                 "When files are made durable: file (fsync each before its rename), batch (one "
+                 "syncfs before success is reported), none; auto (default): file for one file, "
+                 "batch for -r or several")
+      ->check(CLI::IsMember({"auto", "file", "batch", "none"}));
   sub.add_flag("--json", o->json, "A JSON record per file on stdout instead of a summary line");
   sub.add_option("--timeout", o->timeout_s,
                  "Seconds allowed for a connection or a response head, and the stall window: "

@@ -55,6 +55,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
     if (plan.record) request.if_range = plan.record->if_range();
   }
   request.if_none_match = options.if_none_match;
+  request.pool = options.pool;
   auto fetched = fetch_following(url, options, request);
   if (!fetched) return std::unexpected(fetched.error());
   result.final_url = fetched->url;
@@ -66,6 +67,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   if (head.status == 304 && !options.if_none_match.empty()) {
     result.not_modified = true;
     result.note = "not modified";
+    if (options.pool) return_connection(std::move(fetched->response), fetched->url, *options.pool);
     return result;
   }
   if (offset > 0 && (head.status == 206 || head.status == 416)) {
@@ -140,6 +142,13 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
     if (!created) return std::unexpected(created.error());
     hasher.emplace(std::move(*created));
   }
+  // Read now: the connection may go back to its pool once the body is in.
+  std::string tls_method;
+  std::string tls_note;
+  if (const TlsStream* tls = fetched->response.tls.get()) {
+    tls_method = tls_method_name(tls->session());
+    tls_note = tls->session().describe();
+  }
   if (!already_complete && !head.bodiless()) {
     if (options.progress) {
       options.progress->bytes_done.fetch_add(offset, std::memory_order_relaxed);
@@ -147,6 +156,11 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
         options.progress->bytes_expected.fetch_add(offset + *head.content_length,
                                                    std::memory_order_relaxed);
       }
+    }
+    // A few KB cost less to copy than to pass through a pipe.
+    if (options.copy_below > 0 && head.content_length &&
+        *head.content_length < options.copy_below && !head.chunked) {
+      method = net::ReceiveMethod::copy;
     }
     PartProgress progress(dir, place.record, file->get(), record, options.sync);
     BodyTransfer transfer{
@@ -175,6 +189,9 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
       return std::unexpected(moved.error());
     }
     received = *moved;
+    if (options.pool && head.content_length && received == *head.content_length) {
+      return_connection(std::move(fetched->response), fetched->url, *options.pool);
+    }
     if (head.chunked && method != net::ReceiveMethod::copy && !fetched->response.tls) {
       add_note(result.note, "chunked body: decoded in user space, not spliced");
     }
@@ -188,9 +205,9 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   }
   result.file_size = final_size;
   result.ledger.method = std::string(to_string(method));
-  if (const TlsStream* tls = fetched->response.tls.get()) {
-    result.ledger.method = tls_method_name(tls->session());
-    add_note(result.note, tls->session().describe());
+  if (fetched->url.tls) {
+    result.ledger.method = tls_method;
+    add_note(result.note, tls_note);
   }
   if (head.chunked) result.ledger.method += " (chunked)";
   watch.stop_into(result.ledger);
@@ -198,6 +215,25 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
 }
 
 }  // namespace detail
+
+std::string_view to_string(Durability durability) noexcept {
+  switch (durability) {
+    case Durability::file:
+      return "file";
+    case Durability::batch:
+      return "batch";
+    case Durability::none:
+      return "none";
+  }
+  return "?";
+}
+
+std::optional<Durability> durability_from_name(std::string_view text) noexcept {
+  for (const Durability d : {Durability::file, Durability::batch, Durability::none}) {
+    if (text == to_string(d)) return d;
+  }
+  return std::nullopt;
+}
 
 std::string part_path(const std::string& output) {
   return output + ".part";

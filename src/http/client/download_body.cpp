@@ -145,6 +145,8 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
       const std::uint64_t room = t.length ? *t.length - written : text.size();
       const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(room, text.size()));
       if (auto r = sink(text.substr(0, take)); !r) return std::unexpected(r.error());
+      // Kept in the stream, so the connection is known not to end where the body does.
+      if (take < text.size()) stream.unread(text.size() - take);
     }
     if (auto r = after_read(t, watch, data->size()); !r) return std::unexpected(r.error());
   }

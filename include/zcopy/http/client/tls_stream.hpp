@@ -31,6 +31,8 @@ class TlsStream {
   void unread(std::size_t count) noexcept;
   // Waits up to `slice` for something to read; false when nothing came.
   Result<bool> wait(std::chrono::milliseconds slice);
+  // Whether bytes given back by unread() wait to be read.
+  bool buffered() const noexcept { return pending_ > 0; }
 
   secure::Session& session() noexcept { return session_; }
   const secure::Session& session() const noexcept { return session_; }
