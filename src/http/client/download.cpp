@@ -123,11 +123,11 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   const DownloadOptions checked = with_checksum(options, head, digest_note);
   add_note(result.note, digest_note);
   const int dir = place.directory.get();
-  if (offset == 0) remove_part_record(dir, place.record);
+  if (offset == 0 && options.resumable) remove_part_record(dir, place.record);
   auto file = open_part(place, offset == 0);
   if (!file) return std::unexpected(file.error());
   // The record exists before the first byte does, so even a SIGKILL leaves a .part to resume.
-  if (offset == 0) {
+  if (offset == 0 && options.resumable) {
     if (auto r = store_part_record(dir, place.record, record, options.sync); !r) {
       return std::unexpected(r.error());
     }
@@ -174,7 +174,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
         .timeout = options.timeout,
         .stop = options.stop,
         .progress = options.progress ? &options.progress->bytes_done : nullptr,
-        .part = &progress,
+        .part = options.resumable ? &progress : nullptr,
         .range = 0,
         .file_name = place.shown_part,
         .ledger = &result.ledger,
@@ -182,7 +182,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
     };
     auto moved = receive_body(transfer);
     if (!moved) {
-      (void)progress.save();  // whatever arrived can be resumed
+      if (options.resumable) (void)progress.save();  // whatever arrived can be resumed
       if (options.stop && options.stop->load(std::memory_order_relaxed)) {
         return std::unexpected(interrupted(place));
       }

@@ -22,6 +22,9 @@
 namespace zc::http {
 namespace {
 
+// Files smaller than this are fetched again rather than resumed, and keep no record meanwhile.
+constexpr std::uint64_t kResumableFrom = 1 << 20;
+
 // A listing is metadata; anything larger is not one.
 constexpr std::size_t kMaxListingBytes = 64 << 20;
 
@@ -263,7 +266,9 @@ Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options) 
       job.options.mtime = entry.mtime;
       job.options.keep_origin = true;
       job.options.if_none_match = etag;
-      job.options.resume = true;  // an interrupted mirror left .part files; finish them
+      // An interrupted mirror left .part files: finish the large ones, fetch small ones again.
+      job.options.resumable = entry.size >= kResumableFrom;
+      job.options.resume = job.options.resumable;
       job.options.parallel_ranges = 1;
       job.options.sync = options.durability == Durability::file;
       jobs.push_back(std::move(job));

@@ -107,6 +107,9 @@ struct DownloadOptions {
   // With `method` chosen automatically: bodies of a known length below this are copied
   // (kCopyBelow); 0 always uses `method`.
   std::uint64_t copy_below = 0;
+  // False: the .part gets no record, so it is never resumed, only fetched again (a small file of
+  // a mirror, where the record would cost more than the bytes it saves). Needs resume off.
+  bool resumable = true;
 };
 
 struct DownloadResult {

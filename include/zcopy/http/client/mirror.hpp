@@ -13,7 +13,8 @@
 // share it. A file whose local copy has the listed size and mtime and a verified origin (its
 // user.zcopy.validator xattr) is skipped; when that origin is an ETag it is first re-checked with
 // If-None-Match, which notices a change the listing's whole-second mtime cannot. Re-running
-// finishes an interrupted mirror (each .part resumes as its record says); downloaded files get
+// finishes an interrupted mirror (each .part of 1 MiB or more resumes as its record says; a
+// smaller one is fetched again, and keeps no record meanwhile); downloaded files get
 // the listed mtime only when verified, so a resume the server could not vouch for is fetched
 // again next time.
 //
