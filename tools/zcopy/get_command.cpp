@@ -49,6 +49,7 @@ struct GetCommandOptions {
   std::string checksum;  // TYPE=HEX
   bool no_verify = false;
   bool bench = false;
+  bool bench_tree = false;
   GetBenchSettings bench_settings;
 };
 
@@ -167,6 +168,7 @@ CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url
 
 CommandResult run_get(GetCommandOptions& o) {
   if (o.bench) return run_get_bench(o.bench_settings);
+  if (o.bench_tree) return run_get_tree_bench(o.bench_settings);
   if (!o.input_list.empty()) {
     auto listed = read_url_list(o.input_list);
     if (!listed) return std::unexpected(listed.error());
@@ -304,13 +306,22 @@ CommandRunner add_get_command(CLI::App& sub) {
   sub.add_flag("--bench", o->bench,
                "Benchmark: nginx serves a generated file; fetch it by every method and with curl");
   add_size_option(sub, "--bench-size", o->bench_settings.size, "Benchmark file size (default 2G)");
-  sub.add_option("--bench-repeats", o->bench_settings.repeats,
-                 "Measured repeats per method after a warm-up (default 5)")
-      ->check(CLI::Range(1, 100));
+  sub.add_flag("--bench-tree", o->bench_tree,
+               "Benchmark: zcopy serve serves a generated tree of small files; mirror it with "
+               "get -r (1 connection and -j 8) and wget -r, in files per second");
+  sub.add_option("--bench-files", o->bench_settings.tree_files,
+                 "Files in the --bench-tree tree, 0-20 KB each, 100 per directory (default "
+                 "10000)")
+      ->check(CLI::Range(1, 10000000));
+  CLI::Option* repeats = sub.add_option("--bench-repeats", o->bench_settings.repeats,
+                                        "Measured repeats per method after a warm-up (default "
+                                        "5; --bench-tree 3)")
+                             ->check(CLI::Range(1, 100));
   sub.add_option("--bench-dir", o->bench_settings.directory,
                  "Where the benchmark puts its files (default: a new directory under /tmp)");
-  return [o] {
+  return [o, repeats] {
     o->bench_settings.json = o->json;
+    if (o->bench_tree && repeats->count() == 0) o->bench_settings.repeats = 3;
     return run_get(*o);
   };
 }
