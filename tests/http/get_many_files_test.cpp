@@ -1,10 +1,14 @@
-// Keep-alive connections against a raw python server that misbehaves on purpose: one that closes
-// a kept connection instead of answering its next request, and one that says "Connection: close"
-// and keeps the socket open a while, so a client that ignored it would send it a request.
+// Many small files: keep-alive connections against a raw python server that misbehaves on
+// purpose (one that closes a kept connection instead of answering its next request, one that
+// says "Connection: close" and keeps the socket open a while, so a client that ignored it would
+// send it a request), and the durability modes of `zcopy get -r` against `zcopy serve`.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <sstream>
 
+#include "bench/support/process.hpp"
 #include "bench/support/serve_process.hpp"
 #include "client_test_servers.hpp"
 #include "get_tool_process.hpp"
@@ -162,6 +166,53 @@ TEST(GetBatchDurability, AKilledMirrorLeavesOnlyCompleteFilesAndPartFiles) {
     ++checked;
   }
   EXPECT_GE(checked, 50U);
+}
+
+// The flushes each --sync mode makes, counted by strace on the real tool.
+TEST(GetBatchDurability, SyncModesFlushPerFileOnceOrNever) {
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_PROGRAM("strace");
+  TempDir dir;
+  constexpr int kFiles = 20;
+  std::filesystem::create_directories(dir / "www");
+  for (int i = 0; i < kFiles; ++i) {
+    test::write_random_file(dir / ("www/f" + std::to_string(i)), static_cast<std::size_t>(i * 500),
+                            static_cast<std::uint64_t>(i));
+  }
+  bench::ServeProcess serve({test::zcopy_tool(), "serve", dir / "www", "--port", "0",
+                             "--access-log", dir / "access.log"});
+  ASSERT_FALSE(serve.url().empty()) << serve.stderr_text();
+  const auto flushes = [&](const std::string& mode) {
+    const std::string trace = dir / ("trace-" + mode);
+    const auto run = bench::run({"strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs", "-o",
+                                 trace, test::zcopy_tool(), "get", "-r", "--sync=" + mode, "-o",
+                                 dir / ("out-" + mode), serve.url()});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_NE(run.output.find(mode == "file"    ? "fsync per file"
+                              : mode == "batch" ? "one syncfs"
+                                                : "not synced"),
+              std::string::npos)
+        << run.output;
+    std::map<std::string, int> calls;
+    std::istringstream lines(test::read_file(trace));
+    for (std::string line; std::getline(lines, line);) {
+      for (const char* call : {"fsync(", "fdatasync(", "syncfs("}) {
+        if (line.find(call) != std::string::npos) ++calls[call];
+      }
+    }
+    for (int i = 0; i < kFiles; ++i) {
+      const std::string name = "/f" + std::to_string(i);
+      EXPECT_EQ(test::read_file(dir / ("out-" + mode) + name), test::read_file(dir / "www" + name));
+    }
+    return calls;
+  };
+  auto file = flushes("file");
+  EXPECT_GE(file["fsync("], kFiles);
+  auto batch = flushes("batch");
+  EXPECT_EQ(batch["fsync("] + batch["fdatasync("], 0);
+  EXPECT_EQ(batch["syncfs("], 1);
+  auto none = flushes("none");
+  EXPECT_EQ(none["fsync("] + none["fdatasync("] + none["syncfs("], 0);
 }
 
 }  // namespace
