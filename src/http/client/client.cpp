@@ -142,11 +142,11 @@ Result<ResponseHead> read_tls_head(TlsStream& stream, const RequestOptions& opti
   }
 }
 
-Result<Connection> open_connection(const Url& url, const RequestOptions& options,
-                                   const std::string& what) {
+Result<ClientConnection> open_connection(const Url& url, const RequestOptions& options,
+                                         const std::string& what) {
   auto socket = net::connect_tcp({url.host, url.port}, options.timeout);
   if (!socket) return std::unexpected(std::move(socket.error()).with_context(what));
-  Connection connection;
+  ClientConnection connection;
   connection.peer_is_loopback = is_loopback_peer(socket->get());
   if (!url.tls) {
     if (auto r = set_timeouts(socket->get(), options.timeout); !r) {
@@ -178,7 +178,7 @@ Result<void> send_all(int fd, const std::string& request, const RequestOptions& 
 
 // One request and its response head on `connection`. `answered` tells whether the server sent
 // anything back at all: a reused connection it had closed sends nothing.
-Result<ClientResponse> exchange(Connection connection, const Url& url,
+Result<ClientResponse> exchange(ClientConnection connection, const Url& url,
                                 const RequestOptions& options, const std::string& what,
                                 bool& answered) {
   const std::string request = format_request(url, options);
@@ -261,9 +261,9 @@ Result<ClientResponse> send_request(const Url& url, const RequestOptions& option
 
 void return_connection(ClientResponse&& response, const Url& url, ConnectionPool& pool) {
   if (!response.reusable || (response.tls && response.tls->buffered())) return;
-  pool.put(url, Connection{.socket = std::move(response.socket),
-                           .tls = std::move(response.tls),
-                           .peer_is_loopback = response.peer_is_loopback});
+  pool.put(url, ClientConnection{.socket = std::move(response.socket),
+                                 .tls = std::move(response.tls),
+                                 .peer_is_loopback = response.peer_is_loopback});
 }
 
 }  // namespace zc::http

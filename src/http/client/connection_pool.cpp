@@ -12,7 +12,7 @@ std::string origin_of(const Url& url) {
 }
 
 // An idle connection has nothing to say: readable means closed by the server (or garbage).
-bool still_quiet(const Connection& connection) {
+bool still_quiet(const ClientConnection& connection) {
   const int fd = connection.tls ? connection.tls->session().fd() : connection.socket.get();
   if (fd < 0) return false;
   pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
@@ -21,12 +21,12 @@ bool still_quiet(const Connection& connection) {
 
 }  // namespace
 
-std::optional<Connection> ConnectionPool::take(const Url& url) {
+std::optional<ClientConnection> ConnectionPool::take(const Url& url) {
   const std::string origin = origin_of(url);
   // The newest first: it has been idle the shortest time.
   for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
     if (it->origin != origin) continue;
-    Connection connection = std::move(it->connection);
+    ClientConnection connection = std::move(it->connection);
     idle_.erase(std::next(it).base());
     if (still_quiet(connection)) return connection;
     return take(url);  // that one is dead; there may be another
@@ -34,7 +34,7 @@ std::optional<Connection> ConnectionPool::take(const Url& url) {
   return std::nullopt;
 }
 
-void ConnectionPool::put(const Url& url, Connection connection) {
+void ConnectionPool::put(const Url& url, ClientConnection connection) {
   if (idle_per_origin_ == 0) return;
   std::string origin = origin_of(url);
   const auto same = std::ranges::count_if(idle_, [&](const Idle& i) { return i.origin == origin; });

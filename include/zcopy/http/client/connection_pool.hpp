@@ -30,7 +30,7 @@
 namespace zc::http {
 
 // One open connection: a plain socket, or a TLS stream over one.
-struct Connection {
+struct ClientConnection {
   Fd socket;                       // plain HTTP; empty over TLS
   std::unique_ptr<TlsStream> tls;  // https
   bool peer_is_loopback = false;
@@ -42,9 +42,9 @@ class ConnectionPool {
   explicit ConnectionPool(std::size_t idle_per_origin = 2) : idle_per_origin_(idle_per_origin) {}
 
   // An idle connection to `url`'s origin that is still quiet, or nothing.
-  std::optional<Connection> take(const Url& url);
+  std::optional<ClientConnection> take(const Url& url);
   // Keeps `connection` for a later request to `url`'s origin.
-  void put(const Url& url, Connection connection);
+  void put(const Url& url, ClientConnection connection);
 
   // send_request counts here what it did: connections opened, and requests on a reused one.
   void count_opened() noexcept { ++opened_; }
@@ -55,7 +55,7 @@ class ConnectionPool {
  private:
   struct Idle {
     std::string origin;
-    Connection connection;
+    ClientConnection connection;
   };
   std::deque<Idle> idle_;  // oldest first
   std::size_t idle_per_origin_;
