@@ -11,10 +11,10 @@ packages=(
   libbpf-dev libnats-dev libxml2-dev
   # tests, benchmarks, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev clang-format-14
-  # probes and tests use these programs
-  procps iproute2 util-linux
+  # probes and tests use these programs (strace counts the flushes of get --sync)
+  procps iproute2 util-linux strace
   # real peers: serve is tested with curl and wget and compared with nginx and wrk; get is
-  # tested against nginx and python3's http.server and compared with curl and aria2c; the FUSE mirror is
+  # tested against nginx and python3's http.server and compared with curl, aria2c and wget -r; the FUSE mirror is
   # exercised with sqlite3 and fio; zero-copy send is compared with iperf3; the channel with
   # Eclipse iceoryx (RouDi, and the library its peer program links)
   nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3 aria2 iceoryx

@@ -239,7 +239,11 @@ Result<void> SocketToFile::pwrite_all(const Target& t, const Hooks& hooks, std::
 }
 
 Result<std::uint64_t> SocketToFile::receive_copied(const Target& t, const Hooks& hooks) {
-  std::vector<char> buffer(kCopyBuffer);
+  // A small body needs no more than its own size (nor a fresh mapping of a large buffer).
+  const std::size_t size =
+      t.length ? static_cast<std::size_t>(std::clamp<std::uint64_t>(*t.length, 1, kCopyBuffer))
+               : kCopyBuffer;
+  std::vector<char> buffer(size);
   std::uint64_t done = 0;
   while (!finished(t, done)) {
     const auto ask = static_cast<std::size_t>(wanted(t, done, buffer.size()));

@@ -192,6 +192,66 @@ TEST_F(GetMirrorFromServe, ARerunFetchesAFileChangedWithinTheSameSecondAndSize) 
   EXPECT_EQ(checksum(read_file(out_ / "mirror/sub/b.bin")), checksum(changed));
 }
 
+// Every file on a connection of its own paid a handshake per file: a worker keeps its connection.
+TEST(GetFromServe, AMirrorOfThreeHundredFilesUsesOneConnectionPerWorkerAndIsByteExact) {
+  TempDir root, out;
+  constexpr int kFiles = 300;
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string dir = "d" + std::to_string(i % 3);
+    std::filesystem::create_directories(root / dir);
+    ASSERT_TRUE(write_file(
+        root / (dir + "/f" + std::to_string(i)),
+        generated_bytes(static_cast<std::size_t>(i * 67), static_cast<std::uint64_t>(i))));
+  }
+  auto server = start_server(root.path(), net::FileSendMethod::automatic);
+  ASSERT_TRUE(server);
+  http::MirrorOptions o;
+  o.output_dir = out / "mirror";
+  o.parallel = 2;
+  o.durability = http::Durability::batch;
+  o.download.timeout = std::chrono::seconds(20);
+  auto r = http::mirror(url_of(*server, "/"), o);
+  ASSERT_TRUE(r) << r.error().message();
+  for (const Error& e : r->failures) ADD_FAILURE() << e.message();
+  EXPECT_EQ(r->files_downloaded, static_cast<std::uint64_t>(kFiles));
+  EXPECT_EQ(r->syncs, 1U);
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string name = "d" + std::to_string(i % 3) + "/f" + std::to_string(i);
+    ASSERT_EQ(read_file(out / ("mirror/" + name)), read_file(root / name)) << name;
+  }
+  // One for the listings, one per worker; a connection per file would be 304.
+  EXPECT_LE(server->stats().connections_accepted, 3U);
+  EXPECT_EQ(r->connections_opened, server->stats().connections_accepted);
+}
+
+// A body of a few KB is copied (the pipe of a splice costs more); the ledger says which it was.
+TEST(GetFromServe, ASmallBodyIsCopiedAndALargerOneSplicedAndTheLedgerSaysWhich) {
+  if (!download_method_available(net::ReceiveMethod::splice)) {
+    ZC_SKIP_BECAUSE("splice into a file is not available here");
+  }
+  TempDir root, out;
+  const std::string small = generated_bytes(1000, 7);
+  const std::string large = generated_bytes(256 * 1024, 8);
+  ASSERT_TRUE(write_file(root / "small", small));
+  ASSERT_TRUE(write_file(root / "large", large));
+  auto server = start_server(root.path(), net::FileSendMethod::automatic);
+  ASSERT_TRUE(server);
+  auto o = options_for(out / "small", net::ReceiveMethod::splice);
+  o.copy_below = http::kCopyBelow;
+  auto copied = http::download(url_of(*server, "/small"), o);
+  ASSERT_TRUE(copied) << copied.error().message();
+  EXPECT_EQ(copied->ledger.method, "copy");
+  EXPECT_EQ(copied->ledger.bytes_zero_copy, 0U);
+  EXPECT_EQ(copied->ledger.bytes_copied_kernel, 2U * small.size());
+  EXPECT_EQ(read_file(out / "small"), small);
+  o.output = out / "large";
+  auto spliced = http::download(url_of(*server, "/large"), o);
+  ASSERT_TRUE(spliced) << spliced.error().message();
+  EXPECT_EQ(spliced->ledger.method, "splice");
+  EXPECT_EQ(spliced->ledger.bytes_zero_copy, large.size());
+  EXPECT_EQ(read_file(out / "large"), large);
+}
+
 TEST(GetFromServe, ContinueFinishesATruncatedPartByteExact) {
   TempDir root, out;
   const std::string bytes = generated_bytes(kFileBytes, 42);

@@ -48,6 +48,7 @@ struct GetCommandOptions {
   unsigned parallel_ranges = 1;
   bool recursive = false;
   std::string method = "auto";
+  std::string sync = "auto";  // file, batch, none; auto: file for one file, batch for more
   bool json = false;
   double timeout_s = 30;
   int max_redirects = 5;
@@ -59,6 +60,7 @@ struct GetCommandOptions {
   std::string metalink;  // --metalink FILE
   bool no_metalink = false;
   bool bench = false;
+  bool bench_tree = false;
   GetBenchSettings bench_settings;
 };
 
@@ -106,14 +108,35 @@ int interrupted_exit() {
   return kExitRuntimeError;
 }
 
+// How the run's files are made durable: --sync, where auto is one flush per file for a single
+// file and one syncfs for many.
+http::Durability durability_of(const GetCommandOptions& o, std::size_t urls) {
+  if (const auto d = http::durability_from_name(o.sync)) return *d;
+  return o.recursive || urls > 1 ? http::Durability::batch : http::Durability::file;
+}
+
+// "one syncfs" / "fsync per file" / "no sync": what the summary says about durability.
+std::string durability_words(http::Durability d) {
+  switch (d) {
+    case http::Durability::file:
+      return "synced: fsync per file";
+    case http::Durability::batch:
+      return "synced: one syncfs at the end";
+    case http::Durability::none:
+      return "not synced (--sync=none)";
+  }
+  return "";
+}
+
 CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url>& urls,
-                         const http::DownloadOptions& base) {
+                         const http::DownloadOptions& base, http::Durability durability) {
   bool failed = false;
   for (const http::Url& url : urls) {
     http::MirrorOptions options;
     options.output_dir = o.output.empty() ? "." : o.output;
     options.download = base;
     options.parallel = o.jobs;
+    options.durability = durability;
     auto result = http::mirror(url, options);
     if (!result && g_stop.load()) return interrupted_exit();
     if (!result) return std::unexpected(result.error());
@@ -125,15 +148,22 @@ CommandResult run_mirror(const GetCommandOptions& o, const std::vector<http::Url
           .add("files_downloaded", result->files_downloaded)
           .add("files_skipped", result->files_skipped)
           .add("directories", result->directories)
-          .add("failures", static_cast<std::uint64_t>(result->failures.size()));
+          .add("failures", static_cast<std::uint64_t>(result->failures.size()))
+          .add("files_per_s", result->files_per_s())
+          .add("connections", result->connections_opened)
+          .add("connections_reused", result->connections_reused)
+          .add("sync", std::string(http::to_string(durability)));
       std::printf("%s\n", record.str().c_str());
     } else {
-      std::fprintf(
-          stderr, "zcopy get -r %s: %llu files fetched, %llu already complete, %llu dirs; %s\n",
-          http::printable(url.str()).c_str(),
-          static_cast<unsigned long long>(result->files_downloaded),
-          static_cast<unsigned long long>(result->files_skipped),
-          static_cast<unsigned long long>(result->directories), result->ledger.summary().c_str());
+      std::fprintf(stderr,
+                   "zcopy get -r %s: %llu files fetched (%.0f files/s), %llu already complete, "
+                   "%llu dirs, %llu connections; %s; %s\n",
+                   http::printable(url.str()).c_str(),
+                   static_cast<unsigned long long>(result->files_downloaded), result->files_per_s(),
+                   static_cast<unsigned long long>(result->files_skipped),
+                   static_cast<unsigned long long>(result->directories),
+                   static_cast<unsigned long long>(result->connections_opened),
+                   durability_words(durability).c_str(), result->ledger.summary().c_str());
     }
     if (g_stop.load()) return interrupted_exit();
   }
@@ -169,6 +199,7 @@ CommandResult run_get(GetCommandOptions& o) {
     return run_get_sources_bench(o.bench_settings.size, o.bench_settings.repeats,
                                  o.bench_settings.directory, o.bench_rate, o.json);
   }
+  if (o.bench_tree) return run_get_tree_bench(o.bench_settings);
   if (!o.input_list.empty()) {
     auto listed = read_url_list(o.input_list);
     if (!listed) return std::unexpected(listed.error());
@@ -216,6 +247,11 @@ CommandResult run_get(GetCommandOptions& o) {
     base.checksum = std::move(*checksum);
   }
   base.method = resolved->method;
+  // Only a method chosen for us may turn to copying for small bodies.
+  base.copy_below = *method == net::ReceiveMethod::automatic ? http::kCopyBelow : 0;
+  // Several sources of one file are one file.
+  const http::Durability durability = durability_of(o, multi_source ? 1 : urls.size());
+  base.sync = durability == http::Durability::file;
   base.resume = !o.resume.empty();
   base.force_resume = o.resume == "force";
   base.stop = &g_stop;
@@ -236,7 +272,7 @@ CommandResult run_get(GetCommandOptions& o) {
   ProgressBar::Detail per_source;
   if (multi_source) per_source = [&o](double s) { return describe_sources(o.sources, s); };
   ProgressBar bar(progress, per_source);
-  if (o.recursive) return run_mirror(o, urls, base);
+  if (o.recursive) return run_mirror(o, urls, base, durability);
   if (!o.metalink.empty()) {
     auto metalink = http::load_metalink(o.metalink);
     if (!metalink) return std::unexpected(metalink.error());
@@ -259,6 +295,10 @@ CommandResult run_get(GetCommandOptions& o) {
   auto jobs = http::plan_downloads(urls, base, o.output);
   if (!jobs) return as_usage(jobs.error());
   auto results = http::download_all(*jobs, o.jobs);
+  if (durability == http::Durability::batch) {
+    // Nothing is reported complete before it is durable.
+    if (auto r = http::sync_file_systems(*jobs); !r) return std::unexpected(r.error());
+  }
   if (g_stop.load()) {
     // Files that finished before the stop are complete; say so before the interruption.
     for (std::size_t i = 0; i < results.size(); ++i) {
@@ -320,6 +360,11 @@ CommandRunner add_get_command(CLI::App& sub) {
                "Mirror a zcopy serve directory URL (ending in '/') under -o");
   sub.add_option("--method", o->method, "auto, splice, uring or copy (default auto)")
       ->check(accepted_by(parse_receive_method, "auto, splice, uring or copy"));
+  sub.add_option("--sync", o->sync,
+                 "When files are made durable: file (fsync each before its rename), batch (one "
+                 "syncfs before success is reported), none; auto (default): file for one file, "
+                 "batch for -r or several")
+      ->check(CLI::IsMember({"auto", "file", "batch", "none"}));
   sub.add_flag("--json", o->json, "A JSON record per file on stdout instead of a summary line");
   sub.add_option("--timeout", o->timeout_s,
                  "Seconds allowed for a connection or a response head, and the stall window: "
@@ -358,13 +403,22 @@ CommandRunner add_get_command(CLI::App& sub) {
   sub.add_option("--bench-rate", o->bench_rate,
                  "Each source's rate for --bench-sources, as tc spells it (default 80mbit)");
   add_size_option(sub, "--bench-size", o->bench_settings.size, "Benchmark file size (default 2G)");
-  sub.add_option("--bench-repeats", o->bench_settings.repeats,
-                 "Measured repeats per method after a warm-up (default 5)")
-      ->check(CLI::Range(1, 100));
+  sub.add_flag("--bench-tree", o->bench_tree,
+               "Benchmark: zcopy serve serves a generated tree of small files; mirror it with "
+               "get -r (1 connection and -j 8) and wget -r, in files per second");
+  sub.add_option("--bench-files", o->bench_settings.tree_files,
+                 "Files in the --bench-tree tree, 0-20 KB each, 100 per directory (default "
+                 "10000)")
+      ->check(CLI::Range(1, 10000000));
+  CLI::Option* repeats = sub.add_option("--bench-repeats", o->bench_settings.repeats,
+                                        "Measured repeats per method after a warm-up (default "
+                                        "5; --bench-tree 3)")
+                             ->check(CLI::Range(1, 100));
   sub.add_option("--bench-dir", o->bench_settings.directory,
                  "Where the benchmark puts its files (default: a new directory under /tmp)");
-  return [o] {
+  return [o, repeats] {
     o->bench_settings.json = o->json;
+    if (o->bench_tree && repeats->count() == 0) o->bench_settings.repeats = 3;
     return run_get(*o);
   };
 }

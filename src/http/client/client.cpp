@@ -73,7 +73,8 @@ Result<void> may_wait_for_head(const RequestOptions& options,
 
 // Reads the head without consuming a byte of the body: peek, and consume only through the blank
 // line once it is in sight. The whole head must arrive within the timeout.
-Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std::string& what) {
+Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std::string& what,
+                               bool& answered) {
   std::string head;
   std::string peeked(16 * 1024, '\0');
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
@@ -84,6 +85,7 @@ Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std:
     if (!peek) return timed_out_or(peek.error(), options.timeout, what);
     if (!*peek) continue;  // a receive slice passed
     const auto n = *peek;
+    if (*n > 0) answered = true;
     if (*n == 0) {
       return fail(Errc::closed, what,
                   head.empty() ? "the server closed the connection without answering"
@@ -106,7 +108,7 @@ Result<ResponseHead> read_head(int fd, const RequestOptions& options, const std:
 // The head from a TLS stream: whole records are read, and the bytes past the blank line are given
 // back to the stream, where the body starts.
 Result<ResponseHead> read_tls_head(TlsStream& stream, const RequestOptions& options,
-                                   const std::string& what) {
+                                   const std::string& what, bool& answered) {
   std::string head;
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   for (;;) {
@@ -121,6 +123,7 @@ Result<ResponseHead> read_tls_head(TlsStream& stream, const RequestOptions& opti
                   head.empty() ? "the server closed the connection without answering"
                                : "the server closed the connection inside the response head");
     }
+    answered = true;
     const std::size_t search_from = head.size() >= 3 ? head.size() - 3 : 0;
     const std::size_t before = head.size();
     head.append(reinterpret_cast<const char*>(data->data()), data->size());
@@ -139,27 +142,78 @@ Result<ResponseHead> read_tls_head(TlsStream& stream, const RequestOptions& opti
   }
 }
 
-Result<ClientResponse> send_tls_request(const Url& url, const RequestOptions& options,
-                                        const std::string& what) {
+Result<ClientConnection> open_connection(const Url& url, const RequestOptions& options,
+                                         const std::string& what) {
   auto socket = net::connect_tcp({url.host, url.port}, options.timeout);
   if (!socket) return std::unexpected(std::move(socket.error()).with_context(what));
-  const bool loopback = is_loopback_peer(socket->get());
+  ClientConnection connection;
+  connection.peer_is_loopback = is_loopback_peer(socket->get());
+  if (!url.tls) {
+    if (auto r = set_timeouts(socket->get(), options.timeout); !r) {
+      return std::unexpected(r.error());
+    }
+    connection.socket = std::move(*socket);
+    return connection;
+  }
   secure::SessionOptions tls = options.tls;
   tls.timeout = options.timeout;
   auto session = secure::Session::handshake(std::move(*socket), url.host, tls);
   if (!session) return std::unexpected(std::move(session.error()).with_context(what));
-  auto stream = std::make_unique<TlsStream>(std::move(*session));
-  const std::string request = format_request(url, options);
-  if (auto r = stream->session().write(std::as_bytes(std::span(request))); !r) {
-    return timed_out_or(r.error(), options.timeout, what);
+  connection.tls = std::make_unique<TlsStream>(std::move(*session));
+  return connection;
+}
+
+Result<void> send_all(int fd, const std::string& request, const RequestOptions& options,
+                      const std::string& what) {
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    auto n = sys_call({"send", fd}, [&] {
+      return ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    });
+    if (!n) return timed_out_or(n.error(), options.timeout, what);
+    sent += static_cast<std::size_t>(*n);
   }
-  auto head = read_tls_head(*stream, options, what);
+  return {};
+}
+
+// One request and its response head on `connection`. `answered` tells whether the server sent
+// anything back at all: a reused connection it had closed sends nothing.
+Result<ClientResponse> exchange(ClientConnection connection, const Url& url,
+                                const RequestOptions& options, const std::string& what,
+                                bool& answered) {
+  const std::string request = format_request(url, options);
+  Result<ResponseHead> head = std::unexpected(Error::make(Errc::closed, what, ""));
+  if (connection.tls) {
+    if (auto r = connection.tls->session().write(std::as_bytes(std::span(request))); !r) {
+      return timed_out_or(r.error(), options.timeout, what);
+    }
+    head = read_tls_head(*connection.tls, options, what, answered);
+  } else {
+    if (auto r = send_all(connection.socket.get(), request, options, what); !r) {
+      return std::unexpected(r.error());
+    }
+    head = read_head(connection.socket.get(), options, what, answered);
+  }
   if (!head) return std::unexpected(head.error());
   ClientResponse response;
+  // The connection can carry another request only if the server keeps it open and the body's
+  // end is known without waiting for a close.
+  response.reusable = options.pool != nullptr && head->version_minor >= 1 &&
+                      !head->connection_close &&
+                      (head->bodiless() || std::string_view(options.method) == "HEAD" ||
+                       (head->content_length.has_value() && !head->chunked));
   response.head = std::move(*head);
-  response.peer_is_loopback = loopback;
-  response.tls = std::move(stream);
+  response.peer_is_loopback = connection.peer_is_loopback;
+  response.socket = std::move(connection.socket);
+  response.tls = std::move(connection.tls);
   return response;
+}
+
+// A failure after which the same request may go once more on a fresh connection: the server
+// closed an idle connection as we reused it, so nothing was answered and nothing was done.
+bool worth_retrying(const Error& error, bool answered, const RequestOptions& options) {
+  if (answered || error.code() == Errc::timeout) return false;
+  return options.stop == nullptr || !options.stop->load(std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -179,32 +233,37 @@ std::string format_request(const Url& url, const RequestOptions& options) {
     request += "If-None-Match: " + options.if_none_match + "\r\n";
   }
   // Bodies must arrive as they are on disk: no content coding, which could not be spliced.
-  request += "Accept-Encoding: identity\r\nConnection: close\r\n\r\n";
+  request += "Accept-Encoding: identity\r\n";
+  // HTTP/1.1 keeps a connection open unless told otherwise; without a pool nobody reuses it.
+  request += options.pool != nullptr ? "\r\n" : "Connection: close\r\n\r\n";
   return request;
 }
 
 Result<ClientResponse> send_request(const Url& url, const RequestOptions& options) {
   const std::string what = std::string(options.method) + " " + url.str();
-  if (url.tls) return send_tls_request(url, options, what);
-  auto socket = net::connect_tcp({url.host, url.port}, options.timeout);
-  if (!socket) return std::unexpected(std::move(socket.error()).with_context(what));
-  if (auto r = set_timeouts(socket->get(), options.timeout); !r) return std::unexpected(r.error());
-  const std::string request = format_request(url, options);
-  std::size_t sent = 0;
-  while (sent < request.size()) {
-    auto n = sys_call({"send", socket->get()}, [&] {
-      return ::send(socket->get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    });
-    if (!n) return timed_out_or(n.error(), options.timeout, what);
-    sent += static_cast<std::size_t>(*n);
+  if (options.pool != nullptr) {
+    if (auto idle = options.pool->take(url)) {
+      bool answered = false;
+      auto response = exchange(std::move(*idle), url, options, what, answered);
+      if (response) {
+        options.pool->count_reused();
+        return response;
+      }
+      if (!worth_retrying(response.error(), answered, options)) return response;
+    }
   }
-  auto head = read_head(socket->get(), options, what);
-  if (!head) return std::unexpected(head.error());
-  ClientResponse response;
-  response.head = std::move(*head);
-  response.peer_is_loopback = is_loopback_peer(socket->get());
-  response.socket = std::move(*socket);
-  return response;
+  auto connection = open_connection(url, options, what);
+  if (!connection) return std::unexpected(connection.error());
+  if (options.pool != nullptr) options.pool->count_opened();
+  bool answered = false;
+  return exchange(std::move(*connection), url, options, what, answered);
+}
+
+void return_connection(ClientResponse&& response, const Url& url, ConnectionPool& pool) {
+  if (!response.reusable || (response.tls && response.tls->buffered())) return;
+  pool.put(url, ClientConnection{.socket = std::move(response.socket),
+                                 .tls = std::move(response.tls),
+                                 .peer_is_loopback = response.peer_is_loopback});
 }
 
 }  // namespace zc::http

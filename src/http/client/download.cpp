@@ -57,6 +57,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
     if (plan.record) request.if_range = plan.record->if_range();
   }
   request.if_none_match = options.if_none_match;
+  request.pool = options.pool;
   auto fetched = fetch_following(url, options, request);
   if (!fetched) return std::unexpected(fetched.error());
   result.final_url = fetched->url;
@@ -68,6 +69,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   if (head.status == 304 && !options.if_none_match.empty()) {
     result.not_modified = true;
     result.note = "not modified";
+    if (options.pool) return_connection(std::move(fetched->response), fetched->url, *options.pool);
     return result;
   }
   if (offset > 0 && (head.status == 206 || head.status == 416)) {
@@ -134,11 +136,11 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   const DownloadOptions checked = with_checksum(options, head, digest_note);
   add_note(result.note, digest_note);
   const int dir = place.directory.get();
-  if (offset == 0) remove_part_record(dir, place.record);
+  if (offset == 0 && options.resumable) remove_part_record(dir, place.record);
   auto file = open_part(place, offset == 0);
   if (!file) return std::unexpected(file.error());
   // The record exists before the first byte does, so even a SIGKILL leaves a .part to resume.
-  if (offset == 0) {
+  if (offset == 0 && options.resumable) {
     if (auto r = store_part_record(dir, place.record, record, options.sync); !r) {
       return std::unexpected(r.error());
     }
@@ -153,6 +155,13 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
     if (!created) return std::unexpected(created.error());
     hasher.emplace(std::move(*created));
   }
+  // Read now: the connection may go back to its pool once the body is in.
+  std::string tls_method;
+  std::string tls_note;
+  if (const TlsStream* tls = fetched->response.tls.get()) {
+    tls_method = tls_method_name(tls->session());
+    tls_note = tls->session().describe();
+  }
   if (!already_complete && !head.bodiless()) {
     if (options.progress) {
       options.progress->bytes_done.fetch_add(offset, std::memory_order_relaxed);
@@ -160,6 +169,11 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
         options.progress->bytes_expected.fetch_add(offset + *head.content_length,
                                                    std::memory_order_relaxed);
       }
+    }
+    // A few KB cost less to copy than to pass through a pipe.
+    if (options.copy_below > 0 && head.content_length &&
+        *head.content_length < options.copy_below && !head.chunked) {
+      method = net::ReceiveMethod::copy;
     }
     PartProgress progress(dir, place.record, file->get(), record, options.sync);
     BodyTransfer transfer{
@@ -173,7 +187,7 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
         .timeout = options.timeout,
         .stop = options.stop,
         .progress = options.progress ? &options.progress->bytes_done : nullptr,
-        .part = &progress,
+        .part = options.resumable ? &progress : nullptr,
         .range = 0,
         .file_name = place.shown_part,
         .ledger = &result.ledger,
@@ -181,13 +195,16 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
     };
     auto moved = receive_body(transfer);
     if (!moved) {
-      (void)progress.save();  // whatever arrived can be resumed
+      if (options.resumable) (void)progress.save();  // whatever arrived can be resumed
       if (options.stop && options.stop->load(std::memory_order_relaxed)) {
         return std::unexpected(interrupted(place));
       }
       return std::unexpected(moved.error());
     }
     received = *moved;
+    if (options.pool && head.content_length && received == *head.content_length) {
+      return_connection(std::move(fetched->response), fetched->url, *options.pool);
+    }
     if (head.chunked && method != net::ReceiveMethod::copy && !fetched->response.tls) {
       add_note(result.note, "chunked body: decoded in user space, not spliced");
     }
@@ -201,9 +218,9 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
   }
   result.file_size = final_size;
   result.ledger.method = std::string(to_string(method));
-  if (const TlsStream* tls = fetched->response.tls.get()) {
-    result.ledger.method = tls_method_name(tls->session());
-    add_note(result.note, tls->session().describe());
+  if (fetched->url.tls) {
+    result.ledger.method = tls_method;
+    add_note(result.note, tls_note);
   }
   if (head.chunked) result.ledger.method += " (chunked)";
   watch.stop_into(result.ledger);
@@ -211,6 +228,25 @@ Result<DownloadResult> download_stream(const Url& url, const DownloadOptions& op
 }
 
 }  // namespace detail
+
+std::string_view to_string(Durability durability) noexcept {
+  switch (durability) {
+    case Durability::file:
+      return "file";
+    case Durability::batch:
+      return "batch";
+    case Durability::none:
+      return "none";
+  }
+  return "?";
+}
+
+std::optional<Durability> durability_from_name(std::string_view text) noexcept {
+  for (const Durability d : {Durability::file, Durability::batch, Durability::none}) {
+    if (text == to_string(d)) return d;
+  }
+  return std::nullopt;
+}
 
 std::string part_path(const std::string& output) {
   return output + ".part";

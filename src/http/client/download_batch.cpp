@@ -1,13 +1,18 @@
 #include "zcopy/http/client/download_batch.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
+#include "zcopy/core/syscall.hpp"
 #include "zcopy/http/client/part_record.hpp"
 
 namespace zc::http {
@@ -75,15 +80,24 @@ Result<std::vector<DownloadJob>> plan_downloads(std::span<const Url> urls,
 }
 
 std::vector<Result<DownloadResult>> download_all(std::span<const DownloadJob> jobs,
-                                                 unsigned parallel) {
+                                                 unsigned parallel, BatchConnections* connections) {
   std::vector<std::optional<Result<DownloadResult>>> slots(jobs.size());
   std::atomic<std::size_t> next{0};
+  std::mutex counts_mutex;  // guards *connections while workers finish
   auto worker = [&] {
+    ConnectionPool pool;  // this worker's own: a pool is not shared between threads
     for (;;) {
       // Relaxed is enough: each index is handed out once, and join() publishes the slots.
       const std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= jobs.size()) return;
-      slots[i].emplace(download(jobs[i].url, jobs[i].options));
+      if (i >= jobs.size()) break;
+      DownloadOptions options = jobs[i].options;
+      if (options.pool == nullptr) options.pool = &pool;
+      slots[i].emplace(download(jobs[i].url, options));
+    }
+    if (connections != nullptr) {
+      const std::scoped_lock lock(counts_mutex);
+      connections->opened += pool.opened();
+      connections->reused += pool.reused();
     }
   };
   const std::size_t threads =
@@ -98,6 +112,34 @@ std::vector<Result<DownloadResult>> download_all(std::span<const DownloadJob> jo
   results.reserve(jobs.size());
   for (auto& slot : slots) results.push_back(std::move(*slot));
   return results;
+}
+
+Result<void> sync_file_system(int fd, const std::string& shown) {
+  if (auto r = sys_call({"syncfs", fd}, [&] { return ::syncfs(fd); }); !r) {
+    return std::unexpected(std::move(r.error()).with_context("make " + shown + " durable"));
+  }
+  return {};
+}
+
+Result<std::size_t> sync_file_systems(std::span<const DownloadJob> jobs) {
+  std::set<std::string> directories;
+  for (const DownloadJob& job : jobs) {
+    const std::string& output = job.options.output;
+    const std::size_t slash = output.rfind('/');
+    directories.insert(slash == std::string::npos ? "."
+                       : slash == 0               ? "/"
+                                                  : output.substr(0, slash));
+  }
+  std::set<dev_t> synced;
+  for (const std::string& directory : directories) {
+    auto fd = Fd::open(directory, O_RDONLY | O_DIRECTORY);
+    if (!fd) return std::unexpected(fd.error());
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return fail_errno(errno, "fstat(" + directory + ")");
+    if (!synced.insert(st.st_dev).second) continue;
+    if (auto r = sync_file_system(fd->get(), directory); !r) return std::unexpected(r.error());
+  }
+  return synced.size();
 }
 
 }  // namespace zc::http

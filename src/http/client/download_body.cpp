@@ -219,7 +219,10 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
     } else {
       // Bytes past Content-Length are not the body's (Connection: close, so none should come).
       const std::uint64_t room = t.length ? *t.length - written - batch.size() : data->size();
-      batch.add(data->first(static_cast<std::size_t>(std::min<std::uint64_t>(room, data->size()))));
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(room, data->size()));
+      batch.add(data->first(take));
+      // Kept in the stream, so the connection is known not to end where the body does.
+      if (take < data->size()) stream.unread(data->size() - take);
       if (batch.full()) {
         if (auto r = flush(); !r) return std::unexpected(r.error());
       }

@@ -22,6 +22,9 @@
 namespace zc::http {
 namespace {
 
+// Files smaller than this are fetched again rather than resumed, and keep no record meanwhile.
+constexpr std::uint64_t kResumableFrom = 1 << 20;
+
 // A listing is metadata; anything larger is not one.
 constexpr std::size_t kMaxListingBytes = 64 << 20;
 
@@ -55,8 +58,12 @@ Result<std::string> read_small_body(ClientResponse& response, const DownloadOpti
       }
       continue;
     }
-    auto received =
-        try_sys_call({"recv", fd}, [&] { return ::recv(fd, buffer, sizeof(buffer), 0); });
+    // Never past the body: a kept-alive connection's next response starts there.
+    const std::size_t ask = head.content_length
+                                ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                      sizeof(buffer), *head.content_length - raw.size()))
+                                : sizeof(buffer);
+    auto received = try_sys_call({"recv", fd}, [&] { return ::recv(fd, buffer, ask, 0); });
     if (!received) return std::unexpected(std::move(received.error()).with_context(what));
     const auto n = *received;  // empty: a receive slice passed
     if (auto r = watch.update(n ? static_cast<std::uint64_t>(*n) : 0); !r) {
@@ -71,6 +78,9 @@ Result<std::string> read_small_body(ClientResponse& response, const DownloadOpti
   }
   if (head.content_length) {
     if (raw.size() < *head.content_length) return fail(Errc::closed, what, "truncated listing");
+    if (tls != nullptr && raw.size() > *head.content_length) {
+      tls->unread(raw.size() - static_cast<std::size_t>(*head.content_length));
+    }
     raw.resize(static_cast<std::size_t>(*head.content_length));
     return raw;
   }
@@ -86,13 +96,15 @@ Result<std::string> read_small_body(ClientResponse& response, const DownloadOpti
   return body;
 }
 
-Result<Listing> fetch_listing(const Url& url, const DownloadOptions& options) {
+Result<Listing> fetch_listing(const Url& url, const DownloadOptions& options,
+                              ConnectionPool& pool) {
   const std::string what = "list " + url.str();
   RequestOptions request;
   request.accept = "application/json";
   request.timeout = options.timeout;
   request.stop = options.stop;
   request.tls = options.tls;
+  request.pool = &pool;
   auto response = send_request(url, request);
   if (!response) return std::unexpected(response.error());
   if (response->head.status != 200) {
@@ -107,6 +119,7 @@ Result<Listing> fetch_listing(const Url& url, const DownloadOptions& options) {
   }
   auto body = read_small_body(*response, options, what);
   if (!body) return std::unexpected(body.error());
+  if (response->head.content_length) return_connection(std::move(*response), url, pool);
   auto listing = parse_listing(*body);
   if (!listing) return std::unexpected(std::move(listing.error()).with_context(what));
   return listing;
@@ -185,6 +198,8 @@ Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options) 
                 "a directory URL must end in '/'");
   }
   MirrorResult result;
+  CpuStopwatch watch;
+  ConnectionPool listings;
   if (::mkdir(options.output_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return fail_errno(errno, "mkdir(" + options.output_dir + ")");
   }
@@ -201,7 +216,7 @@ Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options) 
   while (!directories.empty()) {
     Pending dir = std::move(directories.front());
     directories.pop_front();
-    auto listing = fetch_listing(dir.url, options.download);
+    auto listing = fetch_listing(dir.url, options.download, listings);
     if (!listing) return std::unexpected(listing.error());
     ++result.directories;
     auto here = open_tree_directory(root->get(), dir.relative);
@@ -251,14 +266,19 @@ Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options) 
       job.options.mtime = entry.mtime;
       job.options.keep_origin = true;
       job.options.if_none_match = etag;
-      job.options.resume = true;  // an interrupted mirror left .part files; finish them
+      // An interrupted mirror left .part files: finish the large ones, fetch small ones again.
+      job.options.resumable = entry.size >= kResumableFrom;
+      job.options.resume = job.options.resumable;
       job.options.parallel_ranges = 1;
+      job.options.sync = options.durability == Durability::file;
       jobs.push_back(std::move(job));
     }
   }
-  CpuStopwatch watch;
-  auto results = download_all(jobs, options.parallel);
-  result.ledger.method = std::string(to_string(options.download.method));
+  BatchConnections connections;
+  auto results = download_all(jobs, options.parallel, &connections);
+  result.connections_opened = listings.opened() + connections.opened;
+  result.connections_reused = listings.reused() + connections.reused;
+  std::set<std::string> methods;
   for (auto& r : results) {
     if (!r) {
       result.failures.push_back(std::move(r.error()));
@@ -269,11 +289,25 @@ Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options) 
       continue;
     }
     ++result.files_downloaded;
-    result.ledger.method = r->ledger.method;
+    methods.insert(r->ledger.method);
     result.ledger.bytes += r->ledger.bytes;
     result.ledger.bytes_zero_copy += r->ledger.bytes_zero_copy;
     result.ledger.bytes_copied_user += r->ledger.bytes_copied_user;
     result.ledger.bytes_copied_kernel += r->ledger.bytes_copied_kernel;
+  }
+  // Every method that moved a body: small bodies are copied, larger ones spliced.
+  result.ledger.method = std::string(to_string(options.download.method));
+  if (!methods.empty()) {
+    result.ledger.method.clear();
+    for (const std::string& m : methods) {
+      result.ledger.method += (result.ledger.method.empty() ? "" : "+") + m;
+    }
+  }
+  if (options.durability == Durability::batch && result.files_downloaded > 0) {
+    if (auto r = sync_file_system(root->get(), options.output_dir); !r) {
+      return std::unexpected(r.error());
+    }
+    result.syncs = 1;
   }
   // Per-file CPU figures overlap when files run side by side; the whole run's figure is honest.
   watch.stop_into(result.ledger);

@@ -39,6 +39,7 @@
 
 #include "zcopy/core/transfer_ledger.hpp"
 #include "zcopy/http/client/checksum.hpp"
+#include "zcopy/http/client/connection_pool.hpp"
 #include "zcopy/http/client/url.hpp"
 #include "zcopy/net/socket_to_file.hpp"
 #include "zcopy/secure/session.hpp"
@@ -51,6 +52,24 @@ struct DownloadProgress {
   std::atomic<std::uint64_t> bytes_expected{0};  // sum of the sizes learnt so far
 };
 
+// When a complete file's bytes are made durable (--sync). Every mode keeps the .part -> rename
+// protocol: no file appears under its name before all its bytes are written.
+//   file   fsync the .part (and its record), rename, fsync the directory: each file is durable
+//          as soon as it appears, at the cost of a disk flush per file.
+//   batch  no flush per file; one syncfs of the output's file system before the run reports
+//          success. A killed run leaves complete files and .part files only; a power cut during
+//          the run can lose the bytes of files renamed since the run began.
+//   none   no flush at all: durable whenever the kernel writes the page cache back.
+enum class Durability : std::uint8_t { file, batch, none };
+
+std::string_view to_string(Durability durability) noexcept;  // "file", "batch", "none"
+std::optional<Durability> durability_from_name(std::string_view text) noexcept;
+
+// Bodies of a known length below this many bytes are received by recv() into a buffer and
+// pwrite(): for a few KB the pipe of a splice costs more than the copy it saves (measured by
+// `zcopy get --bench-tree`).
+inline constexpr std::uint64_t kCopyBelow = 16 * 1024;
+
 struct DownloadOptions {
   std::string output;  // the final path; OUTPUT.part while in progress
   net::ReceiveMethod method = net::ReceiveMethod::automatic;
@@ -59,7 +78,8 @@ struct DownloadOptions {
   unsigned parallel_ranges = 1;  // split one body over this many connections
   int max_redirects = 5;
   std::chrono::milliseconds timeout{30000};
-  bool sync = true;                   // fsync the file (and its directory) before and after rename
+  bool sync =
+      true;  // fsync the file (and its directory) before and after rename (Durability::file)
   std::optional<std::int64_t> mtime;  // set the file's mtime (seconds) once complete and verified
   DownloadProgress* progress = nullptr;
   // Set (by a signal handler, say) to stop: the transfer ends within a fraction of a second,
@@ -85,6 +105,15 @@ struct DownloadOptions {
   // (kMaxMetalinkBytes at most, metalink.hpp) is read into here and the result says `metalink`.
   // Honoured by a single-stream download (parallel_ranges 1).
   std::string* metalink_document = nullptr;
+  // Keep-alive connections to reuse and keep (the calling thread's own); none: one connection
+  // per request.
+  ConnectionPool* pool = nullptr;
+  // With `method` chosen automatically: bodies of a known length below this are copied
+  // (kCopyBelow); 0 always uses `method`.
+  std::uint64_t copy_below = 0;
+  // False: the .part gets no record, so it is never resumed, only fetched again (a small file of
+  // a mirror, where the record would cost more than the bytes it saves). Needs resume off.
+  bool resumable = true;
 };
 
 struct DownloadResult {

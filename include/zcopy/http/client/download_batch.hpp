@@ -4,7 +4,11 @@
 //   auto results = zc::http::download_all(jobs, 4);   // results[i] belongs to jobs[i]
 //
 // Each download runs on a worker thread and keeps its own .part, so one failure leaves the others
-// running and finishing; the caller reports each result.
+// running and finishing; the caller reports each result. Each worker keeps its own keep-alive
+// connections (a ConnectionPool), so files from one server share a connection per worker.
+//
+// With DownloadOptions::sync off (Durability::batch), sync_file_systems() makes the files
+// durable at once before the caller reports success.
 #pragma once
 
 #include <span>
@@ -28,7 +32,20 @@ Result<std::vector<DownloadJob>> plan_downloads(std::span<const Url> urls,
                                                 const DownloadOptions& base,
                                                 const std::string& output);
 
+// What the workers' connections did, summed.
+struct BatchConnections {
+  std::uint64_t opened = 0;
+  std::uint64_t reused = 0;  // requests sent on a connection an earlier one left open
+};
+
 std::vector<Result<DownloadResult>> download_all(std::span<const DownloadJob> jobs,
-                                                 unsigned parallel);
+                                                 unsigned parallel,
+                                                 BatchConnections* connections = nullptr);
+
+// One syncfs(2) per file system the jobs' outputs lie on; returns how many were made.
+Result<std::size_t> sync_file_systems(std::span<const DownloadJob> jobs);
+
+// syncfs(2) of the file system holding `fd`; `shown` names it in an error.
+Result<void> sync_file_system(int fd, const std::string& shown);
 
 }  // namespace zc::http

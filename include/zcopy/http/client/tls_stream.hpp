@@ -36,6 +36,8 @@ class TlsStream {
   // Waits up to `slice` for something to read (at once when a record is already received);
   // false when nothing came.
   Result<bool> wait(std::chrono::milliseconds slice);
+  // Whether bytes given back by unread() wait to be read.
+  bool buffered() const noexcept { return pending_ > 0; }
 
   secure::Session& session() noexcept { return session_; }
   const secure::Session& session() const noexcept { return session_; }
