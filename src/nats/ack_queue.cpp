@@ -5,7 +5,14 @@
 namespace zc::nats::detail {
 
 AckQueue::~AckQueue() {
+  drop_all();
+}
+
+std::size_t AckQueue::drop_all() noexcept {
   for (Entry& entry : entries_) natsMsg_Destroy(entry.msg);
+  const std::size_t dropped = entries_.size();
+  entries_.clear();
+  return dropped;
 }
 
 void AckQueue::push(std::uint32_t chunk, natsMsg* msg) {

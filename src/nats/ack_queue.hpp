@@ -28,6 +28,9 @@ class AckQueue {
   void push(std::uint32_t chunk, natsMsg* msg);
   // Acks every message whose chunk no subscriber holds any more.
   void ack_released(const Publisher& publisher);
+  // Drops every message unacknowledged; returns how many. For when their subscription is about
+  // to go: a message's ack goes through the subscription it came by, so none may outlive it.
+  std::size_t drop_all() noexcept;
 
   std::uint64_t acked() const noexcept { return acked_; }
   std::uint64_t ack_failures() const noexcept { return ack_failures_; }

@@ -70,6 +70,7 @@ struct ImporterState {
   ~ImporterState() {
     loans.clear();
     for (std::size_t i = next; i < backlog.size(); ++i) natsMsg_Destroy(backlog[i]);
+    acks.drop_all();  // before their subscription: the server redelivers them
     if (subscription != nullptr) {
       // The client's reader thread may be queueing a message for the subscription right now, and
       // libnats before 3.6 does not keep it alive meanwhile: closing the connection joins that
@@ -277,6 +278,9 @@ void back_off(detail::ImporterState& s) {
 // the duplicates by their stream sequence), unless that fails for good.
 Result<void> remake_consumer(detail::ImporterState& s, const std::string& why) {
   if (s.subscription != nullptr) {
+    // Acks would go through the subscription, and to a consumer that no longer exists: the new
+    // one delivers these messages again.
+    s.acks.drop_all();
     natsSubscription_Destroy(s.subscription);
     s.subscription = nullptr;
   }
