@@ -100,15 +100,18 @@ Result<std::size_t> SubscriberState::take(std::span<Taken> out) {
         return 0;
       }
       // Something is queued. Under drop_oldest the publisher may have taken this entry back
-      // (moving tail first); or it filled the slot between our two loads. Anything else means
-      // the indices are impossible.
-      if (ctl->tail.load(std::memory_order_relaxed) != tail) continue;
-      if (head - tail <= depth && slot.filled.load(std::memory_order_acquire) == tail + 1) {
-        continue;
-      }
+      // (moving tail first) and even filled its slot again; or it filled the slot between our
+      // two loads. Anything else means the indices are impossible.
+      // SYNC POINT (pairs with the publisher's release store of filled and its compare-and-swap
+      // of tail before any refill): the slot is read before tail is looked at again, so a refill
+      // we see comes with the moved tail (looking at tail first let a drop and a refill fall
+      // between the two looks, and a live queue was called corrupt).
+      const std::uint64_t position = slot.filled.load(std::memory_order_acquire);
+      if (ctl->tail.load(std::memory_order_acquire) != tail) continue;
+      if (head - tail <= depth && position == tail + 1) continue;
       return fail(Errc::corrupt, "Subscriber::receive",
                   "queue indices head " + std::to_string(head) + ", tail " + std::to_string(tail) +
-                      " and slot position " + std::to_string(slot.filled.load()) +
+                      " and slot position " + std::to_string(position) +
                       " are impossible for depth " + std::to_string(depth));
     }
     // Whoever moves tail past a position owns the entry; under drop_oldest the publisher may

@@ -115,13 +115,17 @@ TEST(Backpressure, DropOldestRacesASubscriberForTheSameEntryAndEveryMessageIsCou
   const std::size_t messages = scaled(200000);
   std::size_t received = 0;
   bool ordered_and_whole = true;
+  std::string why_reading_ended;
   // The subscriber takes entries while the publisher takes back the oldest ones of the same
   // queue: whoever wins each compare-and-swap owns that entry.
   std::thread reader([&] {
     std::optional<std::uint64_t> last;
     for (;;) {
       auto sample = subscriber->receive(5s);
-      if (!sample) return;
+      if (!sample) {
+        if (sample.error().code() != zc::Errc::closed) why_reading_ended = sample.error().message();
+        return;
+      }
       if ((last && sample->sequence() <= *last) ||
           !check_message(sample->bytes(), sample->sequence())) {
         ordered_and_whole = false;
@@ -133,6 +137,7 @@ TEST(Backpressure, DropOldestRacesASubscriberForTheSameEntryAndEveryMessageIsCou
   for (std::size_t i = 0; i < messages; ++i) ASSERT_TRUE(publish_message(*publisher));
   publisher->close();
   reader.join();
+  EXPECT_EQ(why_reading_ended, "") << "reading ended before the close";
   EXPECT_TRUE(ordered_and_whole);
   EXPECT_EQ(received + subscriber->dropped(), messages) << "each message received or dropped";
   EXPECT_EQ(publisher->stats().dropped, subscriber->dropped());
