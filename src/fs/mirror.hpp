@@ -9,6 +9,7 @@
 #pragma once
 
 #define FUSE_USE_VERSION 312
+#include <dirent.h>
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
@@ -21,10 +22,31 @@
 
 #include "device_hooks.hpp"
 #include "inode_table.hpp"
+#include "open_handles.hpp"
 #include "zcopy/core/error.hpp"
 #include "zcopy/fs/mount.hpp"
 
 namespace zc::fs {
+
+// An open regular file: our own descriptor, and whether the kernel serves it by passthrough.
+struct FileHandle {
+  Fd fd;
+  Inode* inode = nullptr;
+  bool passthrough = false;
+};
+
+// An open directory stream. The kernel may read one directory handle from several threads.
+struct DirHandle {
+  std::mutex mutex;
+  DIR* stream = nullptr;  // owned; protected by mutex
+  off_t offset = 0;       // the offset the next entry read from `stream` follows; by mutex
+  DirHandle() = default;
+  DirHandle(const DirHandle&) = delete;
+  DirHandle& operator=(const DirHandle&) = delete;
+  ~DirHandle() {
+    if (stream != nullptr) ::closedir(stream);
+  }
+};
 
 class Mirror {
  public:
@@ -35,6 +57,9 @@ class Mirror {
 
   InodeTable& inodes() noexcept { return inodes_; }
   DeviceHooks& device() noexcept { return device_; }
+  // Every handle the kernel holds; what it never released is freed with the mirror.
+  OpenHandles<FileHandle>& files() noexcept { return files_; }
+  OpenHandles<DirHandle>& dirs() noexcept { return dirs_; }
   double cache_seconds() const noexcept { return cache_seconds_; }
   MountMode requested_mode() const noexcept { return requested_; }
   std::uint32_t stack_depth() const noexcept { return stack_depth_; }
@@ -71,6 +96,8 @@ class Mirror {
  private:
   const SourceDevices::Log log_;  // before inodes_, which gets a copy
   InodeTable inodes_;
+  OpenHandles<FileHandle> files_;  // after inodes_: a handle points at its inode
+  OpenHandles<DirHandle> dirs_;
   DeviceHooks device_;
   const MountMode requested_;
   const double cache_seconds_;
@@ -81,6 +108,13 @@ class Mirror {
   std::string fallback_reason_;  // protected by reason_mutex_
   std::array<std::atomic<std::uint64_t>, kMountOperations> by_operation_{};
 };
+
+inline FileHandle& file_of(const struct fuse_file_info* fi) {
+  return handle_at<FileHandle>(fi->fh);
+}
+inline DirHandle& dir_of(const struct fuse_file_info* fi) {
+  return handle_at<DirHandle>(fi->fh);
+}
 
 inline Mirror& mirror_of(fuse_req_t req) {
   return *static_cast<Mirror*>(fuse_req_userdata(req));
@@ -170,16 +204,5 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
 }  // namespace ops
-
-// An open regular file: our own descriptor, and whether the kernel serves it by passthrough.
-struct FileHandle {
-  Fd fd;
-  Inode* inode = nullptr;
-  bool passthrough = false;
-};
-
-inline FileHandle& file_of(const struct fuse_file_info* fi) {
-  return *reinterpret_cast<FileHandle*>(fi->fh);  // NOLINT: fh is the FileHandle open() made
-}
 
 }  // namespace zc::fs

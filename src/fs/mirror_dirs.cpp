@@ -15,20 +15,6 @@
 namespace zc::fs::ops {
 namespace {
 
-// An open directory stream. The kernel may read one directory handle from several threads.
-struct DirHandle {
-  std::mutex mutex;
-  DIR* stream = nullptr;  // owned; protected by mutex
-  off_t offset = 0;       // the offset the next entry read from `stream` follows; by mutex
-  ~DirHandle() {
-    if (stream != nullptr) ::closedir(stream);
-  }
-};
-
-DirHandle& dir_of(const struct fuse_file_info* fi) {
-  return *reinterpret_cast<DirHandle*>(fi->fh);  // NOLINT: fh is the DirHandle opendir made
-}
-
 // Fills `buffer` with entries; returns the bytes used, or an errno. Runs under the handle's
 // lock, which must be dropped before replying: once the reply is out, the kernel may release the
 // handle on another thread.
@@ -123,8 +109,9 @@ void opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   handle->stream = ::fdopendir(fd->get());
   if (handle->stream == nullptr) return (void)fuse_reply_err(req, errno);
   (void)fd->release();  // the stream owns it now
-  fi->fh = reinterpret_cast<uint64_t>(handle.get());
-  if (fuse_reply_open(req, fi) == 0) (void)handle.release();
+  OpenHandles<DirHandle>& dirs = mirror_of(req).dirs();
+  fi->fh = dirs.adopt(std::move(handle));
+  if (fuse_reply_open(req, fi) != 0) (void)dirs.take(fi->fh);  // the opener was interrupted
 }
 
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
@@ -137,7 +124,7 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 void releasedir(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* fi) {
-  delete &dir_of(fi);
+  (void)mirror_of(req).dirs().take(fi->fh);
   fuse_reply_err(req, 0);
 }
 

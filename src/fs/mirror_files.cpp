@@ -74,7 +74,7 @@ void detach_backing(Mirror& mirror, FileHandle& handle) {
 std::int32_t adopt_handle(fuse_req_t req, Mirror& mirror, std::unique_ptr<FileHandle> handle,
                           struct fuse_file_info* fi) {
   const std::int32_t backing = attach_backing(req, mirror, *handle);
-  fi->fh = reinterpret_cast<uint64_t>(handle.release());
+  fi->fh = mirror.files().adopt(std::move(handle));
   fi->keep_cache = 0;  // another opener may have changed the source
   // FLUSH only gives the caller's close what the source file system's own close would report;
   // where that is always nothing (ext4, xfs, btrfs, tmpfs), the round trip is skipped.
@@ -173,7 +173,7 @@ void open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     // The opener was interrupted: the kernel will not release this handle.
     DeviceHooks::expect_open_reply(0);
     detach_backing(mirror, file_of(fi));
-    delete &file_of(fi);
+    (void)mirror.files().take(fi->fh);
   }
 }
 
@@ -199,16 +199,15 @@ void create(fuse_req_t req, fuse_ino_t parent_id, const char* name, mode_t mode,
     // The kernel learns of neither the handle nor the entry.
     DeviceHooks::expect_open_reply(0);
     detach_backing(mirror, file_of(fi));
-    delete &file_of(fi);
+    (void)mirror.files().take(fi->fh);
     mirror.inodes().forget(mirror.inodes().get(entry->ino), 1);
   }
 }
 
 void release(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* fi) {
   Mirror& mirror = mirror_of(req);
-  FileHandle* handle = &file_of(fi);
-  detach_backing(mirror, *handle);
-  delete handle;
+  detach_backing(mirror, file_of(fi));
+  (void)mirror.files().take(fi->fh);
   fuse_reply_err(req, 0);
 }
 
