@@ -1,7 +1,10 @@
 // zcopy get --metalink against real `zcopy serve` processes: a two-file Metalink arrives
 // byte-exact, a wrong digest leaves no file and names both digests, names that would leave the
 // output directory write nothing, a URL that answers application/metalink4+xml is followed (or
-// saved with --no-metalink), and a bad piece from one mirror is fetched again from the other.
+// saved with --no-metalink), and a bad piece from one mirror is fetched again from another while
+// all mirrors deliver at once. Each source's first connection starts on its own piece (the first
+// URL on piece 0, the second on piece 1, ...), which lets a test place a bad byte where a given
+// source fetches it.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -173,9 +176,9 @@ TEST_F(GetMetalink, AUrlAnsweringWithAMetalinkIsFollowedOrSavedWithNoMetalink) {
 }
 
 TEST_F(GetMetalink, ABadPieceFromOneMirrorIsFetchedAgainFromTheOther) {
-  // Mirror a's copy has one flipped byte inside piece 2; b's is right.
+  // Mirror a's copy has one flipped byte inside piece 0, which a fetches first; b's is right.
   std::string flipped = big_;
-  flipped[2 * kPiece + 777] = static_cast<char>(flipped[2 * kPiece + 777] ^ 0x20);
+  flipped[777] = static_cast<char>(flipped[777] ^ 0x20);
   ASSERT_TRUE(write_file(dir_ / "a/big.bin", flipped));
   const std::string a = serve(dir_ / "a");
   const std::string b = serve(dir_ / "b");
@@ -192,7 +195,7 @@ TEST_F(GetMetalink, ABadPieceFromOneMirrorIsFetchedAgainFromTheOther) {
   EXPECT_NE(got.output.find("6 sha-256 pieces verified"), std::string::npos) << got.output;
 }
 
-TEST_F(GetMetalink, APieceNoMirrorHasRightFailsTheFileAndLeavesNothing) {
+TEST_F(GetMetalink, APieceNoMirrorHasRightFailsTheFileAndLeavesOnlyThePart) {
   std::string flipped = big_;
   flipped[kPiece + 5] = static_cast<char>(flipped[kPiece + 5] ^ 0x01);
   ASSERT_TRUE(write_file(dir_ / "a/big.bin", flipped));
@@ -207,34 +210,67 @@ TEST_F(GetMetalink, APieceNoMirrorHasRightFailsTheFileAndLeavesNothing) {
   EXPECT_NE(got.output.find("piece 1 (bytes " + std::to_string(kPiece) + "-"), std::string::npos)
       << got.output;
   EXPECT_NE(got.output.find("matches its sha-256 from no source"), std::string::npos) << got.output;
-  EXPECT_EQ(listing(out()), std::vector<std::string>{});
+  // No big.bin: only the .part and its record, whose verified pieces a --continue keeps.
+  EXPECT_EQ(listing(out()),
+            (std::vector<std::string>{"big.bin.unverified.part", "big.bin.unverified.part.zcopy"}));
 }
 
-TEST_F(GetMetalink, AMirrorThatSentThreeBadPiecesIsNotAskedAgain) {
-  // a and b both have pieces 0-3 wrong; only c has them right. b sends three bad mends, then is
-  // passed over for the fourth.
+TEST_F(GetMetalink, AMirrorThatSentThreeBadPiecesIsDropped) {
+  // Every piece of a's copy is wrong; with three connections a starts on pieces 0-2, sends three
+  // bad ones, and gets no more. b has them right.
   std::string flipped = big_;
-  for (std::size_t piece = 0; piece < 4; ++piece) {
-    flipped[piece * kPiece + 9] = static_cast<char>(flipped[piece * kPiece + 9] ^ 0x04);
+  for (std::size_t at = 9; at < flipped.size(); at += kPiece) {
+    flipped[at] = static_cast<char>(flipped[at] ^ 0x04);
   }
-  fs::create_directories(dir_ / "c");
   ASSERT_TRUE(write_file(dir_ / "a/big.bin", flipped));
-  ASSERT_TRUE(write_file(dir_ / "b/big.bin", flipped));
-  ASSERT_TRUE(write_file(dir_ / "c/big.bin", big_));
   const std::string a = serve(dir_ / "a");
   const std::string b = serve(dir_ / "b");
-  const std::string c = serve(dir_ / "c");
-  const std::string path = write_metalink(metalink(
-      file_entry("big.bin", big_, {a + "big.bin", b + "big.bin", c + "big.bin"}, sha256_hex(big_),
-                 /*pieces=*/true)));
-  auto got = get("--metalink " + path + " -o " + out());
+  const std::string path = write_metalink(metalink(file_entry(
+      "big.bin", big_, {a + "big.bin", b + "big.bin"}, sha256_hex(big_), /*pieces=*/true)));
+  auto got = get("--metalink " + path + " --max-per-source 3 -o " + out());
   ASSERT_EQ(got.exit_code, 0) << got.output;
   EXPECT_EQ(read_file(out() + "/big.bin"), big_);
-  EXPECT_NE(got.output.find("4 bad sha-256 piece(s) fetched again"), std::string::npos)
+  EXPECT_NE(got.output.find(a + "big.bin: 0 B (0%)"), std::string::npos) << got.output;
+  EXPECT_NE(got.output.find("pieces did not match their sha-256"), std::string::npos) << got.output;
+  EXPECT_NE(got.output.find(b + "big.bin: 0 bad"), std::string::npos) << got.output;
+}
+
+TEST_F(GetMetalink, ThreeMirrorsDeliverAtOnceAndABadPieceIsFetchedFromAnother) {
+  // 24 pieces; the third mirror's copy has a flipped byte in piece 2, the piece it starts on.
+  const std::string many = generated_bytes(24 * kPiece, 29);
+  std::string flipped = many;
+  flipped[2 * kPiece + 4321] = static_cast<char>(flipped[2 * kPiece + 4321] ^ 0x10);
+  fs::create_directories(dir_ / "c");
+  ASSERT_TRUE(write_file(dir_ / "a/many.bin", many));
+  ASSERT_TRUE(write_file(dir_ / "b/many.bin", many));
+  ASSERT_TRUE(write_file(dir_ / "c/many.bin", flipped));
+  const std::vector<std::string> urls = {serve(dir_ / "a") + "many.bin",
+                                         serve(dir_ / "b") + "many.bin",
+                                         serve(dir_ / "c") + "many.bin"};
+  const std::string path = write_metalink(
+      metalink(file_entry("many.bin", many, urls, sha256_hex(many), /*pieces=*/true)));
+  auto got = get("--metalink " + path + " --json -o " + out());
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  EXPECT_EQ(read_file(out() + "/many.bin"), many);
+  EXPECT_NE(got.output.find("1 bad sha-256 piece(s) fetched again"), std::string::npos)
       << got.output;
-  EXPECT_NE(got.output.find(a + "big.bin: 4 bad"), std::string::npos) << got.output;
-  EXPECT_NE(got.output.find(b + "big.bin: 3 bad"), std::string::npos) << got.output;
-  EXPECT_NE(got.output.find(c + "big.bin: 0 bad"), std::string::npos) << got.output;
+  EXPECT_NE(got.output.find("24 sha-256 pieces verified, sha-256 verified (metalink)"),
+            std::string::npos)
+      << got.output;
+  // Every mirror delivered some of the file (bad bytes are not counted), and together all of it.
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    SCOPED_TRACE(urls[i]);
+    const std::string key = "\"url\":\"" + urls[i] + "\",\"bytes\":";
+    const std::size_t at = got.output.find(key);
+    ASSERT_NE(at, std::string::npos) << got.output;
+    const std::uint64_t bytes = std::stoull(got.output.substr(at + key.size()));
+    EXPECT_GT(bytes, 0u) << got.output;
+    total += bytes;
+    const std::string bad = i == 2 ? "\"bad_pieces\":1" : "\"bad_pieces\":0";
+    EXPECT_NE(got.output.find(bad, at), std::string::npos) << got.output;
+  }
+  EXPECT_EQ(total, many.size());
 }
 
 TEST_F(GetMetalink, ALocalMetalinkLargerThanTheLimitIsRefusedUnread) {

@@ -178,12 +178,15 @@ CommandResult run_metalink(const GetCommandOptions& o, const http::Metalink& met
   options.output_dir = o.output.empty() ? "." : o.output;
   options.download = base;
   options.download.metalink_document = nullptr;
+  options.max_per_source = o.sources.max_per_source;
+  GetSourcesSettings shown;
+  shown.json = o.json;
   auto results = http::download_metalink(metalink, options);
   if (!results) return std::unexpected(results.error());
   bool failed = false;
   for (const http::MetalinkFileResult& file : *results) {
     if (file.result) {
-      report(o, options.output_dir + "/" + file.name, *file.result);
+      report_sources(shown, options.output_dir + "/" + file.name, *file.result);
     } else if (!g_stop.load()) {
       say(file.result.error().message());
       failed = true;

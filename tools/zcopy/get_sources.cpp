@@ -26,8 +26,10 @@ std::string share(std::uint64_t bytes, std::uint64_t size) {
   return format_bytes(bytes) + " (" + std::to_string(percent) + "%)";
 }
 
-void report(const GetSourcesSettings& settings, const std::string& file,
-            const http::SourcesResult& r) {
+}  // namespace
+
+void report_sources(const GetSourcesSettings& settings, const std::string& file,
+                    const http::SourcesResult& r) {
   const http::DownloadResult& d = r.download;
   if (!d.note.empty()) say(file + ": " + d.note);
   if (settings.json) {
@@ -41,7 +43,8 @@ void report(const GetSourcesSettings& settings, const std::string& file,
           .add("url", http::printable(s.url))
           .add("bytes", s.bytes)
           .add("dropped", s.dropped)
-          .add("reason", http::printable(s.reason));
+          .add("reason", http::printable(s.reason))
+          .add("bad_pieces", static_cast<std::uint64_t>(s.bad_pieces));
       std::printf("%s\n", source.str().c_str());
     }
     std::fflush(stdout);
@@ -49,6 +52,7 @@ void report(const GetSourcesSettings& settings, const std::string& file,
   }
   for (const http::SourceReport& s : r.sources) {
     std::string line = file + ": " + s.url + ": " + share(s.bytes, d.file_size);
+    if (s.bad_pieces > 0) line += ", " + std::to_string(s.bad_pieces) + " bad piece(s)";
     if (s.dropped)
       line += "; dropped: " + s.reason;
     else if (!s.reason.empty())
@@ -57,8 +61,6 @@ void report(const GetSourcesSettings& settings, const std::string& file,
   }
   say(file + ": " + d.ledger.summary() + (d.verified.empty() ? "" : "; " + d.verified));
 }
-
-}  // namespace
 
 JsonRecord download_record(const std::string& file, const http::DownloadResult& r) {
   JsonRecord record = r.ledger.record("get");
@@ -105,7 +107,7 @@ CommandResult run_get_sources(const std::vector<http::Url>& urls, const http::Do
   options.follow_links = settings.follow_links;
   auto result = http::download_from_sources(urls, options);
   if (!result) return std::unexpected(result.error());
-  report(settings, options.download.output, *result);
+  report_sources(settings, options.download.output, *result);
   return kExitOk;
 }
 

@@ -25,6 +25,11 @@ struct GetSourcesSettings {
 // "A 41.2 MB/s 60% | B 20.1 MB/s 30%": each given source's rate and share so far.
 std::string describe_sources(const GetSourcesSettings& settings, double elapsed_s);
 
+// What each source of a finished download gave (or why it was dropped) and the summary: one
+// line each on stderr, or JSON records on stdout.
+void report_sources(const GetSourcesSettings& settings, const std::string& file,
+                    const http::SourcesResult& r);
+
 // The --json record of one downloaded file.
 JsonRecord download_record(const std::string& file, const http::DownloadResult& r);
 

@@ -11,6 +11,7 @@
 #include "download_body.hpp"
 #include "download_steps.hpp"
 #include "part_progress.hpp"
+#include "piece_mender.hpp"
 #include "piece_scheduler.hpp"
 #include "source_probe.hpp"
 #include "zcopy/core/syscall.hpp"
@@ -23,9 +24,12 @@ constexpr std::uint64_t kDefaultPiece = 4 << 20;
 constexpr std::uint64_t kMaxPieces = 1000;  // a record holds at most kMaxRecordRanges
 constexpr auto kWatchInterval = std::chrono::milliseconds(50);
 
-std::vector<PartRange> pieces_of(std::uint64_t size, std::uint64_t piece_size) {
+// Pieces of about `piece_size` bytes, each a whole multiple of `unit` (the hashed length).
+std::vector<PartRange> pieces_of(std::uint64_t size, std::uint64_t piece_size,
+                                 std::uint64_t unit = 1) {
   std::uint64_t piece = piece_size > 0 ? piece_size : kDefaultPiece;
   piece = std::max(piece, (size + kMaxPieces - 1) / kMaxPieces);
+  piece = (piece + unit - 1) / unit * unit;
   std::vector<PartRange> ranges;
   for (std::uint64_t first = 0; first < size; first += piece) {
     ranges.push_back({.first = first, .last = std::min(size, first + piece) - 1, .done = 0});
@@ -48,6 +52,24 @@ std::vector<PartRange> resplit(const std::vector<PartRange>& ranges, std::uint64
   return out.size() <= kMaxRecordRanges ? out : ranges;
 }
 
+// Fresh pieces aligned to `unit`, those that `old` holds whole marked done: a resumed download
+// with piece hashes then checks and fetches whole hashed pieces only.
+std::vector<PartRange> realigned(const std::vector<PartRange>& old, std::uint64_t size,
+                                 std::uint64_t piece_size, std::uint64_t unit) {
+  std::vector<PartRange> out = pieces_of(size, piece_size, unit);
+  for (PartRange& piece : out) {
+    std::uint64_t held = 0;
+    for (const PartRange& r : old) {
+      if (r.done == 0) continue;
+      const std::uint64_t from = std::max(piece.first, r.first);
+      const std::uint64_t to = std::min(piece.last, r.first + r.done - 1);
+      if (from <= to) held += to - from + 1;
+    }
+    if (held == piece.length()) piece.done = held;
+  }
+  return out;
+}
+
 struct Worker {
   std::size_t source = 0;
   TransferLedger ledger;
@@ -65,6 +87,9 @@ struct Run {
   const std::vector<SourceProbe>& sources;
   std::vector<std::string>& failures;  // per source, the first error (guarded by `mutex`)
   std::mutex& mutex;
+  const MetalinkPieces* pieces;  // hashes to check each piece against, if any
+  std::uint64_t bad_found = 0;   // pieces that did not match (guarded by `mutex`)
+  std::size_t last_bad = 0;      // the index of the last hashed piece that did not match (same)
 };
 
 // Fetches what is left of `piece` from the worker's source.
@@ -131,11 +156,33 @@ Result<void> fetch_piece(Run& run, std::size_t worker, Worker& self, std::size_t
   return {};
 }
 
+// Whether the whole of `piece` has landed and matches its hashes; with none, whether it landed.
+Result<bool> piece_is_good(Run& run, Worker& self, std::size_t piece) {
+  const PartRange& range = run.progress.layout().ranges[piece];
+  if (run.pieces == nullptr || run.progress.done(piece) != range.length()) return true;
+  auto bad = first_bad_piece(run.file, *run.pieces, *run.progress.layout().size, range.first,
+                             range.last, self.ledger);
+  if (!bad) return std::unexpected(bad.error());
+  if (!*bad) return true;
+  const std::lock_guard lock(run.mutex);
+  ++run.bad_found;
+  run.last_bad = **bad;
+  return false;
+}
+
 void run_worker(Run& run, std::size_t worker, Worker& self) {
   const CpuStopwatch own(CpuStopwatch::Scope::thread);
   while (const auto piece = run.scheduler.next(worker)) {
     auto fetched = fetch_piece(run, worker, self, *piece);
     auto outcome = PieceScheduler::Outcome::complete;
+    if (fetched) {
+      auto good = piece_is_good(run, self, *piece);
+      if (!good) {
+        fetched = std::unexpected(good.error());
+      } else if (!*good) {
+        outcome = PieceScheduler::Outcome::bad;
+      }
+    }
     if (!fetched) {
       const bool stopped = run.options.stop && run.options.stop->load(std::memory_order_relaxed);
       if (stopped || run.scheduler.cancel_flag(worker).load(std::memory_order_relaxed)) {
@@ -207,6 +254,10 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
   std::size_t first_usable = probes.size();
   for (std::size_t i = 0; i < probes.size(); ++i) {
     SourceProbe& probe = probes[i];
+    if (probe.problem.empty() && options.size && probe.size != *options.size) {
+      probe.problem = "a different file: " + std::to_string(probe.size) + " bytes where " +
+                      std::to_string(*options.size) + " are expected";
+    }
     if (probe.problem.empty() && !reference) {
       reference.emplace();
       reference->url = probe.final_url.str();
@@ -233,6 +284,9 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
   }
 
   const std::uint64_t size = *reference->size;
+  // With hashes, a piece is one hashed length unless asked otherwise.
+  const std::uint64_t piece_size =
+      options.piece_size == 0 && options.pieces ? options.pieces->length : options.piece_size;
   PartRecord record = *reference;
   const bool resuming = plan->record.has_value();
   if (resuming) {
@@ -241,9 +295,11 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
       const std::uint64_t held = plan->part_size > r.first ? plan->part_size - r.first : 0;
       r.done = std::min(r.done, held);
     }
-    record.ranges = resplit(record.ranges, options.piece_size);
+    record.ranges = options.pieces != nullptr
+                        ? realigned(record.ranges, size, piece_size, options.pieces->length)
+                        : resplit(record.ranges, options.piece_size);
   } else {
-    record.ranges = pieces_of(size, options.piece_size);
+    record.ranges = pieces_of(size, piece_size, options.pieces ? options.pieces->length : 1);
   }
   const int dir = place->directory.get();
   if (!resuming) remove_part_record(dir, place->record);
@@ -253,6 +309,14 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
                         [&] { return ::ftruncate(file->get(), static_cast<off_t>(size)); });
       !r) {
     return std::unexpected(std::move(r.error()).with_context(place->shown_part));
+  }
+  // What a resumed .part holds is checked before it counts as done.
+  TransferLedger checking;
+  for (PartRange& r : record.ranges) {
+    if (options.pieces == nullptr || r.done != r.length()) continue;
+    auto bad = first_bad_piece(file->get(), *options.pieces, size, r.first, r.last, checking);
+    if (!bad) return std::unexpected(bad.error());
+    if (*bad) r.done = 0;
   }
   if (auto r = store_part_record(dir, place->record, record, download.sync); !r) {
     return std::unexpected(r.error());
@@ -269,12 +333,21 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
     if (!probes[s].problem.empty()) continue;
     for (unsigned c = 0; c < std::max(1u, options.max_per_source); ++c) worker_source.push_back(s);
   }
-  PieceScheduler scheduler(progress, worker_source, probes.size());
+  PieceScheduler scheduler(progress, worker_source, probes.size(),
+                           options.pieces ? options.bad_piece_limit : 0);
   std::vector<Worker> workers(worker_source.size());
   std::vector<std::string> failures(probes.size());
   std::mutex failures_mutex;
-  Run run{download,  method->method, *place,   file->get(),   progress,
-          scheduler, probes,         failures, failures_mutex};
+  Run run{.options = download,
+          .method = method->method,
+          .place = *place,
+          .file = file->get(),
+          .progress = progress,
+          .scheduler = scheduler,
+          .sources = probes,
+          .failures = failures,
+          .mutex = failures_mutex,
+          .pieces = options.pieces};
   {
     std::atomic<std::size_t> running{workers.size()};
     std::vector<std::jthread> threads;
@@ -312,13 +385,33 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
   for (std::size_t s = 0; s < probes.size(); ++s) {
     SourceReport& report = result.sources[s];
     report.bytes = scheduler.source_bytes(s).load(std::memory_order_relaxed);
+    report.bad_pieces = scheduler.bad_pieces(s);
     if (!failures[s].empty()) {
       report.dropped = true;
       report.reason = failures[s];
+    } else if (scheduler.dropped_as_bad(s)) {
+      report.dropped = true;
+      report.reason = std::to_string(report.bad_pieces) + " pieces did not match their " +
+                      std::string(secure::digest_name(options.pieces->algorithm));
     }
+  }
+  // "URL: 1 bad; URL: 0 bad": who sent the pieces that did not match.
+  std::string tally;
+  for (const SourceReport& s : result.sources) {
+    tally += (tally.empty() ? "" : "; ") + s.url + ": " + std::to_string(s.bad_pieces) + " bad";
   }
   if (download.stop && download.stop->load(std::memory_order_relaxed)) {
     return std::unexpected(interrupted(*place));
+  }
+  if (!scheduler.all_done() && run.bad_found > 0) {
+    const MetalinkPieces& pieces = *options.pieces;
+    const std::uint64_t offset = run.last_bad * pieces.length;
+    const std::uint64_t last = std::min(size, offset + pieces.length) - 1;
+    return fail(Errc::corrupt, "verify " + place->shown_part,
+                "piece " + std::to_string(run.last_bad) + " (bytes " + std::to_string(offset) +
+                    "-" + std::to_string(last) + ") matches its " +
+                    std::string(secure::digest_name(pieces.algorithm)) + " from no source (" +
+                    tally + "); the partial download is kept for --continue");
   }
   if (!scheduler.all_done()) {
     std::string why;
@@ -344,6 +437,15 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
   done.final_url = probes[first_usable].final_url;
   done.origin_verified = stamp.verified;
   done.note = method->note;
+  if (options.pieces != nullptr) {
+    const std::string algorithm(secure::digest_name(options.pieces->algorithm));
+    if (run.bad_found > 0) {
+      digest_note += (digest_note.empty() ? "" : "; ") + std::to_string(run.bad_found) + " bad " +
+                     algorithm + " piece(s) fetched again (" + tally + ")";
+    }
+    done.verified = std::to_string(options.pieces->hashes.size()) + " " + algorithm +
+                    " pieces verified" + (done.verified.empty() ? "" : ", " + done.verified);
+  }
   for (const std::string& note : {plan->note, digest_note}) {
     if (!note.empty()) done.note += (done.note.empty() ? "" : "; ") + note;
   }
@@ -360,6 +462,7 @@ Result<SourcesResult> download_from_sources(std::span<const Url> urls,
     done.ledger.cpu_system_s += w.cpu.system_s;
     done.ledger.merge(w.ledger);
   }
+  done.ledger.merge(checking);
   return result;
 }
 

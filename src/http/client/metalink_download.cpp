@@ -7,6 +7,7 @@
 
 #include "piece_mender.hpp"
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/http/client/download_sources.hpp"
 #include "zcopy/http/open_beneath.hpp"
 
 namespace zc::http {
@@ -119,12 +120,47 @@ std::vector<SourcedFile> sourced_files(const Metalink& metalink) {
   return files;
 }
 
-Result<DownloadResult> download_sourced(const SourcedFile& file, int directory,
-                                        const MetalinkOptions& options) {
-  auto parent = open_parent(directory, file.name);
-  if (!parent) return std::unexpected(std::move(parent.error()).with_context(file.name));
+namespace {
+
+// All URLs at once: pieces verified as they land, the whole file as it is finished.
+Result<SourcesResult> from_all_sources(const SourcedFile& file, int parent,
+                                       const MetalinkOptions& options) {
+  SourcesOptions sources;
+  sources.download = options.download;
+  sources.download.beneath_fd = parent;
+  sources.download.output = unverified_path(leaf_of(file.name));
+  sources.download.metalink_document = nullptr;
+  sources.download.checksum = file.checksum;
+  sources.max_per_source = options.max_per_source;
+  sources.follow_links = false;
+  sources.pieces = file.pieces ? &*file.pieces : nullptr;
+  sources.bad_piece_limit = options.bad_piece_limit;
+  sources.size = file.size;
+  auto result = download_from_sources(file.urls, sources);
+  if (!result) return result;
+  const std::string leaf = leaf_of(file.name);
+  if (::renameat(parent, unverified_path(leaf).c_str(), parent, leaf.c_str()) != 0) {
+    const int error = errno;
+    (void)::unlinkat(parent, unverified_path(leaf).c_str(), 0);
+    return fail_errno(error, "rename(" + unverified_path(file.name) + ", " + file.name + ")");
+  }
+  if (options.download.sync) {
+    if (auto r = sys_call({"fsync", parent}, [&] { return ::fsync(parent); }); !r) {
+      return std::unexpected(r.error());
+    }
+  }
+  if (file.checksum && result->download.verified.find("(") == std::string::npos) {
+    result->download.verified += " (metalink)";
+  }
+  return result;
+}
+
+// One URL after another, each file whole, its pieces mended afterwards: for sources that
+// offer no byte ranges.
+Result<SourcesResult> one_source_at_a_time(const SourcedFile& file, int parent,
+                                           const MetalinkOptions& options) {
   DownloadOptions fetch = options.download;
-  fetch.beneath_fd = parent->get();
+  fetch.beneath_fd = parent;
   fetch.output = unverified_path(leaf_of(file.name));
   fetch.metalink_document = nullptr;
   // With pieces a bad byte is mended rather than condemning the file, so the whole-file digest
@@ -134,10 +170,18 @@ Result<DownloadResult> download_sourced(const SourcedFile& file, int directory,
   for (std::size_t i = 0; i < file.urls.size(); ++i) {
     auto result = download(file.urls[i], fetch);
     if (result) {
-      if (auto r = settle(file, parent->get(), i, options, *result); !r) {
+      if (auto r = settle(file, parent, i, options, *result); !r) {
         return std::unexpected(r.error());
       }
-      return result;
+      SourcesResult sourced{.download = std::move(*result), .sources = {}};
+      for (std::size_t u = 0; u < file.urls.size(); ++u) {
+        sourced.sources.push_back({.url = file.urls[u].str(),
+                                   .bytes = u == i ? sourced.download.file_size : 0,
+                                   .bad_pieces = 0,
+                                   .dropped = false,
+                                   .reason = u < i ? "failed" : ""});
+      }
+      return sourced;
     }
     if (options.download.stop && options.download.stop->load(std::memory_order_relaxed)) {
       return std::unexpected(result.error());
@@ -149,6 +193,21 @@ Result<DownloadResult> download_sourced(const SourcedFile& file, int directory,
               "all " + std::to_string(file.urls.size()) + " URLs failed: " + failures);
 }
 
+}  // namespace
+
+Result<SourcesResult> download_sourced(const SourcedFile& file, int directory,
+                                       const MetalinkOptions& options) {
+  auto parent = open_parent(directory, file.name);
+  if (!parent) return std::unexpected(std::move(parent.error()).with_context(file.name));
+  auto result = from_all_sources(file, parent->get(), options);
+  // Refused before a byte was written (no source offers ranges, or an older .part of one
+  // stream): the URLs one at a time.
+  if (!result && result.error().code() == Errc::rejected) {
+    return one_source_at_a_time(file, parent->get(), options);
+  }
+  return result;
+}
+
 Result<std::vector<MetalinkFileResult>> download_metalink(const Metalink& metalink,
                                                           const MetalinkOptions& options) {
   if (::mkdir(options.output_dir.c_str(), 0755) != 0 && errno != EEXIST) {
@@ -157,7 +216,6 @@ Result<std::vector<MetalinkFileResult>> download_metalink(const Metalink& metali
   auto directory = Fd::open(options.output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (!directory) return std::unexpected(directory.error());
   std::vector<MetalinkFileResult> results;
-  // One source at a time: a downloader that uses several at once replaces download_sourced here.
   for (const SourcedFile& file : sourced_files(metalink)) {
     if (options.download.stop && options.download.stop->load(std::memory_order_relaxed)) break;
     results.push_back({file.name, download_sourced(file, directory->get(), options)});

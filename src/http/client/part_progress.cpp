@@ -40,6 +40,10 @@ std::uint64_t PartProgress::done(std::size_t range) const noexcept {
   return range < record_.ranges.size() ? done_[range].load(std::memory_order_acquire) : 0;
 }
 
+void PartProgress::reset(std::size_t range) noexcept {
+  if (range < record_.ranges.size()) done_[range].store(0, std::memory_order_release);
+}
+
 Result<void> PartProgress::maybe_save() {
   if (now_ns() < next_save_ns_.load(std::memory_order_relaxed)) return {};
   std::unique_lock lock(save_mutex_, std::try_to_lock);

@@ -33,6 +33,8 @@ class PartProgress {
   // Range `range` wrote `bytes` more, after its earlier ones.
   void advance(std::size_t range, std::uint64_t bytes) noexcept;
   std::uint64_t done(std::size_t range) const noexcept;
+  // Range `range` holds nothing usable after all (its bytes failed a check); no thread writes it.
+  void reset(std::size_t range) noexcept;
   // The ranges' bounds, the size and the validator; never changes, so any thread may read it
   // (the counts in it are those the download started from: done() has the current ones).
   const PartRecord& layout() const noexcept { return record_; }

@@ -104,6 +104,21 @@ std::string tally(const std::vector<Source>& sources) {
 
 }  // namespace
 
+Result<std::optional<std::size_t>> first_bad_piece(int fd, const MetalinkPieces& pieces,
+                                                   std::uint64_t size, std::uint64_t first,
+                                                   std::uint64_t last, TransferLedger& ledger) {
+  if (pieces.length == 0) return std::nullopt;
+  for (std::size_t k = (first + pieces.length - 1) / pieces.length; k < pieces.hashes.size(); ++k) {
+    const std::uint64_t offset = k * pieces.length;
+    const std::uint64_t length = std::min(pieces.length, size - offset);
+    if (offset + length - 1 > last) break;
+    auto good = piece_matches(fd, offset, length, pieces, k, ledger);
+    if (!good) return std::unexpected(good.error());
+    if (!*good) return k;
+  }
+  return std::nullopt;
+}
+
 Result<std::string> mend_pieces(int fd, const std::string& shown, const MetalinkPieces& pieces,
                                 std::uint64_t size, const std::vector<Url>& urls,
                                 std::size_t writer, const MetalinkOptions& options,

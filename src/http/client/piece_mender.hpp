@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,13 @@
 #include "zcopy/http/client/metalink_download.hpp"
 
 namespace zc::http::detail {
+
+// The first of the Metalink pieces lying wholly within bytes [first, last] of `fd` (`size` bytes
+// in all) whose hash does not match, or nullopt when all match; read from the page cache, the
+// hashing added to `ledger`.
+Result<std::optional<std::size_t>> first_bad_piece(int fd, const MetalinkPieces& pieces,
+                                                   std::uint64_t size, std::uint64_t first,
+                                                   std::uint64_t last, TransferLedger& ledger);
 
 // Hashes each piece of `fd` (open read-write, `size` bytes, all fetched from urls[writer]) where
 // it lies in the page cache; a bad piece is fetched again by range from the other URLs in turn,

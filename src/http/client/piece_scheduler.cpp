@@ -16,23 +16,73 @@ constexpr std::chrono::milliseconds kIdleLook{100};
 
 }  // namespace
 
-PieceScheduler::PieceScheduler(const PartProgress& progress, std::vector<std::size_t> worker_source,
-                               std::size_t source_count)
+PieceScheduler::PieceScheduler(PartProgress& progress, std::vector<std::size_t> worker_source,
+                               std::size_t source_count, unsigned bad_limit)
     : progress_(progress),
+      bad_limit_(bad_limit),
       worker_source_(std::move(worker_source)),
       cancel_(std::make_unique<std::atomic<bool>[]>(worker_source_.size())),
       bytes_(std::make_unique<std::atomic<std::uint64_t>[]>(source_count)),
       pieces_(progress.layout().ranges.size()),
       source_started_(source_count),
       source_dropped_(source_count, false),
-      source_busy_(source_count, 0) {
+      source_busy_(source_count, 0),
+      source_bad_(source_count, 0),
+      worker_started_(worker_source_.size(), false) {
   for (std::size_t i = 0; i < pieces_.size(); ++i) {
     if (progress_.done(i) < progress_.layout().ranges[i].length()) {
+      if (queue_.size() < worker_source_.size()) pieces_[i].reserved = queue_.size();
       queue_.push_back(i);
     } else {
       pieces_[i].done = true;
     }
   }
+}
+
+bool PieceScheduler::may_take_locked(std::size_t piece, std::size_t worker) const {
+  const Piece& p = pieces_[piece];
+  if (p.reserved == worker) return true;
+  if (p.reserved != kNobody && !worker_started_[p.reserved]) return false;
+  const auto sent_bad = [&](std::size_t source) {
+    return std::find(p.avoid.begin(), p.avoid.end(), source) != p.avoid.end();
+  };
+  if (!sent_bad(worker_source_[worker])) return true;
+  // A source that sent bad bytes of it gets it again only when no other source is left.
+  return std::none_of(worker_source_.begin(), worker_source_.end(), [&](std::size_t source) {
+    return !source_dropped_[source] && !sent_bad(source);
+  });
+}
+
+void PieceScheduler::own_locked(std::size_t piece, std::size_t worker, Clock::time_point now) {
+  Piece& p = pieces_[piece];
+  p.owner = worker;
+  p.reserved = kNobody;
+  p.started = now;
+  p.owner_from = progress_.done(piece);
+  ++source_busy_[worker_source_[worker]];
+}
+
+// The piece's bytes did not match: every source that wrote some is counted, loses them from its
+// count, and is avoided for this piece; the piece starts again from nothing.
+void PieceScheduler::blame_locked(std::size_t piece) {
+  Piece& p = pieces_[piece];
+  std::vector<std::size_t> counted;
+  for (const Share& share : p.writers) {
+    bytes_[share.source].fetch_sub(share.bytes, std::memory_order_relaxed);
+    if (share.bytes == 0 ||
+        std::find(counted.begin(), counted.end(), share.source) != counted.end()) {
+      continue;
+    }
+    counted.push_back(share.source);
+    if (std::find(p.avoid.begin(), p.avoid.end(), share.source) == p.avoid.end()) {
+      p.avoid.push_back(share.source);
+    }
+    if (++source_bad_[share.source] >= bad_limit_ && bad_limit_ > 0) {
+      source_dropped_[share.source] = true;
+    }
+  }
+  p.writers.clear();
+  progress_.reset(piece);
 }
 
 double PieceScheduler::rate_locked(std::size_t source, Clock::time_point now) const {
@@ -69,16 +119,18 @@ std::optional<std::size_t> PieceScheduler::slowest_piece_locked(std::size_t work
 std::optional<std::size_t> PieceScheduler::next(std::size_t worker) {
   const std::size_t source = worker_source_[worker];
   std::unique_lock lock(mutex_);
+  worker_started_[worker] = true;
   for (;;) {
     if (stopped_ || source_dropped_[source]) return std::nullopt;
     const auto now = Clock::now();
     if (!source_started_[source]) source_started_[source] = now;
-    if (!queue_.empty()) {
-      const std::size_t piece = queue_.front();
-      queue_.pop_front();
-      pieces_[piece].owner = worker;
-      pieces_[piece].started = now;
-      ++source_busy_[source];
+    const auto open = std::find_if(queue_.begin(), queue_.end(), [&](std::size_t piece) {
+      return may_take_locked(piece, worker);
+    });
+    if (open != queue_.end()) {
+      const std::size_t piece = *open;
+      queue_.erase(open);
+      own_locked(piece, worker, now);
       return piece;
     }
     const bool in_flight =
@@ -100,10 +152,9 @@ std::optional<std::size_t> PieceScheduler::next(std::size_t worker) {
 
 void PieceScheduler::hand_over_locked(std::size_t piece) {
   Piece& p = pieces_[piece];
-  p.owner = p.taker;
+  const std::size_t taker = p.taker;
   p.taker = kNobody;
-  p.started = Clock::now();
-  ++source_busy_[worker_source_[p.owner]];
+  own_locked(piece, taker, Clock::now());
 }
 
 void PieceScheduler::finish(std::size_t worker, std::size_t piece, Outcome outcome) {
@@ -114,8 +165,19 @@ void PieceScheduler::finish(std::size_t worker, std::size_t piece, Outcome outco
     --source_busy_[source];
     cancel_[worker].store(stopped_, std::memory_order_relaxed);
     if (outcome == Outcome::failed) source_dropped_[source] = true;
-    if (outcome == Outcome::complete &&
-        progress_.done(piece) == progress_.layout().ranges[piece].length()) {
+    const std::uint64_t now_done =
+        outcome == Outcome::bad ? progress_.layout().ranges[piece].length() : progress_.done(piece);
+    p.writers.push_back({.source = source, .bytes = now_done - std::min(now_done, p.owner_from)});
+    if (outcome == Outcome::bad) {
+      blame_locked(piece);
+      p.owner = kNobody;
+      if (p.taker != kNobody) {
+        hand_over_locked(piece);
+      } else {
+        queue_.push_front(piece);
+      }
+    } else if (outcome == Outcome::complete &&
+               progress_.done(piece) == progress_.layout().ranges[piece].length()) {
       p.done = true;
       p.owner = kNobody;
       p.taker = kNobody;  // a waiting taker sees `done` and looks again
@@ -138,6 +200,16 @@ void PieceScheduler::stop() {
     }
   }
   changed_.notify_all();
+}
+
+unsigned PieceScheduler::bad_pieces(std::size_t source) const {
+  const std::lock_guard lock(mutex_);
+  return source_bad_[source];
+}
+
+bool PieceScheduler::dropped_as_bad(std::size_t source) const {
+  const std::lock_guard lock(mutex_);
+  return bad_limit_ > 0 && source_bad_[source] >= bad_limit_;
 }
 
 bool PieceScheduler::all_done() const {

@@ -22,6 +22,12 @@
 // byte written. A source whose transfer fails, stalls (the stall rule of download.hpp), or answers
 // a range with anything but that range is dropped, and its piece goes back to the queue.
 //
+// With piece hashes (a Metalink's), the pieces are whole multiples of the hashed length, each
+// hashed from the page cache as soon as its last byte lands; a piece that does not match is
+// fetched again from another source while one is left, and each source that wrote some of it is
+// counted bad (and dropped at `bad_piece_limit`). Pieces a resumed .part already holds are
+// hashed before anything is fetched. `size`, when given, drops a source of another size.
+//
 // The pieces are the ranges of OUTPUT.part.zcopy (part_record.hpp), so an interrupted download
 // resumes from the record with any sources that agree with it.
 #pragma once
@@ -29,11 +35,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "zcopy/http/client/download.hpp"
+#include "zcopy/http/client/metalink.hpp"
 
 namespace zc::http {
 
@@ -48,11 +56,15 @@ struct SourcesOptions {
   // When not empty, element i counts the bytes written from the i-th given source (relaxed:
   // display only); mirrors learnt from Link fields are not counted here.
   std::span<std::atomic<std::uint64_t>> source_bytes{};
+  const MetalinkPieces* pieces = nullptr;  // borrowed; piece hashes to verify as pieces land
+  unsigned bad_piece_limit = 3;            // bad pieces after which a source gets no more
+  std::optional<std::uint64_t> size;       // the size the file must have, when known
 };
 
 struct SourceReport {
   std::string url;
-  std::uint64_t bytes = 0;  // written to the file from this source
+  std::uint64_t bytes = 0;  // written to the file from this source (and kept)
+  unsigned bad_pieces = 0;  // pieces whose bytes from it did not match their hash
   bool dropped = false;
   std::string reason;  // why it was dropped, or a note ("from a Link field")
 };

@@ -5,14 +5,15 @@
 //   auto results = zc::http::download_metalink(*metalink, options);
 //   for (const zc::http::MetalinkFileResult& r : *results) report(r.name, r.result);
 //
-// Each file is fetched into NAME.unverified (through download(), so NAME.unverified.part while it
-// lands and resumes as any download does) from its first URL, and on failure from the next. With
-// piece hashes every piece is then hashed where it lies in the page cache; a bad piece is fetched
-// again by a Range request (If-Range on that source's validator) from the other URLs in turn,
-// written in place and hashed again, and each source that sent a bad piece is counted: one that
-// reaches `bad_piece_limit` is not asked again, and a piece no remaining source can mend fails
-// the file. Only a file whose size, pieces and whole-file digest all match is renamed to NAME, so
-// NAME never holds unverified bytes. Every name is opened beneath output_dir without following a
+// Each file is fetched into NAME.unverified from all its URLs at once (download_from_sources:
+// NAME.unverified.part while it lands, resumable as any multi-source download), up to
+// max_per_source connections each. With piece hashes every piece is hashed from the page cache
+// as it lands; a bad piece is fetched again from another URL, and each source that sent a bad
+// piece is counted: one that reaches `bad_piece_limit` gets no more, and a piece no remaining
+// source has right fails the file. Only when no URL offers byte ranges is the file fetched from
+// one URL after another and its bad pieces mended afterwards by Range requests to the others.
+// Only a file whose size, pieces and whole-file digest all match is renamed to NAME, so NAME
+// never holds unverified bytes. Every name is opened beneath output_dir without following a
 // symlink.
 #pragma once
 
@@ -23,6 +24,7 @@
 
 #include "zcopy/http/client/checksum.hpp"
 #include "zcopy/http/client/download.hpp"
+#include "zcopy/http/client/download_sources.hpp"
 #include "zcopy/http/client/metalink.hpp"
 
 namespace zc::http {
@@ -44,11 +46,12 @@ struct MetalinkOptions {
   std::string output_dir = ".";
   DownloadOptions download;      // how each file is fetched; output and checksum are set per file
   unsigned bad_piece_limit = 3;  // bad pieces after which a source is not asked again
+  unsigned max_per_source = 1;   // connections to each URL
 };
 
 struct MetalinkFileResult {
   std::string name;
-  Result<DownloadResult> result;  // result->note says which pieces were mended, from where
+  Result<SourcesResult> result;  // note: which pieces were fetched again; bytes per URL
 };
 
 // Fetches every file of `metalink` in turn. An error only when the output directory cannot be
@@ -57,8 +60,8 @@ Result<std::vector<MetalinkFileResult>> download_metalink(const Metalink& metali
                                                           const MetalinkOptions& options);
 
 // Fetches one file beneath `directory` (an open directory descriptor) as the header says.
-Result<DownloadResult> download_sourced(const SourcedFile& file, int directory,
-                                        const MetalinkOptions& options);
+Result<SourcesResult> download_sourced(const SourcedFile& file, int directory,
+                                       const MetalinkOptions& options);
 
 // Where a file lands before it is verified.
 std::string unverified_path(const std::string& name);
