@@ -1,7 +1,8 @@
 // zcopy get over https against real servers: nginx with TLS 1.3 and with TLS 1.2 only, holding a
 // certificate from a test CA (bench/support/tls_pki.hpp); byte-exact bodies, the path the ledger
 // names, --parallel-ranges, resume after SIGKILL, a redirect from http to https, the certificate
-// errors, -k, and a python ssl server that cuts the body short without close_notify.
+// errors, -k, one file from an http and an https source at once, and a python ssl server that cuts
+// the body short without close_notify.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -260,6 +261,32 @@ TEST_F(GetOverHttps, RedirectFromHttpToHttpsIsFollowedWithTheNameChecked) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("https://localhost:"), std::string::npos) << r.output;
   EXPECT_TRUE(test::read_file(dir_ / "out.bin") == source());
+}
+
+TEST_F(GetOverHttps, OneFileFromAnHttpAndAnHttpsSourceAtOnceIsByteExact) {
+  ZC_REQUIRE_TOOL();
+  auto secure = nginx("TLSv1.3");
+  ASSERT_TRUE(secure.running());
+  std::filesystem::create_directories(dir_ / "plain");
+  auto plain = test::start_nginx(dir_ / "plain", dir_ / "www");
+  ASSERT_TRUE(plain.running());
+  const std::vector<std::string> urls = {plain.url("/data.bin"), https_url(secure, "/data.bin")};
+  auto r = run_get("--cacert " + pki_.ca_cert + " --json -o " + dir_ / "out.bin" + " " + urls[0] +
+                   " " + urls[1]);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(test::read_file(dir_ / "out.bin") == source());
+  // Each source's first connection starts on its own piece: both deliver.
+  std::uint64_t total = 0;
+  for (const std::string& url : urls) {
+    SCOPED_TRACE(url);
+    const std::string key = "\"url\":\"" + url + "\",\"bytes\":";
+    const std::size_t at = r.output.find(key);
+    ASSERT_NE(at, std::string::npos) << r.output;
+    const std::uint64_t bytes = std::stoull(r.output.substr(at + key.size()));
+    EXPECT_GT(bytes, 0u) << r.output;
+    total += bytes;
+  }
+  EXPECT_EQ(total, kFileSize);
 }
 
 TEST_F(GetOverHttps, WrongCaWrongNameAndExpiredCertificateFailWithoutAnyOutputFile) {
