@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "stall_watch.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/http/client/response_chunked.hpp"
@@ -37,8 +39,12 @@ Result<std::string> read_body_in_memory(ClientResponse& response, std::size_t li
         got_bytes = got->size();
       }
     } else {
-      auto received =
-          try_sys_call({"recv", fd}, [&] { return ::recv(fd, buffer, sizeof(buffer), 0); });
+      // Never past the body: a kept-alive connection's next response starts there.
+      const std::size_t ask = head.content_length
+                                  ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                        sizeof(buffer), *head.content_length - raw.size()))
+                                  : sizeof(buffer);
+      auto received = try_sys_call({"recv", fd}, [&] { return ::recv(fd, buffer, ask, 0); });
       if (!received) return std::unexpected(std::move(received.error()).with_context(what));
       if (*received) {  // empty: a receive slice passed
         ended = **received == 0;
@@ -47,11 +53,17 @@ Result<std::string> read_body_in_memory(ClientResponse& response, std::size_t li
       }
     }
     if (ended) break;
-    if (raw.size() > raw_limit) return fail(Errc::limit_exceeded, what, too_large);
+    // A TLS record may run past a Content-Length body (handed back below), never past it by more.
+    const std::size_t slack = tls != nullptr && head.content_length ? 16384 + 4096 : 0;
+    if (raw.size() > raw_limit + slack) return fail(Errc::limit_exceeded, what, too_large);
     if (auto r = watch.update(got_bytes); !r) return std::unexpected(r.error());
   }
   if (head.content_length) {
     if (raw.size() < *head.content_length) return fail(Errc::closed, what, "truncated body");
+    if (tls != nullptr && raw.size() > *head.content_length) {
+      // The rest of the record belongs to the next response on this connection.
+      tls->unread(raw.size() - static_cast<std::size_t>(*head.content_length));
+    }
     raw.resize(static_cast<std::size_t>(*head.content_length));
     return raw;
   }

@@ -1,7 +1,8 @@
 // src/http/client/memory_body.hpp: a small response body read into memory, bounded.
 //
-// For bodies that are metadata, never file data: a Metalink document, a repaired piece. Reads
-// honour the stall rule and the stop flag like every other body read.
+// For bodies that are metadata, never file data: a Metalink document, a directory listing, a
+// repaired piece. Reads honour the stall rule and the stop flag like every other body read, and
+// never consume past a Content-Length body, so the connection can serve the next request.
 #pragma once
 
 #include <atomic>

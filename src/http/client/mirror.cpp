@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -10,13 +9,11 @@
 #include <deque>
 #include <set>
 
-#include "stall_watch.hpp"
-#include "zcopy/core/syscall.hpp"
+#include "memory_body.hpp"
 #include "zcopy/http/client/client.hpp"
 #include "zcopy/http/client/download_batch.hpp"
 #include "zcopy/http/client/mirror_listing.hpp"
 #include "zcopy/http/client/part_record.hpp"
-#include "zcopy/http/client/response_chunked.hpp"
 #include "zcopy/http/open_beneath.hpp"
 
 namespace zc::http {
@@ -27,74 +24,6 @@ constexpr std::uint64_t kResumableFrom = 1 << 20;
 
 // A listing is metadata; anything larger is not one.
 constexpr std::size_t kMaxListingBytes = 64 << 20;
-
-Result<std::string> read_small_body(ClientResponse& response, const DownloadOptions& options,
-                                    const std::string& what) {
-  const int fd = response.socket.get();
-  TlsStream* tls = response.tls.get();
-  const ResponseHead& head = response.head;
-  if (head.content_length && *head.content_length > kMaxListingBytes) {
-    return fail(Errc::limit_exceeded, what, "listing larger than 64 MiB");
-  }
-  std::string raw;
-  char buffer[16384];
-  detail::StallWatch watch(options.timeout, options.stop, what);
-  for (;;) {
-    if (head.content_length && raw.size() >= *head.content_length) break;
-    if (tls != nullptr) {
-      auto ready = tls->wait(detail::kReadSlice);
-      if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
-      std::span<const std::byte> data;
-      if (*ready) {
-        auto got = tls->next();
-        if (!got) return std::unexpected(std::move(got.error()).with_context(what));
-        if (got->empty()) break;  // close_notify
-        data = *got;
-        raw.append(reinterpret_cast<const char*>(data.data()), data.size());
-      }
-      if (auto r = watch.update(data.size()); !r) return std::unexpected(r.error());
-      if (raw.size() > kMaxListingBytes + 4096) {
-        return fail(Errc::limit_exceeded, what, "listing larger than 64 MiB");
-      }
-      continue;
-    }
-    // Never past the body: a kept-alive connection's next response starts there.
-    const std::size_t ask = head.content_length
-                                ? static_cast<std::size_t>(std::min<std::uint64_t>(
-                                      sizeof(buffer), *head.content_length - raw.size()))
-                                : sizeof(buffer);
-    auto received = try_sys_call({"recv", fd}, [&] { return ::recv(fd, buffer, ask, 0); });
-    if (!received) return std::unexpected(std::move(received.error()).with_context(what));
-    const auto n = *received;  // empty: a receive slice passed
-    if (auto r = watch.update(n ? static_cast<std::uint64_t>(*n) : 0); !r) {
-      return std::unexpected(r.error());
-    }
-    if (!n) continue;
-    if (*n == 0) break;
-    raw.append(buffer, static_cast<std::size_t>(*n));
-    if (raw.size() > kMaxListingBytes + 4096) {
-      return fail(Errc::limit_exceeded, what, "listing larger than 64 MiB");
-    }
-  }
-  if (head.content_length) {
-    if (raw.size() < *head.content_length) return fail(Errc::closed, what, "truncated listing");
-    if (tls != nullptr && raw.size() > *head.content_length) {
-      tls->unread(raw.size() - static_cast<std::size_t>(*head.content_length));
-    }
-    raw.resize(static_cast<std::size_t>(*head.content_length));
-    return raw;
-  }
-  if (!head.chunked) return raw;
-  std::string body;
-  ChunkedDecoder decoder;
-  auto used = decoder.feed(raw, [&](std::string_view data) -> Result<void> {
-    body.append(data);
-    return {};
-  });
-  if (!used) return std::unexpected(std::move(used.error()).with_context(what));
-  if (!decoder.done()) return fail(Errc::closed, what, "truncated chunked listing");
-  return body;
-}
 
 Result<Listing> fetch_listing(const Url& url, const DownloadOptions& options,
                               ConnectionPool& pool) {
@@ -117,7 +46,8 @@ Result<Listing> fetch_listing(const Url& url, const DownloadOptions& options,
                 "no JSON listing (Content-Type '" + (type ? *type : std::string()) +
                     "'); -r needs a zcopy serve directory URL ending in '/'");
   }
-  auto body = read_small_body(*response, options, what);
+  auto body =
+      detail::read_body_in_memory(*response, kMaxListingBytes, options.timeout, options.stop, what);
   if (!body) return std::unexpected(body.error());
   if (response->head.content_length) return_connection(std::move(*response), url, pool);
   auto listing = parse_listing(*body);
