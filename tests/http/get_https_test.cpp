@@ -12,6 +12,7 @@
 
 #include "bench/support/tls_pki.hpp"
 #include "client_test_servers.hpp"
+#include "get_json.hpp"
 #include "get_tool_process.hpp"
 #include "secure/tls_peer_support.hpp"
 #include "support/capability_gate.hpp"
@@ -278,13 +279,10 @@ TEST_F(GetOverHttps, OneFileFromAnHttpAndAnHttpsSourceAtOnceIsByteExact) {
   // Each source's first connection starts on its own piece: both deliver.
   std::uint64_t total = 0;
   for (const std::string& url : urls) {
-    SCOPED_TRACE(url);
-    const std::string key = "\"url\":\"" + url + "\",\"bytes\":";
-    const std::size_t at = r.output.find(key);
-    ASSERT_NE(at, std::string::npos) << r.output;
-    const std::uint64_t bytes = std::stoull(r.output.substr(at + key.size()));
-    EXPECT_GT(bytes, 0u) << r.output;
-    total += bytes;
+    const auto bytes = test::source_bytes_in(r.output, url);
+    ASSERT_TRUE(bytes) << url << "\n" << r.output;
+    EXPECT_GT(*bytes, 0u) << url << "\n" << r.output;
+    total += *bytes;
   }
   EXPECT_EQ(total, kFileSize);
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "get_json.hpp"
 #include "http_test_support.hpp"
 #include "serve_process.hpp"
 #include "support/capability_gate.hpp"
@@ -261,14 +262,13 @@ TEST_F(GetMetalink, ThreeMirrorsDeliverAtOnceAndABadPieceIsFetchedFromAnother) {
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < urls.size(); ++i) {
     SCOPED_TRACE(urls[i]);
-    const std::string key = "\"url\":\"" + urls[i] + "\",\"bytes\":";
-    const std::size_t at = got.output.find(key);
-    ASSERT_NE(at, std::string::npos) << got.output;
-    const std::uint64_t bytes = std::stoull(got.output.substr(at + key.size()));
-    EXPECT_GT(bytes, 0u) << got.output;
-    total += bytes;
+    const auto bytes = source_bytes_in(got.output, urls[i]);
+    ASSERT_TRUE(bytes) << got.output;
+    EXPECT_GT(*bytes, 0u) << got.output;
+    total += *bytes;
     const std::string bad = i == 2 ? "\"bad_pieces\":1" : "\"bad_pieces\":0";
-    EXPECT_NE(got.output.find(bad, at), std::string::npos) << got.output;
+    EXPECT_NE(got.output.find(bad, got.output.find("\"url\":\"" + urls[i])), std::string::npos)
+        << got.output;
   }
   EXPECT_EQ(total, many.size());
 }

@@ -18,11 +18,12 @@ PartRecord three_pieces() {
   return record;
 }
 
-// Worker `worker` of `source` writes all of `piece`, as a transfer would.
-void write_whole(PieceScheduler& scheduler, PartProgress& progress, std::size_t source,
-                 std::size_t piece) {
+// Worker `worker` (of source `worker`) writes all of `piece`, as a transfer would, and ends.
+void land(PieceScheduler& scheduler, PartProgress& progress, std::size_t worker, std::size_t piece,
+          PieceScheduler::Outcome outcome) {
   progress.advance(piece, kLength);
-  scheduler.source_bytes(source).fetch_add(kLength);
+  scheduler.source_bytes(worker).fetch_add(kLength);
+  scheduler.finish(worker, piece, outcome);
 }
 
 TEST(PieceScheduler, EachWorkerStartsOnItsOwnPieceInWorkerOrder) {
@@ -39,27 +40,22 @@ TEST(PieceScheduler, ABadPieceGoesToAnotherSourceAndItsBytesLeaveTheSendersCount
   PieceScheduler scheduler(progress, {0, 1}, 2, /*bad_limit=*/2);
   ASSERT_EQ(scheduler.next(0), 0u);
   ASSERT_EQ(scheduler.next(1), 1u);
-  write_whole(scheduler, progress, 0, 0);
-  scheduler.finish(0, 0, PieceScheduler::Outcome::bad);
+  land(scheduler, progress, 0, 0, PieceScheduler::Outcome::bad);
   EXPECT_EQ(progress.done(0), 0u);
   EXPECT_EQ(scheduler.source_bytes(0).load(), 0u);
   EXPECT_EQ(scheduler.bad_pieces(0), 1u);
   EXPECT_FALSE(scheduler.dropped_as_bad(0));
   // Source 0 is passed over for piece 0, which waits at the front for source 1.
   EXPECT_EQ(scheduler.next(0), 2u);
-  write_whole(scheduler, progress, 1, 1);
-  scheduler.finish(1, 1, PieceScheduler::Outcome::complete);
+  land(scheduler, progress, 1, 1, PieceScheduler::Outcome::complete);
   EXPECT_EQ(scheduler.next(1), 0u);
-  write_whole(scheduler, progress, 1, 0);
-  scheduler.finish(1, 0, PieceScheduler::Outcome::complete);
+  land(scheduler, progress, 1, 0, PieceScheduler::Outcome::complete);
   // A second bad piece reaches the limit: source 0 gets nothing more.
-  write_whole(scheduler, progress, 0, 2);
-  scheduler.finish(0, 2, PieceScheduler::Outcome::bad);
+  land(scheduler, progress, 0, 2, PieceScheduler::Outcome::bad);
   EXPECT_TRUE(scheduler.dropped_as_bad(0));
   EXPECT_EQ(scheduler.next(0), std::nullopt);
   EXPECT_EQ(scheduler.next(1), 2u);
-  write_whole(scheduler, progress, 1, 2);
-  scheduler.finish(1, 2, PieceScheduler::Outcome::complete);
+  land(scheduler, progress, 1, 2, PieceScheduler::Outcome::complete);
   EXPECT_TRUE(scheduler.all_done());
   EXPECT_EQ(scheduler.source_bytes(1).load(), 3 * kLength);
   EXPECT_EQ(scheduler.bad_pieces(1), 0u);
@@ -69,12 +65,10 @@ TEST(PieceScheduler, APieceOnlyBadSourcesCanSendGoesBackToThemUntilTheLimit) {
   PartProgress progress(-1, "unused", -1, three_pieces(), false);
   PieceScheduler scheduler(progress, {0}, 1, /*bad_limit=*/2);
   ASSERT_EQ(scheduler.next(0), 0u);
-  write_whole(scheduler, progress, 0, 0);
-  scheduler.finish(0, 0, PieceScheduler::Outcome::bad);
+  land(scheduler, progress, 0, 0, PieceScheduler::Outcome::bad);
   // No other source is left, so source 0 may try piece 0 again.
   EXPECT_EQ(scheduler.next(0), 0u);
-  write_whole(scheduler, progress, 0, 0);
-  scheduler.finish(0, 0, PieceScheduler::Outcome::bad);
+  land(scheduler, progress, 0, 0, PieceScheduler::Outcome::bad);
   EXPECT_EQ(scheduler.next(0), std::nullopt);
   EXPECT_FALSE(scheduler.all_done());
 }
