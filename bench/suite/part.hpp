@@ -47,6 +47,7 @@ Result<PartOutput> run_channel_part(const SuiteConfig& config);
 Result<PartOutput> run_net_part(const SuiteConfig& config);
 Result<PartOutput> run_serve_part(const SuiteConfig& config);
 Result<PartOutput> run_get_part(const SuiteConfig& config);
+Result<PartOutput> run_get_sources_part(const SuiteConfig& config);
 Result<PartOutput> run_mount_part(const SuiteConfig& config);
 Result<PartOutput> run_secure_part(const SuiteConfig& config);
 Result<PartOutput> run_xdp_part(const SuiteConfig& config);

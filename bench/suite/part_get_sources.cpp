@@ -1,0 +1,52 @@
+// The get-sources part: `zcopy get --bench-sources` as it is: one file from three nginx sources,
+// each in its own network namespace shaped to the same rate R, fetched by zcopy and by aria2c
+// in turn; the CPU is each client process's (rusage), and the figure beside the rate is R.
+#include <unistd.h>
+
+#include <atomic>
+
+#include "bench/http/get_sources_bench.hpp"
+#include "bench/suite/part.hpp"
+#include "bench/support/report.hpp"
+
+namespace zc::bench {
+
+Result<PartOutput> run_get_sources_part(const SuiteConfig& c) {
+  if (::geteuid() != 0) {
+    return fail(Errc::capability_missing, "get-sources bench",
+                "needs root for the network namespaces and tc");
+  }
+  PartOutput out;
+  // Each source gives 10 MB/s: a short run fetches 32 MiB in about a second per client.
+  const GetSourcesBenchConfig config{.size = c.full ? 256 * kMiB : 32 * kMiB,
+                                     .rate = "80mbit",
+                                     .repeats = c.full ? 3U : 1U,
+                                     .directory = {},
+                                     .zcopy = c.tool};
+  static const std::atomic<bool> never{false};
+  auto result = run_get_sources_bench(config, never);
+  if (!result) return std::unexpected(result.error());
+  if (result->rows.size() < 2) {
+    out.notes.push_back("aria2c is not installed (scripts/install-deps.sh installs it)");
+  }
+  const double r = result->single_source_bytes_per_s;
+  for (const GetSourcesBenchRow& row : result->rows) {
+    Measurement m{.module = "get-sources",
+                  .bench = "get-3-sources",
+                  .method = row.client,
+                  .side = row.client == "zcopy" ? Side::ours : Side::peer};
+    m.size_bytes = config.size;
+    m.unit_note = "file from three sources, each shaped to R by tc";
+    m.bytes_per_s = row.bytes_per_s;
+    m.cpu_total_s_per_gb = row.cpu_s_per_gb;
+    m.cpu_of = "the client process (rusage)";
+    m.repetitions = config.repeats;
+    m.spread = row.spread;
+    m.note = format_text("%.2f R, R = %.1f MB/s from one source (curl)",
+                         r > 0 ? row.bytes_per_s / r : 0.0, r / 1e6);
+    out.rows.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace zc::bench
