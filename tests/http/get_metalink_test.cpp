@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench/support/peer_server.hpp"
 #include "get_json.hpp"
 #include "http_test_support.hpp"
 #include "serve_process.hpp"
@@ -41,8 +42,9 @@ std::string metalink(const std::string& files) {
 std::string file_entry(const std::string& name, const std::string& bytes,
                        const std::vector<std::string>& urls, const std::string& sha256,
                        bool pieces = false) {
-  std::string text = "<file name=\"" + name + "\"><size>" + std::to_string(bytes.size()) +
-                     "</size><hash type=\"sha-256\">" + sha256 + "</hash>";
+  std::string text =
+      "<file name=\"" + name + "\"><size>" + std::to_string(bytes.size()) + "</size>";
+  if (!sha256.empty()) text += "<hash type=\"sha-256\">" + sha256 + "</hash>";
   if (pieces) {
     text += "<pieces length=\"" + std::to_string(kPiece) + "\" type=\"sha-256\">";
     for (std::size_t at = 0; at < bytes.size(); at += kPiece) {
@@ -271,6 +273,65 @@ TEST_F(GetMetalink, ThreeMirrorsDeliverAtOnceAndABadPieceIsFetchedFromAnother) {
         << got.output;
   }
   EXPECT_EQ(total, many.size());
+}
+
+TEST_F(GetMetalink, AResumedPartHasItsPiecesHashedBeforeTheyCountAsDone) {
+  // The only mirror first serves piece 1 wrong: the run fails after piece 0, which it keeps.
+  const std::string source = dir_ / "a/big.bin";
+  std::string flipped = big_;
+  flipped[kPiece + 5] = static_cast<char>(flipped[kPiece + 5] ^ 0x01);
+  ASSERT_TRUE(write_file(source, flipped));
+  const auto stamp = fs::last_write_time(source);
+  const std::string a = serve(dir_ / "a");
+  const std::string path = write_metalink(
+      metalink(file_entry("big.bin", big_, {a + "big.bin"}, sha256_hex(big_), /*pieces=*/true)));
+  auto first = get("--metalink " + path + " -o " + out());
+  ASSERT_EQ(first.exit_code, 1) << first.output;
+  // The mirror is mended with its validators kept; piece 0 of the .part goes bad on disk.
+  ASSERT_TRUE(write_file(source, big_));
+  fs::last_write_time(source, stamp);
+  const std::string part = out() + "/big.bin.unverified.part";
+  std::string held = read_file(part);
+  ASSERT_EQ(held.size(), big_.size());
+  held[17] = static_cast<char>(held[17] ^ 0x40);
+  ASSERT_TRUE(write_file(part, held));
+  auto resumed = get("--metalink " + path + " -c -o " + out());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(read_file(out() + "/big.bin"), big_);
+  EXPECT_EQ(listing(out()), std::vector<std::string>{"big.bin"});
+}
+
+TEST_F(GetMetalink, MirrorsWithoutByteRangesAreFetchedOneAfterAnother) {
+  // python's http.server offers no ranges: no multi-source download, the first URL whole.
+  const std::uint16_t port = bench::free_port();
+  auto python = bench::PeerServer::start({"python3", "-m", "http.server", "--bind", "127.0.0.1",
+                                          "--directory", dir_ / "a", std::to_string(port)},
+                                         "127.0.0.1", port, dir_ / "python.log", "python3");
+  ASSERT_TRUE(python) << python.error().message();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/big.bin";
+  const std::string path = write_metalink(
+      metalink(file_entry("big.bin", big_, {url, url}, sha256_hex(big_), /*pieces=*/true)));
+  auto got = get("--metalink " + path + " -o " + out());
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  EXPECT_EQ(read_file(out() + "/big.bin"), big_);
+  EXPECT_EQ(listing(out()), std::vector<std::string>{"big.bin"});
+  EXPECT_NE(got.output.find("6 sha-256 pieces verified"), std::string::npos) << got.output;
+}
+
+TEST_F(GetMetalink, PieceHashesOutrankTheDigestABadMirrorSendsOfItsCopy) {
+  // No whole-file hash; a's Repr-Digest is that of its copy, whose piece 0 is wrong.
+  std::string flipped = big_;
+  flipped[99] = static_cast<char>(flipped[99] ^ 0x02);
+  ASSERT_TRUE(write_file(dir_ / "a/big.bin", flipped));
+  const std::string a = serve(dir_ / "a");
+  const std::string b = serve(dir_ / "b");
+  const std::string path = write_metalink(
+      metalink(file_entry("big.bin", big_, {a + "big.bin", b + "big.bin"}, "", /*pieces=*/true)));
+  auto got = get("--metalink " + path + " -o " + out());
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  EXPECT_EQ(read_file(out() + "/big.bin"), big_);
+  EXPECT_NE(got.output.find("6 sha-256 pieces verified (metalink)"), std::string::npos)
+      << got.output;
 }
 
 TEST_F(GetMetalink, ALocalMetalinkLargerThanTheLimitIsRefusedUnread) {

@@ -131,6 +131,9 @@ Result<SourcesResult> from_all_sources(const SourcedFile& file, int parent,
   sources.download.output = unverified_path(leaf_of(file.name));
   sources.download.metalink_document = nullptr;
   sources.download.checksum = file.checksum;
+  // Hashes of every piece are the Metalink's word on the file; a mirror's Repr-Digest of its own
+  // copy is not asked for as well.
+  if (file.pieces) sources.download.verify_server_digest = false;
   sources.max_per_source = options.max_per_source;
   sources.follow_links = false;
   sources.pieces = file.pieces ? &*file.pieces : nullptr;
@@ -149,8 +152,9 @@ Result<SourcesResult> from_all_sources(const SourcedFile& file, int parent,
       return std::unexpected(r.error());
     }
   }
-  if (file.checksum && result->download.verified.find("(") == std::string::npos) {
-    result->download.verified += " (metalink)";
+  std::string& verified = result->download.verified;
+  if (!verified.empty() && verified.find("(metalink)") == std::string::npos) {
+    verified += " (metalink)";
   }
   return result;
 }
