@@ -17,8 +17,10 @@ Result<PartOutput> run_get_sources_part(const SuiteConfig& c) {
                 "needs root for the network namespaces and tc");
   }
   PartOutput out;
-  // Each source gives 10 MB/s: a short run fetches 32 MiB in about a second per client.
-  const GetSourcesBenchConfig config{.size = c.full ? 256 * kMiB : 32 * kMiB,
+  // Each source gives 10 MB/s. A short run still fetches 64 MiB (about 2 s per client): aria2c
+  // splits a file only into parts of at least 20 MiB (its -k), so a smaller one would not give
+  // it three sources to use.
+  const GetSourcesBenchConfig config{.size = c.full ? 256 * kMiB : 64 * kMiB,
                                      .rate = "80mbit",
                                      .repeats = c.full ? 3U : 1U,
                                      .directory = {},

@@ -16,7 +16,7 @@ const std::vector<Part>& parts() {
       {"xdp", "AF_XDP receive vs AF_PACKET and recvmmsg on veth", 3, 25, &run_xdp_part},
       {"serve", "zcopy serve vs nginx: curl and wrk", 15, 200, &run_serve_part},
       {"get", "zcopy get vs curl and aria2c", 5, 110, &run_get_part},
-      {"get-sources", "zcopy get from three shaped sources vs aria2c", 12, 120,
+      {"get-sources", "zcopy get from three shaped sources vs aria2c", 18, 120,
        &run_get_sources_part},
       {"mount", "FUSE mirror vs the native file system, fio", 12, 60, &run_mount_part},
       {"secure", "TLS records opened in place vs openssl speed", 4, 20, &run_secure_part},
