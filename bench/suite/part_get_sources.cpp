@@ -33,20 +33,20 @@ Result<PartOutput> run_get_sources_part(const SuiteConfig& c) {
   }
   const double r = result->single_source_bytes_per_s;
   for (const GetSourcesBenchRow& row : result->rows) {
-    Measurement m{.module = "get-sources",
-                  .bench = "get-3-sources",
-                  .method = row.client,
-                  .side = row.client == "zcopy" ? Side::ours : Side::peer};
-    m.size_bytes = config.size;
-    m.unit_note = "file from three sources, each shaped to R by tc";
-    m.bytes_per_s = row.bytes_per_s;
-    m.cpu_total_s_per_gb = row.cpu_s_per_gb;
-    m.cpu_of = "the client process (rusage)";
-    m.repetitions = config.repeats;
-    m.spread = row.spread;
-    m.note = format_text("%.2f R, R = %.1f MB/s from one source (curl)",
-                         r > 0 ? row.bytes_per_s / r : 0.0, r / 1e6);
-    out.rows.push_back(m);
+    out.rows.push_back(
+        Measurement{.module = "get-sources",
+                    .bench = "get-3-sources",
+                    .method = row.client,
+                    .side = row.client == "zcopy" ? Side::ours : Side::peer,
+                    .size_bytes = config.size,
+                    .unit_note = "file from three sources, each shaped to R by tc",
+                    .bytes_per_s = row.bytes_per_s,
+                    .cpu_total_s_per_gb = row.cpu_s_per_gb,
+                    .cpu_of = "the client process (rusage)",
+                    .repetitions = config.repeats,
+                    .spread = row.spread,
+                    .note = format_text("%.2f R, R = %.1f MB/s from one source (curl)",
+                                        r > 0 ? row.bytes_per_s / r : 0.0, r / 1e6)});
   }
   return out;
 }
