@@ -338,7 +338,8 @@ CommandRunner add_get_command(CLI::App& sub) {
                  "Another source of the same file (repeatable): the file is fetched from all of "
                  "them at once, pieces going to each as fast as it delivers");
   sub.add_option("--max-per-source", o->sources.max_per_source,
-                 "Connections to each source of a file fetched from several (default 1)")
+                 "Connections to each source of a file fetched from several, or to each URL of "
+                 "a Metalink's file (default 1)")
       ->check(CLI::Range(1, 16));
   sub.add_flag("--follow-links", o->follow_links,
                "Fetch one URL from the mirrors it names in Link: rel=duplicate fields too (with "
@@ -389,8 +390,8 @@ CommandRunner add_get_command(CLI::App& sub) {
       ->check(accepted_by(http::parse_checksum, "sha-256=HEX or sha-512=HEX"));
   sub.add_option("--metalink", o->metalink,
                  "Fetch the files this Metalink (RFC 5854, .meta4) lists into -o (a directory, "
-                 "default .), each from its URLs by priority, verified against its digests and "
-                 "piece hashes")
+                 "default .), each from all its URLs at once (--max-per-source each), every "
+                 "piece verified against its hash as it lands and the file against its digest")
       ->check(CLI::ExistingFile);
   sub.add_flag("--no-metalink", o->no_metalink,
                "Save a URL that answers with application/metalink4+xml as it is instead of "
