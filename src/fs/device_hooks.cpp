@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -41,12 +42,7 @@ ssize_t io_writev(int fd, struct iovec* iov, int count, void* userdata) {
 // keeps stop() able to wake these threads too.
 ssize_t io_splice_receive(int fdin, off_t* offin, int fdout, off_t* offout, size_t len,
                           unsigned int flags, void* userdata) {
-  struct pollfd fds[2] = {{fdin, POLLIN, 0}, {hooks_of(userdata).wake_fd(), POLLIN, 0}};
-  if (::poll(fds, 2, -1) < 0) return -1;
-  if ((fds[1].revents & POLLIN) != 0) {
-    errno = EINTR;
-    return -1;
-  }
+  if (!hooks_of(userdata).wait_for_request(fdin)) return -1;
   const ssize_t n = ::splice(fdin, offin, fdout, offout, len, flags);
   if (n > 0) hooks_of(userdata).request_arrived();
   return n;
@@ -145,13 +141,55 @@ void DeviceHooks::expect_open_reply(std::int32_t backing_id) noexcept {
   pending_backing_id = backing_id;
 }
 
-ssize_t DeviceHooks::on_read(int fd, void* buf, size_t len) {
-  struct pollfd fds[2] = {{fd, POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-  if (::poll(fds, 2, -1) < 0) return -1;  // EINTR makes libfuse look at the exit flag
-  if ((fds[1].revents & POLLIN) != 0) {
-    errno = EINTR;
-    return -1;
+// Each worker waits in its own epoll instance with the device registered EPOLLEXCLUSIVE, so a
+// request wakes one idle worker. poll(2) would wake every worker waiting on /dev/fuse for each
+// request, and all but one would go back to sleep: on two cores those wake-ups cost more than
+// the daemon's own work for a metadata request. The wake eventfd is registered without it, so
+// stop() still wakes everyone.
+bool DeviceHooks::wait_for_request(int device_fd) {
+  struct Waiter {
+    Fd epoll;
+    int device = -1;
+    int wake = -1;
+  };
+  thread_local Waiter waiter;
+  if (!waiter.epoll || waiter.device != device_fd || waiter.wake != wake_.get()) {
+    waiter = Waiter{};
+    Fd epoll = Fd::adopt(::epoll_create1(EPOLL_CLOEXEC));
+    epoll_event device{};
+    device.events = EPOLLIN | EPOLLEXCLUSIVE;
+    device.data.fd = device_fd;
+    epoll_event wake{};
+    wake.events = EPOLLIN;
+    wake.data.fd = wake_.get();
+    if (epoll && ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, device_fd, &device) == 0 &&
+        ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake_.get(), &wake) == 0) {
+      waiter.epoll = std::move(epoll);
+      waiter.device = device_fd;
+      waiter.wake = wake_.get();
+    }
   }
+  if (!waiter.epoll) {  // no epoll instance to spare: wait as everyone does
+    struct pollfd fds[2] = {{device_fd, POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) return false;
+    if ((fds[1].revents & POLLIN) == 0) return true;
+    errno = EINTR;
+    return false;
+  }
+  epoll_event events[2];
+  const int n = ::epoll_wait(waiter.epoll.get(), events, 2, -1);
+  if (n < 0) return false;  // EINTR makes libfuse look at the exit flag
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.fd == wake_.get()) {
+      errno = EINTR;
+      return false;
+    }
+  }
+  return true;
+}
+
+ssize_t DeviceHooks::on_read(int fd, void* buf, size_t len) {
+  if (!wait_for_request(fd)) return -1;
   const ssize_t n = ::read(fd, buf, len);
   (void)replies_.load(std::memory_order_acquire);  // pairs with the release in on_writev
   if (n > 0) requests_.fetch_add(1, std::memory_order_relaxed);

@@ -96,6 +96,9 @@ class DeviceHooks {
   ssize_t on_read(int fd, void* buf, size_t len);
   ssize_t on_writev(int fd, struct iovec* iov, int count);
   int wake_fd() const noexcept { return wake_.get(); }
+  // Waits until `device_fd` has a request (true), or returns false with errno EINTR once stop()
+  // began or with the errno of a failed wait. Wakes one idle worker per request, not all.
+  bool wait_for_request(int device_fd);
   // The SYNC POINT below, for requests and replies that are spliced instead.
   void request_arrived() noexcept {
     (void)replies_.load(std::memory_order_acquire);

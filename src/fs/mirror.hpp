@@ -35,11 +35,10 @@ struct FileHandle {
   bool passthrough = false;
 };
 
-// An open directory stream. The kernel may read one directory handle from several threads.
+// A directory stream opened for one READDIR(PLUS) or FSYNCDIR request (see mirror_dirs.cpp).
 struct DirHandle {
-  std::mutex mutex;
-  DIR* stream = nullptr;  // owned; protected by mutex
-  off_t offset = 0;       // the offset the next entry read from `stream` follows; by mutex
+  DIR* stream = nullptr;  // owned
+  off_t offset = 0;       // the offset the next entry read from `stream` follows
   DirHandle() = default;
   DirHandle(const DirHandle&) = delete;
   DirHandle& operator=(const DirHandle&) = delete;
@@ -57,9 +56,8 @@ class Mirror {
 
   InodeTable& inodes() noexcept { return inodes_; }
   DeviceHooks& device() noexcept { return device_; }
-  // Every handle the kernel holds; what it never released is freed with the mirror.
+  // Every file handle the kernel holds; what it never released is freed with the mirror.
   OpenHandles<FileHandle>& files() noexcept { return files_; }
-  OpenHandles<DirHandle>& dirs() noexcept { return dirs_; }
   double cache_seconds() const noexcept { return cache_seconds_; }
   MountMode requested_mode() const noexcept { return requested_; }
   std::uint32_t stack_depth() const noexcept { return stack_depth_; }
@@ -97,7 +95,6 @@ class Mirror {
   const SourceDevices::Log log_;  // before inodes_, which gets a copy
   InodeTable inodes_;
   OpenHandles<FileHandle> files_;  // after inodes_: a handle points at its inode
-  OpenHandles<DirHandle> dirs_;
   DeviceHooks device_;
   const MountMode requested_;
   const double cache_seconds_;
@@ -111,9 +108,6 @@ class Mirror {
 
 inline FileHandle& file_of(const struct fuse_file_info* fi) {
   return handle_at<FileHandle>(fi->fh);
-}
-inline DirHandle& dir_of(const struct fuse_file_info* fi) {
-  return handle_at<DirHandle>(fi->fh);
 }
 
 inline Mirror& mirror_of(fuse_req_t req) {

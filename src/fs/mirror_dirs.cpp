@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "mirror.hpp"
@@ -15,14 +14,12 @@
 namespace zc::fs::ops {
 namespace {
 
-// Fills `buffer` with entries; returns the bytes used, or an errno. Runs under the handle's
-// lock, which must be dropped before replying: once the reply is out, the kernel may release the
-// handle on another thread.
+// Fills `buffer` with entries from `dir`, a listing this request alone uses; returns the bytes
+// used, or an errno.
 std::expected<size_t, int> fill_entries(Mirror& mirror, const Inode& inode, DirHandle& dir,
                                         fuse_req_t req, std::vector<char>& buffer, off_t off,
                                         bool plus) {
   const size_t size = buffer.size();
-  const std::lock_guard lock(dir.mutex);
   if (off != dir.offset) {
     if (off == 0) {
       ::rewinddir(dir.stream);
@@ -88,49 +85,63 @@ std::expected<size_t, int> fill_entries(Mirror& mirror, const Inode& inode, DirH
   return used;
 }
 
-void read_entries(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi,
-                  bool plus) {
+// Directories are never opened on OPENDIR: it answers ENOSYS once, after which the kernel sends
+// neither OPENDIR nor RELEASEDIR (two requests fewer per listing) and every READDIR(PLUS) arrives
+// with fh 0 and the offset the previous reply ended at. Each call opens the directory afresh and
+// seeks there: the source's own telldir cookies (ext4 name hashes, tmpfs indices) stay valid
+// across opens, as they must for NFS exports. The kernel then also caches listings itself
+// (FOPEN_CACHE_DIR), dropping them when the directory changes through the mount or its mtime
+// changes in SRC (seen once the attributes expire).
+Result<std::unique_ptr<DirHandle>> open_listing(InodeTable& table, Inode& inode) {
+  auto dir = table.directory(inode);
+  if (!dir) return std::unexpected(dir.error());
+  auto fd = table.with_room([&] { return Fd::open_at(dir->get(), ".", O_RDONLY | O_DIRECTORY); });
+  if (!fd) return std::unexpected(fd.error());
+  auto handle = std::make_unique<DirHandle>();
+  handle->stream = ::fdopendir(fd->get());
+  if (handle->stream == nullptr) {
+    return std::unexpected(Error::from_errno(errno, "fdopendir", "a directory of SRC"));
+  }
+  (void)fd->release();  // the stream owns it now
+  return handle;
+}
+
+void read_entries(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   Mirror& mirror = mirror_of(req);
+  Inode& inode = mirror.inodes().get(ino);
+  auto listing = open_listing(mirror.inodes(), inode);
+  if (!listing) return reply_error(req, listing.error());
   std::vector<char> buffer(size);
-  auto used = fill_entries(mirror, mirror.inodes().get(ino), dir_of(fi), req, buffer, off, plus);
+  auto used = fill_entries(mirror, inode, **listing, req, buffer, off, plus);
   if (!used) return (void)fuse_reply_err(req, used.error());
   fuse_reply_buf(req, buffer.data(), *used);
 }
 
 }  // namespace
 
-void opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  InodeTable& table = mirror_of(req).inodes();
-  auto dir = table.directory(table.get(ino));
-  if (!dir) return reply_error(req, dir.error());
-  auto fd = table.with_room([&] { return Fd::open_at(dir->get(), ".", O_RDONLY | O_DIRECTORY); });
-  if (!fd) return reply_error(req, fd.error());
-  auto handle = std::make_unique<DirHandle>();
-  handle->stream = ::fdopendir(fd->get());
-  if (handle->stream == nullptr) return (void)fuse_reply_err(req, errno);
-  (void)fd->release();  // the stream owns it now
-  OpenHandles<DirHandle>& dirs = mirror_of(req).dirs();
-  fi->fh = dirs.adopt(std::move(handle));
-  if (fuse_reply_open(req, fi) != 0) (void)dirs.take(fi->fh);  // the opener was interrupted
+void opendir(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* /*fi*/) {
+  fuse_reply_err(req, ENOSYS);  // see open_listing
 }
 
-void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
-  read_entries(req, ino, size, off, fi, false);
+void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+             struct fuse_file_info* /*fi*/) {
+  read_entries(req, ino, size, off, false);
 }
 
 void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                 struct fuse_file_info* fi) {
-  read_entries(req, ino, size, off, fi, true);
+                 struct fuse_file_info* /*fi*/) {
+  read_entries(req, ino, size, off, true);
 }
 
-void releasedir(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* fi) {
-  (void)mirror_of(req).dirs().take(fi->fh);
-  fuse_reply_err(req, 0);
+void releasedir(fuse_req_t req, fuse_ino_t /*ino*/, struct fuse_file_info* /*fi*/) {
+  fuse_reply_err(req, 0);  // nothing was opened
 }
 
-void fsyncdir(fuse_req_t req, fuse_ino_t /*ino*/, int datasync, struct fuse_file_info* fi) {
-  DirHandle& dir = dir_of(fi);
-  const int fd = ::dirfd(dir.stream);
+void fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* /*fi*/) {
+  InodeTable& table = mirror_of(req).inodes();
+  auto listing = open_listing(table, table.get(ino));
+  if (!listing) return reply_error(req, listing.error());
+  const int fd = ::dirfd((*listing)->stream);
   auto rc = datasync != 0 ? sys_call({"fdatasync", fd}, [&] { return ::fdatasync(fd); })
                           : sys_call({"fsync", fd}, [&] { return ::fsync(fd); });
   fuse_reply_err(req, rc ? 0 : rc.error().sys_errno());

@@ -71,8 +71,8 @@ CommandRunner add_mount_command(CLI::App& sub) {
                  "auto (io_uring where available, else /dev/fuse), uring or dev (default auto)")
       ->check(accepted_by(fs::mount_transport_from_name, kTransports));
   sub.add_option("--cache-timeout", o->cache_timeout,
-                 "Seconds the kernel may trust names, attributes and absent names before asking "
-                 "again; changes made in SOURCE directly show after at most this long "
+                 "Seconds the kernel may trust names, attributes, absent names and listings before "
+                 "asking again; changes made in SOURCE directly show after at most this long "
                  "(default 1)")
       ->check(CLI::Range(0.0, 86400.0));
   CommandRunner bench = add_mount_bench_command(sub);

@@ -54,8 +54,8 @@ struct MountOptions {
   MountMode mode = MountMode::auto_select;
   bool allow_other = false;  // other users may use the mount (kernel permission checks apply)
   unsigned max_threads = 8;  // libfuse worker threads
-  // How long the kernel may trust names, absent names and attributes without asking. The mount
-  // sees its own changes at once; changes made in SRC directly show after at most this long.
+  // How long the kernel may trust names, absent names, attributes and listings without asking. The
+  // mount sees its own changes at once; changes made in SRC directly show after at most this long.
   double cache_seconds = 1;
   bool debug = false;  // libfuse request trace on stderr
   // How requests travel (transport.hpp): auto takes FUSE over io_uring where the kernel allows
