@@ -15,13 +15,14 @@
 namespace zc::fs {
 
 Result<void> unmount(const std::string& mountpoint) {
-  // Refuse to unmount anything that is not FUSE; a dead daemon's mount answers ENOTCONN.
+  // Refuse to unmount anything that is not FUSE; a dead daemon's mount answers ENOTCONN, or,
+  // while the kernel still tears down its io_uring queues, ECONNABORTED or ECANCELED.
   struct statfs st {};
   if (::statfs(mountpoint.c_str(), &st) == 0) {
     if (st.f_type != FUSE_SUPER_MAGIC) {
       return fail(Errc::invalid_argument, "umount(" + mountpoint + ")", "not a FUSE mount");
     }
-  } else if (errno != ENOTCONN) {
+  } else if (errno != ENOTCONN && errno != ECONNABORTED && errno != ECANCELED) {
     return fail_errno(errno, "statfs(" + mountpoint + ")");
   }
   auto rc = sys_call("umount2", [&] { return ::umount2(mountpoint.c_str(), UMOUNT_NOFOLLOW); });

@@ -126,6 +126,27 @@ std::string signal_name(const ::testing::TestParamInfo<int>& param) {
   return param.param == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
+// `zcopy umount` right after an io_uring daemon died, while the kernel still tears its queues
+// down (requests then end ECONNABORTED or ECANCELED, not yet ENOTCONN): the mount is cleared.
+TEST(MountLifecycle, UmountRightAfterAnIoUringDaemonDiedClearsTheMount) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  ZC_REQUIRE_URING_PARAMETER();
+  UringParameter parameter(true);
+  ASSERT_TRUE(parameter.set());
+  for (int round = 0; round < 10; ++round) {
+    MountFixture f;
+    ForegroundDaemon daemon(f, "splice", "uring");
+    ASSERT_GT(daemon.pid(), 0);
+    ASSERT_TRUE(eventually([&] { return is_fuse_mount(f.mnt); }));
+    std::ofstream(f.mnt + "/file") << "written through the mount";
+    ASSERT_EQ(::kill(daemon.pid(), SIGKILL), 0);
+    EXPECT_EQ(daemon.wait(), 128 + SIGKILL);
+    const Shell umount = sh(tool() + " umount " + f.mnt);
+    ASSERT_EQ(umount.status, 0) << "round " << round << ": " << umount.output;
+    EXPECT_FALSE(is_fuse_mount(f.mnt));
+  }
+}
+
 class StopSignal : public ::testing::TestWithParam<int> {};
 
 TEST_P(StopSignal, UnmountsCleanlyAndExitsZero) {
