@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "net/wake_mark.hpp"
 #include "zcopy/core/syscall.hpp"
 
 namespace zc::net {
@@ -141,7 +142,9 @@ Result<void> SocketToFile::drain_pipe(const Target& t, const Hooks& hooks, std::
 Result<std::uint64_t> SocketToFile::receive_spliced(const Target& t, const Hooks& hooks) {
   if (auto ok = ensure_pipe(); !ok) return std::unexpected(ok.error());
   std::uint64_t done = 0;
+  WakeMark mark(t.socket, t.length);
   while (!finished(t, done)) {
+    mark.before_read(done);
     const auto ask = static_cast<std::size_t>(wanted(t, done, pipe_capacity_));
     auto n = try_sys_call({"splice(socket to pipe)", t.socket}, [&] {
       return ::splice(t.socket, nullptr, pipe_->write_end.get(), nullptr, ask,
@@ -169,6 +172,7 @@ Result<std::uint64_t> SocketToFile::receive_uring(const Target& t, const Hooks& 
   std::uint64_t received = 0;  // socket -> pipe
   std::uint64_t moved = 0;     // pipe -> file
   bool end_of_stream_seen = false;
+  WakeMark mark(t.socket, t.length);
   for (;;) {
     const std::size_t in_pipe = static_cast<std::size_t>(received - moved);
     const bool want_more = !end_of_stream_seen && !finished(t, received);
@@ -178,6 +182,7 @@ Result<std::uint64_t> SocketToFile::receive_uring(const Target& t, const Hooks& 
                          : std::size_t{0};
     unsigned submitted = 0;
     if (ask > 0) {
+      mark.before_read(received);
       io_uring_sqe* in = ring.get_sqe();
       io_uring_prep_splice(in, t.socket, -1, pipe_->write_end.get(), -1, static_cast<unsigned>(ask),
                            SPLICE_F_MOVE);
@@ -245,10 +250,17 @@ Result<std::uint64_t> SocketToFile::receive_copied(const Target& t, const Hooks&
                : kCopyBuffer;
   std::vector<char> buffer(size);
   std::uint64_t done = 0;
+  WakeMark mark(t.socket, t.length);
   while (!finished(t, done)) {
+    mark.before_read(done);
     const auto ask = static_cast<std::size_t>(wanted(t, done, buffer.size()));
-    auto n =
-        try_sys_call({"recv", t.socket}, [&] { return ::recv(t.socket, buffer.data(), ask, 0); });
+    int flags = 0;
+    if (mark.raised()) {
+      if (auto r = mark.wait(); !r) return socket_error(t, r.error());
+      flags = MSG_DONTWAIT;  // nothing there: the slice passed
+    }
+    auto n = try_sys_call({"recv", t.socket},
+                          [&] { return ::recv(t.socket, buffer.data(), ask, flags); });
     if (!n) return socket_error(t, n.error());
     if (*n && **n == 0) break;
     const auto got = *n ? static_cast<std::size_t>(**n) : 0;  // none: a slice passed

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -136,6 +138,110 @@ TEST_P(SocketToFileTest, TheHookEndsATransferWhileNothingArrives) {
   ASSERT_FALSE(moved);
   EXPECT_EQ(moved.error().detail(), "interrupted");
   EXPECT_EQ(slices, 3);
+}
+
+// A peer that sends `first`, pauses, sends `last` and keeps the connection open until told.
+class TwoPartPeer {
+ public:
+  TwoPartPeer(int socket, std::string first, std::string last, std::chrono::milliseconds pause,
+              std::size_t burst = 1 << 20)
+      : thread_([=, this] {
+          send_all(socket, first, burst, pause);
+          std::this_thread::sleep_for(pause);
+          send_all(socket, last, burst, pause);
+          release_.get_future().wait();
+        }) {}
+  ~TwoPartPeer() {
+    release_.set_value();
+    thread_.join();
+  }
+  TwoPartPeer(const TwoPartPeer&) = delete;
+  TwoPartPeer& operator=(const TwoPartPeer&) = delete;
+
+ private:
+  // `data` in sends of `burst` bytes, with `gap` between them when they are small.
+  static void send_all(int socket, const std::string& data, std::size_t burst,
+                       std::chrono::milliseconds gap) {
+    std::size_t at = 0;
+    while (at < data.size()) {
+      const std::size_t size = std::min(burst, data.size() - at);
+      const ssize_t n = ::send(socket, data.data() + at, size, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      at += static_cast<std::size_t>(n);
+      if (burst < data.size()) std::this_thread::sleep_for(gap / 50);
+    }
+  }
+
+  std::promise<void> release_;
+  std::thread thread_;
+};
+
+TEST_P(SocketToFileTest, TheLastBytesOfABodyArriveWithoutWaitingForATimeoutOrTheClose) {
+  // No receive timeout: a low-water mark above what is left of the body would wait for ever.
+  const timeval forever{.tv_sec = 0, .tv_usec = 0};
+  ASSERT_EQ(::setsockopt(pair_.receiver.get(), SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof forever),
+            0);
+  const std::string data = bench::random_bytes(400 * 1024, 10);
+  const std::size_t split = data.size() - 10 * 1024;
+  TwoPartPeer peer(pair_.sender.get(), data.substr(0, split), data.substr(split),
+                   std::chrono::milliseconds(50));
+  auto mover = SocketToFile::create(GetParam());
+  ASSERT_TRUE(mover);
+  auto receiving =
+      std::async(std::launch::async, [&] { return mover->receive(target(data.size()), {}); });
+  // It takes milliseconds; a receiver that waits for more than the body holds never returns.
+  const bool returned = receiving.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!returned) ::shutdown(pair_.receiver.get(), SHUT_RDWR);
+  auto moved = receiving.get();
+  ASSERT_TRUE(returned) << "the last " << data.size() - split << " bytes never woke the receiver";
+  ASSERT_TRUE(moved) << moved.error().message();
+  EXPECT_EQ(*moved, data.size());
+  EXPECT_TRUE(bench::read_text(dir_ / "out.bin").substr(100) == data) << "bytes differ";
+}
+
+TEST_P(SocketToFileTest, APeerSendingSmallBurstsWakesTheReaderPerQuarterMiBNotPerBurst) {
+  // Slices long enough that only the low-water mark ends a read early.
+  const timeval slice{.tv_sec = 5, .tv_usec = 0};
+  ASSERT_EQ(::setsockopt(pair_.receiver.get(), SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice), 0);
+  const std::string data = bench::random_bytes(1024 * 1024, 11);
+  // 4 KiB sends about a millisecond apart: 256 bursts, like a shaped link.
+  TwoPartPeer peer(pair_.sender.get(), data.substr(0, 512 * 1024), data.substr(512 * 1024),
+                   std::chrono::milliseconds(50), 4096);
+  auto mover = SocketToFile::create(GetParam());
+  ASSERT_TRUE(mover);
+  int reads = 0;
+  auto moved =
+      mover->receive(target(data.size()), {.written = {}, .after_read = [&](std::uint64_t n) {
+                                             if (n > 0) ++reads;
+                                             return Result<void>{};
+                                           }});
+  ASSERT_TRUE(moved) << moved.error().message();
+  EXPECT_EQ(*moved, data.size());
+  // Four marks of 256 KiB, each read perhaps followed by one of what came meanwhile, and the
+  // rest below a mark; a reader woken per burst makes about 256.
+  EXPECT_LE(reads, 24);
+}
+
+TEST_P(SocketToFileTest, TheLowWaterMarkIsBackAtOneAfterwardsForTheNextResponse) {
+  const std::string data = bench::random_bytes(700 * 1024, 12);
+  for (const bool whole : {true, false}) {
+    auto pair = test::tcp_pair();
+    ASSERT_TRUE(pair);
+    pair_ = std::move(*pair);
+    const timeval slice{.tv_sec = 0, .tv_usec = 50'000};
+    ASSERT_EQ(::setsockopt(pair_.receiver.get(), SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice), 0);
+    std::thread sender = send_then_close(data);
+    auto mover = SocketToFile::create(GetParam());
+    ASSERT_TRUE(mover);
+    // A body cut short by the close is an error; the socket is left as it came all the same.
+    auto moved = mover->receive(target(whole ? data.size() : data.size() + 1), {});
+    sender.join();
+    EXPECT_EQ(moved.has_value(), whole);
+    int mark = 0;
+    socklen_t size = sizeof mark;
+    ASSERT_EQ(::getsockopt(pair_.receiver.get(), SOL_SOCKET, SO_RCVLOWAT, &mark, &size), 0);
+    EXPECT_EQ(mark, 1) << (whole ? "after a whole body" : "after a truncated body");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryMethod, SocketToFileTest, ::testing::ValuesIn(kMethods),

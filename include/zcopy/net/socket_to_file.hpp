@@ -15,6 +15,11 @@
 // bytes), so a stall rule or a stop flag is applied while nothing arrives. The hooks run on the
 // calling thread.
 //
+// While a body arrives the socket's low-water mark (SO_RCVLOWAT) is raised to 256 KiB, or to what
+// is left of the body when less, so a link that delivers a few packets at a time wakes the reader
+// once per quarter MiB rather than per burst; a slice still ends with what arrived below the mark.
+// The mark is back at 1 when receive() returns.
+//
 //   auto mover = zc::net::SocketToFile::create(ReceiveMethod::splice);
 //   auto n = mover->receive({.socket = s, .file = f, .offset = 0, .length = size, .name = "out"},
 //                           {.written = [&](std::uint64_t b) { done += b; },
