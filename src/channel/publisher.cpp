@@ -233,27 +233,28 @@ Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until)
       }
       if (longest < s.links.size() && s.drop_oldest(longest)) continue;
     }
-    if (!deadline) deadline = wait_deadline(s, until);
     // Woken per returned chunk, a publisher that outnumbers the CPUs with its subscribers would
     // trade places with one of them per message. Subscribers return chunks mostly in the order
     // they were sent, so the oldest half of the chunks held are free once no subscriber holds
     // more than half of what the one that holds most does: only the ones holding more are asked
     // to wake us, once they are down to that (or have nothing left to read).
     std::uint64_t most = 0;
-    const bool freed = s.wait_until(
-        [&] {
-          s.drain_all_releases();
-          most = 0;
-          for (const auto& link : s.links) {
-            if (link) most = std::max(most, link->holding);
-          }
-          return s.pool.stats().free > 0;
-        },
-        *deadline,
-        [&](const detail::SubscriberLink& link) -> std::optional<detail::WakeWhen> {
-          if (link.holding == 0 || link.holding <= most / 2) return std::nullopt;
-          return detail::WakeWhen{.returned = link.returned + link.holding - most / 2};
-        });
+    auto chunk_came_back = [&] {
+      s.drain_all_releases();
+      most = 0;
+      for (const auto& link : s.links) {
+        if (link) most = std::max(most, link->holding);
+      }
+      return s.pool.stats().free > 0;
+    };
+    if (s.spin_until(chunk_came_back)) continue;
+    if (!deadline) deadline = wait_deadline(s, until);
+    const bool freed =
+        s.wait_until(chunk_came_back, *deadline,
+                     [&](const detail::SubscriberLink& link) -> std::optional<detail::WakeWhen> {
+                       if (link.holding == 0 || link.holding <= most / 2) return std::nullopt;
+                       return detail::WakeWhen{.returned = link.returned + link.holding - most / 2};
+                     });
     if (!freed) {
       return fail(Errc::timeout, "Publisher::loan",
                   "no chunk came back " + waited_text(s, until) + " (all " +
@@ -354,7 +355,8 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
     return detail::WakeWhen{.tail = link.head - std::min(depth - n, depth / 2)};
   };
   // The clock is read (for the deadline) only when some queue is full.
-  if (!all_have_room() && !s.wait_until(all_have_room, wait_deadline(s, until), ask_for_room)) {
+  if (!all_have_room() && !s.spin_until(all_have_room) &&
+      !s.wait_until(all_have_room, wait_deadline(s, until), ask_for_room)) {
     return fail(Errc::timeout, op, "a subscriber's queue stayed full " + waited_text(s, until));
   }
 

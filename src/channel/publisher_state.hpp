@@ -94,6 +94,12 @@ inline bool out_of_descriptors(int errno_value) {
 // Sends `reason` behind the refusal prefix (handshake.hpp); a vanished peer is ignored.
 void refuse(UnixSocket& socket, const std::string& reason);
 
+// Polls of a subscriber's tail or release ring before the publisher sleeps, at most and at least:
+// a spin that ends in a wait halves the budget, one that succeeds doubles it, so a publisher that
+// shares its CPU with its subscribers (more processes than CPUs) soon leaves it to them.
+inline constexpr std::uint32_t kPublisherMaxSpins = 2000;
+inline constexpr std::uint32_t kPublisherMinSpins = 64;
+
 struct PublisherState {
   PublisherState(std::string channel_name, const ChannelOptions& channel_options,
                  BufferPool payload_pool, UnixListener socket_listener) noexcept
@@ -146,6 +152,11 @@ struct PublisherState {
   // that much progress or has nothing left to do (see "Sleeping" in publisher.cpp).
   template <class Ready, class Want>
   bool wait_until(Ready ready, Clock::time_point deadline, Want want);
+  // Polls `ready()` for a while before a wait_until() for a subscriber's progress: a subscriber
+  // on another CPU frees a slot or a chunk within microseconds, far less than the membarrier,
+  // epoll sleep and eventfd signal a wait costs. The budget adapts as the subscriber's does.
+  template <class Ready>
+  bool spin_until(Ready ready);
   // Sets publisher_waiting for the subscribers `want` asks something of; true if any was asked
   // for more than its next step (then our sleeps are bounded, see publisher.cpp).
   template <class Want>
@@ -175,7 +186,8 @@ struct PublisherState {
   PublisherStats counters;
   std::string fences;  // Publisher::fences(): "membarrier" or "seq_cst (why)"
   bool closed = false;
-  std::chrono::nanoseconds last_service{};  // coarse_now() at the last service()
+  std::chrono::nanoseconds last_service{};         // coarse_now() at the last service()
+  std::uint32_t spin_budget = kPublisherMaxSpins;  // polls before waiting now (spin_until)
 };
 
 // Asked for more than its next step, a subscriber that stops short of it without running dry
@@ -208,6 +220,19 @@ bool PublisherState::announce_waiting(Want want) {
   // kHysteresisRecheckMs instead.
   if (fence && !fence_remote_threads()) beyond_next = true;
   return beyond_next;
+}
+
+template <class Ready>
+bool PublisherState::spin_until(Ready ready) {
+  for (std::uint32_t i = 0; i < spin_budget; ++i) {
+    cpu_relax();
+    if (ready()) {
+      spin_budget = std::min(kPublisherMaxSpins, spin_budget * 2 + kPublisherMinSpins);
+      return true;
+    }
+  }
+  spin_budget = std::max(kPublisherMinSpins, spin_budget / 2);
+  return false;
 }
 
 template <class Ready, class Want>
