@@ -215,10 +215,16 @@ Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until)
     // Returned chunks wait in the release rings until the pool runs dry: reading a ring the
     // subscriber has just written costs a cache miss, which a free chunk in the pool does not.
     auto loan = s.pool.loan();
-    if (loan || loan.error().code() != Errc::exhausted) return loan;
-    s.drain_all_releases();
-    loan = s.pool.loan();
-    if (loan || loan.error().code() != Errc::exhausted) return loan;
+    if (!loan && loan.error().code() == Errc::exhausted) {
+      s.drain_all_releases();
+      loan = s.pool.loan();
+    }
+    if (loan || loan.error().code() != Errc::exhausted) {
+      // The chunk's first line is in the cache of the subscriber that read it last: ask for it
+      // now, so the caller's first write to it does not wait for the transfer in line.
+      if (loan) detail::prefetch_for_write(loan->bytes().data(), s.write_prefetch);
+      return loan;
+    }
     if (s.options.backpressure == Backpressure::drop_oldest) {
       // Take back the oldest entry of the longest queue; repeat until a chunk frees.
       std::size_t longest = s.links.size();
@@ -287,6 +293,7 @@ Result<std::size_t> Publisher::loan_n_before(std::span<ChunkLoan> loans,
       more = s.pool.loan();
       if (!more) break;
     }
+    detail::prefetch_for_write(more->bytes().data(), s.write_prefetch);
     loans[filled++] = std::move(*more);
   }
   return filled;
@@ -366,6 +373,10 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
   for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = 1;  // ours, until all are sent
   for (auto& link : s.links) {
     if (!link) continue;
+    // The slots' lines were last read by the subscriber: their transfers overlap this way.
+    for (std::size_t k = 0; k < n; ++k) {
+      detail::prefetch_for_write(&link->slots[(link->head + k) & (depth - 1)], s.write_prefetch);
+    }
     for (std::size_t k = 0; k < n; ++k) {
       const std::uint32_t chunk = loans[k].index();
       DescriptorSlot& slot = link->slots[link->head & (depth - 1)];

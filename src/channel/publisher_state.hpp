@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "remote_fence.hpp"
+#include "write_prefetch.hpp"
 #include "zcopy/channel/channel_layout.hpp"
 #include "zcopy/channel/channel_options.hpp"
 #include "zcopy/channel/publisher.hpp"
@@ -188,6 +189,7 @@ struct PublisherState {
   bool closed = false;
   std::chrono::nanoseconds last_service{};         // coarse_now() at the last service()
   std::uint32_t spin_budget = kPublisherMaxSpins;  // polls before waiting now (spin_until)
+  bool write_prefetch = write_prefetch_supported();
 };
 
 // Asked for more than its next step, a subscriber that stops short of it without running dry
