@@ -95,11 +95,14 @@ inline bool out_of_descriptors(int errno_value) {
 // Sends `reason` behind the refusal prefix (handshake.hpp); a vanished peer is ignored.
 void refuse(UnixSocket& socket, const std::string& reason);
 
-// Polls of a subscriber's tail or release ring before the publisher sleeps, at most and at least:
-// a spin that ends in a wait halves the budget, one that succeeds doubles it, so a publisher that
-// shares its CPU with its subscribers (more processes than CPUs) soon leaves it to them.
-inline constexpr std::uint32_t kPublisherMaxSpins = 2000;
-inline constexpr std::uint32_t kPublisherMinSpins = 64;
+// Polls of a subscriber's tail or release ring before the publisher sleeps, at most and at least.
+// At most about as long as a sleep and its wake-up cost (membarrier, epoll, the subscriber's
+// eventfd write: some microseconds), the usual bound for spinning before blocking: a subscriber on
+// another CPU frees room well within it, one that lost its CPU will not, and longer spins only
+// take CPU from it on a machine with more runnable processes than CPUs. A spin that ends in a
+// sleep halves the budget, one that succeeds doubles it, as the subscriber's does.
+inline constexpr std::uint32_t kPublisherMaxSpins = 256;
+inline constexpr std::uint32_t kPublisherMinSpins = 16;
 
 struct PublisherState {
   PublisherState(std::string channel_name, const ChannelOptions& channel_options,
@@ -154,8 +157,8 @@ struct PublisherState {
   template <class Ready, class Want>
   bool wait_until(Ready ready, Clock::time_point deadline, Want want);
   // Polls `ready()` for a while before a wait_until() for a subscriber's progress: a subscriber
-  // on another CPU frees a slot or a chunk within microseconds, far less than the membarrier,
-  // epoll sleep and eventfd signal a wait costs. The budget adapts as the subscriber's does.
+  // on another CPU frees a slot or a chunk within microseconds, less than the membarrier, epoll
+  // sleep and eventfd signal of a wait cost (kPublisherMaxSpins).
   template <class Ready>
   bool spin_until(Ready ready);
   // Sets publisher_waiting for the subscribers `want` asks something of; true if any was asked
