@@ -373,8 +373,10 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
   for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = 1;  // ours, until all are sent
   for (auto& link : s.links) {
     if (!link) continue;
-    // The slots' lines were last read by the subscriber: their transfers overlap this way.
-    for (std::size_t k = 0; k < n; ++k) {
+    // The slots' lines were last read by the subscriber: their transfers overlap this way. Not
+    // the first slot's: its store follows at once, and a subscriber polling that line would
+    // only take it back in between (one transfer more for a single message).
+    for (std::size_t k = 1; k < n; ++k) {
       detail::prefetch_for_write(&link->slots[(link->head + k) & (depth - 1)], s.write_prefetch);
     }
     for (std::size_t k = 0; k < n; ++k) {
