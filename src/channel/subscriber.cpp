@@ -78,7 +78,9 @@ Result<std::size_t> SubscriberState::take(std::span<Taken> out) {
       // position tail, so nothing is queued as of that load, whatever head says by now. Reading
       // head at every empty poll cost a transfer of the line the publisher writes at every
       // publish. Anything else (a refill under drop_oldest, a slot filled since the loop looked,
-      // nonsense) is sorted out against head below.
+      // nonsense) is sorted out against head below. Relaxed: nothing is read on the strength of
+      // this load; a "not yet" only says nothing is queued (closed, below, still acquires), and
+      // otherwise head is acquired and the slot read again with acquire before it is trusted.
       const std::uint64_t unfilled = tail >= depth ? tail - depth + 1 : 0;
       const bool not_yet = slot.filled.load(std::memory_order_relaxed) == unfilled;
       // SYNC POINT (pairs with the release store of head in Publisher::publish_n()): every
