@@ -215,10 +215,16 @@ Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until)
     // Returned chunks wait in the release rings until the pool runs dry: reading a ring the
     // subscriber has just written costs a cache miss, which a free chunk in the pool does not.
     auto loan = s.pool.loan();
-    if (loan || loan.error().code() != Errc::exhausted) return loan;
-    s.drain_all_releases();
-    loan = s.pool.loan();
-    if (loan || loan.error().code() != Errc::exhausted) return loan;
+    if (!loan && loan.error().code() == Errc::exhausted) {
+      s.drain_all_releases();
+      loan = s.pool.loan();
+    }
+    if (loan || loan.error().code() != Errc::exhausted) {
+      // The chunk's first line is in the cache of the subscriber that read it last: ask for it
+      // now, so the caller's first write to it does not wait for the transfer in line.
+      if (loan) detail::prefetch_for_write(loan->bytes().data(), s.write_prefetch);
+      return loan;
+    }
     if (s.options.backpressure == Backpressure::drop_oldest) {
       // Take back the oldest entry of the longest queue; repeat until a chunk frees.
       std::size_t longest = s.links.size();
@@ -233,27 +239,28 @@ Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until)
       }
       if (longest < s.links.size() && s.drop_oldest(longest)) continue;
     }
-    if (!deadline) deadline = wait_deadline(s, until);
     // Woken per returned chunk, a publisher that outnumbers the CPUs with its subscribers would
     // trade places with one of them per message. Subscribers return chunks mostly in the order
     // they were sent, so the oldest half of the chunks held are free once no subscriber holds
     // more than half of what the one that holds most does: only the ones holding more are asked
     // to wake us, once they are down to that (or have nothing left to read).
     std::uint64_t most = 0;
-    const bool freed = s.wait_until(
-        [&] {
-          s.drain_all_releases();
-          most = 0;
-          for (const auto& link : s.links) {
-            if (link) most = std::max(most, link->holding);
-          }
-          return s.pool.stats().free > 0;
-        },
-        *deadline,
-        [&](const detail::SubscriberLink& link) -> std::optional<detail::WakeWhen> {
-          if (link.holding == 0 || link.holding <= most / 2) return std::nullopt;
-          return detail::WakeWhen{.returned = link.returned + link.holding - most / 2};
-        });
+    auto chunk_came_back = [&] {
+      s.drain_all_releases();
+      most = 0;
+      for (const auto& link : s.links) {
+        if (link) most = std::max(most, link->holding);
+      }
+      return s.pool.stats().free > 0;
+    };
+    if (s.spin_until(chunk_came_back)) continue;
+    if (!deadline) deadline = wait_deadline(s, until);
+    const bool freed =
+        s.wait_until(chunk_came_back, *deadline,
+                     [&](const detail::SubscriberLink& link) -> std::optional<detail::WakeWhen> {
+                       if (link.holding == 0 || link.holding <= most / 2) return std::nullopt;
+                       return detail::WakeWhen{.returned = link.returned + link.holding - most / 2};
+                     });
     if (!freed) {
       return fail(Errc::timeout, "Publisher::loan",
                   "no chunk came back " + waited_text(s, until) + " (all " +
@@ -286,6 +293,7 @@ Result<std::size_t> Publisher::loan_n_before(std::span<ChunkLoan> loans,
       more = s.pool.loan();
       if (!more) break;
     }
+    detail::prefetch_for_write(more->bytes().data(), s.write_prefetch);
     loans[filled++] = std::move(*more);
   }
   return filled;
@@ -354,7 +362,8 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
     return detail::WakeWhen{.tail = link.head - std::min(depth - n, depth / 2)};
   };
   // The clock is read (for the deadline) only when some queue is full.
-  if (!all_have_room() && !s.wait_until(all_have_room, wait_deadline(s, until), ask_for_room)) {
+  if (!all_have_room() && !s.spin_until(all_have_room) &&
+      !s.wait_until(all_have_room, wait_deadline(s, until), ask_for_room)) {
     return fail(Errc::timeout, op, "a subscriber's queue stayed full " + waited_text(s, until));
   }
 
@@ -364,6 +373,12 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
   for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = 1;  // ours, until all are sent
   for (auto& link : s.links) {
     if (!link) continue;
+    // The slots' lines were last read by the subscriber: their transfers overlap this way. Not
+    // the first slot's: its store follows at once, and a subscriber polling that line would
+    // only take it back in between (one transfer more for a single message).
+    for (std::size_t k = 1; k < n; ++k) {
+      detail::prefetch_for_write(&link->slots[(link->head + k) & (depth - 1)], s.write_prefetch);
+    }
     for (std::size_t k = 0; k < n; ++k) {
       const std::uint32_t chunk = loans[k].index();
       DescriptorSlot& slot = link->slots[link->head & (depth - 1)];

@@ -63,12 +63,15 @@ bool PublisherState::take_back(SubscriberLink& link, std::uint32_t chunk) {
 
 void PublisherState::drain_releases(std::size_t slot) {
   SubscriberLink& link = *links[slot];
-  // SpscRing::front() acquires the ring's head (pairs with the subscriber's push).
-  while (const std::uint32_t* chunk = link.releases->front()) {
-    const std::uint32_t value = *chunk;
-    link.releases->pop();
-    ++link.returned;
-    take_back(link, value);
+  // One pass: SpscRing::readable() acquires the ring's head once (pairs with the subscriber's
+  // push) and consume() stores its tail once, where front() and pop() per index stored the tail,
+  // a line the subscriber reads, once per chunk. Two spans at most, at the ring's wrap.
+  for (int part = 0; part < 2; ++part) {
+    const std::span<std::uint32_t> chunks = link.releases->readable(geometry.release_capacity);
+    if (chunks.empty()) break;
+    for (const std::uint32_t chunk : chunks) take_back(link, chunk);
+    link.returned += chunks.size();
+    link.releases->consume(chunks.size());
   }
   if (link.releases->consumer_faulted()) remove(slot, Departure::faulted);
 }

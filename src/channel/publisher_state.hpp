@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "remote_fence.hpp"
+#include "write_prefetch.hpp"
 #include "zcopy/channel/channel_layout.hpp"
 #include "zcopy/channel/channel_options.hpp"
 #include "zcopy/channel/publisher.hpp"
@@ -94,6 +95,15 @@ inline bool out_of_descriptors(int errno_value) {
 // Sends `reason` behind the refusal prefix (handshake.hpp); a vanished peer is ignored.
 void refuse(UnixSocket& socket, const std::string& reason);
 
+// Polls of a subscriber's tail or release ring before the publisher sleeps, at most and at least.
+// At most about as long as a sleep and its wake-up cost (membarrier, epoll, the subscriber's
+// eventfd write: some microseconds), the usual bound for spinning before blocking: a subscriber on
+// another CPU frees room well within it, one that lost its CPU will not, and longer spins only
+// take CPU from it on a machine with more runnable processes than CPUs. A spin that ends in a
+// sleep halves the budget, one that succeeds doubles it, as the subscriber's does.
+inline constexpr std::uint32_t kPublisherMaxSpins = 256;
+inline constexpr std::uint32_t kPublisherMinSpins = 16;
+
 struct PublisherState {
   PublisherState(std::string channel_name, const ChannelOptions& channel_options,
                  BufferPool payload_pool, UnixListener socket_listener) noexcept
@@ -146,6 +156,11 @@ struct PublisherState {
   // that much progress or has nothing left to do (see "Sleeping" in publisher.cpp).
   template <class Ready, class Want>
   bool wait_until(Ready ready, Clock::time_point deadline, Want want);
+  // Polls `ready()` for a while before a wait_until() for a subscriber's progress: a subscriber
+  // on another CPU frees a slot or a chunk within microseconds, less than the membarrier, epoll
+  // sleep and eventfd signal of a wait cost (kPublisherMaxSpins).
+  template <class Ready>
+  bool spin_until(Ready ready);
   // Sets publisher_waiting for the subscribers `want` asks something of; true if any was asked
   // for more than its next step (then our sleeps are bounded, see publisher.cpp).
   template <class Want>
@@ -175,7 +190,9 @@ struct PublisherState {
   PublisherStats counters;
   std::string fences;  // Publisher::fences(): "membarrier" or "seq_cst (why)"
   bool closed = false;
-  std::chrono::nanoseconds last_service{};  // coarse_now() at the last service()
+  std::chrono::nanoseconds last_service{};         // coarse_now() at the last service()
+  std::uint32_t spin_budget = kPublisherMaxSpins;  // polls before waiting now (spin_until)
+  bool write_prefetch = write_prefetch_supported();
 };
 
 // Asked for more than its next step, a subscriber that stops short of it without running dry
@@ -208,6 +225,19 @@ bool PublisherState::announce_waiting(Want want) {
   // kHysteresisRecheckMs instead.
   if (fence && !fence_remote_threads()) beyond_next = true;
   return beyond_next;
+}
+
+template <class Ready>
+bool PublisherState::spin_until(Ready ready) {
+  for (std::uint32_t i = 0; i < spin_budget; ++i) {
+    cpu_relax();
+    if (ready()) {
+      spin_budget = std::min(kPublisherMaxSpins, spin_budget * 2 + kPublisherMinSpins);
+      return true;
+    }
+  }
+  spin_budget = std::max(kPublisherMinSpins, spin_budget / 2);
+  return false;
 }
 
 template <class Ready, class Want>

@@ -73,9 +73,19 @@ Result<std::size_t> SubscriberState::take(std::span<Taken> out) {
     }
     if (n == 0) {
       const DescriptorSlot& slot = slots[tail & (depth - 1)];
-      // SYNC POINT (pairs with the seq_cst store of head in Publisher::publish_n()): every
+      // An empty poll, a busy subscriber's usual case, reads the slot and not head: a slot that
+      // still holds the entry one lap back (or none, on the first lap) has not been filled for
+      // position tail, so nothing is queued as of that load, whatever head says by now. Reading
+      // head at every empty poll cost a transfer of the line the publisher writes at every
+      // publish. Anything else (a refill under drop_oldest, a slot filled since the loop looked,
+      // nonsense) is sorted out against head below. Relaxed: nothing is read on the strength of
+      // this load; a "not yet" only says nothing is queued (closed, below, still acquires), and
+      // otherwise head is acquired and the slot read again with acquire before it is trusted.
+      const std::uint64_t unfilled = tail >= depth ? tail - depth + 1 : 0;
+      const bool not_yet = slot.filled.load(std::memory_order_relaxed) == unfilled;
+      // SYNC POINT (pairs with the release store of head in Publisher::publish_n()): every
       // position below head has been filled, and closed (below) is read after head.
-      const std::uint64_t head = ctl->head.load(std::memory_order_acquire);
+      const std::uint64_t head = not_yet ? tail : ctl->head.load(std::memory_order_acquire);
       // The publisher fills a slot before it stores head, so having taken the newest message
       // from its slot we may see head one behind our tail: nothing more is queued.
       if (head <= tail) {
@@ -272,7 +282,7 @@ Result<void> Subscriber::wait_for_message(
   const Clock::time_point deadline = *start + timeout;
   for (std::uint32_t i = 0; i < s.spin_budget; ++i) {
     cpu_relax();
-    // The next slot only: head (and closed beside it) sit on a line every publish writes.
+    // The next slot only: head sits on a line every publish writes.
     const std::uint64_t tail = s.ctl->tail.load(std::memory_order_relaxed);
     if (s.slots[tail & (s.geometry.queue_depth - 1)].filled.load(std::memory_order_relaxed) ==
         tail + 1) {

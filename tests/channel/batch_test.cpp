@@ -218,4 +218,77 @@ TEST(Batch, ThreadsStreamingInBatchesUnderDropOldestCountEveryMessageOnce) {
   stress(zc::Backpressure::drop_oldest);
 }
 
+// Fewer queued than asked: receive_n() takes what is there, moves tail past exactly those, and
+// leaves the next ones for the next call (a take that ran past the filled slots would return
+// stale descriptors; one that stopped at the first would leave messages waiting).
+TEST(Batch, ReceiveNTakesWhatIsQueuedWhenFewerThanAskedAreReady) {
+  const std::string name = unique_channel("batch-fewer");
+  auto publisher =
+      zc::Publisher::create(name, {.chunk_size = 256, .chunk_count = 32, .queue_depth = 16});
+  ASSERT_TRUE(publisher) << publisher.error().message();
+  auto subscriber = connect_in_process(*publisher, name);
+  ASSERT_TRUE(subscriber) << subscriber.error().message();
+  zc::SampleBatch batch;
+  std::uint64_t next = 0;
+  for (std::size_t round = 1; round <= 12; ++round) {
+    const std::size_t ready = 1 + round % 5;
+    auto sent = publish_batch(*publisher, ready);
+    ASSERT_TRUE(sent) << sent.error().message();
+    auto got = subscriber->receive_n(batch, 8, 1s);
+    ASSERT_TRUE(got) << got.error().message();
+    ASSERT_EQ(*got, ready) << "round " << round;
+    for (std::size_t i = 0; i < batch.size(); ++i, ++next) {
+      EXPECT_EQ(batch.sequence(i), next);
+      EXPECT_TRUE(check_message(batch.bytes(i), next));
+    }
+    auto none = subscriber->try_receive_n(batch, 8);
+    ASSERT_TRUE(none);
+    EXPECT_EQ(*none, 0U) << "round " << round << ": nothing more was published";
+  }
+  publisher->service();
+  EXPECT_EQ(publisher->pool().stats().free, 32U);
+  EXPECT_EQ(publisher->stats().rejected_returns, 0U);
+}
+
+// drop_oldest against a subscriber that holds a batch: the publisher laps the queue twice while
+// the batch is held. It may take back queued entries, never the ones the batch took, so their
+// bytes stay whole; what it dropped is counted on both sides, and every chunk comes back.
+TEST(Batch, DropOldestNeverTakesBackWhatABatchHolds) {
+  const std::string name = unique_channel("batch-drop");
+  constexpr std::size_t kChunks = 24;
+  auto publisher = zc::Publisher::create(name, {.chunk_size = 256,
+                                                .chunk_count = kChunks,
+                                                .queue_depth = 8,
+                                                .backpressure = zc::Backpressure::drop_oldest});
+  ASSERT_TRUE(publisher) << publisher.error().message();
+  auto subscriber = connect_in_process(*publisher, name);
+  ASSERT_TRUE(subscriber) << subscriber.error().message();
+  for (std::size_t i = 0; i < 12; ++i) ASSERT_TRUE(publish_message(*publisher));
+  zc::SampleBatch held;
+  auto got = subscriber->receive_n(held, 6, 1s);
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(*got, 6U);
+  EXPECT_EQ(held.sequence(0), 4U) << "the four oldest were dropped for the last four";
+  for (std::size_t i = 0; i < 20; ++i) ASSERT_TRUE(publish_message(*publisher));
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    EXPECT_EQ(held.sequence(i), 4 + i);
+    EXPECT_TRUE(check_message(held.bytes(i), 4 + i)) << "message " << 4 + i << " was overwritten";
+  }
+  zc::SampleBatch rest;
+  auto later = subscriber->receive_n(rest, 16, 1s);
+  ASSERT_TRUE(later) << later.error().message();
+  ASSERT_EQ(*later, 8U);
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    EXPECT_EQ(rest.sequence(i), 24 + i);
+    EXPECT_TRUE(check_message(rest.bytes(i), 24 + i));
+  }
+  EXPECT_EQ(subscriber->dropped(), 32U - 6U - 8U);
+  EXPECT_EQ(publisher->stats().dropped, 32U - 6U - 8U);
+  held.reset();
+  rest.reset();
+  publisher->service();
+  EXPECT_EQ(publisher->pool().stats().free, kChunks);
+  EXPECT_EQ(publisher->stats().rejected_returns, 0U);
+}
+
 }  // namespace

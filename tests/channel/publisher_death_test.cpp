@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <random>
+#include <thread>
 
 #include "channel_test_support.hpp"
 #include "support/sanitizer.hpp"
@@ -125,6 +127,64 @@ TEST(PublisherDeath, APublisherKilledBetweenFillingASlotAndMovingHeadIsSeenDead)
   ASSERT_FALSE(sample) << "no fourth message was published";
   EXPECT_EQ(sample.error().code(), zc::Errc::closed) << sample.error().message();
   EXPECT_EQ(reap(publisher_pid), 128 + SIGKILL);
+}
+
+// A publisher killed in the middle of publish_n(): the slots of the batch are filled but head was
+// never moved. Staged as above: a batch of five goes out, head is put back to before it, then the
+// publisher is killed. receive_n() hands over the five (their slots were complete before each was
+// marked filled) and then reports the death; it neither calls the indices impossible (head behind
+// tail) nor waits for a head that will never move.
+TEST(PublisherDeath, APublisherKilledInsideABatchIsSeenDeadAfterTheFilledSlots) {
+  const std::string name = unique_channel("pubkill-batch");
+  const pid_t publisher_pid = spawn([&] {
+    auto publisher = zc::Publisher::create(name, {.chunk_size = 256, .chunk_count = 16});
+    if (!publisher || !publisher->wait_for_subscribers(1, 10s)) return 1;
+    std::array<zc::ChunkLoan, 5> loans;
+    std::array<std::size_t, 5> lengths{};
+    auto loaned = publisher->loan_n(loans);
+    if (!loaned || *loaned != loans.size()) return 2;
+    for (std::size_t i = 0; i < loans.size(); ++i) lengths[i] = write_message(loans[i].bytes(), i);
+    if (!publisher->publish_n(loans, lengths)) return 3;
+    ::pause();
+    return 4;
+  });
+  auto subscriber = zc::Subscriber::connect(name, 10s);
+  ASSERT_TRUE(subscriber) << subscriber.error().message();
+  auto control = own_control_region(name);
+  ASSERT_TRUE(control) << "the subscriber's control region is not among its descriptors";
+  const auto geometry = zc::validate_channel_header(control->bytes());
+  auto& ctl = *reinterpret_cast<zc::ChannelControl*>(control->data() + geometry->control_offset);
+  const auto published_by = std::chrono::steady_clock::now() + 10s;
+  while (ctl.head.load() != 5 && std::chrono::steady_clock::now() < published_by) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(ctl.head.load(), 5U);
+  ctl.head.store(0);
+  ASSERT_EQ(::kill(publisher_pid, SIGKILL), 0);
+  EXPECT_EQ(reap(publisher_pid), 128 + SIGKILL);
+
+  // Each receive_n() under a guard: one spinning past its own timeout cannot be interrupted.
+  zc::SampleBatch batch;
+  auto guarded_receive_n = [&] {
+    auto receiving =
+        std::async(std::launch::async, [&] { return subscriber->receive_n(batch, 16, 2s); });
+    if (receiving.wait_for(20s) != std::future_status::ready) {
+      std::fprintf(stderr, "receive_n() spun past its 2 s timeout\n");
+      std::abort();
+    }
+    return receiving.get();
+  };
+  auto got = guarded_receive_n();
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(*got, 5U) << "the five filled slots are the publisher's last messages";
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(batch.sequence(i), i);
+    EXPECT_TRUE(check_message(batch.bytes(i), i));
+  }
+  auto after = guarded_receive_n();
+  ASSERT_FALSE(after) << "nothing was published after the batch";
+  EXPECT_EQ(after.error().code(), zc::Errc::closed) << after.error().message();
+  EXPECT_NE(after.error().message().find("died"), std::string::npos) << after.error().message();
 }
 
 }  // namespace
