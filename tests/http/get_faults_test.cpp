@@ -3,7 +3,6 @@
 // happened, keep the .part where one was written, and never create the final file.
 #include <gtest/gtest.h>
 #include <sched.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -12,6 +11,7 @@
 #include "client_test_servers.hpp"
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
+#include "support/small_disk.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/http/client/download.hpp"
 
@@ -78,24 +78,6 @@ TEST(GetFaults, ServerKilledMidTransferKeepsThePartAndContinueFinishesByteExact)
   EXPECT_FALSE(test::exists(part));
 }
 
-// A tmpfs mounted for one test and unmounted whatever happens.
-class SmallTmpfs {
- public:
-  SmallTmpfs(const std::string& path, const char* size) : path_(path) {
-    std::filesystem::create_directories(path);
-    const std::string data = std::string("size=") + size;
-    mounted_ = ::mount("tmpfs", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) == 0;
-  }
-  ~SmallTmpfs() {
-    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-
- private:
-  std::string path_;
-  bool mounted_ = false;
-};
-
 TEST(GetFaults, FullDiskIsAClearErrorAndNoFinalFile) {
   ZC_REQUIRE_CAPABILITY(Capability::cap_sys_admin);
   TempDir dir;
@@ -103,7 +85,7 @@ TEST(GetFaults, FullDiskIsAClearErrorAndNoFinalFile) {
   test::write_random_file(dir / "www/data.bin", kFileSize, 12);
   auto nginx = test::start_nginx(dir.path(), dir / "www");
   ASSERT_TRUE(nginx.running());
-  SmallTmpfs disk(dir / "disk", "1m");
+  test::SmallTmpfs disk(dir / "disk", "1m");
   ASSERT_TRUE(disk.mounted()) << "mount(tmpfs): " << std::strerror(errno);
   std::vector<net::ReceiveMethod> methods = {net::ReceiveMethod::splice, net::ReceiveMethod::copy};
   if (probe(Capability::io_uring_splice).available) methods.push_back(net::ReceiveMethod::uring);

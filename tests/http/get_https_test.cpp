@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -18,6 +19,7 @@
 #include "support/capability_gate.hpp"
 #include "support/sanitizer.hpp"
 #include "support/shell_command.hpp"
+#include "support/small_disk.hpp"
 #include "zcopy/core/units.hpp"
 #include "zcopy/http/client/download.hpp"
 #include "zcopy/http/client/part_record.hpp"
@@ -97,7 +99,8 @@ class GetOverHttps : public ::testing::Test {
          .server_extra = "    ssl_certificate " + (cert.empty() ? pki_.server_cert : cert) +
                          ";\n    ssl_certificate_key " + pki_.server_key + ";\n    ssl_protocols " +
                          protocols + ";\n    location /slow/ { alias " + dir_ / "www/" +
-                         "; limit_rate 512k; }\n",
+                         "; limit_rate 512k; }\n    location /slower/ { alias " + dir_ / "www/" +
+                         "; limit_rate 192k; }\n",
          .listen_extra = "ssl"});
     EXPECT_TRUE(server) << server.error().message();
     return server ? std::move(*server) : test::ServerProcess{};
@@ -171,6 +174,48 @@ TEST_F(GetOverHttps, AnAlteredRecordEndsTheDownloadWithEveryRecordBeforeItInTheP
   EXPECT_LT(proxy.content_before_attack() - part.size(), 1024u)
       << "verified records were lost: " << part.size() << " of " << proxy.content_before_attack();
   EXPECT_TRUE(part == source().substr(0, part.size()));
+}
+
+TEST_F(GetOverHttps, ASlowServersBytesAreTakenAsTheyComeAndNotHeldBackForABatch) {
+  // Over a read batch (1 MiB) and a record, so the reader asks the socket to wake it per batch;
+  // at 192 KB/s a batch takes five seconds to gather, while every one-second window of the stall
+  // rule brings some 190 KB: held back for a batch, the body would look stalled.
+  test::write_random_file(dir_ / "www/slow.bin", kMiB + 64 * kKiB, 19);
+  auto server = nginx("TLSv1.3");
+  ASSERT_TRUE(server.running());
+  DownloadOptions o = options("slow.bin");
+  o.timeout = std::chrono::seconds(1);
+  auto r = download(*parse_url(https_url(server, "/slower/slow.bin")), o);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(test::read_file(dir_ / "slow.bin") == test::read_file(dir_ / "www/slow.bin"));
+  EXPECT_EQ(r->ledger.method, "tls-in-place");
+}
+
+TEST_F(GetOverHttps, AFullDiskIsENOSPCNamingThePartWithNoFinalFileOnTmpfsAndExt4) {
+  ZC_REQUIRE_CAPABILITY(Capability::cap_sys_admin);
+  ZC_REQUIRE_PROGRAM("mkfs.ext4");
+  auto server = nginx("TLSv1.3");
+  ASSERT_TRUE(server.running());
+  test::SmallTmpfs tmpfs(dir_ / "tmpfs", "1m");
+  ASSERT_TRUE(tmpfs.mounted()) << "mount(tmpfs): " << std::strerror(errno);
+  // ext4 allocates the body's blocks ahead (fallocate), which a full disk cuts short.
+  test::SmallExt4 ext4(dir_ / "ext4", dir_ / "ext4.img", 4);
+  if (!ext4.mounted()) ZC_SKIP_BECAUSE("no loop-mounted ext4: " + ext4.why_not());
+  for (const char* disk : {"tmpfs", "ext4"}) {
+    SCOPED_TRACE(disk);
+    const std::string output = dir_ / (std::string(disk) + "/out.bin");
+    DownloadOptions o = options("unused");
+    o.output = output;
+    auto r = download(*parse_url(https_url(server, "/data.bin")), o);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().sys_errno(), ENOSPC) << r.error().message();
+    EXPECT_NE(r.error().message().find("out.bin.part"), std::string::npos) << r.error().message();
+    EXPECT_FALSE(test::exists(output));
+    // What landed is the body's start: verified records only.
+    const std::string part = test::read_file(part_path(output));
+    EXPECT_GT(part.size(), 0u);
+    EXPECT_TRUE(part == source().substr(0, part.size()));
+  }
 }
 
 TEST_F(GetOverHttps, Tls12OnlyBodyIsByteExactThroughSslReadWithOneMoreCopy) {

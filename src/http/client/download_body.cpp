@@ -1,24 +1,32 @@
 #include "download_body.hpp"
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "file_hasher.hpp"
 #include "part_progress.hpp"
+#include "socket_low_water.hpp"
 #include "stall_watch.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/http/client/response_chunked.hpp"
 #include "zcopy/http/client/tls_stream.hpp"
+#include "zcopy/secure/buffered_record_reader.hpp"
 
 namespace zc::http::detail {
 namespace {
 
 constexpr std::size_t kChunkedBuffer = 256 * 1024;
+// What one read of a TLS body waits for: as much as the record layer's buffer takes.
+constexpr std::size_t kReadBatch = secure::BufferedRecordReader::kDefaultCapacity;
 
 void count(const BodyTransfer& t, std::uint64_t n) {
   if (t.progress) t.progress->fetch_add(n, std::memory_order_relaxed);
@@ -151,6 +159,19 @@ class WriteBatch {
   std::uint64_t bytes_ = 0;
 };
 
+// Allocates the body's blocks before it arrives, past the end of the file without moving it:
+// each page written then lands on a block already there, instead of the file system reserving
+// one per page as writes come (measured on ext4: about a fifth less CPU per byte written). Best
+// effort: where it is unsupported, or the disk cannot hold it all, the writes go on as before and
+// a full disk is their ENOSPC. Not on tmpfs, whose fallocate zeroes pages the writes then fill.
+void allocate_ahead(const BodyTransfer& t) {
+  if (!t.length || *t.length == 0) return;
+  struct statfs fs {};
+  if (::fstatfs(t.file, &fs) != 0 || fs.f_type == TMPFS_MAGIC) return;
+  (void)::fallocate(t.file, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(t.offset),
+                    static_cast<off_t>(*t.length));
+}
+
 // A body over TLS: verified records are gathered while the stream has more already received
 // (many arrive per system call), then written with one pwritev from where they were opened; a
 // chunked body goes through the decoder instead. The session's path decides what the bytes cost.
@@ -168,6 +189,10 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
     written += size;
     return {};
   };
+  if (!t.chunked) allocate_ahead(t);
+  std::optional<SocketLowWater> low_water;
+  if (t.length && !t.chunked && stream.session().path() == secure::ReadPath::record_layer)
+    low_water.emplace(stream.session().fd(), kReadBatch);
   StallWatch watch = watch_for(t);
   const auto complete = [&] {
     return t.chunked ? decoder.done() : t.length && written + batch.size() >= *t.length;
@@ -182,9 +207,11 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
     } else {
       // The socket must be read, which may move the records gathered so far: write them first.
       if (auto r = flush(); !r) return std::unexpected(r.error());
+      if (low_water) low_water->before_wait(*t.length - written);
       auto ready = stream.wait(std::min(t.timeout, kReadSlice));
       if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
       if (!*ready) {
+        if (low_water) low_water->slice_passed();
         if (auto r = after_read(t, watch, 0); !r) return std::unexpected(r.error());
         continue;
       }
