@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "net/wake_mark.hpp"
+#include "zcopy/net/wake_mark.hpp"
 #include "zcopy/core/syscall.hpp"
 
 namespace zc::net {

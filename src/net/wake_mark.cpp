@@ -1,4 +1,4 @@
-#include "net/wake_mark.hpp"
+#include "zcopy/net/wake_mark.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,13 +15,19 @@ WakeMark::~WakeMark() {
 }
 
 void WakeMark::before_read(std::uint64_t done) {
-  const std::uint64_t left = length_ ? *length_ - std::min(done, *length_) : kWakeBytes;
-  const std::uint64_t wanted = std::clamp<std::uint64_t>(left, 1, kWakeBytes);
+  if (lowered_for_good_) return;
+  const std::uint64_t left = length_ ? *length_ - std::min(done, *length_) : wake_bytes_;
+  const std::uint64_t wanted = std::clamp<std::uint64_t>(left, 1, wake_bytes_);
   if (!raised()) {
     if (wanted > kWorthBytes) set(wanted);
   } else if (wanted < mark_) {
     set(wanted);
   }
+}
+
+void WakeMark::lower_for_good() {
+  lowered_for_good_ = true;
+  if (raised()) set(1);
 }
 
 void WakeMark::set(std::uint64_t bytes) {

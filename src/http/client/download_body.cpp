@@ -14,11 +14,11 @@
 
 #include "file_hasher.hpp"
 #include "part_progress.hpp"
-#include "socket_low_water.hpp"
 #include "stall_watch.hpp"
 #include "zcopy/core/syscall.hpp"
 #include "zcopy/http/client/response_chunked.hpp"
 #include "zcopy/http/client/tls_stream.hpp"
+#include "zcopy/net/wake_mark.hpp"
 #include "zcopy/secure/buffered_record_reader.hpp"
 
 namespace zc::http::detail {
@@ -190,9 +190,9 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
     return {};
   };
   if (!t.chunked) allocate_ahead(t);
-  std::optional<SocketLowWater> low_water;
+  std::optional<net::WakeMark> low_water;
   if (t.length && !t.chunked && stream.session().path() == secure::ReadPath::record_layer)
-    low_water.emplace(stream.session().fd(), kReadBatch);
+    low_water.emplace(stream.session().fd(), *t.length, kReadBatch);
   StallWatch watch = watch_for(t);
   const auto complete = [&] {
     return t.chunked ? decoder.done() : t.length && written + batch.size() >= *t.length;
@@ -207,11 +207,13 @@ Result<std::uint64_t> receive_tls(const BodyTransfer& t) {
     } else {
       // The socket must be read, which may move the records gathered so far: write them first.
       if (auto r = flush(); !r) return std::unexpected(r.error());
-      if (low_water) low_water->before_wait(*t.length - written);
+      // Records carry more than their plaintext and the stream may hold part of one already: the
+      // socket surely brings the plaintext left beyond one record.
+      if (low_water) low_water->before_read(written + secure::kMaxRecordSize);
       auto ready = stream.wait(std::min(t.timeout, kReadSlice));
       if (!ready) return std::unexpected(std::move(ready.error()).with_context(what));
       if (!*ready) {
-        if (low_water) low_water->slice_passed();
+        if (low_water) low_water->lower_for_good();
         if (auto r = after_read(t, watch, 0); !r) return std::unexpected(r.error());
         continue;
       }

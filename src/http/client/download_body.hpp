@@ -10,7 +10,7 @@
 // An https body comes from its TlsStream instead: records are read ahead, many per system call,
 // each opened in place where it arrived (or read through SSL_read on TLS 1.2), and those already
 // received are written from there together with one pwritev. The reader wakes once a read's
-// worth has arrived (SocketLowWater), and the body's blocks are allocated before it lands. A
+// worth has arrived (net::WakeMark), and the body's blocks are allocated before it lands. A
 // server that closes without close_notify before the body is complete has truncated it: an error.
 #pragma once
 

@@ -1,10 +1,11 @@
-// src/net/wake_mark.hpp: the socket's receive low-water mark (SO_RCVLOWAT) while a body arrives.
+// zcopy/net/wake_mark.hpp: the socket's receive low-water mark (SO_RCVLOWAT) while a body arrives.
 //
 // A link that delivers a few packets at a time (a token-bucket shaper, a distant or slow server)
 // wakes a blocked reader for every burst: a context switch and a read (two splices on the splice
 // path) per few KiB, which at tens of MB/s is most of the receiver's CPU. With the mark raised,
-// the kernel wakes the reader only once kWakeBytes wait in the socket, or the rest of the body
-// when less: every byte still arrives, in fewer and larger reads.
+// the kernel wakes the reader only once kWakeBytes (or the caller's batch) wait in the socket, or
+// the rest of the body when less: every byte still arrives, in fewer and larger reads. A TLS
+// reader, which may hold part of a record already, passes as done what it holds plus one record.
 //
 // What still wakes the reader at once: the peer's FIN or an error. A receive timeout
 // (SO_RCVTIMEO) ends a slice with whatever arrived below the mark, so a slow peer's bytes still
@@ -17,11 +18,13 @@
 //
 //   WakeMark mark(socket, length);       // one per body
 //   while (...) { mark.before_read(done); splice(...); }
+//   // a reader that polls in slices: mark.lower_for_good() after a slice that brought no batch
 //   // back to 1 on destruction: a kept-alive connection peeks at its next head without waiting
 //
 // Failing to set the mark only costs wake-ups, so a refusal is ignored.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -37,14 +40,21 @@ class WakeMark {
   // A body this small arrives in a burst or two; setting and restoring the mark would cost more.
   static constexpr std::uint64_t kWorthBytes = 64 * 1024;
 
-  // `length`: the body's size in bytes, empty when it ends with the connection.
-  WakeMark(int socket, std::optional<std::uint64_t> length) : socket_(socket), length_(length) {}
+  // `length`: the body's size in bytes, empty when it ends with the connection; `wake_bytes`: the
+  // batch a wake-up should bring.
+  WakeMark(int socket, std::optional<std::uint64_t> length, std::uint64_t wake_bytes = kWakeBytes)
+      : socket_(socket),
+        length_(length),
+        wake_bytes_(std::clamp<std::uint64_t>(wake_bytes, 1, 1 << 30)) {}
   ~WakeMark();
   WakeMark(const WakeMark&) = delete;
   WakeMark& operator=(const WakeMark&) = delete;
 
   // Before each read, with `done` bytes of the body read: the mark is at most what is left.
   void before_read(std::uint64_t done);
+  // A wait slice passed without a batch: a peer this slow wakes the reader for every byte from
+  // now on, so what it sends is seen as it comes (progress, the stall rule).
+  void lower_for_good();
   // True while the mark is above 1 (a body worth it).
   bool raised() const noexcept { return mark_ > 1; }
   // Until the mark is reached, the peer closed or failed, or the socket's receive timeout passed
@@ -56,6 +66,8 @@ class WakeMark {
 
   int socket_;
   std::optional<std::uint64_t> length_;
+  std::uint64_t wake_bytes_;
+  bool lowered_for_good_ = false;
   std::uint64_t mark_ = 1;       // what the socket has now; 1 is the kernel's default
   std::optional<int> slice_ms_;  // SO_RCVTIMEO for poll(2), -1 for none; read on first wait()
 };
