@@ -21,7 +21,8 @@
 // Loaning. The free chunks form a Treiber stack whose 64-bit head packs a 32-bit ABA tag with the
 // index of the top chunk. Each chunk also has a state word (free or loaned) that give_back()
 // flips with a compare-and-swap first, so a double or bogus return is refused (Errc::rejected)
-// and counted, and can never push the same chunk twice and corrupt the stack.
+// and counted, and can never push the same chunk twice and corrupt the stack. loan_n() and
+// give_back_n() take or return a run of chunks with one move of the head, not one per chunk.
 //
 // Synchronization. Every member function may be called from any thread of any process that has
 // the pool mapped (one thread at a time of the creating process for an exclusive pool, see
