@@ -280,21 +280,32 @@ Result<std::size_t> Publisher::loan_n(std::span<ChunkLoan> loans, Clock::time_po
 Result<std::size_t> Publisher::loan_n_before(std::span<ChunkLoan> loans,
                                              std::optional<Clock::time_point> until) {
   if (loans.empty()) return 0;
-  auto first = loan_before(until);
-  if (!first) return std::unexpected(std::move(first.error()));
-  loans[0] = std::move(*first);
   detail::PublisherState& s = *state_;
-  std::size_t filled = 1;
-  while (filled < loans.size()) {
-    auto more = s.pool.loan();
-    if (!more) {
-      if (more.error().code() != Errc::exhausted) break;
-      s.drain_all_releases();
-      more = s.pool.loan();
-      if (!more) break;
-    }
-    detail::prefetch_for_write(more->bytes().data(), s.write_prefetch);
-    loans[filled++] = std::move(*more);
+  if (coarse_now() - s.last_service > std::chrono::milliseconds(1)) service();
+  // The whole run in one move of the pool's free list; returned chunks are drained only when it
+  // falls short, as in loan_before().
+  auto got = s.pool.loan_n(loans);
+  if (got && *got < loans.size()) {
+    s.drain_all_releases();
+    auto more = s.pool.loan_n(loans.subspan(*got));
+    if (more) *got += *more;
+  }
+  if (!got) return std::unexpected(std::move(got.error()));
+  std::size_t filled = *got;
+  if (filled == 0) {
+    // Nothing free: wait (or drop, or time out) for one chunk as loan() does, then take what
+    // else came back with it.
+    auto first = loan_before(until);
+    if (!first) return std::unexpected(std::move(first.error()));
+    loans[0] = std::move(*first);
+    auto more = s.pool.loan_n(loans.subspan(1));
+    filled = 1 + (more ? *more : 0);
+  }
+  // Their first lines are in the cache of the subscriber that read them last: ask for them now,
+  // so the caller's writes do not wait for the transfers one by one (loan_before() did the
+  // first one's when it waited).
+  for (std::size_t k = 0; k < filled; ++k) {
+    detail::prefetch_for_write(loans[k].bytes().data(), s.write_prefetch);
   }
   return filled;
 }
@@ -370,7 +381,12 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
   const std::uint64_t first = s.counters.published;
   s.counters.published += n;
   const bool remote_fences = (s.geometry.remote_fences & kPublisherFenced) != 0;
-  for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = 1;  // ours, until all are sent
+  // Every chunk of the batch goes to every subscriber: its count of holders is set once, not
+  // counted up per subscriber and down for our own reference. Nothing below removes a
+  // subscriber, so the number stays true while the descriptors are written.
+  const auto holders = static_cast<std::uint32_t>(
+      std::count_if(s.links.begin(), s.links.end(), [](const auto& l) { return l != nullptr; }));
+  for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = holders;
   for (auto& link : s.links) {
     if (!link) continue;
     // The slots' lines were last read by the subscriber: their transfers overlap this way. Not
@@ -388,14 +404,13 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
                                   std::memory_order_relaxed);
       link->sent[link->head & (depth - 1)] = chunk;
       link->held[chunk] = 1;
-      ++link->holding;
-      ++s.refs[chunk];
       ++link->head;
       // SYNC POINT (pairs with the acquire load of filled in the subscriber's take()): the
       // payload and the two words above are visible to a subscriber that sees this position. A
       // plain store on x86: the fence below is paid once per batch, not per message.
       slot.filled.store(link->head, std::memory_order_release);
     }
+    link->holding += n;
     // SYNC POINT (pairs with the acquire load of head in the subscriber's take()): every slot
     // filled above, and its payload, is visible before the new head. With the load of
     // subscriber_sleeping after it, one side of the "Sleeping" handshake: a plain store and a
@@ -418,7 +433,18 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
       signal_eventfd(link->wake.get());
     }
   }
-  for (std::size_t k = 0; k < n; ++k) s.drop_reference(loans[k].release());
+  if (holders == 0) {
+    // Nobody to send to: the chunks go straight back, first loaned first.
+    std::uint32_t unsent[64];
+    for (std::size_t done = 0; done < n;) {
+      const std::size_t run = std::min<std::size_t>(std::size(unsent), n - done);
+      for (std::size_t k = 0; k < run; ++k) unsent[k] = loans[done + k].release();
+      (void)s.pool.give_back_n(std::span<const std::uint32_t>(unsent, run));
+      done += run;
+    }
+  } else {
+    for (std::size_t k = 0; k < n; ++k) (void)loans[k].release();
+  }
   return first;
 }
 

@@ -1,6 +1,7 @@
 // BufferPool: the lock-free loan/return protocol over a pool's shared region.
 #include "zcopy/mem/buffer_pool.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -34,63 +35,124 @@ struct PoolView {
   std::span<std::byte> chunk(std::uint32_t index) const noexcept {
     return {chunks + std::size_t{index} * geometry.chunk_stride, geometry.chunk_size};
   }
-  Result<std::uint32_t> pop();
-  void push(std::uint32_t index) noexcept;
+  // Takes up to `want` chunks off the free list into out[0..n) in one move of its head: n, 0
+  // when it is empty.
+  Result<std::uint32_t> pop_n(std::uint32_t* out, std::uint32_t want);
+  // Pushes the chain first -> ... -> last (already linked through `next`) in one move.
+  void push_chain(std::uint32_t first, std::uint32_t last) noexcept;
+  Result<void> mark_loaned(std::uint32_t index);
+  void count_loans(std::uint32_t n) noexcept;
+  Result<void> mark_free(std::uint32_t index);
+  void uncount_loans(std::uint32_t n) noexcept;
   Result<void> give_back(std::uint32_t index);
 };
 
-Result<std::uint32_t> PoolView::pop() {
-  // SYNC POINT: acquire pairs with the release CAS in push(): the popped chunk's contents and its
-  // `next` link, written before it was pushed, are visible to us once we read that head.
+Result<std::uint32_t> PoolView::pop_n(std::uint32_t* out, std::uint32_t want) {
+  // SYNC POINT: acquire pairs with the release CAS in push_chain(): every chunk's contents and
+  // `next` link written before the push that put it on the list are visible to us once we read
+  // that head or a later one (every later change of the head is a read-modify-write, so it
+  // continues the push's release sequence), however deep in the list the chunk sits.
   std::uint64_t head = control->free_head.load(std::memory_order_acquire);
   for (;;) {
-    const std::uint32_t index = pool_layout::head_index(head);
-    if (index == kNoChunk) return fail(Errc::exhausted, "BufferPool::loan", "no free chunk");
-    if (index >= geometry.chunk_count) {
-      return fail(Errc::corrupt, "BufferPool::loan",
-                  "free-list head names chunk " + std::to_string(index) + " of " +
-                      std::to_string(geometry.chunk_count) + ": pool memory is corrupt");
+    std::uint32_t index = pool_layout::head_index(head);
+    std::uint32_t taken = 0;
+    bool torn = false;
+    // Walks `want` links down from the head. A link may be stale if another loaner moved the head
+    // meanwhile; the tag in the head then differs and the CAS below fails, so a stale link is
+    // never installed: every push and pop bumps the tag, and a chunk's link changes only when it
+    // is pushed, so an unchanged head means the links walked are the list's. (ABA would need the
+    // 32-bit tag to wrap, 2^32 pushes and pops, between our load and our CAS.)
+    while (taken < want && index != kNoChunk) {
+      if (index >= geometry.chunk_count) {
+        torn = true;
+        break;
+      }
+      out[taken++] = index;
+      index = next[index].load(std::memory_order_relaxed);
     }
-    // May be stale if another loaner took `index` meanwhile; the tag in the head then differs and
-    // the CAS below fails, so a stale link is never installed. (ABA would need the 32-bit tag to
-    // wrap, 2^32 pushes and pops, between our load and our CAS.)
-    const std::uint32_t successor = next[index].load(std::memory_order_relaxed);
+    if (torn) {
+      // A stale link of a shared pool, or a corrupt list: corrupt only if the head is unchanged.
+      const std::uint64_t again = control->free_head.load(std::memory_order_acquire);
+      if (exclusive || again == head) {
+        return fail(Errc::corrupt, "BufferPool::loan",
+                    "free list names chunk " + std::to_string(index) + " of " +
+                        std::to_string(geometry.chunk_count) + ": pool memory is corrupt");
+      }
+      head = again;
+      continue;
+    }
+    if (taken == 0) return 0;
     const std::uint64_t replacement =
-        pool_layout::pack_head(pool_layout::head_tag(head) + 1, successor);
+        pool_layout::pack_head(pool_layout::head_tag(head) + 1, index);
     if (exclusive) {
       // Nobody else moves the head: a plain store replaces the compare-and-swap.
       control->free_head.store(replacement, std::memory_order_relaxed);
-      return index;
+      return taken;
     }
     // SYNC POINT: acquire on success and on failure, as for the load above; the head we retry
-    // with may have been published by another push().
+    // with may have been published by another push_chain().
     if (control->free_head.compare_exchange_weak(head, replacement, std::memory_order_acquire,
                                                  std::memory_order_acquire)) {
-      return index;
+      return taken;
     }
   }
 }
 
-void PoolView::push(std::uint32_t index) noexcept {
+void PoolView::push_chain(std::uint32_t first, std::uint32_t last) noexcept {
   std::uint64_t head = control->free_head.load(std::memory_order_relaxed);
   if (exclusive) {
-    next[index].store(pool_layout::head_index(head), std::memory_order_relaxed);
+    next[last].store(pool_layout::head_index(head), std::memory_order_relaxed);
     // Release, as the CAS below: a later loan on another thread (handed over by its own
-    // synchronisation) sees what was written into the chunk.
-    control->free_head.store(pool_layout::pack_head(pool_layout::head_tag(head) + 1, index),
+    // synchronisation) sees what was written into the chunks.
+    control->free_head.store(pool_layout::pack_head(pool_layout::head_tag(head) + 1, first),
                              std::memory_order_release);
     return;
   }
   for (;;) {
-    next[index].store(pool_layout::head_index(head), std::memory_order_relaxed);
+    next[last].store(pool_layout::head_index(head), std::memory_order_relaxed);
     const std::uint64_t replacement =
-        pool_layout::pack_head(pool_layout::head_tag(head) + 1, index);
-    // SYNC POINT: release pairs with the acquire in pop(): everything written to the chunk before
-    // it was given back, and the `next` link just stored, happen-before the next loan of it.
+        pool_layout::pack_head(pool_layout::head_tag(head) + 1, first);
+    // SYNC POINT: release pairs with the acquire in pop_n(): everything written to the chunks
+    // before they were given back, and every `next` link of the chain (the inner ones stored by
+    // our caller before this call, the last one just now), happen-before the next loan of any.
     if (control->free_head.compare_exchange_weak(head, replacement, std::memory_order_release,
                                                  std::memory_order_relaxed)) {
       return;
     }
+  }
+}
+
+Result<void> PoolView::mark_loaned(std::uint32_t index) {
+  // Relaxed: as in mark_free(), the CAS sees the latest state whatever the ordering. It can only
+  // fail if a peer scribbled on the state array; the chunk then stays out of the free list.
+  std::uint32_t expected = kChunkFree;
+  const bool flipped = exclusive ? state[index].load(std::memory_order_relaxed) == kChunkFree
+                                 : state[index].compare_exchange_strong(expected, kChunkLoaned,
+                                                                        std::memory_order_relaxed);
+  if (!flipped) {
+    return fail(Errc::corrupt, "BufferPool::loan",
+                "chunk " + std::to_string(index) +
+                    " was on the free list but not free: pool memory is corrupt");
+  }
+  // One caller at a time: a plain store where shared pools need the read-modify-write.
+  if (exclusive) state[index].store(kChunkLoaned, std::memory_order_relaxed);
+  return {};
+}
+
+void PoolView::count_loans(std::uint32_t n) noexcept {
+  // Relaxed: statistics only, once per loan or run of loans.
+  if (exclusive) {
+    const std::uint32_t now = control->loaned.load(std::memory_order_relaxed) + n;
+    control->loaned.store(now, std::memory_order_relaxed);
+    if (now > control->high_water.load(std::memory_order_relaxed)) {
+      control->high_water.store(now, std::memory_order_relaxed);
+    }
+    return;
+  }
+  const std::uint32_t now = control->loaned.fetch_add(n, std::memory_order_relaxed) + n;
+  std::uint32_t peak = control->high_water.load(std::memory_order_relaxed);
+  while (now > peak &&
+         !control->high_water.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
   }
 }
 
@@ -101,7 +163,7 @@ std::string give_back_op(std::uint32_t index) {
 }
 }  // namespace
 
-Result<void> PoolView::give_back(std::uint32_t index) {
+Result<void> PoolView::mark_free(std::uint32_t index) {
   if (index >= geometry.chunk_count) {
     control->rejected_returns.fetch_add(1, std::memory_order_relaxed);
     return fail(
@@ -110,7 +172,7 @@ Result<void> PoolView::give_back(std::uint32_t index) {
   }
   // Only one of several racing returns of the same chunk can win this CAS, so a chunk is never
   // pushed twice. Relaxed is enough: a CAS always sees the latest state, and what the chunk
-  // holds is published by push(), which is sequenced after this.
+  // holds is published by push_chain(), which is sequenced after this.
   std::uint32_t expected = kChunkLoaned;
   bool flipped = false;
   if (exclusive) {
@@ -133,15 +195,25 @@ Result<void> PoolView::give_back(std::uint32_t index) {
                 std::string("chunk state ") + state_text +
                     " is neither free nor loaned: pool memory is corrupt");
   }
-  // Decremented before the push so that `loaned` never counts a chunk twice: otherwise a loaner
-  // could take the chunk and count it before we uncount it, and high_water could exceed the pool.
+  return {};
+}
+
+void PoolView::uncount_loans(std::uint32_t n) noexcept {
+  // Relaxed: statistics. Our callers uncount before the push, so that `loaned` never counts a
+  // chunk twice: otherwise a loaner could take the chunk and count it before we uncount it, and
+  // high_water could exceed the pool.
   if (exclusive) {
-    control->loaned.store(control->loaned.load(std::memory_order_relaxed) - 1,
+    control->loaned.store(control->loaned.load(std::memory_order_relaxed) - n,
                           std::memory_order_relaxed);
   } else {
-    control->loaned.fetch_sub(1, std::memory_order_relaxed);
+    control->loaned.fetch_sub(n, std::memory_order_relaxed);
   }
-  push(index);
+}
+
+Result<void> PoolView::give_back(std::uint32_t index) {
+  if (auto freed = mark_free(index); !freed) return freed;
+  uncount_loans(1);
+  push_chain(index, index);
   return {};
 }
 
@@ -230,42 +302,63 @@ Result<Fd> BufferPool::share() const {
 }
 
 Result<ChunkLoan> BufferPool::loan() {
-  auto index = view_->pop();
-  if (!index) return std::unexpected(index.error());
-  // Relaxed: as in give_back(), the CAS sees the latest state whatever the ordering. It can only
-  // fail if a peer scribbled on the state array; the chunk then stays out of the free list.
-  std::uint32_t expected = kChunkFree;
-  const bool exclusive = view_->exclusive;
-  const bool flipped = exclusive
-                           ? view_->state[*index].load(std::memory_order_relaxed) == kChunkFree
-                           : view_->state[*index].compare_exchange_strong(
-                                 expected, kChunkLoaned, std::memory_order_relaxed);
-  if (!flipped) {
-    return fail(Errc::corrupt, "BufferPool::loan",
-                "chunk " + std::to_string(*index) +
-                    " was on the free list but not free: pool memory is corrupt");
-  }
-  PoolControl& control = *view_->control;
-  if (exclusive) {
-    // One caller at a time: plain stores where shared pools need read-modify-writes.
-    view_->state[*index].store(kChunkLoaned, std::memory_order_relaxed);
-    const std::uint32_t now = control.loaned.load(std::memory_order_relaxed) + 1;
-    control.loaned.store(now, std::memory_order_relaxed);
-    if (now > control.high_water.load(std::memory_order_relaxed)) {
-      control.high_water.store(now, std::memory_order_relaxed);
+  std::uint32_t index = 0;
+  auto popped = view_->pop_n(&index, 1);
+  if (!popped) return std::unexpected(popped.error());
+  if (*popped == 0) return fail(Errc::exhausted, "BufferPool::loan", "no free chunk");
+  if (auto marked = view_->mark_loaned(index); !marked) return std::unexpected(marked.error());
+  view_->count_loans(1);
+  return ChunkLoan(view_.get(), index);
+}
+
+Result<std::size_t> BufferPool::loan_n(std::span<ChunkLoan> loans) {
+  constexpr std::size_t kRun = 64;  // indices on the stack at a time
+  std::size_t filled = 0;
+  while (filled < loans.size()) {
+    std::uint32_t indices[kRun];
+    const auto want = static_cast<std::uint32_t>(std::min(kRun, loans.size() - filled));
+    auto popped = view_->pop_n(indices, want);
+    if (!popped) {
+      if (filled > 0) break;  // what we hold is good; the next call reports the corruption
+      return std::unexpected(popped.error());
     }
-    return ChunkLoan(view_.get(), *index);
+    std::uint32_t counted = 0;
+    for (std::uint32_t k = 0; k < *popped; ++k) {
+      // A chunk that is not free stays out of the free list, as in loan().
+      if (!view_->mark_loaned(indices[k])) continue;
+      loans[filled++] = ChunkLoan(view_.get(), indices[k]);
+      ++counted;
+    }
+    view_->count_loans(counted);
+    if (*popped < want) break;
   }
-  const std::uint32_t now = control.loaned.fetch_add(1, std::memory_order_relaxed) + 1;
-  std::uint32_t peak = control.high_water.load(std::memory_order_relaxed);
-  while (now > peak &&
-         !control.high_water.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-  }
-  return ChunkLoan(view_.get(), *index);
+  return filled;
 }
 
 Result<void> BufferPool::give_back(std::uint32_t index) {
   return view_->give_back(index);
+}
+
+std::size_t BufferPool::give_back_n(std::span<const std::uint32_t> indices) {
+  // The accepted ones are linked in order through `next` (relaxed: the push's release CAS
+  // publishes the links with the chunks), then pushed as one chain.
+  std::uint32_t first = kNoChunk;
+  std::uint32_t last = kNoChunk;
+  std::uint32_t accepted = 0;
+  for (const std::uint32_t index : indices) {
+    if (!view_->mark_free(index)) continue;
+    if (first == kNoChunk) {
+      first = index;
+    } else {
+      view_->next[last].store(index, std::memory_order_relaxed);
+    }
+    last = index;
+    ++accepted;
+  }
+  if (accepted == 0) return 0;
+  view_->uncount_loans(accepted);
+  view_->push_chain(first, last);
+  return accepted;
 }
 
 Result<std::span<std::byte>> BufferPool::chunk(std::uint32_t index) const {

@@ -292,3 +292,51 @@ TEST(Batch, DropOldestNeverTakesBackWhatABatchHolds) {
 }
 
 }  // namespace
+
+// Subscriber processes that keep every sample they receive and die (SIGKILL, by their own hand)
+// once they hold most of the pool, while the publisher loans runs: its loan_n waits for chunks
+// and takes runs out of what the death gives back. Every chunk is counted once: the live
+// subscriber sees every message whole, and at the end the pool holds all its chunks again.
+TEST(Batch, RunsLoanedWhileDeadSubscribersChunksAreReclaimedLoseAndDoubleNothing) {
+  const std::string name = unique_channel("runreclaim");
+  constexpr std::size_t kChunks = 24;
+  constexpr std::size_t kHoard = 14;
+  auto publisher = zc::Publisher::create(
+      name, {.chunk_size = 512, .chunk_count = kChunks, .queue_depth = 8, .timeout = 30000ms});
+  ASSERT_TRUE(publisher) << publisher.error().message();
+  const pid_t live = spawn([&] { return subscribe_and_check(name); });
+  ASSERT_TRUE(publisher->wait_for_subscribers(1, 10s));
+  const std::size_t deaths = zc::test::kSanitized ? 10 : 60;
+  for (std::size_t round = 0; round < deaths; ++round) {
+    const pid_t hoarder = spawn([&] {
+      auto subscriber = zc::Subscriber::connect(name, 10s);
+      if (!subscriber) return 10;
+      std::vector<zc::Sample> kept;
+      while (kept.size() < kHoard) {
+        auto sample = subscriber->receive(10s);
+        if (!sample) return 11;
+        kept.push_back(std::move(*sample));
+      }
+      ::raise(SIGKILL);
+      return 12;
+    });
+    ASSERT_TRUE(publisher->wait_for_subscribers(2, 10s));
+    // Runs until the hoarder has died with its chunks and they have come back: it needs
+    // kHoard messages, after which the pool runs dry and loan_n waits for the reclaim.
+    std::size_t sent = 0;
+    while (publisher->stats().subscribers == 2 || sent < kHoard) {
+      auto batch = publish_batch(*publisher, 1 + (round + sent) % 8);
+      ASSERT_TRUE(batch) << batch.error().message() << " in round " << round;
+      sent += *batch;
+    }
+    EXPECT_EQ(reap(hoarder), 128 + SIGKILL) << "round " << round;
+  }
+  publisher->close();
+  EXPECT_EQ(reap(live), 0) << "the live subscriber saw a torn, lost or reordered message";
+  ASSERT_TRUE(serve_until(
+      *publisher, [&] { return publisher->stats().subscribers == 0; }, 10000ms));
+  EXPECT_EQ(publisher->pool().stats().free, kChunks) << "a chunk leaked or came back twice";
+  EXPECT_EQ(publisher->pool().stats().rejected_returns, 0U);
+  EXPECT_EQ(publisher->stats().rejected_returns, 0U);
+  for (std::uint32_t chunk = 0; chunk < kChunks; ++chunk) EXPECT_EQ(publisher->holders(chunk), 0U);
+}

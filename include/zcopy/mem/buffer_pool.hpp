@@ -21,7 +21,8 @@
 // Loaning. The free chunks form a Treiber stack whose 64-bit head packs a 32-bit ABA tag with the
 // index of the top chunk. Each chunk also has a state word (free or loaned) that give_back()
 // flips with a compare-and-swap first, so a double or bogus return is refused (Errc::rejected)
-// and counted, and can never push the same chunk twice and corrupt the stack.
+// and counted, and can never push the same chunk twice and corrupt the stack. loan_n() and
+// give_back_n() take or return a run of chunks with one move of the head, not one per chunk.
 //
 // Synchronization. Every member function may be called from any thread of any process that has
 // the pool mapped (one thread at a time of the creating process for an exclusive pool, see
@@ -162,9 +163,17 @@ class BufferPool {
   // A free chunk, or Errc::exhausted when there is none right now. Errc::corrupt when the shared
   // free list has been damaged.
   Result<ChunkLoan> loan();
+  // Up to loans.size() free chunks in one move of the free-list head (one compare-and-swap, not
+  // one per chunk): how many were loaned, into loans[0..n). 0 when none is free; Errc::corrupt as
+  // loan(). Slots beyond n are left as they were.
+  Result<std::size_t> loan_n(std::span<ChunkLoan> loans);
   // Returns a chunk loaned here or in another process. Errc::rejected (and counted) when the
   // index is out of range or the chunk is not on loan: a double or bogus return.
   Result<void> give_back(std::uint32_t index);
+  // Returns several chunks in one move of the free-list head, indices[0] on top (loaned first):
+  // as give_back() of each, last index first. Each bogus or double return is refused and counted
+  // as by give_back() and the others are still returned; how many were returned.
+  std::size_t give_back_n(std::span<const std::uint32_t> indices);
 
   // The bytes of chunk `index` (e.g. received from a peer). Errc::rejected when out of range.
   Result<std::span<std::byte>> chunk(std::uint32_t index) const;
