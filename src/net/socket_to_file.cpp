@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "zcopy/net/wake_mark.hpp"
 #include "zcopy/core/syscall.hpp"
+#include "zcopy/net/wake_mark.hpp"
 
 namespace zc::net {
 namespace {
