@@ -9,7 +9,6 @@
 #pragma once
 
 #define FUSE_USE_VERSION 312
-#include <dirent.h>
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
@@ -33,18 +32,6 @@ struct FileHandle {
   Fd fd;
   Inode* inode = nullptr;
   bool passthrough = false;
-};
-
-// A directory stream opened for one READDIR(PLUS) or FSYNCDIR request (see mirror_dirs.cpp).
-struct DirHandle {
-  DIR* stream = nullptr;  // owned
-  off_t offset = 0;       // the offset the next entry read from `stream` follows
-  DirHandle() = default;
-  DirHandle(const DirHandle&) = delete;
-  DirHandle& operator=(const DirHandle&) = delete;
-  ~DirHandle() {
-    if (stream != nullptr) ::closedir(stream);
-  }
 };
 
 class Mirror {

@@ -14,6 +14,18 @@
 namespace zc::fs::ops {
 namespace {
 
+// A directory stream opened for one READDIR(PLUS) or FSYNCDIR request (see open_listing).
+struct DirHandle {
+  DIR* stream = nullptr;  // owned
+  off_t offset = 0;       // the offset the next entry read from `stream` follows
+  DirHandle() = default;
+  DirHandle(const DirHandle&) = delete;
+  DirHandle& operator=(const DirHandle&) = delete;
+  ~DirHandle() {
+    if (stream != nullptr) ::closedir(stream);
+  }
+};
+
 // Fills `buffer` with entries from `dir`, a listing this request alone uses; returns the bytes
 // used, or an errno.
 std::expected<size_t, int> fill_entries(Mirror& mirror, const Inode& inode, DirHandle& dir,

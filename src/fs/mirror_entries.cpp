@@ -22,7 +22,7 @@ Result<void> check(Result<int> rc) {
 // Applies one setattr request; the first failure stops it.
 Result<void> apply_setattr(fuse_req_t req, Inode& inode, int fd, const struct stat& attr,
                            int to_set, const struct fuse_file_info* fi) {
-  // Only a regular file's handle is a FileHandle (a directory's fh is a DirHandle).
+  // Only a regular file has a handle (directories are never opened: see mirror_dirs.cpp).
   const int open_fd = fi != nullptr && inode.type == S_IFREG ? file_of(fi).fd.get() : -1;
   const bool symlink = inode.type == S_IFLNK;
   if ((to_set & FUSE_SET_ATTR_MODE) != 0) {
