@@ -52,6 +52,23 @@ Result<void> verify_whole(int fd, std::uint64_t size, const Checksum& expected,
   return {};
 }
 
+// Renames NAME.unverified to NAME beneath `parent` (removing it when that fails, so nothing
+// unverified is left looking like a download) and, when asked, syncs the directory.
+Result<void> rename_verified(const SourcedFile& file, int parent, bool sync) {
+  const std::string leaf = leaf_of(file.name);
+  if (::renameat(parent, unverified_path(leaf).c_str(), parent, leaf.c_str()) != 0) {
+    const int error = errno;
+    (void)::unlinkat(parent, unverified_path(leaf).c_str(), 0);
+    return fail_errno(error, "rename(" + unverified_path(file.name) + ", " + file.name + ")");
+  }
+  if (sync) {
+    if (auto r = sys_call({"fsync", parent}, [&] { return ::fsync(parent); }); !r) {
+      return std::unexpected(r.error());
+    }
+  }
+  return {};
+}
+
 // What a download that landed in NAME.unverified still needs: its size, pieces and digest
 // checked; then the rename to NAME. The unverified file is removed on any failure.
 Result<void> settle(const SourcedFile& file, int parent, std::size_t writer,
@@ -89,15 +106,7 @@ Result<void> settle(const SourcedFile& file, int parent, std::size_t writer,
     (void)::unlinkat(parent, temp.c_str(), 0);
     return checked;
   }
-  if (::renameat(parent, temp.c_str(), parent, leaf.c_str()) != 0) {
-    return fail_errno(errno, "rename(" + shown + ", " + file.name + ")");
-  }
-  if (options.download.sync) {
-    if (auto r = sys_call({"fsync", parent}, [&] { return ::fsync(parent); }); !r) {
-      return std::unexpected(r.error());
-    }
-  }
-  return {};
+  return rename_verified(file, parent, options.download.sync);
 }
 
 }  // namespace
@@ -141,16 +150,8 @@ Result<SourcesResult> from_all_sources(const SourcedFile& file, int parent,
   sources.size = file.size;
   auto result = download_from_sources(file.urls, sources);
   if (!result) return result;
-  const std::string leaf = leaf_of(file.name);
-  if (::renameat(parent, unverified_path(leaf).c_str(), parent, leaf.c_str()) != 0) {
-    const int error = errno;
-    (void)::unlinkat(parent, unverified_path(leaf).c_str(), 0);
-    return fail_errno(error, "rename(" + unverified_path(file.name) + ", " + file.name + ")");
-  }
-  if (options.download.sync) {
-    if (auto r = sys_call({"fsync", parent}, [&] { return ::fsync(parent); }); !r) {
-      return std::unexpected(r.error());
-    }
+  if (auto renamed = rename_verified(file, parent, options.download.sync); !renamed) {
+    return std::unexpected(renamed.error());
   }
   std::string& verified = result->download.verified;
   if (!verified.empty() && verified.find("(metalink)") == std::string::npos) {
