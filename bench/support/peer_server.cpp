@@ -32,7 +32,8 @@ Result<PeerServer> PeerServer::start(const std::vector<std::string>& argv, const
                                        .file = log,
                                        .append = true,
                                        .own_group = true,
-                                       .cpu = cpu});
+                                       .cpu = cpu,
+                                       .die_with_parent = true});
   if (!process) return std::unexpected(process.error());
   PeerServer server;
   server.process_ = std::move(*process);

@@ -26,7 +26,8 @@ std::uint16_t free_port(const std::string& host = "127.0.0.1");
 bool wait_listening(const std::string& host, std::uint16_t port, std::chrono::milliseconds limit);
 
 // A server program in a process group of its own, listening on host:port; the whole group dies
-// with the handle (or with kill_now()).
+// with the handle (or with kill_now()), and the server with the thread that started it, so a test
+// or a bench that crashes leaves no server behind.
 class PeerServer {
  public:
   // Starts argv (its output appended to `log`), then waits up to 10 s until host:port accepts.

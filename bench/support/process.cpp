@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -97,9 +98,14 @@ Result<Process> Process::spawn(const std::vector<std::string>& argv, const Spawn
   if (!report) return std::unexpected(report.error());
 
   std::fflush(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return fail_errno(errno, "fork(" + argv[0] + ")");
   if (pid == 0) {
+    if (options.die_with_parent) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);  // the parent died before the request took hold
+    }
     if (options.own_group) ::setpgid(0, 0);
     if (options.cpu >= 0) {
       cpu_set_t set;

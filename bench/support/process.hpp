@@ -52,6 +52,10 @@ struct SpawnOptions {
   // A process group of its own: signals then reach everything it started (nginx's workers).
   bool own_group = false;
   int cpu = -1;  // >= 0: pinned to that CPU, and so is every process it starts
+  // SIGKILLed by the kernel when the thread that started it ends (PR_SET_PDEATHSIG): for servers
+  // that must not outlive a test or a bench that crashed. Start such a child from a thread that
+  // lives as long as the child should.
+  bool die_with_parent = false;
   // Runs in the child just before exec; async-signal-safe calls only (the parent may have threads).
   std::function<void()> before_exec{};
 };

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <future>
 #include <string>
 #include <thread>
@@ -75,6 +77,51 @@ TEST(Process, KillingAGroupTakesItsChildrenDownToo) {
     if (!gone) ::usleep(10'000);
   }
   EXPECT_TRUE(gone) << "the grandchild survived its group's SIGKILL";
+}
+
+// A forked "test" starts `sleep 600` and is SIGKILLed; whether the sleep outlives it.
+bool grandchild_outlives_its_killed_parent(bool die_with_parent) {
+  TempDir dir;
+  const std::string pid_file = dir / "pid";
+  auto parent = Process::fork([&] {
+    auto sleeper = Process::spawn({"sleep", "600"}, {.die_with_parent = die_with_parent});
+    if (!sleeper) return 1;
+    {
+      std::ofstream out(pid_file + ".tmp");
+      out << sleeper->pid();
+    }
+    std::rename((pid_file + ".tmp").c_str(), pid_file.c_str());
+    ::pause();
+    return 0;
+  });
+  EXPECT_TRUE(parent) << parent.error().message();
+  if (!parent) return false;
+  std::string text;
+  for (int i = 0; i < 1000 && text.empty(); ++i) {
+    text = read_text(pid_file);
+    if (text.empty()) ::usleep(10'000);
+  }
+  EXPECT_FALSE(text.empty()) << "the forked parent never started its child";
+  if (text.empty()) return false;
+  const pid_t grandchild = std::stoi(text);
+  parent->kill();
+  auto alive = [&] {
+    const std::string state = read_text("/proc/" + std::to_string(grandchild) + "/stat");
+    return !state.empty() && state.find(") Z") == std::string::npos;
+  };
+  // Death comes within milliseconds; without the option, half a second shows the survivor.
+  const int polls = die_with_parent ? 1000 : 50;
+  for (int i = 0; i < polls && alive(); ++i) ::usleep(10'000);
+  const bool survived = alive();
+  if (survived) ::kill(grandchild, SIGKILL);
+  return survived;
+}
+
+TEST(Process, AServerStartedToDieWithItsParentEndsWhenATestCrashes) {
+  EXPECT_FALSE(grandchild_outlives_its_killed_parent(true))
+      << "a server outlived the process that started it";
+  EXPECT_TRUE(grandchild_outlives_its_killed_parent(false))
+      << "without the option a child outlives its parent: the check above proves nothing";
 }
 
 TEST(Process, AForkedFunctionReportsItsValueAndAThrowIs98) {
