@@ -137,6 +137,10 @@ Result<void> PublisherState::admit(UnixSocket socket, pid_t pid, bool fenced) {
 void PublisherState::remove(std::size_t slot, Departure why) {
   std::unique_ptr<SubscriberLink> link = std::move(links[slot]);
   if (!link) return;
+  // What it held goes back to the pool in one run (one move of the free list), unless a caller
+  // already collects (drain_all_releases() reaching a faulted ring), which then gives back all.
+  const bool collecting_already = collecting_freed;
+  collecting_freed = true;
   // Returns it made before leaving count as returns; a faulted ring is not read again.
   if (why != Departure::faulted) {
     while (const std::uint32_t* chunk = link->releases->front()) {
@@ -150,6 +154,11 @@ void PublisherState::remove(std::size_t slot, Departure why) {
     link->held[chunk] = 0;
     ++counters.reclaimed;
     drop_reference(chunk);
+  }
+  if (!collecting_already) {
+    collecting_freed = false;
+    (void)pool.give_back_n(freed);
+    freed.clear();
   }
   switch (why) {
     case Departure::left:

@@ -184,7 +184,8 @@ struct PublisherState {
   std::uint64_t next_token = 1;
   std::uint32_t next_generation = 1;
   std::vector<std::uint32_t> refs;  // per chunk: references held by subscribers (and by publish)
-  // Chunks freed during drain_all_releases(), oldest return first, given back to the pool after.
+  // Chunks freed during drain_all_releases() or a departure, oldest return first, given back to
+  // the pool in one run after.
   std::vector<std::uint32_t> freed;
   bool collecting_freed = false;
   PublisherStats counters;
