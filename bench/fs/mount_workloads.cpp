@@ -136,6 +136,7 @@ class Measurer {
                        .method = method_,
                        .seconds = median(s.seconds),
                        .spread = spread(s.seconds),
+                       .samples = s.seconds,
                        .operations = s.operations};
       if (mounted_ && s.operations > 0) {
         const auto per_op = [&](std::uint64_t count) {
@@ -156,6 +157,7 @@ class Measurer {
                        .method = method_,
                        .seconds = 0,
                        .spread = spread(fio_rates_),
+                       .samples = {},
                        .operations = static_cast<std::uint64_t>(median(fio_rates_))};
       if (mounted_ && fio_ios_ > 0)
         f.requests_per_op = static_cast<double>(fio_requests_) / static_cast<double>(fio_ios_);
@@ -378,6 +380,11 @@ Report describe(const WorkloadRun& run, const WorkloadConfig& c) {
       record.add("seconds", f.seconds).add("operations", f.operations);
     }
     record.add("slowdown_vs_native", vs).add("spread", f.spread).add("scratch_fs", c.scratch_fs);
+    if (!f.samples.empty()) {
+      std::string samples;
+      for (double seconds : f.samples) samples += (samples.empty() ? "" : " ") + fixed(seconds, 3);
+      record.add("samples", samples);
+    }
     if (f.requests_per_op) record.add("requests_per_op", *f.requests_per_op);
     if (!f.requests_by_operation.empty())
       record.add("requests_by_operation", f.requests_by_operation);

@@ -39,6 +39,7 @@ struct WorkloadFigure {
   std::string method{};    // "native", then the modes (MODE/TRANSPORT with transports)
   double seconds = 0;      // median
   double spread = 0;
+  std::vector<double> samples{};            // each repeat's seconds, in order
   std::uint64_t operations = 0;             // entries, writes, or fio I/Os per second (fio)
   std::optional<double> requests_per_op{};  // through a mount
   // The same by request ("LOOKUP 1.00, CREATE 1.00"), those of at least 0.01 per operation.

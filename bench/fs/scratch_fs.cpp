@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
@@ -86,17 +85,12 @@ ScratchFsLayout scratch_layout_like(const std::string& dir) {
   ScratchFsLayout layout;
   const std::string device = device_name_of(dir);
   if (device.empty()) return layout;
-  const std::string options = read_text("/proc/fs/ext4/" + device + "/options");
-  if (options.empty()) return layout;  // not ext4
+  if (read_text("/proc/fs/ext4/" + device + "/options").empty()) return layout;  // not ext4
   bool journal = false;
   std::error_code ec;
   for (stdfs::directory_iterator it("/proc/fs/jbd2", ec), end; !ec && it != end; it.increment(ec))
     journal = journal || it->path().filename().string().starts_with(device + "-");
   if (!journal) layout.mkfs_options = {"-O", "^has_journal"};
-  std::istringstream lines(options);
-  for (std::string line; std::getline(lines, line);) {
-    if (line == "discard") layout.mount_options += ",discard";
-  }
   return layout;
 }
 

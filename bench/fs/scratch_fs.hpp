@@ -2,7 +2,9 @@
 // same file-system state (a new inode table, nothing recently deleted): a sparse image file made
 // with mkfs.ext4, attached to a loop device with direct I/O (no second page cache for the image)
 // and mounted; on destruction unmounted, detached and deleted. Made like the file system the image
-// lives on where that can be seen (no journal if it has none, discard if it is mounted so).
+// lives on where that can be seen (no journal if it has none). Never mounted with discard, even
+// where that file system is: through a loop device each freed extent would become a hole punched
+// in the image and a discard of the host's disk, whose time varies with the host, not the mirror.
 //
 //   auto fs = zc::bench::ScratchFs::create(scratch / "image", scratch / "fs", 2 * kGiB, 100'000);
 //   if (!fs) return std::unexpected(fs.error());
@@ -22,12 +24,12 @@ namespace zc::bench {
 struct ScratchFsLayout {
   std::vector<std::string> mkfs_options{};
   std::string mount_options = "noinit_itable";  // no lazy inode-table zeroing while measuring
-  // "mkfs.ext4 -O ^has_journal, mounted noinit_itable,discard": for the report.
+  // "mkfs.ext4 -O ^has_journal, mounted noinit_itable": for the report.
   std::string describe() const;
 };
 
-// Like the ext4 holding `dir` where that can be seen (its journal from /proc/fs/jbd2, its discard
-// option from /proc/fs/ext4); mke2fs's defaults otherwise.
+// Like the ext4 holding `dir` where that can be seen (whether it has a journal, from
+// /proc/fs/jbd2); mke2fs's defaults otherwise.
 ScratchFsLayout scratch_layout_like(const std::string& dir);
 
 class ScratchFs {
