@@ -53,7 +53,9 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
   auto s = std::make_shared<MountBenchSettings>();
   bench::MountBenchConfig& c = s->config;
   CLI::App* bench = mount.add_subcommand(
-      "bench", "Reads, and the mount as a working directory: each mode against native");
+      "bench",
+      "Reads, and the mount as a working directory: each mode against native (the "
+      "working-directory steps on a fresh ext4 per method and repeat)");
   add_size_option(*bench, "--size", c.size, "Sequential-read file size (default 1G)", 1);
   add_size_option(*bench, "--fio-size", c.fio_size, "fio file size (default 256M)", 4 * kKiB);
   bench->add_option("--repeats", c.repeats, "Measured passes per method (default 5)")
