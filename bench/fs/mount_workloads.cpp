@@ -1,6 +1,7 @@
 #include "bench/fs/mount_workloads.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,9 +10,11 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "bench/fs/bench_mount.hpp"
 #include "bench/fs/fio_job.hpp"
+#include "bench/fs/scratch_fs.hpp"
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
 #include "bench/support/stats.hpp"
@@ -83,17 +86,31 @@ Result<std::uint64_t> write_in_place(const std::string& path, std::uint64_t size
   return writes;
 }
 
+// Whether SIGINT or SIGTERM arrived: the caller blocks them (bench/support/stop_signals.hpp) so
+// that the scratch file systems and mounts are always taken down; the children (tar, rm, fio) run
+// with them unblocked and end on Ctrl-C as usual.
+bool stop_pending() {
+  sigset_t pending;
+  if (::sigpending(&pending) != 0) return false;
+  return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
+}
+
+Result<void> check_stop() {
+  if (stop_pending()) return fail(Errc::closed, "mount bench", "interrupted");
+  return {};
+}
+
+// One method's samples over the repeats, each repeat on its own mount (or none: native).
 class Measurer {
  public:
-  Measurer(std::string method, const fs::Mount* mount)
-      : method_(std::move(method)), mount_(mount) {}
+  explicit Measurer(std::string method) : method_(std::move(method)) {}
 
   // Times `step` (which returns its number of operations) after dropping the caches.
-  Result<void> time(const std::string& workload,
+  Result<void> time(const std::string& workload, const fs::Mount* mount,
                     const std::function<Result<std::uint64_t>()>& step) {
+    if (auto stop = check_stop(); !stop) return stop;
     dropped_ = drop_caches();
-    const std::uint64_t before = requests();
-    const auto before_by_operation = by_operation();
+    const auto before = by_operation(mount);
     const auto start = std::chrono::steady_clock::now();
     auto operations = step();
     const double seconds =
@@ -102,11 +119,10 @@ class Measurer {
     Samples& s = samples_[workload];
     s.seconds.push_back(seconds);
     s.operations = *operations;
-    s.requests += requests() - before;
-    const auto after_by_operation = by_operation();
-    for (std::size_t i = 0; i < fs::kMountOperations; ++i) {
-      s.by_operation[i] += after_by_operation[i] - before_by_operation[i];
-    }
+    const auto after = by_operation(mount);
+    for (std::size_t i = 0; i < fs::kMountOperations; ++i)
+      s.by_operation[i] += after[i] - before[i];
+    s.requests += after.back() - before.back();
     ++s.runs;
     return {};
   }
@@ -120,8 +136,9 @@ class Measurer {
                        .method = method_,
                        .seconds = median(s.seconds),
                        .spread = spread(s.seconds),
+                       .samples = s.seconds,
                        .operations = s.operations};
-      if (mount_ != nullptr && s.operations > 0) {
+      if (mounted_ && s.operations > 0) {
         const auto per_op = [&](std::uint64_t count) {
           return static_cast<double>(count) / static_cast<double>(s.operations * s.runs);
         };
@@ -135,6 +152,17 @@ class Measurer {
       }
       figures.push_back(f);
     }
+    if (!fio_rates_.empty()) {
+      WorkloadFigure f{.workload = "fio-randwrite-4k",
+                       .method = method_,
+                       .seconds = 0,
+                       .spread = spread(fio_rates_),
+                       .samples = {},
+                       .operations = static_cast<std::uint64_t>(median(fio_rates_))};
+      if (mounted_ && fio_ios_ > 0)
+        f.requests_per_op = static_cast<double>(fio_requests_) / static_cast<double>(fio_ios_);
+      figures.push_back(f);
+    }
   }
 
   // For a step whose operations are counted after it ran.
@@ -142,14 +170,40 @@ class Measurer {
     samples_[workload].operations = operations;
   }
 
-  std::uint64_t requests() const { return mount_ != nullptr ? mount_->stats().requests : 0; }
-  std::array<std::uint64_t, fs::kMountOperations> by_operation() const {
-    return mount_ != nullptr ? mount_->stats().by_operation
-                             : std::array<std::uint64_t, fs::kMountOperations>{};
+  Result<void> fio(const std::string& root, const fs::Mount* mount, const WorkloadConfig& c,
+                   const std::string& scratch) {
+    if (auto stop = check_stop(); !stop) return stop;
+    drop_caches();
+    const std::uint64_t before = requests(mount);
+    auto iops = run_fio({.file = root + "/random",
+                         .rw = "randwrite",
+                         .size = c.fio_size,
+                         .seconds = c.fio_seconds,
+                         .output = scratch + "/fio.json"});
+    if (!iops) return std::unexpected(std::move(iops.error()).with_context(method_));
+    fio_rates_.push_back(*iops);
+    fio_ios_ += static_cast<std::uint64_t>(*iops * c.fio_seconds);
+    fio_requests_ += requests(mount) - before;
+    return {};
   }
+
+  void saw_mount(const fs::Mount* mount) { mounted_ = mounted_ || mount != nullptr; }
   bool caches_dropped() const { return dropped_; }
 
  private:
+  static std::uint64_t requests(const fs::Mount* mount) {
+    return mount != nullptr ? mount->stats().requests : 0;
+  }
+  // By request, with all requests last.
+  static std::array<std::uint64_t, fs::kMountOperations + 1> by_operation(const fs::Mount* mount) {
+    std::array<std::uint64_t, fs::kMountOperations + 1> counts{};
+    if (mount == nullptr) return counts;
+    const auto stats = mount->stats();
+    std::copy(stats.by_operation.begin(), stats.by_operation.end(), counts.begin());
+    counts.back() = stats.requests;
+    return counts;
+  }
+
   struct Samples {
     std::vector<double> seconds;
     std::uint64_t operations = 0;
@@ -158,76 +212,70 @@ class Measurer {
     unsigned runs = 0;
   };
   std::string method_;
-  const fs::Mount* mount_;
+  bool mounted_ = false;
   std::map<std::string, Samples> samples_;
+  std::vector<double> fio_rates_;
+  std::uint64_t fio_ios_ = 0;
+  std::uint64_t fio_requests_ = 0;
   bool dropped_ = false;
 };
 
-Result<bool> measure(const std::string& method, const std::string& root, const fs::Mount* mount,
-                     const WorkloadConfig& c, const std::string& archive,
-                     const std::string& scratch, std::vector<WorkloadFigure>& figures) {
-  Measurer m(method, mount);
+// One pass of the steps (untar, stat, read-all, rm, write-4k, then fio) under `root`.
+Result<void> measure_once(Measurer& m, const std::string& root, const fs::Mount* mount,
+                          const WorkloadConfig& c, const std::string& archive,
+                          const std::string& scratch) {
+  m.saw_mount(mount);
   const std::string tree = root + "/tree";
   std::vector<char> buffer(kMiB);
   auto no_visit = [](const std::string&, const struct stat&) -> Result<void> { return {}; };
   auto entries = [&]() { return walk(tree, no_visit); };
-  for (unsigned r = 0; r < c.repeats; ++r) {
-    std::error_code ec;
-    stdfs::create_directory(tree, ec);
-    if (ec) return fail(Errc::system, "mkdir " + tree, ec.message());
-    auto untar = m.time("untar", [&]() -> Result<std::uint64_t> {
-      if (auto done = run_tool({"tar", "-xf", archive, "-C", tree}); !done)
-        return std::unexpected(done.error());
-      return 0;  // counted below, untimed
+  std::error_code ec;
+  stdfs::create_directory(tree, ec);
+  if (ec) return fail(Errc::system, "mkdir " + tree, ec.message());
+  auto untar = m.time("untar", mount, [&]() -> Result<std::uint64_t> {
+    if (auto done = run_tool({"tar", "-xf", archive, "-C", tree}); !done)
+      return std::unexpected(done.error());
+    return 0;  // counted below, untimed
+  });
+  if (!untar) return std::unexpected(untar.error());
+  auto counted = entries();
+  if (!counted) return std::unexpected(counted.error());
+  m.set_operations("untar", *counted);
+  if (auto stat = m.time("stat", mount, entries); !stat) return stat;
+  auto read = m.time("read-all", mount, [&] {
+    return walk(tree, [&](const std::string& path, const struct stat& st) -> Result<void> {
+      return S_ISREG(st.st_mode) ? read_file(path, buffer) : Result<void>{};
     });
-    if (!untar) return std::unexpected(untar.error());
-    auto counted = entries();
-    if (!counted) return std::unexpected(counted.error());
-    m.set_operations("untar", *counted);
-    auto stat = m.time("stat", entries);
-    if (!stat) return std::unexpected(stat.error());
-    auto read = m.time("read-all", [&] {
-      return walk(tree, [&](const std::string& path, const struct stat& st) -> Result<void> {
-        return S_ISREG(st.st_mode) ? read_file(path, buffer) : Result<void>{};
-      });
-    });
-    if (!read) return std::unexpected(read.error());
-    auto removed = m.time("rm", [&]() -> Result<std::uint64_t> {
-      if (auto done = run_tool({"rm", "-rf", tree}); !done) return std::unexpected(done.error());
-      return *counted;
-    });
-    if (!removed) return std::unexpected(removed.error());
-    auto written =
-        m.time("write-4k", [&] { return write_in_place(root + "/existing", c.write_size); });
-    if (!written) return std::unexpected(written.error());
-  }
-  m.add_to(figures);
-  if (c.fio) {
-    std::vector<double> rates;
-    const std::uint64_t before = m.requests();
-    std::uint64_t ios = 0;
-    for (unsigned r = 0; r < c.repeats; ++r) {
-      drop_caches();
-      auto iops = run_fio({.file = root + "/random",
-                           .rw = "randwrite",
-                           .size = c.fio_size,
-                           .seconds = c.fio_seconds,
-                           .output = scratch + "/fio.json"});
-      if (!iops) return std::unexpected(std::move(iops.error()).with_context(method));
-      rates.push_back(*iops);
-      ios += static_cast<std::uint64_t>(*iops * c.fio_seconds);
-    }
-    WorkloadFigure f{.workload = "fio-randwrite-4k",
-                     .method = method,
-                     .seconds = 0,
-                     .spread = spread(rates),
-                     .operations = static_cast<std::uint64_t>(median(rates))};
-    if (mount != nullptr && ios > 0)
-      f.requests_per_op = static_cast<double>(m.requests() - before) / static_cast<double>(ios);
-    figures.push_back(f);
-  }
-  return m.caches_dropped();
+  });
+  if (!read) return read;
+  auto removed = m.time("rm", mount, [&]() -> Result<std::uint64_t> {
+    if (auto done = run_tool({"rm", "-rf", tree}); !done) return std::unexpected(done.error());
+    return *counted;
+  });
+  if (!removed) return removed;
+  auto written =
+      m.time("write-4k", mount, [&] { return write_in_place(root + "/existing", c.write_size); });
+  if (!written) return written;
+  if (c.fio) return m.fio(root, mount, c, scratch);
+  return {};
 }
+
+// The files the 4 KiB writes and fio go into, written back before anything is measured.
+Result<void> make_source(const std::string& source, const WorkloadConfig& c) {
+  std::error_code ec;
+  stdfs::create_directory(source, ec);
+  if (ec) return fail(Errc::system, "mkdir " + source, ec.message());
+  if (auto w = write_random_file(source + "/existing", c.write_size, {.sync = true}); !w)
+    return std::unexpected(w.error());
+  if (!c.fio) return {};
+  return write_random_file(source + "/random", c.fio_size, {.seed = 2, .sync = true});
+}
+
+struct Method {
+  std::string name;  // "native", "MODE" or "MODE/TRANSPORT"
+  std::string mode;  // empty for native
+  std::string transport;
+};
 
 }  // namespace
 
@@ -241,32 +289,73 @@ Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& c) {
       !made) {
     return std::unexpected(made.error());
   }
-  const std::string source = *scratch / "src";
-  stdfs::create_directory(source);
-  for (const char* name : {"/existing", "/random"}) {
-    const std::uint64_t size = name[1] == 'e' ? c.write_size : c.fio_size;
-    if (auto w = write_random_file(source + name, size, {.sync = true}); !w)
-      return std::unexpected(w.error());
-  }
 
-  WorkloadRun run;
-  auto native = measure("native", source, nullptr, c, archive, scratch->path(), run.figures);
-  if (!native) return std::unexpected(native.error());
-  run.caches_dropped = *native;
+  std::vector<Method> methods{{.name = "native", .mode = {}, .transport = {}}};
   const std::vector<std::string> transports =
       c.transports.empty() ? std::vector<std::string>{""} : c.transports;
-  for (const std::string& name : c.modes) {
-    for (const std::string& transport : transports) {
-      auto mount = mount_for_bench(source, scratch->path(), name, transport, c.cache_seconds);
-      if (!mount) return std::unexpected(mount.error());
-      const std::string mountpoint =
-          scratch->path() + "/mnt-" + name + (transport.empty() ? "" : "-" + transport);
-      auto done = measure(mount_method(name, transport), mountpoint, &*mount, c, archive,
-                          scratch->path(), run.figures);
-      (void)mount->stop();
-      if (!done) return std::unexpected(done.error());
+  for (const std::string& mode : c.modes) {
+    for (const std::string& transport : transports)
+      methods.push_back(
+          {.name = mount_method(mode, transport), .mode = mode, .transport = transport});
+  }
+  std::vector<Measurer> measurers;
+  for (const Method& method : methods) measurers.emplace_back(method.name);
+
+  WorkloadRun run;
+  // A fresh file system per method and repeat: its size leaves room for the tree twice over (the
+  // untarred tree and the blocks rm has not given back yet) beside the two files, and the tree's
+  // entries twice over in inodes.
+  const ScratchFsLayout layout = scratch_layout_like(scratch->path());
+  std::uint64_t image_size = 0;
+  std::uint64_t inodes = 0;
+  if (c.scratch_fs) {
+    auto entries =
+        walk(c.tree, [](const std::string&, const struct stat&) -> Result<void> { return {}; });
+    if (!entries) return std::unexpected(entries.error());
+    std::error_code ec;
+    const std::uint64_t archived = stdfs::file_size(archive, ec);
+    image_size = ((4 * archived + c.write_size + c.fio_size) / kMiB + 512) * kMiB;
+    inodes = 2 * *entries + 16'384;
+    run.file_system = "a fresh ext4 per method and repeat (" + layout.describe() +
+                      ", on a loop device over a sparse file in " + c.dir + ")";
+  } else {
+    run.file_system = "the file system of " + c.dir + ", one tree for every method and repeat";
+    if (auto made = make_source(*scratch / "src", c); !made) return std::unexpected(made.error());
+  }
+
+  // Methods take turns within each repeat, so that none always follows another's rm.
+  for (unsigned r = 0; r < c.repeats; ++r) {
+    for (std::size_t i = 0; i < methods.size(); ++i) {
+      if (auto stop = check_stop(); !stop) return std::unexpected(stop.error());
+      const Method& method = methods[i];
+      std::optional<ScratchFs> fresh;
+      std::string source = *scratch / "src";
+      if (c.scratch_fs) {
+        auto made =
+            ScratchFs::create(*scratch / "image", *scratch / "fs", image_size, inodes, layout);
+        if (!made) return std::unexpected(made.error());
+        fresh.emplace(std::move(*made));
+        source = fresh->path() + "/src";
+        if (auto files = make_source(source, c); !files) return std::unexpected(files.error());
+      }
+      std::optional<fs::Mount> mount;
+      std::string root = source;
+      if (!method.mode.empty()) {
+        auto made = mount_for_bench(source, scratch->path(), method.mode, method.transport,
+                                    c.cache_seconds);
+        if (!made) return std::unexpected(made.error());
+        mount.emplace(std::move(*made));
+        root = scratch->path() + "/mnt-" + method.mode +
+               (method.transport.empty() ? "" : "-" + method.transport);
+      }
+      auto done =
+          measure_once(measurers[i], root, mount ? &*mount : nullptr, c, archive, scratch->path());
+      if (mount) (void)mount->stop();
+      if (!done) return std::unexpected(std::move(done.error()).with_context(method.name));
     }
   }
+  for (const Measurer& m : measurers) m.add_to(run.figures);
+  run.caches_dropped = measurers.front().caches_dropped();
   return run;
 }
 
@@ -290,7 +379,12 @@ Report describe(const WorkloadRun& run, const WorkloadConfig& c) {
     } else {
       record.add("seconds", f.seconds).add("operations", f.operations);
     }
-    record.add("slowdown_vs_native", vs).add("spread", f.spread);
+    record.add("slowdown_vs_native", vs).add("spread", f.spread).add("scratch_fs", c.scratch_fs);
+    if (!f.samples.empty()) {
+      std::string samples;
+      for (double seconds : f.samples) samples += (samples.empty() ? "" : " ") + fixed(seconds, 3);
+      record.add("samples", samples);
+    }
     if (f.requests_per_op) record.add("requests_per_op", *f.requests_per_op);
     if (!f.requests_by_operation.empty())
       record.add("requests_by_operation", f.requests_by_operation);
@@ -302,9 +396,10 @@ Report describe(const WorkloadRun& run, const WorkloadConfig& c) {
   }
   out.text = format_text(
       "working-directory workloads on an untarred %s, %s written 4 KiB at a time in place, fio 4 "
-      "KiB psync random writes for %u s; median of %u, %s\n",
+      "KiB psync random writes for %u s; median of %u, %s; in %s\n",
       c.tree.c_str(), format_bytes(c.write_size).c_str(), c.fio_seconds, c.repeats,
-      run.caches_dropped ? "caches dropped before each step" : "caches NOT dropped (needs root)");
+      run.caches_dropped ? "caches dropped before each step" : "caches NOT dropped (needs root)",
+      run.file_system.c_str());
   out.text += table.str();
   std::string mix;
   for (const WorkloadFigure& f : run.figures) {

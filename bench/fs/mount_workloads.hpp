@@ -24,6 +24,9 @@ struct WorkloadConfig {
   unsigned fio_seconds = 3;
   unsigned repeats = 3;
   std::string dir = "/tmp";  // where the scratch directory goes
+  // Each method and repeat on a fresh ext4 (bench/fs/scratch_fs.hpp) made in `dir`; otherwise
+  // in `dir`'s own file system, which then carries each step's leftovers into the next.
+  bool scratch_fs = true;
   std::vector<std::string> modes{"passthrough", "splice", "copy"};
   // Each mode once per transport ("dev", "uring"); empty: each mode once, transport auto.
   std::vector<std::string> transports{};
@@ -36,6 +39,7 @@ struct WorkloadFigure {
   std::string method{};    // "native", then the modes (MODE/TRANSPORT with transports)
   double seconds = 0;      // median
   double spread = 0;
+  std::vector<double> samples{};            // each repeat's seconds, in order
   std::uint64_t operations = 0;             // entries, writes, or fio I/Os per second (fio)
   std::optional<double> requests_per_op{};  // through a mount
   // The same by request ("LOOKUP 1.00, CREATE 1.00"), those of at least 0.01 per operation.
@@ -45,9 +49,12 @@ struct WorkloadFigure {
 struct WorkloadRun {
   std::vector<WorkloadFigure> figures;
   bool caches_dropped = false;
+  std::string file_system{};  // where the steps ran, for the report
 };
 
-// Native first, then each mode (and transport), workload by workload.
+// Each repeat runs native, then each mode (and transport), each from the same starting state when
+// `scratch_fs`. SIGINT and SIGTERM must be blocked by the caller (block_stop_signals): either ends
+// the run between two steps with an error ("interrupted"), the file systems and mounts taken down.
 Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& config);
 
 // mount-<workload> records, and a table of each workload against native.

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "bench/fs/mount_workloads.hpp"
+#include "bench/support/stop_signals.hpp"
 #include "command.hpp"
 #include "options.hpp"
 #include "zcopy/fs/mount.hpp"
@@ -21,6 +22,7 @@ struct MountBenchSettings {
   bool no_fio = false;
   bool no_reads = false;
   bool no_workloads = false;
+  bool no_scratch_fs = false;
 };
 
 CommandResult run(MountBenchSettings s) {
@@ -34,6 +36,9 @@ CommandResult run(MountBenchSettings s) {
     s.workloads.fio = !s.no_fio;
     s.workloads.dir = s.config.dir;
     s.workloads.modes = s.config.modes;
+    s.workloads.scratch_fs = !s.no_scratch_fs;
+    // Taken between two steps, so that the scratch file systems and mounts always go.
+    bench::block_stop_signals();
     auto run = bench::run_mount_workloads(s.workloads);
     if (!run) return std::unexpected(run.error());
     if (!s.json) std::fputs("\n", stdout);
@@ -48,7 +53,9 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
   auto s = std::make_shared<MountBenchSettings>();
   bench::MountBenchConfig& c = s->config;
   CLI::App* bench = mount.add_subcommand(
-      "bench", "Reads, and the mount as a working directory: each mode against native");
+      "bench",
+      "Reads, and the mount as a working directory: each mode against native (the "
+      "working-directory steps on a fresh ext4 per method and repeat)");
   add_size_option(*bench, "--size", c.size, "Sequential-read file size (default 1G)", 1);
   add_size_option(*bench, "--fio-size", c.fio_size, "fio file size (default 256M)", 4 * kKiB);
   bench->add_option("--repeats", c.repeats, "Measured passes per method (default 5)")
@@ -68,6 +75,10 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
   bench->add_flag("--no-reads", s->no_reads, "Skip the sequential and random reads");
   bench->add_flag("--no-workloads", s->no_workloads,
                   "Skip untar, stat, read-all, rm, 4 KiB writes and fio random writes");
+  bench->add_flag("--no-scratch-fs", s->no_scratch_fs,
+                  "Run the workloads in --dir's own file system, one tree for every method and "
+                  "repeat, instead of a fresh ext4 (mkfs.ext4 on a loop device, like --dir's "
+                  "file system) per method and repeat");
   bench::WorkloadConfig& w = s->workloads;
   bench->add_option("--tree", w.tree, "Tree untarred by the workloads (default /usr/share/doc)")
       ->check(CLI::ExistingDirectory);
