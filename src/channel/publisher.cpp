@@ -93,15 +93,14 @@ Result<Fd> share_pool_read_only(const BufferPool& pool) {
   return Fd::open("/proc/self/fd/" + std::to_string(fd), O_RDONLY);
 }
 
-// When a wait that begins now ends: options.timeout from now, or `until` if that is sooner.
-Clock::time_point wait_deadline(const detail::PublisherState& s,
-                                std::optional<Clock::time_point> until) {
-  const Clock::time_point by_timeout = Clock::now() + s.options.timeout;
-  return until ? std::min(by_timeout, *until) : by_timeout;
+// When a wait that begins now ends: options.timeout from now, or `until` if that is sooner (the
+// largest time point: no deadline of the caller's).
+Clock::time_point wait_deadline(const detail::PublisherState& s, Clock::time_point until) {
+  return std::min(Clock::now() + s.options.timeout, until);
 }
 
-std::string waited_text(const detail::PublisherState& s, std::optional<Clock::time_point> until) {
-  if (until) return "before the caller's deadline";
+std::string waited_text(const detail::PublisherState& s, Clock::time_point until) {
+  if (until != Clock::time_point::max()) return "before the caller's deadline";
   return "within " + std::to_string(s.options.timeout.count()) + " ms";
 }
 
@@ -200,10 +199,10 @@ void Publisher::service() {
 }
 
 Result<ChunkLoan> Publisher::loan() {
-  return loan_before(std::nullopt);
+  return loan_before(kNoDeadline);
 }
 
-Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until) {
+Result<ChunkLoan> Publisher::loan_before(Clock::time_point until) {
   detail::PublisherState& s = *state_;
   // Admissions and departures every millisecond or so (at the next timer tick: the coarse clock
   // costs a quarter of a precise one on every loan); returns (shared memory only) always.
@@ -270,15 +269,14 @@ Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until)
 }
 
 Result<std::size_t> Publisher::loan_n(std::span<ChunkLoan> loans) {
-  return loan_n_before(loans, std::nullopt);
+  return loan_n_before(loans, kNoDeadline);
 }
 
 Result<std::size_t> Publisher::loan_n(std::span<ChunkLoan> loans, Clock::time_point until) {
   return loan_n_before(loans, until);
 }
 
-Result<std::size_t> Publisher::loan_n_before(std::span<ChunkLoan> loans,
-                                             std::optional<Clock::time_point> until) {
+Result<std::size_t> Publisher::loan_n_before(std::span<ChunkLoan> loans, Clock::time_point until) {
   if (loans.empty()) return 0;
   detail::PublisherState& s = *state_;
   if (coarse_now() - s.last_service > std::chrono::milliseconds(1)) service();
@@ -316,7 +314,7 @@ Result<std::uint64_t> Publisher::publish(ChunkLoan&& loan, std::size_t length) {
 
 Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
                                            std::span<const std::size_t> lengths) {
-  return publish_n_before(loans, lengths, std::nullopt);
+  return publish_n_before(loans, lengths, kNoDeadline);
 }
 
 Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
@@ -327,7 +325,7 @@ Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
 
 Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
                                                   std::span<const std::size_t> lengths,
-                                                  std::optional<Clock::time_point> until) {
+                                                  Clock::time_point until) {
   detail::PublisherState& s = *state_;
   const char* op = "Publisher::publish";
   if (s.closed) return fail(Errc::closed, op, "the channel was closed");
