@@ -192,7 +192,7 @@ void Publisher::service() {
   s.drain_all_releases();
   // publish() rereads a tail only when the queue looks full; here every tail is checked, so an
   // impossible one is caught within a service interval even on a queue that never fills.
-  for (std::size_t i = 0; i < s.links.size(); ++i) {
+  for (std::size_t i = 0; i < s.links_end; ++i) {
     if (s.links[i]) (void)s.refresh_tail(i);
   }
   s.last_service = coarse_now();
@@ -351,7 +351,7 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
   // writes).
   auto all_have_room = [&] {
     bool room = true;
-    for (std::size_t i = 0; i < s.links.size(); ++i) {
+    for (std::size_t i = 0; i < s.links_end; ++i) {
       auto fits = [&] { return s.links[i]->head - s.links[i]->tail <= depth - n; };
       if (!s.links[i] || fits()) continue;
       if (!s.refresh_tail(i) || fits()) continue;
@@ -382,10 +382,10 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
   // Every chunk of the batch goes to every subscriber: its count of holders is set once, not
   // counted up per subscriber and down for our own reference. Nothing below removes a
   // subscriber, so the number stays true while the descriptors are written.
-  const auto holders = static_cast<std::uint32_t>(
-      std::count_if(s.links.begin(), s.links.end(), [](const auto& l) { return l != nullptr; }));
+  const auto holders = static_cast<std::uint32_t>(s.subscribers);
   for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = holders;
-  for (auto& link : s.links) {
+  for (std::size_t i = 0; i < s.links_end; ++i) {
+    const std::unique_ptr<detail::SubscriberLink>& link = s.links[i];
     if (!link) continue;
     // The slots' lines were last read by the subscriber: their transfers overlap this way. Not
     // the first slot's: its store follows at once, and a subscriber polling that line would
@@ -452,13 +452,8 @@ void Publisher::close() {
 
 Result<void> Publisher::wait_for_subscribers(std::size_t count, std::chrono::milliseconds timeout) {
   detail::PublisherState& s = *state_;
-  const bool enough = s.wait_until(
-      [&] {
-        return static_cast<std::size_t>(std::count_if(
-                   s.links.begin(), s.links.end(), [](const auto& l) { return l != nullptr; })) >=
-               count;
-      },
-      Clock::now() + timeout, detail::ask_nobody);
+  const bool enough = s.wait_until([&] { return s.subscribers >= count; }, Clock::now() + timeout,
+                                   detail::ask_nobody);
   if (!enough) {
     return fail(Errc::timeout, "Publisher::wait_for_subscribers",
                 std::to_string(count) + " subscribers did not connect within " +
@@ -473,8 +468,7 @@ int Publisher::fd() const noexcept {
 
 PublisherStats Publisher::stats() const noexcept {
   PublisherStats stats = state_->counters;
-  stats.subscribers = static_cast<std::size_t>(std::count_if(
-      state_->links.begin(), state_->links.end(), [](const auto& l) { return l != nullptr; }));
+  stats.subscribers = state_->subscribers;
   return stats;
 }
 
