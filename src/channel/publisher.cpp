@@ -213,15 +213,19 @@ Result<ChunkLoan> Publisher::loan_before(Clock::time_point until) {
   for (;;) {
     // Returned chunks wait in the release rings until the pool runs dry: reading a ring the
     // subscriber has just written costs a cache miss, which a free chunk in the pool does not.
-    auto loan = s.pool.loan();
-    if (!loan && loan.error().code() == Errc::exhausted) {
+    // A run of one: a dry pool says so with a count of 0, where BufferPool::loan() builds an
+    // error (a string, an allocation) that this path, dry every chunk_count messages, discards.
+    ChunkLoan loan;
+    auto got = s.pool.loan_n(std::span(&loan, 1));
+    if (got && *got == 0) {
       s.drain_all_releases();
-      loan = s.pool.loan();
+      got = s.pool.loan_n(std::span(&loan, 1));
     }
-    if (loan || loan.error().code() != Errc::exhausted) {
+    if (!got) return std::unexpected(std::move(got.error()));
+    if (*got == 1) {
       // The chunk's first line is in the cache of the subscriber that read it last: ask for it
       // now, so the caller's first write to it does not wait for the transfer in line.
-      if (loan) detail::prefetch_for_write(loan->bytes().data(), s.write_prefetch);
+      detail::prefetch_for_write(loan.bytes().data(), s.write_prefetch);
       return loan;
     }
     if (s.options.backpressure == Backpressure::drop_oldest) {
