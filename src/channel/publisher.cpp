@@ -446,6 +446,11 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
     }
   } else {
     for (std::size_t k = 0; k < n; ++k) (void)loans[k].release();
+    // A pool this publish left dry would be drained by the next loan, on the way to the next
+    // message. Now, its misses on the release rings overlap with the subscribers reading what
+    // was just sent (in a ping-pong this is the wait for the answer), so the next loan finds a
+    // chunk. It drains no more often: only when the pool is dry, as loan() would.
+    if (s.pool.stats().free == 0) s.drain_all_releases();
   }
   return first;
 }
