@@ -451,6 +451,11 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
     // was just sent (in a ping-pong this is the wait for the answer), so the next loan finds a
     // chunk. It drains no more often: only when the pool is dry, as loan() would.
     if (s.pool.stats().free == 0) s.drain_all_releases();
+    // Likewise a queue this publish filled as far as our copy of its tail knows: the next
+    // publish would look at the tail first (a miss on the subscriber's line), so look now.
+    for (std::size_t i = 0; i < s.links_end; ++i) {
+      if (s.links[i] && s.links[i]->head - s.links[i]->tail > depth - 1) (void)s.refresh_tail(i);
+    }
   }
   return first;
 }
