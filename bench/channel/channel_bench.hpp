@@ -47,7 +47,8 @@ const std::vector<std::string>& throughput_methods();
 Result<ThroughputFigures> measure_throughput(const std::string& method, std::uint64_t size,
                                              const BenchTiming& timing);
 
-// The latency methods: floor, zcopy-busy, zcopy-wake, iceoryx-busy, iceoryx-wake, unix, pipe.
+// The latency methods: floor, floor-2line, zcopy-busy, zcopy-wake, iceoryx-busy, iceoryx-wake,
+// unix, pipe.
 const std::vector<std::string>& latency_methods();
 Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
                                        const BenchTiming& timing);

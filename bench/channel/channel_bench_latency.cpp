@@ -45,56 +45,99 @@ bool read_all(int fd, std::span<std::byte> bytes) {
   return true;
 }
 
-// The floor under any shared-memory channel: per direction one shared buffer whose first word is
-// a sequence number and whose payload follows it on the same cache line, as in a log-buffer
-// design. The writer fills the payload, then stores the sequence with release; the reader spins
-// on the sequence with acquire, then reads the payload. A 64-byte message moves one cache line
-// per hop and nothing else, so no channel with descriptors, pools or releases can beat this.
+// The floors under any shared-memory channel, per direction a sequence number the reader spins on
+// and a payload; the writer fills the payload, then stores the sequence with release; the reader
+// spins on the sequence with acquire, then reads the payload.
+//
+// floor: the payload follows the sequence, as in a log-buffer design. A 64-byte message moves the
+// sequence's line and 8 bytes of the next, the other half of the same 128-byte pair, whose address
+// the reader knows beforehand; nothing else. No channel with descriptors, pools or releases can
+// beat this.
+//
+// floor-2line: the line the reader spins on holds the sequence and an offset naming where the
+// payload is, in a buffer of its own (a page away, so no prefetcher pairs the two lines); the
+// reader loads the payload from that offset. The writer cycles through as many buffers as a
+// ping-pong channel has chunks. Each hop moves two lines, the second only once the first has
+// arrived: what a channel whose descriptor names its chunk cannot go below (zcopy moves more than
+// these two lines per message only occasionally: tail, release ring, see docs/PERFORMANCE.md).
 struct FloorSlot {
   alignas(64) std::atomic<std::uint64_t> sequence;
-  // payload bytes follow
+  // floor: the payload bytes follow (a 64-byte payload ends 8 bytes into the next line, the
+  // other half of the same 128-byte pair). floor-2line: the payload's offset from the mapping's
+  // start.
+  std::atomic<std::uint64_t> offset;
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+constexpr std::size_t kFloorBuffers = 8;  // as many as ping_pong_options() gives a channel
 
-Result<LatencyFigures> floor_ping_pong(std::uint64_t size, const BenchTiming& timing) {
-  const std::size_t slot_bytes = (sizeof(std::uint64_t) + size + 127) / 128 * 128;
-  void* memory =
-      ::mmap(nullptr, 2 * slot_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+Result<LatencyFigures> floor_ping_pong(std::uint64_t size, const BenchTiming& timing,
+                                       bool two_lines) {
+  constexpr std::size_t kPage = 4096;
+  // Room for the payload beside the sequence (floor), or for the sequence and offset alone.
+  const std::size_t slot_bytes = two_lines ? 128 : (sizeof(std::uint64_t) + size + 127) / 128 * 128;
+  const std::size_t buffer_bytes = (size + 127) / 128 * 128;
+  // floor-2line: the slots, then a page on, the ping buffers and the pong buffers.
+  const std::size_t buffers_at = (2 * slot_bytes + kPage - 1) / kPage * kPage + kPage;
+  const std::size_t total =
+      two_lines ? buffers_at + 2 * kFloorBuffers * buffer_bytes : 2 * slot_bytes;
+  void* memory = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return fail_errno(errno, "mmap(floor ping-pong)");
   struct Unmap {
     void* memory;
     std::size_t bytes;
     ~Unmap() { ::munmap(memory, bytes); }
-  } unmap{memory, 2 * slot_bytes};
+  } unmap{memory, total};
   auto* bytes = static_cast<std::byte*>(memory);
   auto* ping = ::new (bytes) FloorSlot{};
   auto* pong = ::new (bytes + slot_bytes) FloorSlot{};
-  auto payload = [&](FloorSlot* slot) {
-    return std::span<std::byte>(reinterpret_cast<std::byte*>(slot) + sizeof(std::uint64_t),
-                                static_cast<std::size_t>(size));
+  // Where the writer puts message `sequence` into `slot`'s direction (the offset it announces).
+  auto offset_for = [&](const FloorSlot* slot, std::uint64_t sequence) -> std::size_t {
+    if (!two_lines) {
+      return static_cast<std::size_t>(reinterpret_cast<const std::byte*>(slot) - bytes) +
+             sizeof(std::uint64_t);
+    }
+    const std::size_t direction = slot == ping ? 0 : kFloorBuffers;
+    return buffers_at + (direction + sequence % kFloorBuffers) * buffer_bytes;
+  };
+  auto payload_at = [&](std::size_t offset) {
+    return std::span<std::byte>(bytes + offset, static_cast<std::size_t>(size));
+  };
+  auto send = [&](FloorSlot* slot, std::uint64_t sequence, std::uint64_t message) {
+    const std::size_t offset = offset_for(slot, sequence);
+    fill(payload_at(offset), message);
+    if (two_lines) slot->offset.store(offset, std::memory_order_relaxed);
+    // SYNC POINT (pairs with the reader's acquire load in receive): publishes the payload and
+    // the offset.
+    slot->sequence.store(sequence, std::memory_order_release);
+  };
+  // After the sequence is seen: the payload, from where the slot says it is (floor-2line: a load
+  // that depends on the slot's line, as a descriptor's chunk index does).
+  auto receive = [&](const FloorSlot* slot, std::uint64_t sequence) {
+    const std::size_t offset =
+        two_lines ? static_cast<std::size_t>(slot->offset.load(std::memory_order_relaxed))
+                  : offset_for(slot, sequence);
+    g_sink = g_sink + sum(payload_at(offset));
   };
   constexpr std::uint64_t kStop = UINT64_MAX;
   auto child = Process::fork([&] {
     for (std::uint64_t expected = 1;; ++expected) {
       std::uint64_t seen;
       // SYNC POINT (pairs with the parent's release store of ping->sequence): the ping's payload
-      // is complete once its sequence is visible.
+      // and offset are complete once its sequence is visible.
       while ((seen = ping->sequence.load(std::memory_order_acquire)) < expected) spin_pause();
       if (seen == kStop) return 0;
-      g_sink = g_sink + sum(payload(ping));
-      fill(payload(pong), expected);
-      // SYNC POINT (pairs with the parent's acquire load): publishes the pong's payload.
-      pong->sequence.store(expected, std::memory_order_release);
+      receive(ping, expected);
+      send(pong, expected, expected);
     }
   });
   if (!child) return std::unexpected(child.error());
   std::uint64_t sequence = 0;
   auto figures = time_round_trips(timing, [&](std::uint64_t message) {
-    fill(payload(ping), message);
     ++sequence;
-    ping->sequence.store(sequence, std::memory_order_release);
+    send(ping, sequence, message);
+    // SYNC POINT (pairs with the child's release store of pong->sequence).
     while (pong->sequence.load(std::memory_order_acquire) != sequence) spin_pause();
-    g_sink = g_sink + sum(payload(pong));
+    receive(pong, sequence);
     return true;
   });
   ping->sequence.store(kStop, std::memory_order_release);
@@ -232,14 +275,16 @@ Result<LatencyFigures> channels(std::uint64_t size, const BenchTiming& timing, b
 }  // namespace
 
 const std::vector<std::string>& latency_methods() {
-  static const std::vector<std::string> methods{
-      "floor", "zcopy-busy", "zcopy-wake", "iceoryx-busy", "iceoryx-wake", "unix", "pipe"};
+  static const std::vector<std::string> methods{"floor",      "floor-2line",  "zcopy-busy",
+                                                "zcopy-wake", "iceoryx-busy", "iceoryx-wake",
+                                                "unix",       "pipe"};
   return methods;
 }
 
 Result<LatencyFigures> measure_latency(const std::string& method, std::uint64_t size,
                                        const BenchTiming& timing) {
-  if (method == "floor") return floor_ping_pong(size, timing);
+  if (method == "floor") return floor_ping_pong(size, timing, false);
+  if (method == "floor-2line") return floor_ping_pong(size, timing, true);
   if (method == "zcopy-busy") return channels(size, timing, true);
   if (method == "zcopy-wake") return channels(size, timing, false);
   if (method == "iceoryx-busy") return iceoryx_latency(size, timing, true);

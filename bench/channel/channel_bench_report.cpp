@@ -109,8 +109,10 @@ Result<Report> run_channel_bench(const ChannelBenchConfig& config,
                        std::to_string(f->round_trips)});
     }
   }
-  out.text += "\nRound trip, two processes ping-ponging (zcopy: two channels, one each way)\n" +
-              latency.str();
+  out.text +=
+      "\nRound trip, two processes ping-ponging (zcopy: two channels, one each way; "
+      "floor: one line per hop, floor-2line: a line naming a second one)\n" +
+      latency.str();
 
   // Fan-out at the smallest size, where the publisher's per-subscriber work weighs most. The
   // bound: with every process needing the CPU per message it needed with one subscriber, N

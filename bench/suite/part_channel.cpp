@@ -19,7 +19,7 @@ Side throughput_side(const std::string& method) {
 
 Side latency_side(const std::string& method) {
   if (method.rfind("zcopy", 0) == 0) return Side::ours;
-  if (method == "floor") return Side::baseline;
+  if (method.rfind("floor", 0) == 0) return Side::baseline;
   return Side::peer;
 }
 

@@ -93,15 +93,14 @@ Result<Fd> share_pool_read_only(const BufferPool& pool) {
   return Fd::open("/proc/self/fd/" + std::to_string(fd), O_RDONLY);
 }
 
-// When a wait that begins now ends: options.timeout from now, or `until` if that is sooner.
-Clock::time_point wait_deadline(const detail::PublisherState& s,
-                                std::optional<Clock::time_point> until) {
-  const Clock::time_point by_timeout = Clock::now() + s.options.timeout;
-  return until ? std::min(by_timeout, *until) : by_timeout;
+// When a wait that begins now ends: options.timeout from now, or `until` if that is sooner (the
+// largest time point: no deadline of the caller's).
+Clock::time_point wait_deadline(const detail::PublisherState& s, Clock::time_point until) {
+  return std::min(Clock::now() + s.options.timeout, until);
 }
 
-std::string waited_text(const detail::PublisherState& s, std::optional<Clock::time_point> until) {
-  if (until) return "before the caller's deadline";
+std::string waited_text(const detail::PublisherState& s, Clock::time_point until) {
+  if (until != Clock::time_point::max()) return "before the caller's deadline";
   return "within " + std::to_string(s.options.timeout.count()) + " ms";
 }
 
@@ -193,17 +192,17 @@ void Publisher::service() {
   s.drain_all_releases();
   // publish() rereads a tail only when the queue looks full; here every tail is checked, so an
   // impossible one is caught within a service interval even on a queue that never fills.
-  for (std::size_t i = 0; i < s.links.size(); ++i) {
+  for (std::size_t i = 0; i < s.links_end; ++i) {
     if (s.links[i]) (void)s.refresh_tail(i);
   }
   s.last_service = coarse_now();
 }
 
 Result<ChunkLoan> Publisher::loan() {
-  return loan_before(std::nullopt);
+  return loan_before(kNoDeadline);
 }
 
-Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until) {
+Result<ChunkLoan> Publisher::loan_before(Clock::time_point until) {
   detail::PublisherState& s = *state_;
   // Admissions and departures every millisecond or so (at the next timer tick: the coarse clock
   // costs a quarter of a precise one on every loan); returns (shared memory only) always.
@@ -214,15 +213,19 @@ Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until)
   for (;;) {
     // Returned chunks wait in the release rings until the pool runs dry: reading a ring the
     // subscriber has just written costs a cache miss, which a free chunk in the pool does not.
-    auto loan = s.pool.loan();
-    if (!loan && loan.error().code() == Errc::exhausted) {
+    // A run of one: a dry pool says so with a count of 0, where BufferPool::loan() builds an
+    // error (a string, an allocation) that this path, dry every chunk_count messages, discards.
+    ChunkLoan loan;
+    auto got = s.pool.loan_n(std::span(&loan, 1));
+    if (got && *got == 0) {
       s.drain_all_releases();
-      loan = s.pool.loan();
+      got = s.pool.loan_n(std::span(&loan, 1));
     }
-    if (loan || loan.error().code() != Errc::exhausted) {
+    if (!got) return std::unexpected(std::move(got.error()));
+    if (*got == 1) {
       // The chunk's first line is in the cache of the subscriber that read it last: ask for it
       // now, so the caller's first write to it does not wait for the transfer in line.
-      if (loan) detail::prefetch_for_write(loan->bytes().data(), s.write_prefetch);
+      detail::prefetch_for_write(loan.bytes().data(), s.write_prefetch);
       return loan;
     }
     if (s.options.backpressure == Backpressure::drop_oldest) {
@@ -270,15 +273,14 @@ Result<ChunkLoan> Publisher::loan_before(std::optional<Clock::time_point> until)
 }
 
 Result<std::size_t> Publisher::loan_n(std::span<ChunkLoan> loans) {
-  return loan_n_before(loans, std::nullopt);
+  return loan_n_before(loans, kNoDeadline);
 }
 
 Result<std::size_t> Publisher::loan_n(std::span<ChunkLoan> loans, Clock::time_point until) {
   return loan_n_before(loans, until);
 }
 
-Result<std::size_t> Publisher::loan_n_before(std::span<ChunkLoan> loans,
-                                             std::optional<Clock::time_point> until) {
+Result<std::size_t> Publisher::loan_n_before(std::span<ChunkLoan> loans, Clock::time_point until) {
   if (loans.empty()) return 0;
   detail::PublisherState& s = *state_;
   if (coarse_now() - s.last_service > std::chrono::milliseconds(1)) service();
@@ -316,7 +318,7 @@ Result<std::uint64_t> Publisher::publish(ChunkLoan&& loan, std::size_t length) {
 
 Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
                                            std::span<const std::size_t> lengths) {
-  return publish_n_before(loans, lengths, std::nullopt);
+  return publish_n_before(loans, lengths, kNoDeadline);
 }
 
 Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
@@ -327,7 +329,7 @@ Result<std::uint64_t> Publisher::publish_n(std::span<ChunkLoan> loans,
 
 Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
                                                   std::span<const std::size_t> lengths,
-                                                  std::optional<Clock::time_point> until) {
+                                                  Clock::time_point until) {
   detail::PublisherState& s = *state_;
   const char* op = "Publisher::publish";
   if (s.closed) return fail(Errc::closed, op, "the channel was closed");
@@ -353,7 +355,7 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
   // writes).
   auto all_have_room = [&] {
     bool room = true;
-    for (std::size_t i = 0; i < s.links.size(); ++i) {
+    for (std::size_t i = 0; i < s.links_end; ++i) {
       auto fits = [&] { return s.links[i]->head - s.links[i]->tail <= depth - n; };
       if (!s.links[i] || fits()) continue;
       if (!s.refresh_tail(i) || fits()) continue;
@@ -384,10 +386,10 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
   // Every chunk of the batch goes to every subscriber: its count of holders is set once, not
   // counted up per subscriber and down for our own reference. Nothing below removes a
   // subscriber, so the number stays true while the descriptors are written.
-  const auto holders = static_cast<std::uint32_t>(
-      std::count_if(s.links.begin(), s.links.end(), [](const auto& l) { return l != nullptr; }));
+  const auto holders = static_cast<std::uint32_t>(s.subscribers);
   for (std::size_t k = 0; k < n; ++k) s.refs[loans[k].index()] = holders;
-  for (auto& link : s.links) {
+  for (std::size_t i = 0; i < s.links_end; ++i) {
+    const std::unique_ptr<detail::SubscriberLink>& link = s.links[i];
     if (!link) continue;
     // The slots' lines were last read by the subscriber: their transfers overlap this way. Not
     // the first slot's: its store follows at once, and a subscriber polling that line would
@@ -444,6 +446,16 @@ Result<std::uint64_t> Publisher::publish_n_before(std::span<ChunkLoan> loans,
     }
   } else {
     for (std::size_t k = 0; k < n; ++k) (void)loans[k].release();
+    // A pool this publish left dry would be drained by the next loan, on the way to the next
+    // message. Now, its misses on the release rings overlap with the subscribers reading what
+    // was just sent (in a ping-pong this is the wait for the answer), so the next loan finds a
+    // chunk. It drains no more often: only when the pool is dry, as loan() would.
+    if (s.pool.stats().free == 0) s.drain_all_releases();
+    // Likewise a queue this publish filled as far as our copy of its tail knows: the next
+    // publish would look at the tail first (a miss on the subscriber's line), so look now.
+    for (std::size_t i = 0; i < s.links_end; ++i) {
+      if (s.links[i] && s.links[i]->head - s.links[i]->tail > depth - 1) (void)s.refresh_tail(i);
+    }
   }
   return first;
 }
@@ -454,13 +466,8 @@ void Publisher::close() {
 
 Result<void> Publisher::wait_for_subscribers(std::size_t count, std::chrono::milliseconds timeout) {
   detail::PublisherState& s = *state_;
-  const bool enough = s.wait_until(
-      [&] {
-        return static_cast<std::size_t>(std::count_if(
-                   s.links.begin(), s.links.end(), [](const auto& l) { return l != nullptr; })) >=
-               count;
-      },
-      Clock::now() + timeout, detail::ask_nobody);
+  const bool enough = s.wait_until([&] { return s.subscribers >= count; }, Clock::now() + timeout,
+                                   detail::ask_nobody);
   if (!enough) {
     return fail(Errc::timeout, "Publisher::wait_for_subscribers",
                 std::to_string(count) + " subscribers did not connect within " +
@@ -475,8 +482,7 @@ int Publisher::fd() const noexcept {
 
 PublisherStats Publisher::stats() const noexcept {
   PublisherStats stats = state_->counters;
-  stats.subscribers = static_cast<std::size_t>(std::count_if(
-      state_->links.begin(), state_->links.end(), [](const auto& l) { return l != nullptr; }));
+  stats.subscribers = state_->subscribers;
   return stats;
 }
 

@@ -131,12 +131,16 @@ Result<void> PublisherState::admit(UnixSocket socket, pid_t pid, bool fenced) {
     }
   }
   links[slot] = std::move(link);
+  links_end = std::max(links_end, slot + 1);
+  ++subscribers;
   return {};
 }
 
 void PublisherState::remove(std::size_t slot, Departure why) {
   std::unique_ptr<SubscriberLink> link = std::move(links[slot]);
   if (!link) return;
+  --subscribers;
+  while (links_end > 0 && !links[links_end - 1]) --links_end;
   // What it held goes back to the pool in one run (one move of the free list), unless a caller
   // already collects (drain_all_releases() reaching a faulted ring), which then gives back all.
   const bool collecting_already = collecting_freed;

@@ -82,7 +82,7 @@ void PublisherState::drain_all_releases() {
   // cache and every write must take them from there. Given back newest first, the loans go
   // oldest first, as in a ring, and the lines have had time to leave the reader's cache.
   collecting_freed = true;
-  for (std::size_t i = 0; i < links.size(); ++i) {
+  for (std::size_t i = 0; i < links_end; ++i) {
     if (links[i]) drain_releases(i);
   }
   collecting_freed = false;

@@ -107,6 +107,27 @@ TEST(HostileSubscriber, AnImpossibleTailCutsItOffAndReclaimsItsChunks) {
   EXPECT_EQ(publisher->pool().stats().free, 8U);
 }
 
+// A publish that fills a queue as far as the publisher's copy of its tail knows looks at the
+// tail at once (off the way to the next message), so an impossible one is caught there.
+TEST(HostileSubscriber, APublishThatFillsTheQueueLooksAtTheTailAtOnce) {
+  const std::string name = unique_channel("filltail");
+  auto publisher =
+      zc::Publisher::create(name, {.chunk_size = 64, .chunk_count = 8, .queue_depth = 2});
+  ASSERT_TRUE(publisher);
+  auto peer = raw_connect(*publisher, name);
+  ASSERT_TRUE(peer);
+  ASSERT_TRUE(publish_message(*publisher));
+  // Between the loan (which may service the channel and so look at every tail) and the publish.
+  auto loan = publisher->loan();
+  ASSERT_TRUE(loan);
+  const std::size_t length = write_message(loan->bytes(), 1);
+  peer->ctl().tail.store(1000);                               // beyond anything it was sent
+  ASSERT_TRUE(publisher->publish(std::move(*loan), length));  // the queue of 2 is now full
+  EXPECT_EQ(publisher->stats().faulted, 1U) << "the tail was looked at by that publish";
+  EXPECT_EQ(publisher->stats().subscribers, 0U);
+  EXPECT_EQ(publisher->pool().stats().free, 8U);
+}
+
 TEST(HostileSubscriber, AGarbledReleaseRingCutsItOff) {
   const std::string name = unique_channel("ring");
   auto publisher = zc::Publisher::create(name, {.chunk_size = 64, .chunk_count = 8});

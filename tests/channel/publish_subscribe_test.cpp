@@ -99,6 +99,31 @@ TEST(PublishSubscribe, AChunkReturnsToThePoolOnlyAfterEverySubscriberReleasedIt)
   EXPECT_EQ(publisher->stats().rejected_returns, 0U);
 }
 
+// A publish that leaves the pool dry takes back what subscribers have returned by then, so the
+// next loan finds a chunk without draining on its way to the next message.
+TEST(PublishSubscribe, APublishThatEmptiesThePoolTakesBackWhatWasReturned) {
+  const std::string name = unique_channel("dry");
+  auto publisher =
+      zc::Publisher::create(name, {.chunk_size = 256, .chunk_count = 2, .queue_depth = 2});
+  ASSERT_TRUE(publisher);
+  auto subscriber = connect_in_process(*publisher, name);
+  ASSERT_TRUE(subscriber);
+  ASSERT_TRUE(publish_message(*publisher));
+  auto sample = subscriber->receive(1s);
+  ASSERT_TRUE(sample);
+  sample->reset();  // into the release ring; nothing has drained it yet
+  EXPECT_EQ(publisher->pool().stats().free, 1U);
+  ASSERT_TRUE(publish_message(*publisher));  // takes the last free chunk
+  EXPECT_EQ(publisher->pool().stats().free, 1U) << "the returned chunk is back in the pool";
+  sample = subscriber->receive(1s);
+  ASSERT_TRUE(sample);
+  EXPECT_TRUE(check_message(sample->bytes(), sample->sequence()));
+  sample->reset();
+  publisher->service();
+  EXPECT_EQ(publisher->pool().stats().free, 2U);
+  EXPECT_EQ(publisher->stats().rejected_returns, 0U);
+}
+
 TEST(PublishSubscribe, ASubscriberWithNothingQueuedTimesOutThenSeesTheEnd) {
   const std::string name = unique_channel("end");
   auto publisher = zc::Publisher::create(name, {.chunk_size = 64, .chunk_count = 4});

@@ -77,4 +77,54 @@ TEST(SubscriberChurn, AFullChannelRefusesTheNextSubscriber) {
   EXPECT_NE(second->error().message().find("full"), std::string::npos);
 }
 
+// The data path walks only the slots up to the highest one in use: a subscriber in the highest
+// slot keeps receiving after those below it leave, and the walk grows again for a newcomer.
+TEST(SubscriberChurn, TheHighestSlotKeepsReceivingAfterTheLowerOnesLeave) {
+  const std::string name = unique_channel("slots");
+  constexpr std::size_t kChunks = 8;
+  auto publisher = zc::Publisher::create(
+      name, {.chunk_size = 64, .chunk_count = kChunks, .queue_depth = 4, .max_subscribers = 4});
+  ASSERT_TRUE(publisher);
+  auto join = [&]() -> std::optional<zc::Subscriber> {
+    auto subscriber = connect_in_process(*publisher, name);
+    if (!subscriber) return std::nullopt;
+    return std::move(*subscriber);
+  };
+  std::optional<zc::Subscriber> low = join();
+  std::optional<zc::Subscriber> middle = join();
+  std::optional<zc::Subscriber> high = join();
+  ASSERT_TRUE(low && middle && high);
+  ASSERT_EQ(high->id(), 2U);
+  low.reset();
+  middle.reset();
+  ASSERT_TRUE(serve_until(
+      *publisher, [&] { return publisher->stats().subscribers == 1; }, 10s));
+  auto sent = publish_message(*publisher);
+  ASSERT_TRUE(sent);
+  auto sample = high->receive(5s);
+  ASSERT_TRUE(sample) << sample.error().message();
+  EXPECT_EQ(sample->sequence(), *sent);
+  EXPECT_TRUE(check_message(sample->bytes(), sample->sequence()));
+  EXPECT_EQ(publisher->pool().stats().free, kChunks - 1) << "one holder, the one left";
+  sample->reset();
+
+  // The highest leaves too; a newcomer takes the lowest slot, beyond the emptied walk.
+  high.reset();
+  ASSERT_TRUE(serve_until(
+      *publisher, [&] { return publisher->stats().subscribers == 0; }, 10s));
+  std::optional<zc::Subscriber> next = join();
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->id(), 0U);
+  sent = publish_message(*publisher);
+  ASSERT_TRUE(sent);
+  sample = next->receive(5s);
+  ASSERT_TRUE(sample) << sample.error().message();
+  EXPECT_EQ(sample->sequence(), *sent);
+  sample->reset();
+  next.reset();
+  ASSERT_TRUE(serve_until(
+      *publisher, [&] { return publisher->stats().subscribers == 0; }, 10s));
+  EXPECT_EQ(publisher->pool().stats().free, kChunks) << "every chunk came back";
+}
+
 }  // namespace

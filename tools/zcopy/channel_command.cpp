@@ -69,6 +69,11 @@ CommandRunner add_channel_command(CLI::App& sub) {
   bench->sizes = {64, 4 * kKiB, 64 * kKiB, kMiB, 16 * kMiB};
   CLI::App* bench_app =
       sub.add_subcommand("bench", "Measure the channel against a Unix socket, a pipe and others");
+  bench_app->footer(
+      "Round trips: floor ping-pongs a sequence with the payload beside it (one line and 8 bytes "
+      "of the next per hop at 64 B); floor-2line ping-pongs a line that names a payload a page "
+      "away, read after it (two dependent lines per hop, as a descriptor naming its chunk); "
+      "zcopy-busy polls two channels, one each way; -wake sleeps on the eventfd every message.");
   bench_app->add_flag("--json", bench->json, "One JSON record per line instead of tables");
   bench_app
       ->add_option_function<std::string>(

@@ -143,13 +143,18 @@ class Publisher {
 
  private:
   explicit Publisher(std::unique_ptr<detail::PublisherState> state) noexcept;
-  // A wait ends at options.timeout from its start or at `until`, whichever comes first.
-  Result<ChunkLoan> loan_before(std::optional<std::chrono::steady_clock::time_point> until);
+  // A wait ends at options.timeout from its start or at `until`, whichever comes first; kNoDeadline
+  // (the largest time point) is none. A plain time point, passed in a register: a
+  // std::optional built on the stack and copied whole made the copy wait, behind the payload's
+  // stores, for the payload's cache line (a store-forwarding stall on every publish).
+  static constexpr std::chrono::steady_clock::time_point kNoDeadline =
+      std::chrono::steady_clock::time_point::max();
+  Result<ChunkLoan> loan_before(std::chrono::steady_clock::time_point until);
   Result<std::size_t> loan_n_before(std::span<ChunkLoan> loans,
-                                    std::optional<std::chrono::steady_clock::time_point> until);
-  Result<std::uint64_t> publish_n_before(
-      std::span<ChunkLoan> loans, std::span<const std::size_t> lengths,
-      std::optional<std::chrono::steady_clock::time_point> until);
+                                    std::chrono::steady_clock::time_point until);
+  Result<std::uint64_t> publish_n_before(std::span<ChunkLoan> loans,
+                                         std::span<const std::size_t> lengths,
+                                         std::chrono::steady_clock::time_point until);
   std::unique_ptr<detail::PublisherState> state_;
 };
 
