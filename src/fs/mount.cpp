@@ -130,9 +130,19 @@ Result<int> mount_device(const std::string& source, const std::string& mountpoin
 }
 
 // The id of the mount `path` is on (what statx reports), 0 when it cannot be had. Cached
-// attributes do: the mount's own daemon may be the caller.
+// attributes do: the mount's own daemon may be the caller. The unique id where the kernel has it
+// (6.8): the plain one is reused at once, so a mount made on MNT right after ours was unmounted
+// would carry our id, and we would unmount it.
 std::uint64_t mount_id_of(const std::string& path) {
+#ifndef STATX_MNT_ID_UNIQUE
+  constexpr unsigned STATX_MNT_ID_UNIQUE = 0x00004000U;
+#endif
   struct statx st {};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
+              STATX_MNT_ID_UNIQUE, &st) == 0 &&
+      (st.stx_mask & STATX_MNT_ID_UNIQUE) != 0) {
+    return st.stx_mnt_id;
+  }
   if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
               STATX_MNT_ID, &st) != 0 ||
       (st.stx_mask & STATX_MNT_ID) == 0) {

@@ -177,6 +177,27 @@ TEST(MountLifecycle, BackgroundDaemonServesUntilUmount) {
   EXPECT_FALSE(is_fuse_mount(f.mnt));
 }
 
+// `zcopy umount MNT && zcopy mount SRC MNT`: the first daemon ends after the second mount is
+// made. The kernel hands the freed mount id to the new mount at once, so a daemon that knew its
+// mount by that id unmounted its successor on the way out.
+TEST(MountLifecycle, AMountMadeRightAfterAnUmountOutlivesThePreviousDaemon) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  MountFixture f;
+  std::ofstream(f.src + "/file") << "still here";
+  for (int round = 0; round < 3; ++round) {
+    const Shell again =
+        sh(tool() + " mount " + f.src + " " + f.mnt + " --mode splice && " + tool() + " umount " +
+           f.mnt + " && " + tool() + " mount " + f.src + " " + f.mnt + " --mode splice");
+    ASSERT_EQ(again.status, 0) << again.output;
+    // The first daemon looks for the end of its mount every 200 ms.
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    EXPECT_TRUE(is_fuse_mount(f.mnt)) << "round " << round << ": the new mount was taken down";
+    EXPECT_EQ(slurp(f.mnt + "/file"), "still here");
+    const Shell umount = sh(tool() + " umount " + f.mnt);
+    ASSERT_EQ(umount.status, 0) << umount.output;
+  }
+}
+
 TEST(MountLifecycle, StoppingLeavesAMountPutOverTheMountPointAlone) {
   ZC_REQUIRE_FUSE_MOUNT();
   MountFixture f;
