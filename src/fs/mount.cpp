@@ -151,6 +151,27 @@ std::uint64_t mount_id_of(const std::string& path) {
   return st.stx_mnt_id;
 }
 
+// True when `mountpoint` lies strictly beneath the directory `source` (stat `root`): walking up
+// from it by ".." (across mounts) reaches SRC. The daemon's lookups of that name would then go
+// through its own mount, and the mirror would hold itself again at every level.
+bool lies_beneath(const std::string& mountpoint, const struct stat& root) {
+  auto at = Fd::open(mountpoint, O_PATH | O_DIRECTORY);
+  if (!at) return false;
+  struct stat here {};
+  if (::fstat(at->get(), &here) != 0) return false;
+  for (int depth = 0; depth < 4096; ++depth) {
+    auto parent = Fd::open_at(at->get(), "..", O_PATH | O_DIRECTORY);
+    if (!parent) return false;
+    struct stat up {};
+    if (::fstat(parent->get(), &up) != 0) return false;
+    if (up.st_dev == here.st_dev && up.st_ino == here.st_ino) return false;  // the root
+    if (up.st_dev == root.st_dev && up.st_ino == root.st_ino) return true;
+    at = std::move(parent);
+    here = up;
+  }
+  return false;
+}
+
 // Unmounts our own mount: a clean umount when nothing uses it, otherwise a lazy detach. A mount
 // someone put over MNT since is theirs and stays; ours stays under it, dead once the session
 // ends, until `zcopy umount` once MNT is uncovered.
@@ -240,6 +261,13 @@ Result<Mount> Mount::start(const std::string& source, const std::string& mountpo
   if (auto rc = sys_call({"fstat", root->get()}, [&] { return ::fstat(root->get(), &root_stat); });
       !rc) {
     return std::unexpected(rc.error());
+  }
+
+  if (lies_beneath(mountpoint, root_stat)) {
+    return fail(Errc::invalid_argument, "mount(" + mountpoint + ")",
+                "the mount point lies inside the source: the mirror would contain itself at "
+                "every level; choose a mount point outside " +
+                    source);
   }
 
   // Probed afresh: privileges may have changed since a cached answer. auto that has passthrough

@@ -225,6 +225,31 @@ TEST(MountLifecycle, UmountRefusesWhatIsNotFuse) {
   EXPECT_NE(umount.output.find("not a FUSE mount"), std::string::npos) << umount.output;
 }
 
+// A mount point inside SRC would put the mirror inside itself (mnt/mnt/mnt/... without end, each
+// level a new file system to find and tar), however it is named: directly, or through a symlink.
+TEST(MountLifecycle, MountRefusesAMountPointInsideTheSource) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  TempDir dir;
+  const std::string src = dir / "src";
+  std::filesystem::create_directories(src + "/deep/mnt");
+  std::filesystem::create_directory_symlink(src + "/deep", dir / "link");
+  for (const std::string& mnt : {src + "/deep/mnt", dir / "link/mnt"}) {
+    const Shell mount = sh(tool() + " mount " + src + " " + mnt);
+    EXPECT_NE(mount.status, 0) << mount.output;
+    EXPECT_NE(mount.output.find("inside the source"), std::string::npos) << mount.output;
+    EXPECT_FALSE(is_fuse_mount(mnt));
+    if (is_fuse_mount(mnt)) (void)sh(tool() + " umount " + mnt);
+  }
+  // Beside it, and on the source itself (the daemon holds the directory beneath), it mounts.
+  std::filesystem::create_directory(dir / "beside");
+  for (const std::string& mnt : {dir / "beside", src}) {
+    const Shell mount = sh(tool() + " mount " + src + " " + mnt);
+    EXPECT_EQ(mount.status, 0) << mount.output;
+    EXPECT_TRUE(is_fuse_mount(mnt));
+    EXPECT_EQ(sh(tool() + " umount " + mnt).status, 0);
+  }
+}
+
 TEST(MountLifecycle, MountRejectsAMissingSource) {
   TempDir dir;
   const Shell mount = sh(tool() + " mount " + dir.path() + "/absent " + dir.path() + " -f");
