@@ -66,7 +66,13 @@ JsonRecord TransferLedger::record(std::string_view bench) const {
 
 std::string TransferLedger::summary() const {
   char cpu[64];
-  std::snprintf(cpu, sizeof(cpu), "%.2f s, CPU %.3f s/GB", wall_s, cpu_s_per_gb());
+  // Per GB only where there is enough of it to say: a few bytes' fixed costs scaled to a gigabyte
+  // read as hundreds of thousands of seconds.
+  if (bytes >= kMiB) {
+    std::snprintf(cpu, sizeof(cpu), "%.2f s, CPU %.3f s/GB", wall_s, cpu_s_per_gb());
+  } else {
+    std::snprintf(cpu, sizeof(cpu), "%.2f s, CPU %.1f ms", wall_s, cpu_s() * 1e3);
+  }
   std::string line = method + ": " + format_bytes(bytes) + " in " + cpu + " (" +
                      format_rate(bytes_per_s()) + "), " + format_bytes(bytes_zero_copy) +
                      " zero-copy, copied " + format_bytes(bytes_copied_user) +

@@ -40,6 +40,16 @@ TEST(TransferLedger, RecordCarriesTheLedgerFields) {
   EXPECT_NE(ledger.summary().find("sendfile"), std::string::npos);
 }
 
+TEST(TransferLedger, ASmallTransferSaysItsCpuTimeNotARateScaledToAGigabyte) {
+  TransferLedger tiny{
+      .method = "copy", .bytes = 6, .wall_s = 0.001, .cpu_user_s = 0.002, .cpu_system_s = 0.001};
+  EXPECT_EQ(tiny.summary().find("s/GB"), std::string::npos) << tiny.summary();
+  EXPECT_NE(tiny.summary().find("CPU 3.0 ms"), std::string::npos) << tiny.summary();
+  TransferLedger large{
+      .method = "splice", .bytes = 1'000'000'000, .wall_s = 1.0, .cpu_system_s = 0.25};
+  EXPECT_NE(large.summary().find("CPU 0.250 s/GB"), std::string::npos) << large.summary();
+}
+
 TEST(TransferLedger, TheCipherPassStandsBesideTheCopiesInTheRecordAndTheSummary) {
   TransferLedger ledger{.method = "tls-in-place",
                         .bytes = 4096,

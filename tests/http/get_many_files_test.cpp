@@ -4,6 +4,7 @@
 // send it a request), and the durability modes of `zcopy get -r` against `zcopy serve`.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -126,6 +127,28 @@ TEST_F(GetKeepAlive, AResponseWithConnectionCloseIsNeverFollowedByAnotherRequest
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the server's 0.5 s linger
   EXPECT_EQ(test::read_file(log()).find("after-close"), std::string::npos)
       << test::read_file(log());
+}
+
+// `-o DIR/` (as a shell completes it) names each file DIR/NAME in what the tool prints, and a
+// few bytes' summary gives their CPU time, not a rate scaled up to a gigabyte.
+TEST(GetIntoADirectory, ATrailingSlashMakesNoDoubleSlashAndTinyFilesGiveCpuTime) {
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_PROGRAM("nginx");
+  TempDir dir;
+  std::filesystem::create_directories(dir / "www");
+  std::filesystem::create_directories(dir / "out");
+  std::filesystem::create_directories(dir / "nginx");
+  std::ofstream(dir / "www/a.txt") << "first\n";
+  std::ofstream(dir / "www/b.txt") << "second\n";
+  auto nginx = test::start_nginx(dir / "nginx", dir / "www");
+  ASSERT_TRUE(nginx.running());
+  const bench::RunResult run = bench::run(
+      {test::zcopy_tool(), "get", nginx.url("/a.txt"), nginx.url("/b.txt"), "-o", dir / "out/"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(test::read_file(dir / "out/b.txt"), "second\n");
+  EXPECT_NE(run.output.find(dir / "out/a.txt:"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("//"), run.output.find("://")) << run.output;
+  EXPECT_EQ(run.output.find("s/GB"), std::string::npos) << run.output;
 }
 
 // A killed run with one syncfs at the end leaves complete files and .part files, never a file

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -186,7 +187,8 @@ CommandResult run_metalink(const GetCommandOptions& o, const http::Metalink& met
   bool failed = false;
   for (const http::MetalinkFileResult& file : *results) {
     if (file.result) {
-      report_sources(shown, options.output_dir + "/" + file.name, *file.result);
+      report_sources(shown, (std::filesystem::path(options.output_dir) / file.name).string(),
+                     *file.result);
     } else if (!g_stop.load()) {
       say(file.result.error().message());
       failed = true;

@@ -60,7 +60,7 @@ Result<std::vector<DownloadJob>> plan_downloads(std::span<const Url> urls,
     } else {
       auto name = local_name(url);
       if (!name) return std::unexpected(name.error());
-      job.options.output = (output.empty() ? std::string(".") : output) + "/" + *name;
+      job.options.output = (std::filesystem::path(output.empty() ? "." : output) / *name).string();
     }
     const auto claimed = claimed_paths(job.options.output);
     for (const DownloadJob& earlier : jobs) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <filesystem>
 #include <set>
 
 #include "memory_body.hpp"
@@ -142,7 +143,9 @@ Result<MirrorResult> mirror(const Url& directory, const MirrorOptions& options) 
   };
   std::deque<Pending> directories{{directory, "", 0}};
   std::vector<DownloadJob> jobs;
-  auto shown = [&](const std::string& relative) { return options.output_dir + "/" + relative; };
+  auto shown = [&](const std::string& relative) {
+    return (std::filesystem::path(options.output_dir) / relative).string();
+  };
   while (!directories.empty()) {
     Pending dir = std::move(directories.front());
     directories.pop_front();
