@@ -119,6 +119,12 @@ class InodeTable {
   // of SRC inside SRC) it is a node of its own, as the kernel allows no second name for one
   // directory node.
   Result<Inode*> remember(Fd fd, const struct stat& st, bool plain_name);
+  // The same for `name` under the directory `dir_fd` (a plain name; `st` is its lstat), without
+  // opening it: its handle is taken by name and shown to be of the file `st` describes by the
+  // inode number it carries. nullptr when that cannot be shown (another file system mounted
+  // there, one held by descriptors, a handle layout without the number, a name replaced in
+  // between): the caller then opens the name and calls remember().
+  Result<Inode*> remember_listed(int dir_fd, const char* name, const struct stat& st);
   // Drops `count` lookups; frees the inode at zero. The root is never freed.
   void forget(Inode& inode, std::uint64_t count);
 
@@ -155,6 +161,9 @@ class InodeTable {
     }
   };
 
+  // remember() and remember_listed() once the handle is known; `fd` may be empty when `handle`
+  // is not.
+  Result<Inode*> adopt(Fd fd, const struct stat& st, SourceDevice& device, InodeHandle handle);
   // Whether `existing` is still the file a new lookup found (described by `st`, `handle`).
   static bool same_file(const Inode& existing, const struct stat& st, const InodeHandle& handle);
   std::unique_ptr<Inode> make_inode(const struct stat& st, SourceDevice& device,

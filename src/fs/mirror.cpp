@@ -224,14 +224,17 @@ Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name
     return ::fstatat(path.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   });
   if (!rc) return std::unexpected(rc.error());
-  InodeTable& table = mirror.inodes();
-  auto inode = table.remember(std::move(path), st, plain_name);
+  auto inode = mirror.inodes().remember(std::move(path), st, plain_name);
   if (!inode) return std::unexpected(inode.error());
+  return entry_of(mirror, **inode, st);
+}
+
+fuse_entry_param entry_of(Mirror& mirror, const Inode& inode, const struct stat& st) {
   fuse_entry_param entry{};
-  entry.ino = table.id_of(**inode);
-  entry.generation = (*inode)->generation;
+  entry.ino = mirror.inodes().id_of(inode);
+  entry.generation = inode.generation;
   entry.attr = st;
-  entry.attr.st_ino = (*inode)->shown_ino;
+  entry.attr.st_ino = inode.shown_ino;
   entry.attr_timeout = mirror.cache_seconds();
   entry.entry_timeout = mirror.cache_seconds();
   return entry;

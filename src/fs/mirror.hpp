@@ -129,6 +129,8 @@ Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* na
 // The entry for the inode `path` (an O_PATH descriptor) holds, adding one kernel lookup to it.
 // `plain_name`: reached by a name other than `.` and `..` (see InodeTable::remember).
 Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name = true);
+// The reply to a lookup of `inode`, whose stat is `st` (one kernel lookup already added).
+fuse_entry_param entry_of(Mirror& mirror, const Inode& inode, const struct stat& st);
 
 // stat of the inode itself (never following a symlink), with the inode number the mount shows.
 Result<struct stat> stat_inode(Mirror& mirror, Inode& inode);

@@ -1,6 +1,7 @@
 // Callbacks for directories: opendir, readdir, readdirplus, releasedir, fsyncdir.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -25,6 +26,20 @@ struct DirHandle {
     if (stream != nullptr) ::closedir(stream);
   }
 };
+
+// lookup_in() for a name just listed in `dir_fd`: a stat and a handle by name, without opening
+// the entry (it is seldom wanted again soon: a listed directory is opened through its handle
+// when it is listed in turn), where the table can show the handle is of the stat's file.
+Result<fuse_entry_param> lookup_listed(Mirror& mirror, int dir_fd, const char* name) {
+  struct stat st {};
+  auto rc = sys_call({"fstatat", dir_fd},
+                     [&] { return ::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW); });
+  if (!rc) return std::unexpected(rc.error());
+  auto inode = mirror.inodes().remember_listed(dir_fd, name, st);
+  if (!inode) return std::unexpected(inode.error());
+  if (*inode == nullptr) return lookup_in(mirror, dir_fd, name);
+  return entry_of(mirror, **inode, st);
+}
 
 // Fills `buffer` with entries from `dir`, a listing this request alone uses; returns the bytes
 // used, or an errno.
@@ -56,7 +71,7 @@ std::expected<size_t, int> fill_entries(Mirror& mirror, const Inode& inode, DirH
       fuse_entry_param param{};
       bool looked_up = false;
       if (kind == NameKind::plain) {
-        auto found = lookup_in(mirror, ::dirfd(dir.stream), entry->d_name);
+        auto found = lookup_listed(mirror, ::dirfd(dir.stream), entry->d_name);
         if (found) {
           param = *found;
           looked_up = true;

@@ -67,5 +67,46 @@ TEST(InodeHandles, WithoutCapDacReadSearchInodesAreHeldByDescriptorsAndAllStillW
   EXPECT_EQ(f.daemon_exit, 0);
 }
 
+TEST(InodeHandles, ListingADirectoryOpensNoDescriptorForItsEntries) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  ZC_REQUIRE_CAPABILITY(Capability::fuse_file_handles);
+  MountFixture f;
+  constexpr int kFiles = 100;
+  const std::string dir = f.src + "/d";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string path = dir + "/f" + std::to_string(i);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    ASSERT_GE(fd, 0) << path;
+    ASSERT_EQ(::write(fd, path.data(), static_cast<size_t>(i)), i);
+    ::close(fd);
+  }
+  ASSERT_EQ(::link((dir + "/f7").c_str(), (dir + "/hard").c_str()), 0);
+  ASSERT_EQ(::symlink("f1", (dir + "/link").c_str()), 0);
+  ASSERT_TRUE(f.mount_in_child(fs::MountMode::splice)) << f.error;
+
+  // A listing (READDIRPLUS: names with attributes) makes the kernel know every entry.
+  const Shell listing = sh("ls -f " + f.mnt + "/d");
+  ASSERT_EQ(listing.status, 0) << listing.output;
+  auto report = f.daemon_report();
+  ASSERT_TRUE(report);
+  EXPECT_GE(report->inodes, static_cast<std::uint64_t>(kFiles));
+  EXPECT_LT(report->cached_descriptors, 10U);
+
+  // What the listing told the kernel is each entry's own stat.
+  for (int i = 0; i < kFiles; i += 9) {
+    const std::string name = "/d/f" + std::to_string(i);
+    const struct stat seen = lstat_of(f.mnt + name);
+    EXPECT_EQ(seen.st_size, i) << name;
+    EXPECT_EQ(seen.st_mode, S_IFREG | 0640) << name;
+    EXPECT_EQ(seen.st_ino, lstat_of(f.src + name).st_ino) << name;
+  }
+  EXPECT_EQ(lstat_of(f.mnt + "/d/hard").st_ino, lstat_of(f.mnt + "/d/f7").st_ino);
+  EXPECT_TRUE(S_ISLNK(lstat_of(f.mnt + "/d/link").st_mode));
+  const Shell read_back = sh("cat " + f.mnt + "/d/link " + f.mnt + "/d/hard");
+  EXPECT_EQ(read_back.output, (dir + "/f1").substr(0, 1) + (dir + "/f7").substr(0, 7));
+  f.unmount();
+}
+
 }  // namespace
 }  // namespace zc::test
