@@ -73,12 +73,13 @@ TEST(InodeHandles, ListingADirectoryOpensNoDescriptorForItsEntries) {
   MountFixture f;
   constexpr int kFiles = 100;
   const std::string dir = f.src + "/d";
+  const std::string content(kFiles, 'x');  // file i holds i bytes of it
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
   for (int i = 0; i < kFiles; ++i) {
     const std::string path = dir + "/f" + std::to_string(i);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     ASSERT_GE(fd, 0) << path;
-    ASSERT_EQ(::write(fd, path.data(), static_cast<size_t>(i)), i);
+    ASSERT_EQ(::write(fd, content.data(), static_cast<size_t>(i)), i);
     ::close(fd);
   }
   ASSERT_EQ(::link((dir + "/f7").c_str(), (dir + "/hard").c_str()), 0);
@@ -104,7 +105,7 @@ TEST(InodeHandles, ListingADirectoryOpensNoDescriptorForItsEntries) {
   EXPECT_EQ(lstat_of(f.mnt + "/d/hard").st_ino, lstat_of(f.mnt + "/d/f7").st_ino);
   EXPECT_TRUE(S_ISLNK(lstat_of(f.mnt + "/d/link").st_mode));
   const Shell read_back = sh("cat " + f.mnt + "/d/link " + f.mnt + "/d/hard");
-  EXPECT_EQ(read_back.output, (dir + "/f1").substr(0, 1) + (dir + "/f7").substr(0, 7));
+  EXPECT_EQ(read_back.output, content.substr(0, 1 + 7));
   f.unmount();
 }
 
