@@ -44,22 +44,23 @@ InodeHandle::~InodeHandle() {
   size_ = 0;
 }
 
-Result<InodeHandle> InodeHandle::of(int fd) {
-  return named(fd, "", AT_EMPTY_PATH);
+Result<InodeHandle> InodeHandle::of(int fd, int* mount_id) {
+  return named(fd, "", AT_EMPTY_PATH, mount_id);
 }
 
-Result<InodeHandle> InodeHandle::at(int dir_fd, const char* name) {
-  return named(dir_fd, name, 0);
+Result<InodeHandle> InodeHandle::at(int dir_fd, const char* name, int* mount_id) {
+  return named(dir_fd, name, 0, mount_id);
 }
 
-Result<InodeHandle> InodeHandle::named(int dir_fd, const char* name, int flags) {
+Result<InodeHandle> InodeHandle::named(int dir_fd, const char* name, int flags, int* mount_id) {
   HandleBuffer buffer;
   struct file_handle& header = buffer.header();
   header.handle_bytes = MAX_HANDLE_SZ;
-  int mount_id = 0;
+  int mount = 0;
   auto rc = sys_call({"name_to_handle_at", dir_fd},
-                     [&] { return ::name_to_handle_at(dir_fd, name, &header, &mount_id, flags); });
+                     [&] { return ::name_to_handle_at(dir_fd, name, &header, &mount, flags); });
   if (!rc) return std::unexpected(rc.error());
+  if (mount_id != nullptr) *mount_id = mount;
   InodeHandle handle;
   handle.type_ = header.handle_type;
   const std::uint32_t size = header.handle_bytes;

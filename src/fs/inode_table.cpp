@@ -48,7 +48,8 @@ InodeTable::InodeTable(Fd root_fd, const struct stat& root_stat, Options options
   root_.device = &devices_.root();
   root_.lookups = 1;
   root_path_ = kernel_path(root_fd.get());
-  root_.fd = root_fd.release();  // held for life: the root has no handle
+  (void)InodeHandle::of(root_fd.get(), &root_mount_id_);  // stays -1 without handles
+  root_.fd = root_fd.release();                           // held for life: the root has no handle
 }
 
 InodeTable::~InodeTable() {
@@ -110,10 +111,12 @@ Result<Inode*> InodeTable::remember(Fd fd, const struct stat& st, bool plain_nam
 Result<Inode*> InodeTable::remember_listed(int dir_fd, const char* name, const struct stat& st) {
   SourceDevice& device = devices_.root();
   if (st.st_dev != device.dev || !device.handles) return nullptr;
-  auto handle = InodeHandle::at(dir_fd, name);
+  int mount_id = -1;
+  auto handle = InodeHandle::at(dir_fd, name, &mount_id);
+  if (!handle || mount_id != root_mount_id_) return nullptr;
   // Taken after the stat: a handle carrying the same inode number is of that same file (or of
   // one that reused the number of a file deleted meanwhile, which the name now names).
-  if (!handle || !handle->names_inode(st.st_ino)) return nullptr;
+  if (!handle->names_inode(st.st_ino)) return nullptr;
   return adopt(Fd{}, st, device, std::move(*handle));
 }
 

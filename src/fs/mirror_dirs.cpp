@@ -15,20 +15,6 @@
 namespace zc::fs::ops {
 namespace {
 
-// lookup_in() for a name just listed in `dir_fd`: a stat and a handle by name, without opening
-// the entry (it is seldom wanted again soon: a listed directory is opened through its handle
-// when it is listed in turn), where the table can show the handle is of the stat's file.
-Result<fuse_entry_param> lookup_listed(Mirror& mirror, int dir_fd, const char* name) {
-  struct stat st {};
-  auto rc = sys_call({"fstatat", dir_fd},
-                     [&] { return ::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW); });
-  if (!rc) return std::unexpected(rc.error());
-  auto inode = mirror.inodes().remember_listed(dir_fd, name, st);
-  if (!inode) return std::unexpected(inode.error());
-  if (*inode == nullptr) return lookup_in(mirror, dir_fd, name);
-  return entry_of(mirror, **inode, st);
-}
-
 // Fills `buffer` with the entries of `dir_fd` (opened for this request alone) from the offset
 // `off`; returns the bytes used, or an errno. The entries come straight from getdents64 in one
 // batch as large as the reply: no stream to set up (fdopendir costs an fstat and two fcntl), and
@@ -65,7 +51,7 @@ std::expected<size_t, int> fill_entries(Mirror& mirror, const Inode& inode, int 
         param.attr.st_ino = d_ino;
         param.attr.st_mode = type;
         if (kind == NameKind::plain) {
-          auto found = lookup_listed(mirror, dir_fd, entry->d_name);
+          auto found = lookup_unopened(mirror, dir_fd, entry->d_name);
           if (found) {
             param = *found;
           } else if (found.error().sys_errno() == ENOENT) {

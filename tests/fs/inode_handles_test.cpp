@@ -109,5 +109,33 @@ TEST(InodeHandles, ListingADirectoryOpensNoDescriptorForItsEntries) {
   f.unmount();
 }
 
+TEST(InodeHandles, LookingNamesUpOpensNoDescriptorForThem) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  ZC_REQUIRE_CAPABILITY(Capability::fuse_file_handles);
+  MountFixture f;
+  constexpr int kFiles = 100;
+  ASSERT_EQ(::mkdir((f.src + "/d").c_str(), 0755), 0);
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string path = f.src + "/d/f" + std::to_string(i);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0) << path;
+    ::close(fd);
+  }
+  ASSERT_TRUE(f.mount_in_child(fs::MountMode::splice)) << f.error;
+
+  // Each name by its path, never listed: one LOOKUP each.
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string name = "/d/f" + std::to_string(i);
+    EXPECT_EQ(lstat_of(f.mnt + name).st_ino, lstat_of(f.src + name).st_ino) << name;
+  }
+  auto report = f.daemon_report();
+  ASSERT_TRUE(report);
+  EXPECT_GE(report->inodes, static_cast<std::uint64_t>(kFiles));
+  EXPECT_LT(report->cached_descriptors, 10U);
+  // What has no descriptor is opened through its handle when it is used.
+  EXPECT_EQ(sh("echo x > " + f.mnt + "/d/f3 && cat " + f.mnt + "/d/f3").output, "x\n");
+  f.unmount();
+}
+
 }  // namespace
 }  // namespace zc::test
