@@ -44,15 +44,23 @@ InodeHandle::~InodeHandle() {
   size_ = 0;
 }
 
-Result<InodeHandle> InodeHandle::of(int fd) {
+Result<InodeHandle> InodeHandle::of(int fd, int* mount_id) {
+  return named(fd, "", AT_EMPTY_PATH, mount_id);
+}
+
+Result<InodeHandle> InodeHandle::at(int dir_fd, const char* name, int* mount_id) {
+  return named(dir_fd, name, 0, mount_id);
+}
+
+Result<InodeHandle> InodeHandle::named(int dir_fd, const char* name, int flags, int* mount_id) {
   HandleBuffer buffer;
   struct file_handle& header = buffer.header();
   header.handle_bytes = MAX_HANDLE_SZ;
-  int mount_id = 0;
-  auto rc = sys_call({"name_to_handle_at", fd}, [&] {
-    return ::name_to_handle_at(fd, "", &header, &mount_id, AT_EMPTY_PATH);
-  });
+  int mount = 0;
+  auto rc = sys_call({"name_to_handle_at", dir_fd},
+                     [&] { return ::name_to_handle_at(dir_fd, name, &header, &mount, flags); });
   if (!rc) return std::unexpected(rc.error());
+  if (mount_id != nullptr) *mount_id = mount;
   InodeHandle handle;
   handle.type_ = header.handle_type;
   const std::uint32_t size = header.handle_bytes;
@@ -76,6 +84,24 @@ Result<Fd> InodeHandle::open(int mount_fd, int flags) const {
                      [&] { return ::open_by_handle_at(mount_fd, &header, flags | O_CLOEXEC); });
   if (!fd) return std::unexpected(fd.error());
   return Fd::adopt(*fd);
+}
+
+bool InodeHandle::names_inode(std::uint64_t ino) const noexcept {
+  // include/linux/exportfs.h: FILEID_INO32_GEN is {u32 ino; u32 gen} (8 bytes; tmpfs uses the
+  // same type for another 12-byte layout), FILEID_INO64_GEN {u64 ino; u32 gen} (12 bytes).
+  constexpr std::int32_t kIno32Gen = 1;
+  constexpr std::int32_t kIno64Gen = 0x81;
+  if (type_ == kIno32Gen && size_ == 8) {
+    std::uint32_t held = 0;
+    std::memcpy(&held, bytes(), sizeof held);
+    return ino <= UINT32_MAX && held == ino;
+  }
+  if (type_ == kIno64Gen && size_ == 12) {
+    std::uint64_t held = 0;
+    std::memcpy(&held, bytes(), sizeof held);
+    return held == ino;
+  }
+  return false;
 }
 
 bool InodeHandle::operator==(const InodeHandle& other) const noexcept {

@@ -29,8 +29,17 @@ class InodeHandle {
   InodeHandle& operator=(const InodeHandle&) = delete;
   ~InodeHandle();
 
-  // The handle of the inode `fd` (any descriptor, O_PATH included) holds.
-  static Result<InodeHandle> of(int fd);
+  // The handle of the inode `fd` (any descriptor, O_PATH included) holds; `mount_id` (when
+  // given) gets the id of the mount it was reached through.
+  static Result<InodeHandle> of(int fd, int* mount_id = nullptr);
+  // The same for what `name` under the directory `dir_fd` is (a symlink itself, not its target;
+  // the root of what is mounted there, if anything is).
+  static Result<InodeHandle> at(int dir_fd, const char* name, int* mount_id = nullptr);
+
+  // Whether the handle is of a layout that carries the inode number (the generic 32-bit one of
+  // ext2/3/4 and others, xfs's 64-bit one) and carries `ino`. A handle taken by name can thus be
+  // shown to be of the file an earlier stat of that name described, without opening it.
+  bool names_inode(std::uint64_t ino) const noexcept;
 
   // open_by_handle_at(mount_fd, handle, flags | O_CLOEXEC).
   Result<Fd> open(int mount_fd, int flags) const;
@@ -40,6 +49,7 @@ class InodeHandle {
 
  private:
   static constexpr std::size_t kInline = 20;
+  static Result<InodeHandle> named(int dir_fd, const char* name, int flags, int* mount_id);
   const unsigned char* bytes() const noexcept { return size_ <= kInline ? inline_ : heap_; }
 
   std::int32_t type_ = 0;

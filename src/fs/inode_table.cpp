@@ -48,7 +48,8 @@ InodeTable::InodeTable(Fd root_fd, const struct stat& root_stat, Options options
   root_.device = &devices_.root();
   root_.lookups = 1;
   root_path_ = kernel_path(root_fd.get());
-  root_.fd = root_fd.release();  // held for life: the root has no handle
+  (void)InodeHandle::of(root_fd.get(), &root_mount_id_);  // stays -1 without handles
+  root_.fd = root_fd.release();                           // held for life: the root has no handle
 }
 
 InodeTable::~InodeTable() {
@@ -104,6 +105,23 @@ Result<Inode*> InodeTable::remember(Fd fd, const struct stat& st, bool plain_nam
     // A handle that cannot be had leaves this one inode held by its descriptor.
     if (auto made = InodeHandle::of(fd.get())) handle = std::move(*made);
   }
+  return adopt(std::move(fd), st, device, std::move(handle));
+}
+
+Result<Inode*> InodeTable::remember_listed(int dir_fd, const char* name, const struct stat& st) {
+  SourceDevice& device = devices_.root();
+  if (st.st_dev != device.dev || !device.handles) return nullptr;
+  int mount_id = -1;
+  auto handle = InodeHandle::at(dir_fd, name, &mount_id);
+  if (!handle || mount_id != root_mount_id_) return nullptr;
+  // Taken after the stat: a handle carrying the same inode number is of that same file (or of
+  // one that reused the number of a file deleted meanwhile, which the name now names).
+  if (!handle->names_inode(st.st_ino)) return nullptr;
+  return adopt(Fd{}, st, device, std::move(*handle));
+}
+
+Result<Inode*> InodeTable::adopt(Fd fd, const struct stat& st, SourceDevice& device,
+                                 InodeHandle handle) {
   const Key key{st.st_dev, st.st_ino};
   for (;;) {
     Inode* existing = nullptr;
@@ -127,7 +145,7 @@ Result<Inode*> InodeTable::remember(Fd fd, const struct stat& st, bool plain_nam
       return made;
     }
     if (same_file(*existing, st, handle)) {
-      if (!existing->handle.empty()) descriptors_.install(*existing, std::move(fd));
+      if (!existing->handle.empty() && fd) descriptors_.install(*existing, std::move(fd));
       return existing;
     }
     // The number now names another file: the old inode stays for whoever holds it (as ESTALE),

@@ -119,6 +119,14 @@ class InodeTable {
   // of SRC inside SRC) it is a node of its own, as the kernel allows no second name for one
   // directory node.
   Result<Inode*> remember(Fd fd, const struct stat& st, bool plain_name);
+  // The same for `name` under the directory `dir_fd` (a plain name; `st` is its lstat), without
+  // opening it: its handle is taken by name and shown to be of the file `st` describes by the
+  // inode number it carries. nullptr when that cannot be shown or would not do (anything
+  // reached through another mount than SRC's, bind mounts of its own file system included, as
+  // their handles reopen through SRC's mount at the path they have there; a file system held by
+  // descriptors; a handle layout without the number; a name replaced in between): the caller
+  // then opens the name and calls remember().
+  Result<Inode*> remember_listed(int dir_fd, const char* name, const struct stat& st);
   // Drops `count` lookups; frees the inode at zero. The root is never freed.
   void forget(Inode& inode, std::uint64_t count);
 
@@ -155,6 +163,9 @@ class InodeTable {
     }
   };
 
+  // remember() and remember_listed() once the handle is known; `fd` may be empty when `handle`
+  // is not.
+  Result<Inode*> adopt(Fd fd, const struct stat& st, SourceDevice& device, InodeHandle handle);
   // Whether `existing` is still the file a new lookup found (described by `st`, `handle`).
   static bool same_file(const Inode& existing, const struct stat& st, const InodeHandle& handle);
   std::unique_ptr<Inode> make_inode(const struct stat& st, SourceDevice& device,
@@ -168,6 +179,7 @@ class InodeTable {
   SourceDevices devices_;
   DescriptorCache descriptors_;
   std::array<std::mutex, 64> backing_locks_;
+  int root_mount_id_ = -1;  // the mount SRC is reached through (name_to_handle_at's id)
   std::atomic<std::uint64_t> generations_{0};
   std::atomic<std::uint64_t> own_numbers_{0};  // for inode numbers that cannot be shown as they are
 

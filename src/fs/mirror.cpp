@@ -198,6 +198,17 @@ Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* na
   return remember_entry(mirror, std::move(*fd), classify_name(name) == NameKind::plain);
 }
 
+Result<fuse_entry_param> lookup_unopened(Mirror& mirror, int parent_fd, const char* name) {
+  struct stat st {};
+  auto rc = sys_call({"fstatat", parent_fd},
+                     [&] { return ::fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW); });
+  if (!rc) return std::unexpected(rc.error());
+  auto inode = mirror.inodes().remember_listed(parent_fd, name, st);
+  if (!inode) return std::unexpected(inode.error());
+  if (*inode == nullptr) return lookup_in(mirror, parent_fd, name);
+  return entry_of(mirror, **inode, st);
+}
+
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name,
                                       bool* absent) {
   const NameKind kind = classify_name(name);
@@ -213,7 +224,8 @@ Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char*
     if (!self) return std::unexpected(self.error());
     return remember_entry(mirror, std::move(*self), false);
   }
-  auto entry = lookup_in(mirror, dir->get(), name);
+  auto entry = kind == NameKind::plain ? lookup_unopened(mirror, dir->get(), name)
+                                       : lookup_in(mirror, dir->get(), name);
   if (absent != nullptr) *absent = !entry && entry.error().sys_errno() == ENOENT;
   return entry;
 }
@@ -224,14 +236,17 @@ Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name
     return ::fstatat(path.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   });
   if (!rc) return std::unexpected(rc.error());
-  InodeTable& table = mirror.inodes();
-  auto inode = table.remember(std::move(path), st, plain_name);
+  auto inode = mirror.inodes().remember(std::move(path), st, plain_name);
   if (!inode) return std::unexpected(inode.error());
+  return entry_of(mirror, **inode, st);
+}
+
+fuse_entry_param entry_of(Mirror& mirror, const Inode& inode, const struct stat& st) {
   fuse_entry_param entry{};
-  entry.ino = table.id_of(**inode);
-  entry.generation = (*inode)->generation;
+  entry.ino = mirror.inodes().id_of(inode);
+  entry.generation = inode.generation;
   entry.attr = st;
-  entry.attr.st_ino = (*inode)->shown_ino;
+  entry.attr.st_ino = inode.shown_ino;
   entry.attr_timeout = mirror.cache_seconds();
   entry.entry_timeout = mirror.cache_seconds();
   return entry;

@@ -126,9 +126,17 @@ Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char*
 // The same under a directory descriptor already checked (an open directory stream's); `name`
 // is a plain name.
 Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* name);
+// lookup_in() without opening the entry where the inode table can hold it by a handle taken by
+// name (InodeTable::remember_listed): a listed or looked-up name is seldom used again soon, and
+// a descriptor held on a file makes its unlink dearer (ext4 keeps an unlinked inode that is still
+// open on its orphan list until the last close). What was just created is opened (lookup_in):
+// tar sets its owner, mode and times next.
+Result<fuse_entry_param> lookup_unopened(Mirror& mirror, int parent_fd, const char* name);
 // The entry for the inode `path` (an O_PATH descriptor) holds, adding one kernel lookup to it.
 // `plain_name`: reached by a name other than `.` and `..` (see InodeTable::remember).
 Result<fuse_entry_param> remember_entry(Mirror& mirror, Fd path, bool plain_name = true);
+// The reply to a lookup of `inode`, whose stat is `st` (one kernel lookup already added).
+fuse_entry_param entry_of(Mirror& mirror, const Inode& inode, const struct stat& st);
 
 // stat of the inode itself (never following a symlink), with the inode number the mount shows.
 Result<struct stat> stat_inode(Mirror& mirror, Inode& inode);

@@ -112,6 +112,26 @@ TEST_F(InodeIdentity, AnInodeNumberTheSourceReusesNamesTheNewFile) {
   f.unmount();
 }
 
+TEST_F(InodeIdentity, ABindMountInsideTheSourceListedBeforeUseIsServedThroughItsOwnName) {
+  // A directory of SRC's own file system, outside SRC, bound inside it: its file handle would
+  // reopen it where it lies, outside SRC, which the mirror refuses.
+  const std::string outside = f.dir() + "/outside";
+  ASSERT_EQ(::mkdir(outside.c_str(), 0755), 0);
+  std::ofstream(outside + "/file") << "data";
+  ASSERT_EQ(::mkdir((f.src + "/again").c_str(), 0755), 0);
+  ScopedMount bind(outside, f.src + "/again", nullptr, MS_BIND);
+  ASSERT_TRUE(bind.mounted()) << bind.error();
+  ASSERT_TRUE(f.mount_in_child(fs::MountMode::splice)) << f.error;
+  // The listing (READDIRPLUS) is what makes the kernel know `again` first.
+  const Shell top = sh("ls -f " + f.mnt);
+  ASSERT_EQ(top.status, 0) << top.output;
+  EXPECT_EQ(slurp(f.mnt + "/again/file"), "data");
+  const Shell listing = sh("ls " + f.mnt + "/again");
+  EXPECT_EQ(listing.status, 0) << listing.output;
+  EXPECT_EQ(listing.output, "file\n");
+  f.unmount();
+}
+
 TEST_F(InodeIdentity, SourceBindMountedInsideItselfIsADirectoryOfItsOwn) {
   std::ofstream(f.src + "/file") << "data";
   ASSERT_EQ(::mkdir((f.src + "/again").c_str(), 0755), 0);
