@@ -19,6 +19,9 @@ packages=(
   # Eclipse iceoryx (RouDi, and the library its peer program links)
   nginx curl wget wrk python3 fuse3 sqlite3 fio iperf3 aria2 iceoryx
   libiceoryx-posh-dev
+  # the FUSE mirror's peer in mount bench: libfuse's passthrough_ll.c (libfuse3-dev ships it),
+  # compiled with cc against pkg-config's fuse3
+  gcc
   # AF_XDP: captures are read back with tcpdump and tshark and compared with tcpdump -w; echo is
   # checked with ping; xdp-tools lists attached programs when something goes wrong; perf shows
   # where the receive path's cycles go (docs/PERFORMANCE.md)

@@ -14,6 +14,7 @@
 
 #include "bench/fs/bench_mount.hpp"
 #include "bench/fs/fio_job.hpp"
+#include "bench/fs/fuse_peer.hpp"
 #include "bench/fs/scratch_fs.hpp"
 #include "bench/support/data.hpp"
 #include "bench/support/process.hpp"
@@ -272,9 +273,10 @@ Result<void> make_source(const std::string& source, const WorkloadConfig& c) {
 }
 
 struct Method {
-  std::string name;  // "native", "MODE" or "MODE/TRANSPORT"
-  std::string mode;  // empty for native
+  std::string name;  // "native", "MODE", "MODE/TRANSPORT" or "passthrough_ll"
+  std::string mode;  // empty for native and the peer
   std::string transport;
+  bool peer = false;
 };
 
 }  // namespace
@@ -290,18 +292,33 @@ Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& c) {
     return std::unexpected(made.error());
   }
 
-  std::vector<Method> methods{{.name = "native", .mode = {}, .transport = {}}};
+  std::vector<Method> methods{{.name = "native", .mode = {}, .transport = {}, .peer = false}};
   const std::vector<std::string> transports =
       c.transports.empty() ? std::vector<std::string>{""} : c.transports;
   for (const std::string& mode : c.modes) {
     for (const std::string& transport : transports)
-      methods.push_back(
-          {.name = mount_method(mode, transport), .mode = mode, .transport = transport});
+      methods.push_back({.name = mount_method(mode, transport),
+                         .mode = mode,
+                         .transport = transport,
+                         .peer = false});
+  }
+  WorkloadRun run;
+  std::string peer_binary;
+  if (c.peer) {
+    auto built = build_fuse_peer(c.fuse_examples, scratch->path());
+    if (built) {
+      peer_binary = built->binary;
+      methods.push_back({.name = kFusePeerName, .mode = {}, .transport = {}, .peer = true});
+      run.peer = "libfuse " + built->fuse_version + "'s example, cc -O2, run as `" +
+                 FusePeer::arguments(c.cache_seconds) +
+                 "` (its defaults otherwise: multithreaded, no writeback cache)";
+    } else {
+      run.peer_skipped = built.error().detail();
+    }
   }
   std::vector<Measurer> measurers;
   for (const Method& method : methods) measurers.emplace_back(method.name);
 
-  WorkloadRun run;
   // A fresh file system per method and repeat: its size leaves room for the tree twice over (the
   // untarred tree and the blocks rm has not given back yet) beside the two files, and the tree's
   // entries twice over in inodes.
@@ -339,8 +356,18 @@ Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& c) {
         if (auto files = make_source(source, c); !files) return std::unexpected(files.error());
       }
       std::optional<fs::Mount> mount;
+      std::optional<FusePeer> peer;  // declared after `fresh`: taken down before it
       std::string root = source;
-      if (!method.mode.empty()) {
+      if (method.peer) {
+        root = scratch->path() + "/mnt-" + kFusePeerName;
+        std::error_code ec;
+        stdfs::create_directory(root, ec);
+        if (ec) return fail(Errc::system, "mkdir " + root, ec.message());
+        auto started = FusePeer::start(peer_binary, source, root, c.cache_seconds,
+                                       scratch->path() + "/" + kFusePeerName + ".log");
+        if (!started) return std::unexpected(started.error());
+        peer.emplace(std::move(*started));
+      } else if (!method.mode.empty()) {
         auto made = mount_for_bench(source, scratch->path(), method.mode, method.transport,
                                     c.cache_seconds);
         if (!made) return std::unexpected(made.error());
@@ -351,6 +378,10 @@ Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& c) {
       auto done =
           measure_once(measurers[i], root, mount ? &*mount : nullptr, c, archive, scratch->path());
       if (mount) (void)mount->stop();
+      if (peer) {
+        auto stopped = peer->stop();
+        if (done && !stopped) done = std::unexpected(stopped.error());
+      }
       if (!done) return std::unexpected(std::move(done.error()).with_context(method.name));
     }
   }
@@ -361,38 +392,57 @@ Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& c) {
 
 Report describe(const WorkloadRun& run, const WorkloadConfig& c) {
   Report out;
-  Table table({"workload", "method", "seconds", "vs native", "requests/op"});
+  const bool with_peer = !run.peer.empty();
+  std::vector<std::string> header{"workload", "method", "seconds", "vs native"};
+  if (with_peer) header.push_back(std::string("vs ") + kFusePeerName);
+  header.push_back("requests/op");
+  Table table(std::move(header));
   std::map<std::string, const WorkloadFigure*> native;
-  for (const WorkloadFigure& f : run.figures)
-    if (f.method == "native") native[f.workload] = &f;
+  std::map<std::string, const WorkloadFigure*> peer;
   for (const WorkloadFigure& f : run.figures) {
-    const WorkloadFigure* base = native[f.workload];
+    if (f.method == "native") native[f.workload] = &f;
+    if (f.method == kFusePeerName) peer[f.workload] = &f;
+  }
+  for (const WorkloadFigure& f : run.figures) {
     const bool fio = f.workload == "fio-randwrite-4k";
-    // Slowdown against native: time ratio, or IOPS ratio for fio.
-    const double vs = base == nullptr ? 0
-                      : fio           ? static_cast<double>(base->operations) /
-                                  static_cast<double>(std::max<std::uint64_t>(f.operations, 1))
-                            : f.seconds / base->seconds;
+    // Slowdown against `base`: time ratio, or IOPS ratio for fio; 0 without a base.
+    const auto slowdown = [&](const WorkloadFigure* base) {
+      if (base == nullptr) return 0.0;
+      if (fio) {
+        return static_cast<double>(base->operations) /
+               static_cast<double>(std::max<std::uint64_t>(f.operations, 1));
+      }
+      return f.seconds / base->seconds;
+    };
+    const double vs = slowdown(native[f.workload]);
+    const WorkloadFigure* peer_figure = peer[f.workload];
     JsonRecord record = bench_record("mount-" + f.workload, f.method, 0);
     if (fio) {
       record.add("ops_per_s", static_cast<double>(f.operations));
     } else {
       record.add("seconds", f.seconds).add("operations", f.operations);
     }
-    record.add("slowdown_vs_native", vs).add("spread", f.spread).add("scratch_fs", c.scratch_fs);
+    record.add("slowdown_vs_native", vs);
+    if (peer_figure != nullptr) record.add("slowdown_vs_peer", slowdown(peer_figure));
+    record.add("spread", f.spread).add("scratch_fs", c.scratch_fs);
     if (!f.samples.empty()) {
       std::string samples;
       for (double seconds : f.samples) samples += (samples.empty() ? "" : " ") + fixed(seconds, 3);
       record.add("samples", samples);
     }
     if (f.requests_per_op) record.add("requests_per_op", *f.requests_per_op);
+    if (f.method == kFusePeerName) record.add("peer", run.peer);
     if (!f.requests_by_operation.empty())
       record.add("requests_by_operation", f.requests_by_operation);
     out.records.push_back(record);
-    table.add_row(
-        {f.workload, f.method,
-         fio ? fixed(static_cast<double>(f.operations), 0) + " IOPS" : fixed(f.seconds, 3),
-         fixed(vs, 2) + "x", f.requests_per_op ? fixed(*f.requests_per_op, 2) : "-"});
+    std::vector<std::string> row{
+        f.workload, f.method,
+        fio ? fixed(static_cast<double>(f.operations), 0) + " IOPS" : fixed(f.seconds, 3),
+        fixed(vs, 2) + "x"};
+    if (with_peer) row.push_back(peer_figure ? fixed(slowdown(peer_figure), 2) + "x" : "-");
+    // The peer's requests are not counted: it is another program.
+    row.push_back(f.requests_per_op ? fixed(*f.requests_per_op, 2) : "-");
+    table.add_row(std::move(row));
   }
   out.text = format_text(
       "working-directory workloads on an untarred %s, %s written 4 KiB at a time in place, fio 4 "
@@ -400,6 +450,12 @@ Report describe(const WorkloadRun& run, const WorkloadConfig& c) {
       c.tree.c_str(), format_bytes(c.write_size).c_str(), c.fio_seconds, c.repeats,
       run.caches_dropped ? "caches dropped before each step" : "caches NOT dropped (needs root)",
       run.file_system.c_str());
+  if (!run.peer.empty()) out.text += std::string(kFusePeerName) + ": " + run.peer + "\n";
+  if (!run.peer_skipped.empty()) {
+    out.text += std::string(kFusePeerName) + " skipped: " + run.peer_skipped + "\n";
+    out.records.push_back(
+        bench_record("mount-peer", kFusePeerName, 0).add("skipped", run.peer_skipped));
+  }
   out.text += table.str();
   std::string mix;
   for (const WorkloadFigure& f : run.figures) {

@@ -1,8 +1,9 @@
 // bench/fs/mount_workloads.hpp: the mirror used as a working directory, against the native file
 // system, in one run: untar a tree, stat every entry, read every file back, remove the tree,
-// 4 KiB writes into an existing file, and fio 4 KiB random writes. The page cache is dropped
-// before each step (as root; otherwise the report says it was not), each step is the median of
-// `repeats`, and for each mount the daemon's requests per operation are counted.
+// 4 KiB writes into an existing file, and fio 4 KiB random writes; beside them libfuse's own
+// passthrough_ll example as a peer (bench/fs/fuse_peer.hpp). The page cache is dropped before each
+// step (as root; otherwise the report says it was not), each step is the median of `repeats`, and
+// for each of our mounts the daemon's requests per operation are counted (not the peer's).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/fs/fuse_peer.hpp"
 #include "bench/support/report.hpp"
 #include "zcopy/core/error.hpp"
 #include "zcopy/core/units.hpp"
@@ -32,16 +34,20 @@ struct WorkloadConfig {
   std::vector<std::string> transports{};
   bool fio = true;
   double cache_seconds = fs::MountOptions{}.cache_seconds;  // each mount's --cache-timeout
+  // libfuse's passthrough_ll as one more method, built from `fuse_examples`; skipped with the
+  // reason in the report where it cannot be built.
+  bool peer = true;
+  std::string fuse_examples = kFuseExamplesDir;
 };
 
 struct WorkloadFigure {
   std::string workload{};  // untar, stat, read-all, rm, write-4k, fio-randwrite-4k
-  std::string method{};    // "native", then the modes (MODE/TRANSPORT with transports)
+  std::string method{};    // "native", the modes (MODE/TRANSPORT with transports), passthrough_ll
   double seconds = 0;      // median
   double spread = 0;
   std::vector<double> samples{};            // each repeat's seconds, in order
   std::uint64_t operations = 0;             // entries, writes, or fio I/Os per second (fio)
-  std::optional<double> requests_per_op{};  // through a mount
+  std::optional<double> requests_per_op{};  // through one of our mounts
   // The same by request ("LOOKUP 1.00, CREATE 1.00"), those of at least 0.01 per operation.
   std::string requests_by_operation{};
 };
@@ -49,15 +55,19 @@ struct WorkloadFigure {
 struct WorkloadRun {
   std::vector<WorkloadFigure> figures;
   bool caches_dropped = false;
-  std::string file_system{};  // where the steps ran, for the report
+  std::string file_system{};   // where the steps ran, for the report
+  std::string peer{};          // how passthrough_ll was built and run, when it was
+  std::string peer_skipped{};  // why it was not, when asked for
 };
 
-// Each repeat runs native, then each mode (and transport), each from the same starting state when
-// `scratch_fs`. SIGINT and SIGTERM must be blocked by the caller (block_stop_signals): either ends
-// the run between two steps with an error ("interrupted"), the file systems and mounts taken down.
+// Each repeat runs native, then each mode (and transport), then the peer, each from the same
+// starting state when `scratch_fs`. SIGINT and SIGTERM must be blocked by the caller
+// (block_stop_signals): either ends the run between two steps with an error ("interrupted"), the
+// file systems and mounts taken down.
 Result<WorkloadRun> run_mount_workloads(const WorkloadConfig& config);
 
-// mount-<workload> records, and a table of each workload against native.
+// mount-<workload> records, and a table of each workload against native and, when it ran, the
+// peer; a mount-peer record with the reason when the peer was skipped.
 Report describe(const WorkloadRun& run, const WorkloadConfig& config);
 
 }  // namespace zc::bench

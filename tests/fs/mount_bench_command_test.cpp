@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "bench/fs/fuse_peer.hpp"
 #include "mount_fixture.hpp"
 #include "uring_parameter.hpp"
 
@@ -24,7 +25,7 @@ TEST(MountBenchCommand, WorkloadsReportEachStepNativelyAndThroughTheMount) {
   ASSERT_EQ(::mkdir(tree.c_str(), 0755), 0);
   for (int i = 0; i < 20; ++i) std::ofstream(tree + "/f" + std::to_string(i)) << i;
   const Shell bench =
-      sh(zcopy_tool() + " mount bench --no-reads --no-fio --modes copy --tree " + tree +
+      sh(zcopy_tool() + " mount bench --no-reads --no-fio --modes copy --no-peer --tree " + tree +
          " --write-size 64K --workload-repeats 1 --dir " + f.dir() + " --json 2>&1");
   ASSERT_EQ(bench.status, 0) << bench.output;
   for (const char* workload : {"untar", "stat", "read-all", "rm", "write-4k"}) {
@@ -61,7 +62,7 @@ TEST(MountBenchCommand, TransportsRunSideBySide) {
   for (int i = 0; i < 20; ++i) std::ofstream(tree + "/f" + std::to_string(i)) << i;
   const Shell bench =
       sh(zcopy_tool() +
-         " mount bench --no-reads --no-fio --modes copy --transports dev,uring "
+         " mount bench --no-reads --no-fio --modes copy --transports dev,uring --no-peer "
          "--tree " +
          tree + " --write-size 64K --workload-repeats 1 --dir " + f.dir() + " --json 2>&1");
   ASSERT_EQ(bench.status, 0) << bench.output;
@@ -89,13 +90,13 @@ std::string left_under(const std::string& dir) {
   return left;
 }
 
-Shell bench_on_small_tree(MountFixture& f, const std::string& extra) {
+Shell bench_on_small_tree(MountFixture& f, const std::string& extra, unsigned repeats = 2) {
   const std::string tree = f.dir() + "/tree";
   ::mkdir(tree.c_str(), 0755);
   for (int i = 0; i < 20; ++i) std::ofstream(tree + "/f" + std::to_string(i)) << i;
   return sh(zcopy_tool() + " mount bench --no-reads --no-fio --modes copy --tree " + tree +
-            " --write-size 64K --workload-repeats 2 --dir " + f.dir() + " --json " + extra +
-            " 2>&1");
+            " --write-size 64K --workload-repeats " + std::to_string(repeats) + " --dir " +
+            f.dir() + " " + extra + " 2>&1");
 }
 
 std::size_t count(const std::string& text, const std::string& what) {
@@ -111,13 +112,65 @@ TEST(MountBenchCommand, StepsRunOnFreshFileSystemsUnlessToldToUseTheDirectory) {
   ZC_REQUIRE_TOOL();
   ZC_REQUIRE_PROGRAM("mkfs.ext4");
   MountFixture f;
-  const Shell fresh = bench_on_small_tree(f, "");
+  const Shell fresh = bench_on_small_tree(f, "--json --no-peer");
   ASSERT_EQ(fresh.status, 0) << fresh.output;
   EXPECT_EQ(count(fresh.output, "\"scratch_fs\":true"), 10U) << fresh.output;
   EXPECT_EQ(left_under(f.dir()), "");
-  const Shell in_dir = bench_on_small_tree(f, "--no-scratch-fs");
+  const Shell in_dir = bench_on_small_tree(f, "--json --no-peer --no-scratch-fs");
   ASSERT_EQ(in_dir.status, 0) << in_dir.output;
   EXPECT_EQ(count(in_dir.output, "\"scratch_fs\":false"), 10U) << in_dir.output;
+}
+
+// libfuse's passthrough_ll, built from libfuse3-dev's example sources, runs each workload beside
+// the mirror on its own fresh ext4, with how it was run in its records and no requests per
+// operation (its requests are not counted); its mount and file system are gone afterwards.
+TEST(MountBenchCommand, LibfusePassthroughLlRunsEachWorkloadBesideTheMirror) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  ZC_REQUIRE_TOOL();
+  ZC_REQUIRE_PROGRAM("mkfs.ext4");
+  ZC_REQUIRE_PROGRAM("cc");
+  ZC_REQUIRE_PROGRAM("pkg-config");
+  const std::string source = std::string(bench::kFuseExamplesDir) + "/passthrough_ll.c";
+  if (!std::filesystem::exists(source))
+    ZC_SKIP_BECAUSE("needs " + source + " (libfuse3-dev; scripts/install-deps.sh installs it)");
+  MountFixture f;
+  const Shell bench = bench_on_small_tree(f, "--json", 1);
+  ASSERT_EQ(bench.status, 0) << bench.output;
+  for (const char* workload : {"untar", "stat", "read-all", "rm", "write-4k"}) {
+    const std::string name =
+        std::string("\"bench\":\"mount-") + workload + "\",\"method\":\"passthrough_ll\"";
+    const std::size_t at = bench.output.find(name);
+    ASSERT_NE(at, std::string::npos) << workload << "\n" << bench.output;
+    const std::string line = bench.output.substr(at, bench.output.find('\n', at) - at);
+    EXPECT_EQ(count(bench.output, name), 1U) << workload << "\n" << bench.output;
+    EXPECT_EQ(line.find("\"requests_per_op\""), std::string::npos) << line;
+    EXPECT_NE(line.find("passthrough_ll -f -o source=SRC -o timeout=1 MNT"), std::string::npos)
+        << line;
+  }
+  EXPECT_EQ(bench.output.find("\"skipped\""), std::string::npos) << bench.output;
+  EXPECT_EQ(left_under(f.dir()), "");
+}
+
+// Without the example's source the peer is left out with one line saying why, and the rest runs.
+TEST(MountBenchCommand, PeerWithoutItsSourceIsSkippedWithTheReason) {
+  ZC_REQUIRE_FUSE_MOUNT();
+  ZC_REQUIRE_TOOL();
+  MountFixture f;
+  const std::string empty = f.dir() + "/no-examples";
+  ASSERT_EQ(::mkdir(empty.c_str(), 0755), 0);
+  const std::string reason = "no " + empty + "/passthrough_ll.c (libfuse3-dev ships it)";
+  const Shell text = bench_on_small_tree(f, "--no-scratch-fs --fuse-examples " + empty, 1);
+  ASSERT_EQ(text.status, 0) << text.output;
+  EXPECT_NE(text.output.find("\npassthrough_ll skipped: " + reason + "\n"), std::string::npos)
+      << text.output;
+  const Shell json = bench_on_small_tree(f, "--json --no-scratch-fs --fuse-examples " + empty, 1);
+  ASSERT_EQ(json.status, 0) << json.output;
+  EXPECT_NE(json.output.find("{\"bench\":\"mount-peer\",\"method\":\"passthrough_ll\","),
+            std::string::npos)
+      << json.output;
+  EXPECT_NE(json.output.find("\"skipped\":\"" + reason + "\""), std::string::npos) << json.output;
+  EXPECT_EQ(count(json.output, "\"method\":\"passthrough_ll\""), 1U) << json.output;
+  EXPECT_EQ(count(json.output, "\"bench\":\"mount-untar\""), 2U) << json.output;
 }
 
 // Ctrl-C ends the run between two steps, with the scratch file system and the mount taken down.

@@ -1,4 +1,5 @@
-// zcopy mount bench: the mirror's modes against the native filesystem in one run: its options
+// zcopy mount bench: the mirror's modes against the native filesystem (and, as a working
+// directory, libfuse's passthrough_ll) in one run: its options
 // and its tables (the measuring is bench/fs/mount_bench.hpp and bench/fs/mount_workloads.hpp).
 #include "bench/fs/mount_bench.hpp"
 
@@ -23,6 +24,7 @@ struct MountBenchSettings {
   bool no_reads = false;
   bool no_workloads = false;
   bool no_scratch_fs = false;
+  bool no_peer = false;
 };
 
 CommandResult run(MountBenchSettings s) {
@@ -37,6 +39,7 @@ CommandResult run(MountBenchSettings s) {
     s.workloads.dir = s.config.dir;
     s.workloads.modes = s.config.modes;
     s.workloads.scratch_fs = !s.no_scratch_fs;
+    s.workloads.peer = !s.no_peer;
     // Taken between two steps, so that the scratch file systems and mounts always go.
     bench::block_stop_signals();
     auto run = bench::run_mount_workloads(s.workloads);
@@ -54,8 +57,8 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
   bench::MountBenchConfig& c = s->config;
   CLI::App* bench = mount.add_subcommand(
       "bench",
-      "Reads, and the mount as a working directory: each mode against native (the "
-      "working-directory steps on a fresh ext4 per method and repeat)");
+      "Reads, and the mount as a working directory: each mode against native and libfuse's "
+      "passthrough_ll (the working-directory steps on a fresh ext4 per method and repeat)");
   add_size_option(*bench, "--size", c.size, "Sequential-read file size (default 1G)", 1);
   add_size_option(*bench, "--fio-size", c.fio_size, "fio file size (default 256M)", 4 * kKiB);
   bench->add_option("--repeats", c.repeats, "Measured passes per method (default 5)")
@@ -90,6 +93,14 @@ CommandRunner add_mount_bench_command(CLI::App& mount) {
       ->add_option("--cache-timeout", w.cache_seconds,
                    "Each mount's --cache-timeout in the workloads (default 1)")
       ->check(CLI::Range(0.0, 86400.0));
+  bench->add_flag(
+      "--no-peer", s->no_peer,
+      "Leave out libfuse's passthrough_ll example, otherwise built from --fuse-examples "
+      "and run beside the modes in the workloads");
+  bench->add_option("--fuse-examples", w.fuse_examples,
+                    "Where libfuse's example sources are (default "
+                    "/usr/share/doc/libfuse3-dev/examples); without passthrough_ll.c the peer is "
+                    "skipped, with the reason");
   bench->add_flag("--json", s->json, "One JSON record per line instead of a table");
   return [s]() -> CommandResult { return run(*s); };
 }
