@@ -123,8 +123,7 @@ void prepare_worker_thread() noexcept;
 // the kernel remember its absence.
 Result<fuse_entry_param> lookup_entry(Mirror& mirror, Inode& parent, const char* name,
                                       bool* absent = nullptr);
-// The same under a directory descriptor already checked (an open directory stream's); `name`
-// is a plain name.
+// The same under a directory descriptor already checked (a listing's); `name` is a plain name.
 Result<fuse_entry_param> lookup_in(Mirror& mirror, int parent_fd, const char* name);
 // lookup_in() without opening the entry where the inode table can hold it by a handle taken by
 // name (InodeTable::remember_listed): a listed or looked-up name is seldom used again soon, and

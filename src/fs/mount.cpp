@@ -137,15 +137,12 @@ std::uint64_t mount_id_of(const std::string& path) {
 #ifndef STATX_MNT_ID_UNIQUE
   constexpr unsigned STATX_MNT_ID_UNIQUE = 0x00004000U;
 #endif
+  // Asked for both, a kernel that has the unique id answers with it; an older one ignores the
+  // bit it does not know and answers with the plain id.
   struct statx st {};
   if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
-              STATX_MNT_ID_UNIQUE, &st) == 0 &&
-      (st.stx_mask & STATX_MNT_ID_UNIQUE) != 0) {
-    return st.stx_mnt_id;
-  }
-  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
-              STATX_MNT_ID, &st) != 0 ||
-      (st.stx_mask & STATX_MNT_ID) == 0) {
+              STATX_MNT_ID | STATX_MNT_ID_UNIQUE, &st) != 0 ||
+      (st.stx_mask & (STATX_MNT_ID | STATX_MNT_ID_UNIQUE)) == 0) {
     return 0;
   }
   return st.stx_mnt_id;
